@@ -1,0 +1,44 @@
+# Quick start: `make demo` (batch on the sample store + review UI) and `make test` (whole suite).
+# Both set up everything themselves: system packages, .venv, the project, the models.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_DB ?= var/demo.db
+# Call audio and metadata never leave the machine: no telemetry, no hub downloads.
+export PYANNOTE_METRICS_ENABLED := 0
+export HF_HUB_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: setup system python models demo test lint samples
+
+system:
+	scripts/install-system.sh
+
+$(VENV)/.installed: pyproject.toml scripts/install-python.sh
+	scripts/install-python.sh
+	touch $@
+
+python: $(VENV)/.installed
+
+models: python
+	$(BIN)/qa models fetch
+
+setup: system python models
+
+demo: setup
+	$(BIN)/qa run --config samples/demo.toml --db $(DEMO_DB)
+	$(BIN)/qa agents --db $(DEMO_DB)
+	$(BIN)/qa serve --db $(DEMO_DB)
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/qa rubrics check rubrics
+	$(BIN)/pytest
+
+lint: python
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# Regenerate the bundled sample store (deterministic; see samples/README.md).
+samples: setup
+	$(BIN)/python samples/generate.py

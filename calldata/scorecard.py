@@ -1,0 +1,69 @@
+"""What the rubric engine produces: item verdicts and flags, each with the evidence behind it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from calldata.transcript import Role
+
+
+class Verdict(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    NA = "na"
+
+
+class Evidence(BaseModel):
+    """A quoted stretch of the transcript that decided a verdict; the UI seeks the audio to it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    turn_index: int
+    speaker: Role
+    start: float
+    end: float
+    text: str = Field(description="The turn text (or the matched part of it).")
+    matched: str | None = Field(default=None, description="The rubric phrase that matched.")
+    similarity: float | None = Field(default=None, description="Match quality, 0..1.")
+
+
+class ItemResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    title: str
+    result: Verdict
+    weight: float
+    critical: bool = False
+    evidence: tuple[Evidence, ...] = ()
+    reason: str = Field(default="", description="Why: what was found or missing; why N/A.")
+
+
+class Flag(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    title: str = ""
+    severity: str = Field(description="'low', 'medium', 'high' or 'critical'.")
+    evidence: tuple[Evidence, ...] = ()
+
+
+class Scorecard(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    call_id: str
+    rubric_id: str
+    rubric_version: str
+    score: float = Field(description="Points earned over the applicable items.")
+    max_score: float
+    passed: bool
+    items: tuple[ItemResult, ...]
+    flags: tuple[Flag, ...] = ()
+
+    def item(self, item_id: str) -> ItemResult:
+        for result in self.items:
+            if result.id == item_id:
+                return result
+        raise KeyError(f"scorecard for call {self.call_id} has no item {item_id!r}")

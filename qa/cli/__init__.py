@@ -1,0 +1,31 @@
+"""The ``qa`` command line: a thin click layer over library calls, one module per command group."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from qa.cli.models import models
+from qa.cli.results import agents, scores
+from qa.cli.rubrics import rubrics
+from qa.cli.run import run
+from qa.cli.serve import serve
+from qa.cli.users import users
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@click.version_option(package_name="callqa")
+def main(verbose: int) -> None:
+    """Speech analytics and QA for call centers: from an Asterisk/FreePBX recording store to
+    scored calls and a review UI.
+
+    Example: qa run --store /var/spool/asterisk/monitor --db qa.db
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+for command in (run, scores, agents, models, rubrics, serve, users):
+    main.add_command(command)

@@ -1,0 +1,201 @@
+"""The SQLite store: one file, WAL mode, named migrations applied in order and recorded.
+
+Usage::
+
+    db = open_db("var/qa.db")      # creates the file and applies pending migrations
+
+Migrations are append-only: never edit one that has shipped, add a new one. Each runs in a
+transaction with its name recorded in ``_migrations``, so re-running is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+logger = logging.getLogger(__name__)
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+def _m001_calls_and_results(db: sqlite_utils.Database) -> None:
+    db["calls"].create(
+        {
+            "call_id": str,
+            "store_root": str,  # absolute path of the store the recordings are relative to
+            "recordings": str,  # JSON list of paths relative to store_root
+            "start": str,  # ISO 8601, UTC
+            "direction": str,
+            "queue": str,
+            "agent": str,
+            "agent_name": str,
+            "caller": str,
+            "destination": str,
+            "disposition": str,
+            "duration": float,
+            "billsec": float,
+            "hangup_by": str,
+            "language": str,
+            "status": str,  # pending | done | failed | skipped
+            "error": str,  # why it failed or was skipped, with what to do
+            "audio_seconds": float,
+            "updated_at": str,
+        },
+        pk="call_id",
+    )
+    db["calls"].create_index(["agent", "start"])
+    db["calls"].create_index(["status"])
+    db["transcripts"].create(
+        {
+            "call_id": str,
+            "language": str,
+            "duration": float,
+            "channel_mode": str,
+            "role_confidence": float,
+            "confidence": float,
+            "model": str,
+            "transcript_json": str,  # calldata.Transcript
+            "created_at": str,
+        },
+        pk="call_id",
+        foreign_keys=[("call_id", "calls", "call_id")],
+    )
+    db["scorecards"].create(
+        {
+            "id": int,
+            "call_id": str,
+            "rubric_id": str,
+            "rubric_version": str,
+            "score": float,
+            "max_score": float,
+            "passed": int,
+            "created_at": str,
+            "scorecard_json": str,  # calldata.Scorecard
+        },
+        pk="id",
+        foreign_keys=[("call_id", "calls", "call_id")],
+    )
+    db["scorecards"].create_index(["call_id", "rubric_id", "rubric_version"], unique=True)
+    db["item_results"].create(
+        {
+            "scorecard_id": int,
+            "item_id": str,
+            "title": str,
+            "result": str,  # pass | fail | na
+            "weight": float,
+            "critical": int,
+            "reason": str,
+            "evidence_json": str,  # list of calldata.Evidence
+        },
+        pk=("scorecard_id", "item_id"),
+        foreign_keys=[("scorecard_id", "scorecards", "id")],
+    )
+    db["flags"].create(
+        {
+            "scorecard_id": int,
+            "call_id": str,
+            "flag_id": str,
+            "title": str,
+            "severity": str,
+            "evidence_json": str,
+        },
+        pk=("scorecard_id", "flag_id"),
+        foreign_keys=[("scorecard_id", "scorecards", "id"), ("call_id", "calls", "call_id")],
+    )
+    db["flags"].create_index(["call_id"])
+
+
+def _m002_pipeline_runs(db: sqlite_utils.Database) -> None:
+    db["runs"].create(
+        {
+            "run_id": int,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,  # running | finished | crashed
+            "options_json": str,
+            "found": int,
+            "done": int,
+            "skipped": int,
+            "failed": int,
+            "audio_seconds": float,
+            "wall_seconds": float,
+        },
+        pk="run_id",
+    )
+    db["run_calls"].create(
+        {
+            "run_id": int,
+            "call_id": str,
+            "status": str,  # done | skipped | failed
+            "stage": str,  # ingest | transcribe | score | save
+            "reason": str,
+            "audio_seconds": float,
+            "seconds": float,
+        },
+        pk=("run_id", "call_id"),
+        foreign_keys=[("run_id", "runs", "run_id")],
+    )
+
+
+def _m003_users(db: sqlite_utils.Database) -> None:
+    db["users"].create(
+        {
+            "username": str,
+            "password_hash": str,
+            "role": str,  # reviewer | supervisor | auditor | admin
+            "created_at": str,
+        },
+        pk="username",
+    )
+
+
+MIGRATIONS: tuple[tuple[str, Migration], ...] = (
+    ("001_calls_and_results", _m001_calls_and_results),
+    ("002_pipeline_runs", _m002_pipeline_runs),
+    ("003_users", _m003_users),
+)
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply pending migrations in order; return the names applied now."""
+    if "_migrations" not in db.table_names():
+        db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+    done = {row["name"] for row in db["_migrations"].rows}
+    applied = []
+    for name, migration in MIGRATIONS:
+        if name in done:
+            continue
+        with db.conn:
+            migration(db)
+            db["_migrations"].insert({"name": name, "applied_at": utcnow()})
+        logger.info("applied migration %s", name)
+        applied.append(name)
+    return applied
+
+
+def open_db(path: str | Path) -> sqlite_utils.Database:
+    """Open (creating if needed) the store at ``path``, in WAL mode, fully migrated."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+    db = sqlite_utils.Database(conn)
+    db.enable_wal()
+    db.execute("PRAGMA foreign_keys = ON")
+    migrate(db)
+    return db
+
+
+def memory_db() -> sqlite_utils.Database:
+    """A migrated in-memory store, for tests."""
+    db = sqlite_utils.Database(memory=True)
+    migrate(db)
+    return db

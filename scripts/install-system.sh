@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Debian packages the toolkit and its tests need: espeak-ng (regenerating the sample store),
+# chromium + chromium-driver (browser tests of the review UI). Installs only what is missing.
+set -euo pipefail
+PACKAGES=(espeak-ng chromium chromium-driver)
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && { echo "system packages present: ${PACKAGES[*]}"; exit 0; }
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "installing system packages: ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
