@@ -1,0 +1,223 @@
+"""The toolkit's configuration: one typed object, loaded from a TOML file, overridden by flags.
+
+Usage::
+
+    config = load_config("samples/demo.toml")              # relative paths: from the file's folder
+    config = config.with_overrides({"db": Path("var/qa.db"), "device": None})  # None: not given
+
+Every ``qa run`` flag has a key of the same name (``--cdr-csv`` is ``cdr_csv``); a flag that is
+given wins over the file. Unknown keys are errors that name the file and the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from calldata import Direction, Role
+
+__all__ = [
+    "AgentEntry",
+    "ChannelRoles",
+    "Config",
+    "ConfigError",
+    "default_rubrics_dir",
+    "load_config",
+]
+
+# Keys holding paths: a relative value in a file is relative to that file's folder.
+PATH_KEYS = ("store", "cdr_csv", "queue_log", "db", "rubrics", "models_dir", "whisper_dir")
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; the message names the file, the key and the fix."""
+
+
+def default_rubrics_dir() -> Path:
+    """The rubrics that ship with the toolkit (``rubrics/`` next to the packages)."""
+    return Path(__file__).resolve().parent.parent / "rubrics"
+
+
+class AgentEntry(BaseModel):
+    """One agent and every name the PBX may use for them.
+
+    ``identities`` are matched case-insensitively: an extension (``1001``), a device
+    (``PJSIP/1001``), a queue member interface (``Local/1001@from-queue/n``) or the queue member
+    name that queue_log writes (``Alice Smith``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    identities: tuple[str, ...] = ()
+
+
+def _two_roles(value: tuple[Role, Role]) -> tuple[Role, Role]:
+    if set(value) != {Role.AGENT, Role.CUSTOMER}:
+        raise ValueError('give one "agent" and one "customer", in channel order (ch0, ch1)')
+    return value
+
+
+class ChannelRoles(BaseModel):
+    """Who is on which channel of two-channel audio (stereo or leg pairs), per call direction.
+
+    With MixMonitor on the caller's channel, channel 0 (the receive leg) is the far end: the
+    customer on inbound calls, the agent on outbound ones.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    inbound: tuple[Role, Role] = (Role.CUSTOMER, Role.AGENT)
+    outbound: tuple[Role, Role] = (Role.AGENT, Role.CUSTOMER)
+
+    _check_inbound = field_validator("inbound")(_two_roles)
+    _check_outbound = field_validator("outbound")(_two_roles)
+
+    def for_direction(self, direction: Direction) -> tuple[Role, Role]:
+        """The (ch0, ch1) roles for a call; internal and unknown calls use the inbound mapping."""
+        return self.outbound if direction == Direction.OUTBOUND else self.inbound
+
+
+class Config(BaseModel):
+    """Everything ``qa run`` needs. Paths are absolute once loaded from a file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    store: Path | None = Field(default=None, description="The MixMonitor spool (monitor dir).")
+    cdr_csv: Path | None = Field(default=None, description="cdr_csv Master.csv.")
+    queue_log: Path | None = Field(default=None, description="queue_log (rotated files follow).")
+    db: Path | None = Field(default=None, description="The SQLite results store.")
+    rubrics: Path = Field(default_factory=default_rubrics_dir)
+    models_dir: Path | None = Field(default=None, description="Default: the user cache dir.")
+    whisper_dir: Path | None = Field(
+        default=None, description="A faster-whisper model dir to use instead of the bundled one."
+    )
+    timezone: str = Field(default="UTC", description="The PBX's local time zone.")
+    languages: tuple[str, ...] = ("en", "zh")
+    queue_languages: dict[str, str] = Field(default_factory=dict)
+    channel_roles: ChannelRoles = Field(default_factory=ChannelRoles)
+    device: str = "cpu"
+    compute_type: str = "int8"
+    cpu_threads: int = Field(default=0, ge=0, description="0: let the engine decide.")
+    min_age_minutes: float = Field(
+        default=2.0, ge=0, description="Leave files modified more recently for the next run."
+    )
+    agents: tuple[AgentEntry, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}: use an IANA name like 'America/New_York'"
+            ) from None
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _some_language(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("list at least one language, e.g. ['en', 'zh']")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Config:
+        for queue, language in self.queue_languages.items():
+            if language not in self.languages:
+                raise ValueError(
+                    f"queue_languages: queue {queue!r} is set to {language!r}, which is not in "
+                    f"languages {list(self.languages)}"
+                )
+        seen: dict[str, str] = {}
+        ids: set[str] = set()
+        for agent in self.agents:
+            if agent.id in ids:
+                raise ValueError(f"agents: agent id {agent.id!r} is listed twice")
+            ids.add(agent.id)
+            for identity in (*agent.identities, agent.id):
+                key = identity.strip().casefold()
+                if seen.get(key, agent.id) != agent.id:
+                    raise ValueError(
+                        f"agents: identity {identity!r} belongs to both agent {seen[key]!r} "
+                        f"and agent {agent.id!r}"
+                    )
+                seen[key] = agent.id
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def with_overrides(self, overrides: Mapping[str, Any], source: str = "flags") -> Config:
+        """A copy with the non-None values of ``overrides`` replacing this config's."""
+        given = {key: value for key, value in overrides.items() if value is not None}
+        if not given:
+            return self
+        return _validate({**self.model_dump(), **given}, source)
+
+    def require(self, key: str) -> Any:
+        """The value of ``key``, or a ConfigError saying how to set it."""
+        value = getattr(self, key)
+        if value is None:
+            flag = "--" + key.replace("_", "-")
+            raise ConfigError(f"{key} is not set: pass {flag} or set {key} = ... in the config")
+        return value
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _validate(data: Mapping[str, Any], source: str) -> Config:
+    try:
+        return Config.model_validate(dict(data))
+    except ValidationError as error:
+        problems = []
+        for detail in error.errors():
+            key = _location(detail["loc"])
+            message = detail["msg"].removeprefix("Value error, ")
+            if detail["type"] == "extra_forbidden":
+                message = "unknown key (check its spelling; see docs for the keys)"
+            problems.append(f"{source}: {key}: {message}")
+        raise ConfigError("\n".join(problems)) from None
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    resolved = dict(data)
+    for key in PATH_KEYS:
+        value = resolved.get(key)
+        if isinstance(value, str):
+            path = Path(value).expanduser()
+            resolved[key] = path if path.is_absolute() else (base / path).resolve()
+    return resolved
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load a TOML config file; with no path, the defaults.
+
+    Raises :class:`ConfigError` naming the file (and line, or key) when it is unreadable, not
+    TOML, or has an unknown or invalid key.
+    """
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the config file ({error.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    return _validate(_resolve_paths(data, path.resolve().parent), str(path))
