@@ -1,0 +1,176 @@
+"""Asterisk's queue_log: which queue a call went through, which agent took it, who hung up.
+
+Lines are ``epoch|callid|queuename|agent|event|data1|data2|...``; ``callid`` is the caller
+channel's uniqueid, which is also the uniqueid in a FreePBX ``q-`` recording's name. Rotated
+files next to the live one (``queue_log.1``, ``queue_log.2.gz``, ``queue_log-20240115.gz``) are
+read too, oldest first::
+
+    log = read_queue_log(Path("/var/log/asterisk/queue_log"))
+    call = log.find("1705347015.101")
+    call.queue, call.agent, call.hangup_by   # '600', 'Bob Jones', HangupBy.CUSTOMER
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from calldata import HangupBy
+
+__all__ = [
+    "QueueCall",
+    "QueueLog",
+    "QueueLogReadError",
+    "parse_queue_log_lines",
+    "queue_log_files",
+    "read_queue_log",
+]
+
+log = logging.getLogger(__name__)
+
+_ROTATED = re.compile(r"^\.(?P<n>\d+)(?:\.gz)?$|^-(?P<date>\d{8})(?:\.gz)?$")
+_TRANSFERS = frozenset({"BLINDTRANSFER", "ATTENDEDTRANSFER", "TRANSFER"})
+
+
+class QueueLogReadError(OSError):
+    """A queue_log file could not be read."""
+
+
+@dataclass(frozen=True)
+class QueueCall:
+    """What queue_log says about one caller's passage through a queue."""
+
+    callid: str
+    queue: str | None = None
+    agent: str | None = None  # the agent field of CONNECT: on FreePBX, the member name
+    member_uniqueid: str | None = None  # the answering member channel's uniqueid
+    enter_time: int | None = None
+    connect_time: int | None = None
+    hold_seconds: float | None = None
+    talk_seconds: float | None = None
+    hangup_by: HangupBy = HangupBy.UNKNOWN
+    abandoned: bool = False
+    transferred: bool = False
+    did: str | None = None
+    caller: str | None = None
+
+
+def queue_log_files(path: Path) -> list[Path]:
+    """``path`` and its rotated siblings, oldest first (``.2.gz`` before ``.1`` before live)."""
+    numbered: list[tuple[int, Path]] = []
+    dated: list[tuple[str, Path]] = []
+    if path.parent.is_dir():
+        for sibling in path.parent.iterdir():
+            if not sibling.name.startswith(path.name) or sibling == path:
+                continue
+            match = _ROTATED.match(sibling.name[len(path.name) :])
+            if match is None:
+                continue
+            if match["n"] is not None:
+                numbered.append((int(match["n"]), sibling))
+            else:
+                dated.append((match["date"], sibling))
+    files = [p for _, p in sorted(dated)] + [p for _, p in sorted(numbered, reverse=True)]
+    if path.exists():
+        files.append(path)
+    return files
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rt", encoding="utf-8", errors="replace") as handle:
+                return handle.read().splitlines()
+        return path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except (OSError, EOFError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise QueueLogReadError(
+            f"{path}: cannot read queue_log ({reason}); check the path and that this user may "
+            "read it"
+        ) from None
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _apply(
+    call: QueueCall, epoch: int, queue: str, agent: str, event: str, data: list[str]
+) -> QueueCall:
+    def field(index: int) -> str:
+        return data[index] if index < len(data) else ""
+
+    if queue and queue != "NONE" and call.queue is None:
+        call = replace(call, queue=queue)
+    if event == "DID":
+        return replace(call, did=field(0) or None)
+    if event == "ENTERQUEUE":
+        return replace(call, enter_time=call.enter_time or epoch, caller=field(1) or call.caller)
+    if event == "CONNECT" and call.agent is None:  # the first agent is the one on the recording
+        return replace(
+            call,
+            agent=agent if agent and agent != "NONE" else None,
+            connect_time=epoch,
+            hold_seconds=_number(field(0)),
+            member_uniqueid=field(1) or None,
+        )
+    if event in ("COMPLETEAGENT", "COMPLETECALLER"):
+        hangup_by = HangupBy.AGENT if event == "COMPLETEAGENT" else HangupBy.CUSTOMER
+        return replace(call, hangup_by=hangup_by, talk_seconds=_number(field(1)))
+    if event == "ABANDON":
+        return replace(call, abandoned=True)
+    if event in _TRANSFERS:
+        return replace(call, transferred=True)
+    return call
+
+
+class QueueLog:
+    """Queue calls by callid (and by the answering member channel's uniqueid)."""
+
+    def __init__(self, calls: dict[str, QueueCall]) -> None:
+        self.calls = calls
+        self._by_member = {c.member_uniqueid: c for c in calls.values() if c.member_uniqueid}
+
+    def __len__(self) -> int:
+        return len(self.calls)
+
+    def find(self, uniqueid: str) -> QueueCall | None:
+        """The queue call whose caller (or answering member) channel has this uniqueid."""
+        return self.calls.get(uniqueid) or self._by_member.get(uniqueid)
+
+
+def parse_queue_log_lines(lines: list[str]) -> QueueLog:
+    """Build a :class:`QueueLog` from queue_log lines (any order; applied in time order)."""
+    events: list[tuple[int, int, list[str]]] = []
+    for order, line in enumerate(lines):
+        parts = line.rstrip("\r\n").split("|")
+        if len(parts) < 5 or not parts[0].isdigit() or parts[1] in ("", "NONE"):
+            continue  # queue-wide lines (QUEUESTART, ADDMEMBER, PAUSE...) or noise
+        events.append((int(parts[0]), order, parts))
+    events.sort(key=lambda event: (event[0], event[1]))
+    calls: dict[str, QueueCall] = {}
+    for epoch, _, parts in events:
+        callid = parts[1]
+        call = calls.get(callid) or QueueCall(callid=callid)
+        calls[callid] = _apply(call, epoch, parts[2], parts[3], parts[4], parts[5:])
+    return QueueLog(calls)
+
+
+def read_queue_log(path: Path) -> QueueLog:
+    """Read queue_log and its rotated files. Raises :class:`QueueLogReadError` when none exists
+    or one cannot be read."""
+    files = queue_log_files(path)
+    if not files:
+        raise QueueLogReadError(f"{path}: no such queue_log (nor rotated copies); check the path")
+    lines: list[str] = []
+    for file in files:
+        lines.extend(_lines(file))
+    queue_log = parse_queue_log_lines(lines)
+    log.info("read %d queue calls from %d queue_log file(s)", len(queue_log), len(files))
+    return queue_log
