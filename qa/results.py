@@ -1,0 +1,376 @@
+"""Reading results back from the store: per-call scores and per-agent summaries, as typed rows.
+
+The CLI and the UI format these; nothing here prints::
+
+    for row in call_scores(db):
+        row.call_id, row.rubric, row.score, row.items
+    for summary in agent_summaries(db):
+        summary.agent, summary.average_score, summary.item_pass_rates
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from pydantic import TypeAdapter
+
+from calldata import Call, Evidence, Flag, ItemResult, Scorecard, Transcript, Verdict
+from qa.db import utcnow
+
+__all__ = [
+    "AgentSummary",
+    "CallScore",
+    "agent_summaries",
+    "call_scores",
+    "insert_scorecards",
+    "load_call",
+    "load_transcript",
+    "save_call",
+    "save_results",
+    "scored_rubrics",
+]
+
+_EVIDENCE = TypeAdapter(tuple[Evidence, ...])
+UNKNOWN_AGENT = "(unknown)"
+
+
+@dataclass(frozen=True)
+class CallScore:
+    """One call scored by one rubric (its latest version)."""
+
+    call_id: str
+    recording: str  # relative to the store; a two-leg call shows its first leg
+    start: datetime
+    agent: str | None
+    agent_name: str | None
+    queue: str | None
+    language: str | None
+    rubric: str
+    rubric_version: str
+    score: float
+    max_score: float
+    passed: bool
+    items: tuple[ItemResult, ...]
+    flags: tuple[Flag, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``qa scores --json`` line for this row."""
+
+        def evidence(items: tuple[Evidence, ...]) -> list[dict[str, Any]]:
+            return [
+                {"start": e.start, "end": e.end, "speaker": e.speaker.value, "text": e.text}
+                for e in items
+            ]
+
+        return {
+            "call_id": self.call_id,
+            "recording": self.recording,
+            "start": self.start.isoformat(),
+            "agent": self.agent,
+            "agent_name": self.agent_name,
+            "queue": self.queue,
+            "language": self.language,
+            "rubric": self.rubric,
+            "rubric_version": self.rubric_version,
+            "score": self.score,
+            "max_score": self.max_score,
+            "passed": self.passed,
+            "items": [
+                {
+                    "id": item.id,
+                    "result": item.result.value,
+                    "critical": item.critical,
+                    "reason": item.reason,
+                    "evidence": evidence(item.evidence),
+                }
+                for item in self.items
+            ],
+            "flags": [
+                {"id": flag.id, "severity": flag.severity, "evidence": evidence(flag.evidence)}
+                for flag in self.flags
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class AgentSummary:
+    """An agent's machine-scored results across their calls."""
+
+    agent: str | None
+    name: str | None
+    calls_scored: int
+    average_score: float  # percent of the applicable points, averaged over scorecards
+    pass_rate: float  # fraction of scorecards passed
+    item_pass_rates: dict[str, float] = field(default_factory=dict)  # pass / (pass + fail)
+    critical_failures: int = 0  # critical items failed
+    complaints: int = 0  # calls with a complaint flag
+
+    @property
+    def label(self) -> str:
+        return self.name or self.agent or UNKNOWN_AGENT
+
+
+def _items(db: sqlite_utils.Database, scorecard_ids: list[int]) -> dict[int, list[ItemResult]]:
+    found: dict[int, list[ItemResult]] = defaultdict(list)
+    if not scorecard_ids:
+        return found
+    marks = ",".join("?" * len(scorecard_ids))
+    rows = db.execute(
+        "select scorecard_id, item_id, title, result, weight, critical, reason, evidence_json "
+        f"from item_results where scorecard_id in ({marks}) order by rowid",
+        scorecard_ids,
+    ).fetchall()
+    for sid, item_id, title, result, weight, critical, reason, evidence in rows:
+        found[sid].append(
+            ItemResult(
+                id=item_id,
+                title=title or "",
+                result=Verdict(result),
+                weight=weight or 0.0,
+                critical=bool(critical),
+                reason=reason or "",
+                evidence=_EVIDENCE.validate_json(evidence or "[]"),
+            )
+        )
+    return found
+
+
+def _flags(db: sqlite_utils.Database, scorecard_ids: list[int]) -> dict[int, list[Flag]]:
+    found: dict[int, list[Flag]] = defaultdict(list)
+    if not scorecard_ids:
+        return found
+    marks = ",".join("?" * len(scorecard_ids))
+    rows = db.execute(
+        "select scorecard_id, flag_id, title, severity, evidence_json from flags "
+        f"where scorecard_id in ({marks}) order by rowid",
+        scorecard_ids,
+    ).fetchall()
+    for sid, flag_id, title, severity, evidence in rows:
+        found[sid].append(
+            Flag(
+                id=flag_id,
+                title=title or "",
+                severity=severity,
+                evidence=_EVIDENCE.validate_json(evidence or "[]"),
+            )
+        )
+    return found
+
+
+# The latest version of each rubric per call: re-scoring with a new version keeps the old rows.
+_LATEST_SCORECARDS = """
+select s.id, s.call_id, s.rubric_id, s.rubric_version, s.score, s.max_score, s.passed,
+       c.recordings, c.start, c.agent, c.agent_name, c.queue,
+       coalesce(t.language, c.language)
+from scorecards s
+join calls c on c.call_id = s.call_id
+left join transcripts t on t.call_id = s.call_id
+where s.id = (select max(s2.id) from scorecards s2
+              where s2.call_id = s.call_id and s2.rubric_id = s.rubric_id)
+"""
+
+
+def call_scores(
+    db: sqlite_utils.Database, *, call_id: str | None = None, agent: str | None = None
+) -> list[CallScore]:
+    """Every scored call (optionally one call or one agent's), oldest first, one row per rubric."""
+    sql, params = _LATEST_SCORECARDS, []
+    if call_id is not None:
+        sql += " and s.call_id = ?"
+        params.append(call_id)
+    if agent is not None:
+        sql += " and c.agent = ?"
+        params.append(agent)
+    sql += " order by c.start, s.call_id, s.rubric_id"
+    rows = db.execute(sql, params).fetchall()
+    ids = [row[0] for row in rows]
+    items, flags = _items(db, ids), _flags(db, ids)
+    scores = []
+    for sid, cid, rubric, version, score, max_score, passed, recordings, start, *rest in rows:
+        agent_id, agent_name, queue, language = rest
+        scores.append(
+            CallScore(
+                call_id=cid,
+                recording=(json.loads(recordings) or [""])[0],
+                start=datetime.fromisoformat(start),
+                agent=agent_id,
+                agent_name=agent_name,
+                queue=queue,
+                language=language,
+                rubric=rubric,
+                rubric_version=version,
+                score=score,
+                max_score=max_score,
+                passed=bool(passed),
+                items=tuple(items[sid]),
+                flags=tuple(flags[sid]),
+            )
+        )
+    return scores
+
+
+def _is_complaint(flag: Flag) -> bool:
+    return flag.id == "complaint" or flag.id.startswith("complaint")
+
+
+def agent_summaries(db: sqlite_utils.Database) -> list[AgentSummary]:
+    """Per agent: calls scored, average score, pass rate, per-item pass rate, critical failures
+    and complaints. Calls with no known agent are grouped under ``agent=None``."""
+    # An agent not in the directory is still told apart by the queue member name queue_log gave.
+    by_agent: dict[tuple[str | None, str | None], list[CallScore]] = defaultdict(list)
+    for row in call_scores(db):
+        by_agent[(row.agent, None if row.agent else row.agent_name)].append(row)
+    summaries = []
+    for rows in by_agent.values():
+        percents = [100.0 * r.score / r.max_score if r.max_score else 0.0 for r in rows]
+        tallies: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        critical = 0
+        for row in rows:
+            for item in row.items:
+                if item.result == Verdict.PASS:
+                    tallies[item.id][0] += 1
+                elif item.result == Verdict.FAIL:
+                    tallies[item.id][1] += 1
+                    critical += item.critical
+        complaint_calls = {r.call_id for r in rows if any(_is_complaint(f) for f in r.flags)}
+        summaries.append(
+            AgentSummary(
+                agent=rows[0].agent,
+                name=rows[0].agent_name,
+                calls_scored=len({r.call_id for r in rows}),
+                average_score=sum(percents) / len(percents),
+                pass_rate=sum(r.passed for r in rows) / len(rows),
+                item_pass_rates={
+                    item: passed / (passed + failed)
+                    for item, (passed, failed) in sorted(tallies.items())
+                    if passed + failed
+                },
+                critical_failures=critical,
+                complaints=len(complaint_calls),
+            )
+        )
+    summaries.sort(key=lambda s: (s.agent is None, s.agent or "", s.name or ""))
+    return summaries
+
+
+def load_call(db: sqlite_utils.Database, call_id: str) -> Call:
+    """The stored call. Raises KeyError when there is no such call."""
+    rows = list(db["calls"].rows_where("call_id = ?", [call_id]))
+    if not rows:
+        raise KeyError(f"no call {call_id!r} in the store")
+    row = rows[0]
+    fields = {
+        name: row[name] for name in Call.model_fields if name in row and row[name] is not None
+    }
+    fields["recordings"] = tuple(json.loads(row["recordings"]))
+    return Call.model_validate(fields)
+
+
+def load_transcript(db: sqlite_utils.Database, call_id: str) -> Transcript | None:
+    """The call's stored transcript, or None when it has none yet."""
+    row = db.execute(
+        "select transcript_json from transcripts where call_id = ?", [call_id]
+    ).fetchone()
+    return Transcript.model_validate_json(row[0]) if row else None
+
+
+def scored_rubrics(db: sqlite_utils.Database, call_id: str) -> set[tuple[str, str]]:
+    """The (rubric id, version) pairs the call already has scorecards for."""
+    rows = db.execute(
+        "select rubric_id, rubric_version from scorecards where call_id = ?", [call_id]
+    ).fetchall()
+    return {(rubric, version) for rubric, version in rows}
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def save_call(db: sqlite_utils.Database, call: Call, store_root: Path, status: str) -> None:
+    """Insert or refresh a call's row (metadata from the latest ingest) with ``status``."""
+    row = {
+        **call.model_dump(mode="json"),
+        "recordings": json.dumps(list(call.recordings)),
+        "store_root": str(store_root),
+        "status": status,
+        "error": None,
+        "updated_at": utcnow(),
+    }
+    columns = db["calls"].columns_dict  # a field added to Call later waits for its migration
+    db["calls"].upsert({k: v for k, v in row.items() if k in columns}, pk="call_id")
+
+
+def _evidence_json(evidence: tuple[Evidence, ...]) -> str:
+    return json.dumps([e.model_dump(mode="json") for e in evidence], ensure_ascii=False)
+
+
+def insert_scorecards(db: sqlite_utils.Database, cards: list[Scorecard]) -> None:
+    """Insert scorecards with their item results and flags, inside the caller's transaction."""
+    now = utcnow()
+    for card in cards:
+        row = {
+            "call_id": card.call_id,
+            "rubric_id": card.rubric_id,
+            "rubric_version": card.rubric_version,
+            "score": card.score,
+            "max_score": card.max_score,
+            "passed": int(card.passed),
+            "created_at": now,
+            "scorecard_json": card.model_dump_json(),
+        }
+        cursor = db.conn.execute(
+            f"insert into scorecards ({', '.join(row)}) values ({', '.join(':' + k for k in row)})",
+            row,
+        )
+        scorecard_id = cursor.lastrowid
+        db.conn.executemany(
+            "insert into item_results (scorecard_id, item_id, title, result, weight, critical, "
+            "reason, evidence_json) values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (scorecard_id, i.id, i.title, i.result.value, i.weight, int(i.critical), i.reason,
+                 _evidence_json(i.evidence))
+                for i in card.items
+            ],
+        )  # fmt: skip
+        db.conn.executemany(
+            "insert into flags (scorecard_id, call_id, flag_id, title, severity, evidence_json) "
+            "values (?, ?, ?, ?, ?, ?)",
+            [
+                (scorecard_id, card.call_id, f.id, f.title, f.severity, _evidence_json(f.evidence))
+                for f in card.flags
+            ],
+        )
+
+
+def save_results(
+    db: sqlite_utils.Database, call_id: str, transcript: Transcript, cards: list[Scorecard]
+) -> None:
+    """Save a call's transcript and scorecards and mark it done, in ONE transaction: a crash
+    leaves all of it or none. Earlier results of the call (a retried failure) are replaced."""
+    with db.conn:
+        db.conn.execute(
+            "delete from item_results where scorecard_id in "
+            "(select id from scorecards where call_id = ?)",
+            [call_id],
+        )
+        db.conn.execute("delete from flags where call_id = ?", [call_id])
+        db.conn.execute("delete from scorecards where call_id = ?", [call_id])
+        db.conn.execute(
+            "insert or replace into transcripts (call_id, language, duration, channel_mode, "
+            "role_confidence, confidence, model, transcript_json, created_at) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [call_id, transcript.language, transcript.duration, transcript.channel_mode,
+             transcript.role_confidence, transcript.confidence, transcript.model,
+             transcript.model_dump_json(), utcnow()],
+        )  # fmt: skip
+        insert_scorecards(db, cards)
+        db.conn.execute(
+            "update calls set status = 'done', error = null, audio_seconds = ?, updated_at = ? "
+            "where call_id = ?",
+            [transcript.duration, utcnow(), call_id],
+        )
