@@ -1,1 +1,51 @@
-"""scoring"""
+"""The rubric engine: transcript in, scorecard out.
+
+Rubrics are YAML files (see docs/rubrics.md) validated against a published schema; phrase
+libraries hold the phrase lists per language. Pure: no audio, no database, no I/O beyond reading
+rubric files::
+
+    from scoring import load_rubrics, select_rubrics, score_call
+
+    rubrics = load_rubrics("rubrics")
+    for rubric in select_rubrics(rubrics, call, transcript.language):
+        card = score_call(rubric, transcript, call)
+"""
+
+from scoring.describe import describe_condition, describe_rubric
+from scoring.errors import Problem, RubricError
+from scoring.loader import (
+    FileCheck,
+    check_rubric_dir,
+    load_phrase_libraries,
+    load_rubric,
+    load_rubrics,
+)
+from scoring.matching import MatchMode, PhraseHit, match_phrase
+from scoring.normalize import normalize_text
+from scoring.phrases import expand_alternatives
+from scoring.schema import Condition, PhraseLibrary, Rubric, rubric_json_schema
+from scoring.scorer import rubric_applies, score_call, select_rubrics
+
+__all__ = [
+    "Condition",
+    "FileCheck",
+    "MatchMode",
+    "PhraseHit",
+    "PhraseLibrary",
+    "Problem",
+    "Rubric",
+    "RubricError",
+    "check_rubric_dir",
+    "describe_condition",
+    "describe_rubric",
+    "expand_alternatives",
+    "load_phrase_libraries",
+    "load_rubric",
+    "load_rubrics",
+    "match_phrase",
+    "normalize_text",
+    "rubric_applies",
+    "rubric_json_schema",
+    "score_call",
+    "select_rubrics",
+]

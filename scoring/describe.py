@@ -1,0 +1,121 @@
+"""A rubric in plain words, for ``qa rubrics explain`` and the review UI."""
+
+from __future__ import annotations
+
+from scoring.evaluate import describe_source, describe_window
+from scoring.loader import walk_conditions
+from scoring.schema import Condition, PhraseLibrary, Rubric
+
+_PREVIEW = 4
+
+
+def _library_lines(name: str, library: PhraseLibrary | None, indent: str) -> list[str]:
+    if library is None:
+        return [f"{indent}{name}: (not loaded)"]
+    lines = [f"{indent}{name}" + (f" — {library.description}" if library.description else "")]
+    for language, phrases in library.phrases.items():
+        shown = ", ".join(repr(p) for p in phrases[:_PREVIEW])
+        more = f", ... ({len(phrases)} in all)" if len(phrases) > _PREVIEW else ""
+        lines.append(f"{indent}  {language}: {shown}{more}")
+    return lines
+
+
+def describe_condition(condition: Condition, indent: str = "") -> list[str]:
+    """The condition tree as indented lines, one node per line."""
+    kind = condition.kind
+    if kind in ("all", "any"):
+        children = condition.all_ if kind == "all" else condition.any_
+        lines = [f"{indent}{kind} of:"]
+        for child in children or ():
+            lines.extend(describe_condition(child, indent + "  "))
+        return lines
+    if kind == "not" and condition.not_ is not None:
+        return [f"{indent}not:", *describe_condition(condition.not_, indent + "  ")]
+    if kind == "before" and condition.before is not None:
+        return [
+            f"{indent}before — this:",
+            *describe_condition(condition.before.first, indent + "    "),
+            f"{indent}  happens earlier than:",
+            *describe_condition(condition.before.then, indent + "    "),
+        ]
+    if kind == "phrase" and condition.phrase is not None:
+        spec = condition.phrase
+        who = "anyone" if spec.role == "any" else spec.role
+        details = [f"match {spec.match.value}"]
+        if spec.threshold is not None:
+            details.append(f"threshold {spec.threshold:g}")
+        if spec.min_count > 1:
+            details.append(f"in at least {spec.min_count} turns")
+        where = describe_window(spec.window, spec.role)
+        return [f"{indent}{who} says {describe_source(spec)}{where} ({', '.join(details)})"]
+    if kind == "metric" and condition.metric is not None:
+        spec = condition.metric
+        label = spec.name.value if spec.role is None else f"{spec.role} {spec.name.value}"
+        return [f"{indent}metric {label} {spec.symbol} {spec.value:g}"]
+    if kind == "meta" and condition.meta is not None:
+        facts = [
+            f"{key} is {' or '.join(map(str, values))}"
+            for key, values in condition.meta.model_dump(exclude_none=True, mode="json").items()
+        ]
+        return [f"{indent}call {', '.join(facts)}"]
+    return [f"{indent}{kind}"]
+
+
+def _applies(rubric: Rubric) -> str:
+    target = rubric.applies_to
+    parts = [
+        "direction " + (", ".join(d.value for d in target.direction) or "any"),
+        "queues " + (", ".join(target.queues) or "any"),
+        "languages " + (", ".join(target.languages) or "any"),
+    ]
+    return "; ".join(parts)
+
+
+def describe_rubric(rubric: Rubric) -> str:
+    """The whole rubric as readable text: items with weights, conditions, flags, libraries."""
+    lines = [f"{rubric.id} v{rubric.version} — {rubric.title}"]
+    if rubric.source:
+        lines.append(f"  file: {rubric.source}")
+    if rubric.description:
+        lines.append(f"  {rubric.description.strip()}")
+    lines.append(f"  applies to: {_applies(rubric)}")
+    total = sum(item.weight for item in rubric.items)
+    lines.append(
+        f"  pass mark: {rubric.pass_mark:g} of 100 (weights normalised over applicable "
+        "items; a failed critical item fails the call with score 0)"
+    )
+    lines.append("")
+    lines.append("Items:")
+    for item in rubric.items:
+        share = 100.0 * item.weight / total
+        tag = "  CRITICAL" if item.critical else ""
+        lines.append(f"  {item.id}  weight {item.weight:g} ({share:.0f}% when all apply){tag}")
+        lines.append(f"    {item.title}")
+        if item.description:
+            lines.append(f"    {item.description.strip()}")
+        if item.applies_if is not None:
+            lines.append("    applies if (else N/A):")
+            lines.extend(describe_condition(item.applies_if, "      "))
+        lines.append("    passes if:")
+        lines.extend(describe_condition(item.check, "      "))
+    if rubric.flags:
+        lines.append("")
+        lines.append("Flags:")
+    for flag in rubric.flags:
+        lines.append(f"  {flag.id}  {flag.title} (default severity {flag.default_level})")
+        lines.append("    raised if:")
+        lines.extend(describe_condition(flag.when, "      "))
+        for rule in flag.severity:
+            lines.append(f"    severity {rule.level} if:")
+            lines.extend(describe_condition(rule.when, "      "))
+    used = sorted({name for c in _conditions(rubric) if c.phrase for name in c.phrase.libraries})
+    if used:
+        lines.append("")
+        lines.append("Phrase libraries:")
+        for name in used:
+            lines.extend(_library_lines(name, rubric.libraries.get(name), "  "))
+    return "\n".join(lines)
+
+
+def _conditions(rubric: Rubric) -> list[Condition]:
+    return [condition for _, condition in walk_conditions(rubric)]

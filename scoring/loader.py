@@ -1,0 +1,350 @@
+"""Loading and checking rubric files and phrase libraries.
+
+A rubric directory holds rubric files (``*.yaml`` / ``*.yml`` at its top level) and phrase
+libraries (``phrases/*.yaml``). Every problem is reported with its file and line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+from scoring.errors import Problem, RubricError
+from scoring.matching import MatchMode, compile_regex
+from scoring.phrases import PhraseSyntaxError, expand_alternatives, languages_of
+from scoring.schema import Condition, PhraseLibrary, PhraseLibraryFile, Rubric
+from scoring.yamlsource import PathKey, YamlSource, read_yaml, validate
+
+logger = logging.getLogger(__name__)
+
+PHRASES_DIR = "phrases"
+_POSITIONAL = ("phrase", "before", "all", "any")
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """The result of checking one file: what it is, a one-line summary, and its problems."""
+
+    path: Path
+    kind: str  # "rubric" or "phrases"
+    summary: str
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def walk_conditions(rubric: Rubric) -> Iterator[tuple[PathKey, Condition]]:
+    """Every condition node of a rubric with its path in the file (items[0].check.all[1]...)."""
+    for i, item in enumerate(rubric.items):
+        if item.applies_if is not None:
+            yield from _walk(item.applies_if, ("items", i, "applies_if"))
+        yield from _walk(item.check, ("items", i, "check"))
+    for i, flag in enumerate(rubric.flags):
+        yield from _walk(flag.when, ("flags", i, "when"))
+        for j, rule in enumerate(flag.severity):
+            yield from _walk(rule.when, ("flags", i, "severity", j, "when"))
+
+
+def _walk(condition: Condition, path: PathKey) -> Iterator[tuple[PathKey, Condition]]:
+    yield path, condition
+    kind = condition.kind
+    if kind in ("all", "any"):
+        children = condition.all_ if kind == "all" else condition.any_
+        for index, child in enumerate(children or ()):
+            yield from _walk(child, (*path, kind, index))
+    elif kind == "not" and condition.not_ is not None:
+        yield from _walk(condition.not_, (*path, "not"))
+    elif kind == "before" and condition.before is not None:
+        yield from _walk(condition.before.first, (*path, "before", "first"))
+        yield from _walk(condition.before.then, (*path, "before", "then"))
+
+
+def is_positional(condition: Condition) -> bool:
+    """Whether the condition is met at a point in the call (so ``before`` can order it)."""
+    kind = condition.kind
+    if kind in ("phrase", "before"):
+        return True
+    if kind in ("all", "any"):
+        children = condition.all_ if kind == "all" else condition.any_
+        return any(is_positional(child) for child in children or ())
+    return False
+
+
+def _phrase_problems(phrases: Iterable[str], source: YamlSource, path: PathKey) -> list[Problem]:
+    problems = []
+    for phrase in phrases:
+        try:
+            expand_alternatives(phrase)
+        except PhraseSyntaxError as error:
+            problems.append(source.problem(path, str(error), "write alternatives as {a|b}"))
+    return problems
+
+
+def _check_rubric(
+    rubric: Rubric, source: YamlSource, libraries: dict[str, PhraseLibrary]
+) -> list[Problem]:
+    problems: list[Problem] = []
+    for group, entries in (("items", rubric.items), ("flags", rubric.flags)):
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(entries):
+            if entry.id in seen:
+                problems.append(
+                    source.problem(
+                        (group, index, "id"),
+                        f"duplicate {group[:-1]} id {entry.id!r}",
+                        f"ids must be unique; first used at {group}[{seen[entry.id]}]",
+                    )
+                )
+            seen.setdefault(entry.id, index)
+    languages = {lang.split("-")[0].split("_")[0] for lang in rubric.applies_to.languages}
+    for path, condition in walk_conditions(rubric):
+        if condition.kind == "before" and condition.before is not None:
+            for side in ("first", "then"):
+                operand = getattr(condition.before, side)
+                if not is_positional(operand):
+                    problems.append(
+                        source.problem(
+                            (*path, "before", side),
+                            f"'{side}' of 'before' is a {operand.kind!r} condition: it has no time",
+                            "use a phrase (or all/any holding one): something said at a point in "
+                            "the call",
+                        )
+                    )
+        spec = condition.phrase
+        if spec is None:
+            continue
+        here = (*path, "phrase")
+        missing = [name for name in spec.libraries if name not in libraries]
+        for name in missing:
+            close = difflib.get_close_matches(name, list(libraries), n=1)
+            hint = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else (
+                    f"define it in {PHRASES_DIR}/*.yaml beside the rubric"
+                    + (f" (known: {', '.join(sorted(libraries))})" if libraries else "")
+                )
+            )
+            problems.append(
+                source.problem((*here, "library"), f"unknown phrase library {name!r}", hint)
+            )
+        inline: list[str] = []
+        if isinstance(spec.phrases, tuple):
+            inline.extend(spec.phrases)
+        elif isinstance(spec.phrases, dict):
+            inline.extend(p for phrases in spec.phrases.values() for p in phrases)
+        if spec.match is MatchMode.REGEX:
+            for phrase in inline + [
+                p
+                for n in spec.libraries
+                if n in libraries
+                for ps in libraries[n].phrases.values()
+                for p in ps
+            ]:
+                try:
+                    compile_regex(phrase)
+                except re.error as error:
+                    problems.append(
+                        source.problem(
+                            (*here, "phrases"),
+                            f"bad regular expression {phrase!r}: {error}",
+                            "regexes are searched in normalised text (lowercase, no punctuation)",
+                        )
+                    )
+        else:
+            problems.extend(_phrase_problems(inline, source, (*here, "phrases")))
+        have = languages_of(spec, libraries)
+        if have is not None and languages and not missing:
+            for language in sorted(languages - have):
+                problems.append(
+                    source.problem(
+                        here,
+                        f"no {language!r} phrases here, but the rubric applies to {language!r}",
+                        f"add {language}: [...] to the phrases or to the library",
+                    )
+                )
+    return problems
+
+
+def _load_library_file(path: Path) -> dict[str, PhraseLibrary]:
+    source = read_yaml(path)
+    parsed = cast(PhraseLibraryFile, validate(PhraseLibraryFile, source))
+    problems: list[Problem] = []
+    for name, library in parsed.libraries.items():
+        for language, phrases in library.phrases.items():
+            problems.extend(
+                _phrase_problems(phrases, source, ("libraries", name, "phrases", language))
+            )
+    if problems:
+        raise RubricError(problems)
+    return dict(parsed.libraries)
+
+
+def load_phrase_libraries(paths: Iterable[Path | str]) -> dict[str, PhraseLibrary]:
+    """Load phrase-library files into one name → library map; names must be unique."""
+    libraries: dict[str, PhraseLibrary] = {}
+    origin: dict[str, Path] = {}
+    problems: list[Problem] = []
+    for path in map(Path, paths):
+        try:
+            found = _load_library_file(path)
+        except RubricError as error:
+            problems.extend(error.problems)
+            continue
+        for name, library in found.items():
+            if name in libraries:
+                problems.append(
+                    Problem(
+                        str(path),
+                        None,
+                        f"libraries.{name}",
+                        f"phrase library {name!r} is also defined in {origin[name]}",
+                        "library names must be unique across phrase files",
+                    )
+                )
+                continue
+            libraries[name] = library
+            origin[name] = path
+    if problems:
+        raise RubricError(problems)
+    return libraries
+
+
+def _library_files(directory: Path) -> list[Path]:
+    folder = directory / PHRASES_DIR
+    if not folder.is_dir():
+        return []
+    return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+
+
+def _rubric_files(directory: Path) -> list[Path]:
+    return sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+
+
+def load_rubric(path: Path | str, libraries: dict[str, PhraseLibrary] | None = None) -> Rubric:
+    """Load and check one rubric file.
+
+    Phrase libraries come from ``libraries`` or, when None, from ``phrases/`` beside the file.
+    Raises RubricError (file:line: what is wrong — hint) for any problem.
+
+    Example: ``rubric = load_rubric("rubrics/inbound-service.yaml")``
+    """
+    path = Path(path)
+    if libraries is None:
+        libraries = load_phrase_libraries(_library_files(path.parent))
+    source = read_yaml(path)
+    rubric = cast(Rubric, validate(Rubric, source))
+    problems = _check_rubric(rubric, source, libraries)
+    if problems:
+        raise RubricError(problems)
+    logger.debug("loaded rubric %s v%s from %s", rubric.id, rubric.version, path)
+    return rubric.with_libraries(libraries, source=str(path))
+
+
+def load_rubrics(directory: Path | str) -> list[Rubric]:
+    """Load every rubric in a directory with its phrase libraries (``phrases/*.yaml``).
+
+    Raises RubricError listing every problem in every file, or when there is no rubric.
+
+    Example: ``rubrics = load_rubrics("rubrics")``
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise RubricError.single(
+            directory,
+            "no such rubric directory",
+            hint="pass the folder that holds the rubric *.yaml files",
+        )
+    libraries = load_phrase_libraries(_library_files(directory))
+    rubrics: list[Rubric] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for path in _rubric_files(directory):
+        try:
+            rubric = load_rubric(path, libraries)
+        except RubricError as error:
+            problems.extend(error.problems)
+            continue
+        if rubric.id in seen:
+            problems.append(
+                Problem(
+                    str(path),
+                    1,
+                    "id",
+                    f"rubric id {rubric.id!r} is also used by {seen[rubric.id]}",
+                    "give each rubric its own id",
+                )
+            )
+            continue
+        seen[rubric.id] = str(path)
+        rubrics.append(rubric)
+    if problems:
+        raise RubricError(problems)
+    if not rubrics:
+        raise RubricError.single(
+            directory, "no rubric files (*.yaml) here", hint="see docs/rubrics.md for the format"
+        )
+    return rubrics
+
+
+def check_rubric_dir(directory: Path | str) -> list[FileCheck]:
+    """Check every phrase library and rubric in a directory, one :class:`FileCheck` per file."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        problem = Problem(str(directory), None, "", "no such rubric directory")
+        return [FileCheck(directory, "rubric", "missing", (problem,))]
+    checks: list[FileCheck] = []
+    libraries: dict[str, PhraseLibrary] = {}
+    for path in _library_files(directory):
+        try:
+            found = load_phrase_libraries([path])
+        except RubricError as error:
+            checks.append(FileCheck(path, "phrases", "invalid", error.problems))
+            continue
+        clashes = sorted(set(found) & set(libraries))
+        if clashes:
+            problem = Problem(
+                str(path),
+                None,
+                "",
+                f"libraries defined twice: {', '.join(clashes)}",
+                "library names must be unique across phrase files",
+            )
+            checks.append(FileCheck(path, "phrases", "invalid", (problem,)))
+            continue
+        libraries.update(found)
+        checks.append(FileCheck(path, "phrases", f"phrase libraries: {', '.join(found)}"))
+    rubric_ids: dict[str, Path] = {}
+    for path in _rubric_files(directory):
+        try:
+            rubric = load_rubric(path, libraries)
+        except RubricError as error:
+            checks.append(FileCheck(path, "rubric", "invalid", error.problems))
+            continue
+        if rubric.id in rubric_ids:
+            problem = Problem(
+                str(path),
+                1,
+                "id",
+                f"rubric id {rubric.id!r} is also used by {rubric_ids[rubric.id]}",
+                "give each rubric its own id",
+            )
+            checks.append(FileCheck(path, "rubric", "invalid", (problem,)))
+            continue
+        rubric_ids[rubric.id] = path
+        summary = (
+            f"rubric {rubric.id} v{rubric.version}: {len(rubric.items)} items, "
+            f"{len(rubric.flags)} flags"
+        )
+        checks.append(FileCheck(path, "rubric", summary))
+    if not rubric_ids and not any(c.kind == "rubric" for c in checks):
+        problem = Problem(str(directory), None, "", "no rubric files (*.yaml) here")
+        checks.append(FileCheck(directory, "rubric", "missing", (problem,)))
+    return checks

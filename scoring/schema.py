@@ -1,0 +1,342 @@
+"""The rubric language as pydantic models: what a rubric file and a phrase-library file may say.
+
+Every model forbids unknown keys. A condition node holds exactly one operator (semgrep style):
+the combinators ``all``, ``any``, ``not`` and the leaves ``phrase``, ``before``, ``metric`` and
+``meta``. ``docs/rubrics.md`` documents each; ``docs/rubric-schema.json`` is
+``Rubric.model_json_schema()``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from calldata import Direction, HangupBy
+from scoring.matching import MatchMode
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_\-]*$", max_length=64)]
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")]
+Phrase = Annotated[str, StringConstraints(min_length=1)]
+Severity = Literal["low", "medium", "high", "critical"]
+RoleFilter = Literal["agent", "customer", "any"]
+SEVERITY_ORDER: tuple[str, ...] = ("low", "medium", "high", "critical")
+
+
+def _as_tuple(value: Any) -> Any:
+    """Accept a scalar where a list is meant (``queue: 600`` as well as ``queue: [600, 601]``)."""
+    if value is None or isinstance(value, list | tuple):
+        return value
+    return (value,)
+
+
+def _as_strings(value: Any) -> Any:
+    """YAML reads ``600`` as a number; queue names and versions are strings."""
+    value = _as_tuple(value)
+    if isinstance(value, list | tuple):
+        return tuple(
+            str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for v in value
+        )
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+
+class Window(_Strict):
+    """Where in the call a phrase counts: exactly one of the four keys.
+
+    Turn counts are over the phrase's role (the agent's first 2 turns); seconds are from the
+    start of the call, or back from its end.
+    """
+
+    first_turns: int | None = Field(default=None, ge=1)
+    last_turns: int | None = Field(default=None, ge=1)
+    first_seconds: float | None = Field(default=None, gt=0)
+    last_seconds: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_key(self) -> Window:
+        given = [name for name in type(self).model_fields if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a window takes exactly one of first_turns, last_turns, first_seconds, "
+                f"last_seconds (got {', '.join(given) or 'none'})"
+            )
+        return self
+
+
+class PhraseSpec(_Strict):
+    """Leaf: someone says one of these phrases (inline per language, or from named libraries)."""
+
+    role: RoleFilter = "any"
+    phrases: dict[LanguageCode, tuple[Phrase, ...]] | tuple[Phrase, ...] | None = Field(
+        default=None, description="A list for every language, or lists per language code."
+    )
+    library: Identifier | tuple[Identifier, ...] | None = Field(
+        default=None, description="Name(s) of phrase libraries (rubrics/phrases/*.yaml)."
+    )
+    match: MatchMode = MatchMode.AUTO
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    min_count: int = Field(default=1, ge=1, description="At least this many matching turns.")
+    all_of: bool = Field(default=False, description="Every listed phrase must be said.")
+    window: Window | None = None
+
+    @field_validator("library", mode="before")
+    @classmethod
+    def _library_list(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
+
+    @model_validator(mode="after")
+    def _has_phrases(self) -> PhraseSpec:
+        if self.phrases is None and self.library is None:
+            raise ValueError("a phrase condition needs 'phrases' or 'library' (or both)")
+        if self.threshold is not None and self.match in (MatchMode.EXACT, MatchMode.REGEX):
+            raise ValueError(f"'threshold' has no effect with match: {self.match.value}")
+        return self
+
+    @property
+    def libraries(self) -> tuple[str, ...]:
+        if self.library is None:
+            return ()
+        return (self.library,) if isinstance(self.library, str) else self.library
+
+
+class BeforeSpec(_Strict):
+    """Leaf: ``first`` is met, ``then`` is met, and ``first`` was met earlier."""
+
+    first: Condition
+    then: Condition
+
+
+class MetricName(StrEnum):
+    DURATION = "duration"
+    LONGEST_SILENCE = "longest_silence"
+    NON_TALK_TIME = "non_talk_time"
+    OVERTALK_COUNT = "overtalk_count"
+    OVERTALK_DURATION = "overtalk_duration"
+    TALK_TIME = "talk_time"
+    TALK_RATIO = "talk_ratio"
+    TURNS = "turns"
+    SPEECH_RATE = "speech_rate"
+    INTERRUPTIONS = "interruptions"
+
+
+ROLE_METRICS = frozenset(
+    {
+        MetricName.TALK_TIME,
+        MetricName.TALK_RATIO,
+        MetricName.TURNS,
+        MetricName.SPEECH_RATE,
+        MetricName.INTERRUPTIONS,
+    }
+)
+OPERATORS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!="}
+
+
+class MetricSpec(_Strict):
+    """Leaf: a conversation metric compared with a value, e.g. longest_silence <= 30."""
+
+    name: MetricName
+    role: Literal["agent", "customer"] | None = Field(
+        default=None, description="Required for per-role metrics (talk_ratio, speech_rate, ...)."
+    )
+    op: Literal["<", "<=", ">", ">=", "==", "!=", "lt", "le", "gt", "ge", "eq", "ne"]
+    value: float
+
+    @model_validator(mode="after")
+    def _role_fits(self) -> MetricSpec:
+        if self.name in ROLE_METRICS and self.role is None:
+            raise ValueError(f"metric {self.name.value} is per role: add role: agent or customer")
+        if self.name not in ROLE_METRICS and self.role is not None:
+            raise ValueError(f"metric {self.name.value} is for the whole call: remove 'role'")
+        return self
+
+    @property
+    def symbol(self) -> str:
+        return OPERATORS.get(self.op, self.op)
+
+
+class MetaSpec(_Strict):
+    """Leaf: facts about the call from the PBX; every key given must match (a list is any-of)."""
+
+    direction: tuple[Direction, ...] | None = None
+    queue: tuple[str, ...] | None = None
+    language: tuple[LanguageCode, ...] | None = None
+    hangup_by: tuple[HangupBy, ...] | None = None
+    disposition: tuple[str, ...] | None = None
+
+    @field_validator("direction", "language", "hangup_by", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _as_tuple(value)
+
+    @field_validator("queue", "disposition", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        return _as_strings(value)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> MetaSpec:
+        if all(getattr(self, name) is None for name in type(self).model_fields):
+            raise ValueError(
+                "a meta condition needs at least one of " + ", ".join(type(self).model_fields)
+            )
+        return self
+
+
+OPERATOR_KEYS = ("all", "any", "not", "phrase", "before", "metric", "meta")
+
+
+class Condition(_Strict):
+    """A condition node: exactly one operator. Combinators nest; leaves test the call."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
+
+    all_: tuple[Condition, ...] | None = Field(default=None, alias="all", min_length=1)
+    any_: tuple[Condition, ...] | None = Field(default=None, alias="any", min_length=1)
+    not_: Condition | None = Field(default=None, alias="not")
+    phrase: PhraseSpec | None = None
+    before: BeforeSpec | None = None
+    metric: MetricSpec | None = None
+    meta: MetaSpec | None = None
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> Condition:
+        given = self.operators()
+        if len(given) != 1:
+            found = ", ".join(repr(key) for key in given) or "none"
+            raise ValueError(
+                f"a condition node takes exactly one operator (found {found}); "
+                f"choose one of {', '.join(OPERATOR_KEYS)} and nest the rest under all/any"
+            )
+        return self
+
+    def operators(self) -> list[str]:
+        """The operator keys set on this node (exactly one once validated)."""
+        values = (self.all_, self.any_, self.not_, self.phrase, self.before, self.metric, self.meta)
+        return [key for key, value in zip(OPERATOR_KEYS, values, strict=True) if value is not None]
+
+    @property
+    def kind(self) -> str:
+        """The operator: 'all', 'any', 'not', 'phrase', 'before', 'metric' or 'meta'."""
+        return self.operators()[0]
+
+
+class Item(_Strict):
+    """A scored line of the QA form."""
+
+    id: Identifier
+    title: str
+    description: str = ""
+    weight: float = Field(gt=0, description="Relative weight; normalised over applicable items.")
+    critical: bool = Field(default=False, description="Failing it fails the call, score 0.")
+    applies_if: Condition | None = Field(default=None, description="Else the item is N/A.")
+    check: Condition
+
+
+class SeverityRule(_Strict):
+    when: Condition
+    level: Severity
+
+
+class FlagSpec(_Strict):
+    """A flag raised when ``when`` holds; severity: the first rule that holds, else the default."""
+
+    id: Identifier
+    title: str
+    description: str = ""
+    when: Condition
+    severity: tuple[SeverityRule, ...] = ()
+    default_level: Severity = "medium"
+
+
+class AppliesTo(_Strict):
+    """Which calls the rubric scores; an empty list means any."""
+
+    direction: tuple[Direction, ...] = ()
+    queues: tuple[str, ...] = ()
+    languages: tuple[LanguageCode, ...] = ()
+
+    @field_validator("direction", "languages", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _as_tuple(value)
+
+    @field_validator("queues", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        return _as_strings(value)
+
+
+class PhraseLibrary(_Strict):
+    """A named phrase list per language, shared by rubrics (``library: name``)."""
+
+    description: str = ""
+    phrases: dict[LanguageCode, tuple[Phrase, ...]] = Field(min_length=1)
+
+
+class PhraseLibraryFile(_Strict):
+    """A phrase-library file: ``libraries: {name: {description, phrases: {en: [...]}}}``."""
+
+    libraries: dict[Identifier, PhraseLibrary] = Field(min_length=1)
+
+
+class Rubric(_Strict):
+    """A QA rubric. Load with :func:`scoring.load_rubric` so its phrase libraries are attached."""
+
+    id: Identifier
+    version: str
+    title: str
+    description: str = ""
+    applies_to: AppliesTo = AppliesTo()
+    pass_mark: float = Field(ge=0, le=100, description="Pass at this score or above (0-100).")
+    items: tuple[Item, ...] = Field(min_length=1)
+    flags: tuple[FlagSpec, ...] = ()
+
+    _libraries: dict[str, PhraseLibrary] = PrivateAttr(default_factory=dict)
+    _source: str | None = PrivateAttr(default=None)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        return (
+            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        )
+
+    @property
+    def libraries(self) -> dict[str, PhraseLibrary]:
+        """The phrase libraries this rubric was loaded with (name → library)."""
+        return dict(self._libraries)
+
+    @property
+    def source(self) -> str | None:
+        """The file the rubric was loaded from, if any."""
+        return self._source
+
+    def with_libraries(
+        self, libraries: dict[str, PhraseLibrary], source: str | None = None
+    ) -> Rubric:
+        """A copy of this rubric that resolves ``library:`` references from ``libraries``."""
+        copy = self.model_copy()
+        copy._libraries = dict(libraries)
+        copy._source = source if source is not None else self._source
+        return copy
+
+
+def rubric_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a rubric file (published as docs/rubric-schema.json)."""
+    schema = Rubric.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "callqa rubric"
+    return schema

@@ -1,0 +1,103 @@
+"""Scoring one call with one rubric, and choosing which rubrics apply to a call."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from calldata import Call, Direction, Flag, ItemResult, Scorecard, Transcript, Verdict
+from scoring.evaluate import CallContext, evaluate, merge_evidence
+from scoring.phrases import primary_language
+from scoring.schema import FlagSpec, Item, Rubric
+
+logger = logging.getLogger(__name__)
+
+
+def rubric_applies(rubric: Rubric, call: Call, language: str | None) -> bool:
+    """Whether the rubric's ``applies_to`` admits this call (empty lists admit anything).
+
+    A call whose direction is unknown is not excluded by a direction list: ingest could not
+    tell, and silently skipping the call would hide it from QA.
+    """
+    target = rubric.applies_to
+    known = call.direction is not Direction.UNKNOWN
+    if target.direction and known and call.direction not in target.direction:
+        return False
+    if target.queues and (call.queue or "") not in target.queues:
+        return False
+    if target.languages:
+        spoken = primary_language(language or call.language)
+        if spoken not in {primary_language(lang) for lang in target.languages}:
+            return False
+    return True
+
+
+def select_rubrics(rubrics: Iterable[Rubric], call: Call, language: str | None) -> list[Rubric]:
+    """The rubrics that apply to this call, in the order given."""
+    return [rubric for rubric in rubrics if rubric_applies(rubric, call, language)]
+
+
+def _score_item(item: Item, context: CallContext) -> ItemResult:
+    base = {"id": item.id, "title": item.title, "weight": item.weight, "critical": item.critical}
+    gate_evidence = ()
+    if item.applies_if is not None:
+        gate = evaluate(item.applies_if, context)
+        if not gate.matched:
+            return ItemResult(**base, result=Verdict.NA, reason=f"not applicable: {gate.reason}")
+        gate_evidence = gate.evidence
+    outcome = evaluate(item.check, context)
+    verdict = Verdict.PASS if outcome.matched else Verdict.FAIL
+    evidence = merge_evidence(gate_evidence, outcome.evidence)
+    return ItemResult(**base, result=verdict, evidence=evidence, reason=outcome.reason)
+
+
+def _raise_flag(spec: FlagSpec, context: CallContext) -> Flag | None:
+    outcome = evaluate(spec.when, context)
+    if not outcome.matched:
+        return None
+    level, evidence = spec.default_level, outcome.evidence
+    for rule in spec.severity:
+        decided = evaluate(rule.when, context)
+        if decided.matched:
+            level, evidence = rule.level, merge_evidence(outcome.evidence, decided.evidence)
+            break
+    return Flag(id=spec.id, title=spec.title, severity=level, evidence=evidence)
+
+
+def score_call(rubric: Rubric, transcript: Transcript, call: Call) -> Scorecard:
+    """Score one call: every item pass/fail/N/A with evidence, the score, and the flags raised.
+
+    The score is 0-100: the weights of passed items over the weights of applicable items
+    (``max_score`` is 100, or 0 when no item applies). A failed critical item fails the call
+    and zeroes its score, as commercial QA forms do; the item verdicts are kept as they are.
+    ``passed`` needs no critical failure and a score at or above the rubric's ``pass_mark``.
+
+    Example: ``card = score_call(rubric, transcript, call); card.item("greeting").result``
+    """
+    context = CallContext(transcript=transcript, call=call, libraries=rubric.libraries)
+    items = tuple(_score_item(item, context) for item in rubric.items)
+    applicable = [r for r in items if r.result is not Verdict.NA]
+    total = sum(r.weight for r in applicable)
+    earned = sum(r.weight for r in applicable if r.result is Verdict.PASS)
+    critical_failed = any(r.critical and r.result is Verdict.FAIL for r in applicable)
+    score = 0.0 if critical_failed or total <= 0 else round(100.0 * earned / total, 2)
+    passed = not critical_failed and (total <= 0 or score >= rubric.pass_mark)
+    flags = tuple(f for f in (_raise_flag(spec, context) for spec in rubric.flags) if f is not None)
+    logger.debug(
+        "call %s scored %.1f with %s (passed=%s, flags=%s)",
+        call.call_id,
+        score,
+        rubric.id,
+        passed,
+        [f.id for f in flags],
+    )
+    return Scorecard(
+        call_id=call.call_id,
+        rubric_id=rubric.id,
+        rubric_version=rubric.version,
+        score=score,
+        max_score=100.0 if total > 0 else 0.0,
+        passed=passed,
+        items=items,
+        flags=flags,
+    )
