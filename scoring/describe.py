@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from scoring.evaluate import describe_source, describe_window
 from scoring.loader import walk_conditions
 from scoring.schema import Condition, PhraseLibrary, Rubric
@@ -77,7 +79,11 @@ def describe_rubric(rubric: Rubric) -> str:
     if rubric.source:
         lines.append(f"  file: {rubric.source}")
     if rubric.description:
-        lines.append(f"  {rubric.description.strip()}")
+        lines.append(
+            textwrap.fill(
+                rubric.description.strip(), 96, initial_indent="  ", subsequent_indent="  "
+            )
+        )
     lines.append(f"  applies to: {_applies(rubric)}")
     total = sum(item.weight for item in rubric.items)
     lines.append(
@@ -92,7 +98,11 @@ def describe_rubric(rubric: Rubric) -> str:
         lines.append(f"  {item.id}  weight {item.weight:g} ({share:.0f}% when all apply){tag}")
         lines.append(f"    {item.title}")
         if item.description:
-            lines.append(f"    {item.description.strip()}")
+            lines.append(
+                textwrap.fill(
+                    item.description.strip(), 96, initial_indent="    ", subsequent_indent="    "
+                )
+            )
         if item.applies_if is not None:
             lines.append("    applies if (else N/A):")
             lines.extend(describe_condition(item.applies_if, "      "))

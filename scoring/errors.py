@@ -18,16 +18,16 @@ class Problem:
 
     def __str__(self) -> str:
         location = f"{self.file}:{self.line}" if self.line is not None else self.file
-        where = f" at {self.where}" if self.where else ""
+        where = f" {self.where}:" if self.where else ""
         hint = f" — {self.hint}" if self.hint else ""
-        return f"{location}: {self.message}{where}{hint}"
+        return f"{location}:{where} {self.message}{hint}"
 
 
 class RubricError(ValueError):
     """A rubric or phrase library is invalid, or cannot be used as asked.
 
     ``problems`` lists every problem found (file, line, what is wrong, a hint); ``str()`` shows
-    them one per line as ``file:line: message at path — hint``.
+    them one per line as ``file:line: path: message — hint``.
     """
 
     def __init__(self, problems: list[Problem] | str) -> None:

@@ -339,9 +339,10 @@ def check_rubric_dir(directory: Path | str) -> list[FileCheck]:
             checks.append(FileCheck(path, "rubric", "invalid", (problem,)))
             continue
         rubric_ids[rubric.id] = path
+        items, flags = len(rubric.items), len(rubric.flags)
         summary = (
-            f"rubric {rubric.id} v{rubric.version}: {len(rubric.items)} items, "
-            f"{len(rubric.flags)} flags"
+            f"rubric {rubric.id} v{rubric.version}: {items} item{'s' * (items != 1)}, "
+            f"{flags} flag{'s' * (flags != 1)}"
         )
         checks.append(FileCheck(path, "rubric", summary))
     if not rubric_ids and not any(c.kind == "rubric" for c in checks):

@@ -149,8 +149,10 @@ def allowed_keys(model: type[BaseModel], path: PathKey) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
-def _data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
-    """Keep the parts of a pydantic ``loc`` that index into the data (drop union tags)."""
+def _data_path(data: Any, loc: tuple[Any, ...], missing: bool = False) -> PathKey:
+    """Keep the parts of a pydantic ``loc`` that index into the data (drop union tags).
+
+    For a missing key (``missing``) the last part is kept although the data lacks it."""
     path: list[str | int] = []
     here = data
     for part in loc:
@@ -159,15 +161,25 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
         if in_dict or in_list:
             path.append(part)
             here = here[part]
-        elif isinstance(here, dict) and part == loc[-1] and isinstance(part, str):
+        elif missing and isinstance(here, dict) and part == loc[-1] and isinstance(part, str):
             path.append(part)  # a missing key: name it, the line falls back to its mapping
             break
     return tuple(path)
 
 
+# pydantic speaks Python; rubric authors write YAML.
+_YAML_WORDS = (
+    ("a valid tuple", "a list"),
+    ("a valid list", "a list"),
+    ("a valid dictionary", "a mapping (key: value)"),
+    ("Tuple should", "The list should"),
+    ("Dictionary should", "The mapping should"),
+)
+
+
 def _describe(error: dict[str, Any], source: YamlSource, model: type[BaseModel]) -> Problem:
-    path = _data_path(source.data, error["loc"])
     kind = error["type"]
+    path = _data_path(source.data, error["loc"], missing=kind == "missing")
     if kind == "extra_forbidden":
         key = str(path[-1]) if path else str(error["loc"][-1])
         allowed = allowed_keys(model, path[:-1])
@@ -181,6 +193,8 @@ def _describe(error: dict[str, Any], source: YamlSource, model: type[BaseModel])
         key = str(path[-1]) if path else str(error["loc"][-1])
         return source.problem(path, f"missing required key {key!r}", "add it")
     message = str(error["msg"]).removeprefix("Value error, ")
+    for pydantic_word, yaml_word in _YAML_WORDS:
+        message = message.replace(pydantic_word, yaml_word)
     if kind != "value_error" and "input" in error:
         shown = repr(error["input"])
         message += f" (got {shown[:60]}{'...' if len(shown) > 60 else ''})"
@@ -197,7 +211,9 @@ def validate(model: type[BaseModel], source: YamlSource) -> BaseModel:
         return model.model_validate(source.data)
     except ValidationError as error:
         errors = error.errors()
-        paths = [_data_path(source.data, tuple(e["loc"])) for e in errors]
+        paths = [
+            _data_path(source.data, tuple(e["loc"]), missing=e["type"] == "missing") for e in errors
+        ]
         # A failing child also fails its container ("items: too short", the other branch of a
         # union): report only the deepest problems.
         kept = [
