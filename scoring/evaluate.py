@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from calldata import Call, Evidence, Metrics, Role, Transcript, Turn
 from scoring.errors import RubricError
-from scoring.matching import PhraseHit, match_phrase, resolve_mode
+from scoring.matching import PhraseHit, match_phrase, prepare, resolve_mode
 from scoring.phrases import ListedPhrase, phrases_for, primary_language
 from scoring.schema import (
     ROLE_METRICS,
@@ -212,6 +212,13 @@ def _evidence(turn: Turn, hit: PhraseHit) -> Evidence:
     )
 
 
+def _quote(turn: Turn, hit: PhraseHit) -> str:
+    """ "'phrase' (turn 3)", with what ASR wrote when it differs: "(heard '安可电信', turn 0)"."""
+    if prepare(hit.heard).compact != prepare(hit.phrase).compact:
+        return f"{hit.phrase!r} (heard {hit.heard!r}, turn {turn.index})"
+    return f"{hit.phrase!r} (turn {turn.index})"
+
+
 def _phrase(spec: PhraseSpec, context: CallContext) -> Outcome:
     who = "someone" if spec.role == "any" else f"the {spec.role}"
     nobody = "no one said" if spec.role == "any" else f"the {spec.role} did not say"
@@ -255,9 +262,7 @@ def _phrase(spec: PhraseSpec, context: CallContext) -> Outcome:
     at: Position = (turn.index, hit.offset)
     if spec.all_of:
         at = max([at, *first_turn.values()])
-    said = ", ".join(
-        f"{h.phrase!r} (turn {t.index})" for t, h in matching[: max(2, spec.min_count)]
-    )
+    said = ", ".join(_quote(t, h) for t, h in matching[: max(2, spec.min_count)])
     return Outcome(True, f"{who} said {said}", evidence, at)
 
 

@@ -66,6 +66,7 @@ class Prepared:
     """Text in the forms the matchers compare: normalised, words, and pinyin syllables."""
 
     normalized: str
+    cjk: bool  # has Chinese characters
     compact: str  # normalised without spaces: CJK substring search
     words: tuple[str, ...]
     syllables: tuple[str, ...]  # canonical (sound-alike merged) tone-less pinyin
@@ -109,6 +110,7 @@ def prepare(text: str) -> Prepared:
     syllables, sources = _syllables(normalized)
     return Prepared(
         normalized=normalized,
+        cjk=has_cjk(normalized),
         compact=normalized.replace(" ", ""),
         words=tuple(normalized.split()),
         syllables=syllables,
@@ -138,7 +140,7 @@ def compile_regex(pattern: str) -> re.Pattern[str]:
 def _exact(phrase: str, target: Prepared, source: Prepared) -> PhraseHit | None:
     if not target.normalized:
         return None
-    if has_cjk(target.normalized):
+    if target.cjk:
         at = source.compact.find(target.compact)
         if at >= 0:
             return PhraseHit(phrase, 1.0, target.normalized, at / len(source.compact))
@@ -173,7 +175,7 @@ def _pinyin(phrase: str, target: Prepared, source: Prepared, threshold: float) -
     exact = _exact(phrase, target, source)
     if exact or len(target.syllables) < _PINYIN_MIN_SYLLABLES or not source.syllables:
         return exact
-    if not has_cjk(target.normalized):
+    if not target.cjk:
         return None  # digits and Latin words match whole: 12315 is not inside 13812315000
     wanted = target.syllables
     present = set(source.syllables)
@@ -201,6 +203,7 @@ def _regex(phrase: str, source: Prepared) -> PhraseHit | None:
     return PhraseHit(phrase, 1.0, found.group(), found.start() / max(1, len(source.normalized)))
 
 
+@lru_cache(maxsize=262144)
 def match_phrase(
     phrase: str, text: str, mode: MatchMode, threshold: float | None = None
 ) -> PhraseHit | None:

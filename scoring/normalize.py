@@ -96,9 +96,12 @@ def is_cjk(char: str) -> bool:
     return 0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0x20000 <= code <= 0x2FFFF
 
 
+_CJK = re.compile("[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+
+
 def has_cjk(text: str) -> bool:
     """True when the text contains at least one CJK ideograph."""
-    return any(is_cjk(char) for char in text)
+    return _CJK.search(text) is not None
 
 
 @lru_cache(maxsize=1)

@@ -49,6 +49,17 @@ def _as_strings(value: Any) -> Any:
     return value
 
 
+def _phrase_texts(value: Any) -> Any:
+    """``[hello, 12315]``: YAML reads 12315 as a number; in a phrase list it is text."""
+    if isinstance(value, dict):
+        return {key: _phrase_texts(phrases) for key, phrases in value.items()}
+    if isinstance(value, list | tuple):
+        return [
+            str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for v in value
+        ]
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
 
@@ -96,6 +107,11 @@ class PhraseSpec(_Strict):
     @classmethod
     def _library_list(cls, value: Any) -> Any:
         return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("phrases", mode="before")
+    @classmethod
+    def _phrase_list(cls, value: Any) -> Any:
+        return _phrase_texts(value)
 
     @model_validator(mode="after")
     def _has_phrases(self) -> PhraseSpec:
@@ -284,6 +300,11 @@ class PhraseLibrary(_Strict):
 
     description: str = ""
     phrases: dict[LanguageCode, tuple[Phrase, ...]] = Field(min_length=1)
+
+    @field_validator("phrases", mode="before")
+    @classmethod
+    def _phrase_list(cls, value: Any) -> Any:
+        return _phrase_texts(value)
 
 
 class PhraseLibraryFile(_Strict):
