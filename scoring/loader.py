@@ -16,6 +16,7 @@ from typing import cast
 
 from scoring.errors import Problem, RubricError
 from scoring.matching import MatchMode, compile_regex
+from scoring.normalize import normalize_text
 from scoring.phrases import PhraseSyntaxError, expand_alternatives, languages_of
 from scoring.schema import Condition, PhraseLibrary, PhraseLibraryFile, Rubric
 from scoring.yamlsource import PathKey, YamlSource, read_yaml, validate
@@ -81,9 +82,18 @@ def _phrase_problems(phrases: Iterable[str], source: YamlSource, path: PathKey) 
     problems = []
     for phrase in phrases:
         try:
-            expand_alternatives(phrase)
+            variants = expand_alternatives(phrase)
         except PhraseSyntaxError as error:
             problems.append(source.problem(path, str(error), "write alternatives as {a|b}"))
+            continue
+        if any(not normalize_text(variant) for variant in variants):
+            problems.append(
+                source.problem(
+                    path,
+                    f"phrase {phrase!r} can be empty once punctuation is removed",
+                    "phrases are matched without punctuation; give it words",
+                )
+            )
     return problems
 
 
