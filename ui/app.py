@@ -1,0 +1,123 @@
+"""The review app: Gradio Blocks with one module per tab, behind a login.
+
+Usage::
+
+    serve("var/demo.db")                       # http://127.0.0.1:7860, login required
+    app = build_app("var/demo.db")   # the Blocks; launch them with launch_options()
+
+Users and roles come from the store (``qa users``); Gradio's login page checks passwords with
+:func:`qa.users.authenticate`, and every handler learns the user from ``gr.Request.username``.
+The app binds to 127.0.0.1 unless told otherwise: put it behind a TLS reverse proxy to open it to
+a network.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from qa.db import open_db
+from qa.users import authenticate
+from ui import calls
+from ui.context import AppContext
+
+__all__ = ["TABS", "build_app", "launch_options", "serve"]
+
+logger = logging.getLogger(__name__)
+
+# tab key -> (label, builder); the builder lays the tab out inside the current Blocks context.
+TABS: dict[str, tuple[str, Callable[[AppContext, gr.Blocks], None]]] = {
+    "calls": ("Calls", calls.build_tab),
+}
+
+
+def _audio_dir() -> Path:
+    # Under the system temp folder, which Gradio may serve from; removed when the process ends.
+    folder = Path(tempfile.mkdtemp(prefix="callqa-audio-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def build_app(db_path: str | Path, *, tabs: Sequence[str] | None = None) -> gr.Blocks:
+    """The review app's Blocks for the store at ``db_path`` (all tabs, or the ``tabs`` named).
+
+    Launch it with :func:`launch_options` (login, host, no telemetry), or call :func:`serve`.
+    """
+    db_path = Path(db_path).resolve()
+    open_db(db_path).close()  # migrate now, not inside the first request
+    ctx = AppContext(db_path=db_path, audio_dir=_audio_dir())
+    chosen = list(tabs or TABS)
+    unknown = [key for key in chosen if key not in TABS]
+    if unknown:
+        raise ValueError(f"unknown tab(s) {unknown}: choose from {sorted(TABS)}")
+    with gr.Blocks(
+        title="Call QA review", analytics_enabled=False, delete_cache=(3600, 86400)
+    ) as app:
+        header = gr.HTML(elem_id="qa-header")
+        with gr.Tabs():
+            for key in chosen:
+                label, builder = TABS[key]
+                with gr.Tab(label, id=key):
+                    builder(ctx, app)
+
+        def who(request: gr.Request) -> str:
+            user = ctx.viewer(request)
+            masking = "unmasked" if user.role.sees_personal_data else "personal numbers masked"
+            return (
+                f"Signed in as <b>{escape(user.username)}</b> ({user.role.value}; {masking}) · "
+                '<a href="logout" target="_self">Log out</a>'
+            )
+
+        app.load(who, inputs=None, outputs=header)
+    return app
+
+
+def launch_options(
+    db_path: str | Path, host: str = "127.0.0.1", port: int = 7860
+) -> dict[str, Any]:
+    """Keyword arguments for ``Blocks.launch``: the login check against the store, the address,
+    no share link, no server-side rendering (needs Node) and no API page."""
+    db_path = Path(db_path).resolve()
+
+    def check_login(username: str, password: str) -> bool:
+        db = open_db(db_path)
+        try:
+            return authenticate(db, username, password) is not None
+        finally:
+            db.close()
+
+    return {
+        "auth": check_login,
+        "auth_message": "Call QA review: log in with the account an admin gave you (qa users).",
+        "server_name": host,
+        "server_port": port,
+        "share": False,
+        "ssr_mode": False,
+        "mcp_server": False,
+        "footer_links": [],
+        "show_error": True,
+    }
+
+
+def serve(
+    db_path: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    *,
+    tabs: Sequence[str] | None = None,
+    block: bool = True,
+) -> gr.Blocks:
+    """Build the app and serve it at http://HOST:PORT behind the login. ``block=False`` returns
+    at once with the server running in the background (tests; stop it with ``app.close()``)."""
+    app = build_app(db_path, tabs=tabs)
+    logger.info("serving the review app for %s on %s:%d", db_path, host, port)
+    app.launch(**launch_options(db_path, host, port), prevent_thread_lock=not block, quiet=True)
+    return app

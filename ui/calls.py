@@ -1,0 +1,230 @@
+"""The Calls tab: the list of calls, and the call view (audio, transcript, scorecard, flags).
+
+Selecting a row opens the call: its recording in the player (a leg pair as one stereo file),
+the transcript beside it with roles and times, the scorecard with each item's verdict and
+evidence, and the flags. Clicking a turn or an evidence time plays the audio from there.
+Personal numbers in the text are masked unless the user's role may see them (qa.review).
+
+Run alone for a look: ``python -m ui.calls var/demo.db`` (login as with ``qa serve``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from html import escape
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from qa.review import (
+    CallDetail,
+    CallNotFoundError,
+    CallRow,
+    RecordingError,
+    call_detail,
+    list_calls,
+    playable_audio,
+)
+from ui.context import AppContext
+from ui.render import (
+    AUDIO_ELEM_ID,
+    CSS,
+    SEEK_JS,
+    TRANSCRIPT_JS,
+    clock,
+    flags_html,
+    scorecard_html,
+    transcript_html,
+)
+
+logger = logging.getLogger(__name__)
+
+HEADERS = [
+    "Time (UTC)",
+    "Agent",
+    "Queue",
+    "Language",
+    "Duration",
+    "Score",
+    "Result",
+    "Flags",
+    "Status",
+    "Call ID",
+]
+_CALL_ID_COLUMN = HEADERS.index("Call ID")
+_ALL_AGENTS = ""
+_PROMPT = '<p class="qa-empty">Select a call in the table to open it.</p>'
+
+
+def table_frame(rows: list[CallRow]) -> pd.DataFrame:
+    """The calls table: one line per call, newest first."""
+    lines = []
+    for row in rows:
+        result = "" if row.passed is None else "pass" if row.passed else "FAIL"
+        lines.append(
+            [
+                row.start.strftime("%Y-%m-%d %H:%M"),
+                row.agent_label,
+                row.queue or "",
+                row.language or "",
+                clock(row.duration) if row.duration else "",
+                f"{row.score:.0f}%" if row.score is not None else "",
+                result,
+                ", ".join(f"{flag.id} ({flag.severity})" for flag in row.flags),
+                row.status,
+                row.call_id,
+            ]
+        )
+    return pd.DataFrame(lines, columns=HEADERS)
+
+
+def _agent_choices(rows: list[CallRow]) -> list[tuple[str, str]]:
+    agents = {row.agent or row.agent_name: row.agent_label for row in rows}
+    named = sorted((label, key) for key, label in agents.items() if key)
+    return [("All agents", _ALL_AGENTS), *named]
+
+
+def _title_html(detail: CallDetail) -> str:
+    call = detail.call
+    parts = [
+        f"<b>Call {escape(call.call_id)}</b>",
+        call.start.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        escape(call.direction.value),
+        f"queue {escape(call.queue)}" if call.queue else "",
+        escape(call.agent_name or call.agent or "unknown agent"),
+        f"caller {escape(call.caller)}" if call.caller else "",
+        f"status {escape(detail.status)}",
+    ]
+    html = " · ".join(part for part in parts if part)
+    if detail.error:
+        html += f'<div class="qa-reason">{escape(detail.error)}</div>'
+    return f'<div class="qa-title">{html}</div>'
+
+
+def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
+    """Lay out the Calls tab inside the current Blocks context and wire its events."""
+    open_call = gr.State(None)  # the call this user has open (per browser session)
+    with gr.Row():
+        agent = gr.Dropdown(
+            label="Agent", choices=[("All agents", _ALL_AGENTS)], value=_ALL_AGENTS, scale=3
+        )
+        flagged = gr.Checkbox(label="Flagged only", scale=1)
+        failed = gr.Checkbox(label="Failed only", scale=1)
+        refresh = gr.Button("Refresh", size="sm", scale=1)
+    table = gr.Dataframe(
+        value=table_frame([]),
+        headers=HEADERS,
+        interactive=False,
+        wrap=True,
+        max_height=320,
+        elem_id="qa-calls",
+        label="Calls (newest first): select one to open it",
+    )
+    title = gr.HTML(_PROMPT, elem_id="qa-call-title", css_template=CSS)
+    with gr.Row():
+        with gr.Column(scale=3):
+            audio = gr.Audio(
+                label="Call audio",
+                type="filepath",
+                interactive=False,
+                elem_id=AUDIO_ELEM_ID,
+                buttons=[],
+                waveform_options=gr.WaveformOptions(show_recording_waveform=False),
+            )
+            audio_note = gr.Markdown(elem_id="qa-audio-note")
+            gr.Markdown("### Transcript")
+            transcript = gr.HTML(
+                "",
+                elem_id="qa-transcript",
+                js_on_load=TRANSCRIPT_JS,
+                css_template=CSS,
+                max_height=600,
+            )
+        with gr.Column(scale=2):
+            gr.Markdown("### Scorecard")
+            scorecard = gr.HTML("", elem_id="qa-scorecard", js_on_load=SEEK_JS, css_template=CSS)
+            gr.Markdown("### Flags")
+            flags = gr.HTML("", elem_id="qa-flags", js_on_load=SEEK_JS, css_template=CSS)
+    view = [title, audio, audio_note, transcript, scorecard, flags, open_call]
+
+    def rows_for(agent_key: str, flagged_only: bool, failed_only: bool) -> list[CallRow]:
+        with ctx.db() as db:
+            return list_calls(
+                db,
+                agent=agent_key or None,
+                flagged=True if flagged_only else None,
+                passed=False if failed_only else None,
+            )
+
+    def load_page(request: gr.Request) -> tuple[Any, pd.DataFrame]:
+        ctx.viewer(request)
+        with ctx.db() as db:
+            everything = list_calls(db)
+        return gr.Dropdown(choices=_agent_choices(everything)), table_frame(everything)
+
+    def open_view(call_id: str | None, request: gr.Request) -> list[Any]:
+        user = ctx.viewer(request)
+        if not call_id:
+            return [_PROMPT, None, "", "", "", "", None]
+        with ctx.db() as db:
+            try:
+                detail = call_detail(db, call_id, viewer_role=user.role)
+            except CallNotFoundError as exc:
+                raise gr.Error(str(exc)) from None
+            try:
+                playable = playable_audio(db, call_id, ctx.audio_dir)
+                audio_value, note = str(playable.path), f"Audio: {playable.description}."
+            except RecordingError as exc:
+                logger.warning("no audio for call %s: %s", call_id, exc)
+                audio_value, note = None, f"**No audio:** {exc}"
+        logger.info("%s opened call %s (masked=%s)", user.username, call_id, detail.masked)
+        return [
+            _title_html(detail),
+            audio_value,
+            note,
+            transcript_html(detail.transcript, masked=detail.masked),
+            scorecard_html(detail.scorecards),
+            flags_html(detail.flags),
+            call_id,
+        ]
+
+    def select_call(evt: gr.SelectData, request: gr.Request) -> list[Any]:
+        # The row's own Call ID cell, not its position: the user may have sorted the table.
+        row = evt.row_value or []
+        call_id = str(row[_CALL_ID_COLUMN]) if len(row) > _CALL_ID_COLUMN else None
+        return open_view(call_id, request)
+
+    def refresh_all(
+        agent_key: str,
+        flagged_only: bool,
+        failed_only: bool,
+        call_id: str | None,
+        request: gr.Request,
+    ) -> list[Any]:
+        ctx.viewer(request)
+        frame = table_frame(rows_for(agent_key, flagged_only, failed_only))
+        return [frame, *open_view(call_id, request)] if call_id else [frame, *[gr.skip()] * 7]
+
+    def filter_table(
+        agent_key: str, flagged_only: bool, failed_only: bool, request: gr.Request
+    ) -> pd.DataFrame:
+        ctx.viewer(request)
+        return table_frame(rows_for(agent_key, flagged_only, failed_only))
+
+    app.load(load_page, inputs=None, outputs=[agent, table])
+    gr.on(
+        [agent.input, flagged.input, failed.input],
+        filter_table,
+        inputs=[agent, flagged, failed],
+        outputs=table,
+    )
+    refresh.click(refresh_all, inputs=[agent, flagged, failed, open_call], outputs=[table, *view])
+    table.select(select_call, inputs=None, outputs=view)
+
+
+if __name__ == "__main__":
+    from ui.app import serve
+
+    serve(sys.argv[1], tabs=("calls",))

@@ -1,0 +1,50 @@
+"""What every tab shares: where the store is, where playable audio goes, who is asking.
+
+Nothing here holds per-user data: each handler opens the store for itself and learns the user
+from the request, so two reviewers never see each other's state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+import sqlite_utils
+
+from qa.db import open_db
+from qa.users import User, get_user
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """The store file and the folder playable audio is written to (a private temp folder)."""
+
+    db_path: Path
+    audio_dir: Path
+
+    @contextlib.contextmanager
+    def db(self) -> Iterator[sqlite_utils.Database]:
+        """The store, opened for one handler and closed after it (SQLite connections are not
+        shared between Gradio's worker threads)."""
+        db = open_db(self.db_path)
+        try:
+            yield db
+        finally:
+            db.close()
+
+    def viewer(self, request: gr.Request | None) -> User:
+        """The logged-in user making ``request``; a gr.Error when there is none."""
+        username = getattr(request, "username", None)
+        if not username:
+            raise gr.Error("Log in first: this app serves logged-in users only.")
+        with self.db() as db:
+            user = get_user(db, username)
+        if user is None:
+            raise gr.Error(f"The account {username!r} no longer exists; ask an admin.")
+        return user

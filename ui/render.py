@@ -1,0 +1,180 @@
+"""HTML for the call view: transcript, scorecard and flags, from the typed records.
+
+Every piece of text is escaped. Elements carrying ``data-seek="SECONDS"`` are the seek targets:
+:data:`SEEK_JS` (run on each HTML component's load) moves the page's call audio player there.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from calldata import Evidence, Flag, ItemResult, Role, Scorecard, Transcript, Verdict
+
+AUDIO_ELEM_ID = "qa-audio"
+
+# One delegated listener per HTML component: it survives re-renders of the component's value.
+SEEK_JS = """
+const seek = (target) => {
+  const audio = document.querySelector('#AUDIO_ELEM_ID audio');
+  if (!audio) return;
+  audio.currentTime = parseFloat(target.dataset.seek);
+  const playing = audio.play();
+  if (playing) playing.catch(() => {});
+};
+element.addEventListener('click', (event) => {
+  const target = event.target.closest('[data-seek]');
+  if (!target) return;
+  event.preventDefault();
+  seek(target);
+});
+element.addEventListener('keydown', (event) => {
+  const target = event.target.closest('[data-seek]');
+  if (target && (event.key === 'Enter' || event.key === ' ')) {
+    event.preventDefault();
+    seek(target);
+  }
+});
+""".replace("AUDIO_ELEM_ID", AUDIO_ELEM_ID)
+
+# The transcript also follows playback: the turn under the play head is outlined. Media events
+# do not bubble, so the listener captures them on the document.
+TRANSCRIPT_JS = (
+    SEEK_JS
+    + """
+document.addEventListener('timeupdate', (event) => {
+  const audio = event.target;
+  if (!audio.closest || !audio.closest('#AUDIO_ELEM_ID')) return;
+  const now = audio.currentTime;
+  element.querySelectorAll('.qa-turn').forEach((turn) => {
+    const start = parseFloat(turn.dataset.seek), end = parseFloat(turn.dataset.end);
+    turn.classList.toggle('qa-playing', now >= start && now < end);
+  });
+}, true);
+""".replace("AUDIO_ELEM_ID", AUDIO_ELEM_ID)
+)
+
+CSS = """
+.qa-turn { display: grid; grid-template-columns: 3.5em 6.5em 1fr; gap: .5em; padding: .35em .5em;
+  border-radius: 6px; cursor: pointer; margin-bottom: 2px; }
+.qa-turn:hover, .qa-turn:focus { outline: 1px solid var(--color-accent); }
+.qa-turn.qa-playing { outline: 2px solid var(--color-accent); }
+.qa-role-agent { background: rgba(59, 130, 246, .12); }
+.qa-role-customer { background: rgba(16, 185, 129, .12); }
+.qa-role-unknown { background: rgba(156, 163, 175, .15); }
+.qa-time, .qa-seek { font-variant-numeric: tabular-nums; }
+.qa-role { font-weight: 600; }
+.qa-low { opacity: .7; font-style: italic; }
+.qa-card h4 { margin: .2em 0 .5em; }
+.qa-item { border-top: 1px solid var(--border-color-primary); padding: .4em 0; }
+.qa-verdict { display: inline-block; min-width: 3.2em; text-align: center; border-radius: 4px;
+  font-weight: 700; font-size: .85em; padding: 0 .3em; margin-right: .4em; }
+.qa-pass { background: rgba(16, 185, 129, .25); }
+.qa-fail { background: rgba(239, 68, 68, .3); }
+.qa-na { background: rgba(156, 163, 175, .3); }
+.qa-sev-critical, .qa-sev-high { background: rgba(239, 68, 68, .3); }
+.qa-sev-medium { background: rgba(245, 158, 11, .3); }
+.qa-sev-low { background: rgba(156, 163, 175, .3); }
+.qa-reason { font-size: .9em; opacity: .85; }
+.qa-evidence { margin: .2em 0 0 1em; font-size: .92em; }
+.qa-seek { cursor: pointer; text-decoration: underline; margin-right: .4em; }
+.qa-empty { opacity: .7; }
+"""
+
+_ROLE_LABELS = {Role.AGENT: "Agent", Role.CUSTOMER: "Customer", Role.UNKNOWN: "Unknown"}
+_VERDICT_LABELS = {Verdict.PASS: "PASS", Verdict.FAIL: "FAIL", Verdict.NA: "N/A"}
+
+
+def clock(seconds: float) -> str:
+    """``m:ss`` (or ``h:mm:ss``) for a time in seconds."""
+    whole = max(0, int(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _seek_attr(seconds: float) -> str:
+    return f'data-seek="{seconds:.2f}"'
+
+
+def transcript_html(transcript: Transcript | None, *, masked: bool) -> str:
+    """The turns in time order, each with its time, role label and text; a click seeks."""
+    if transcript is None:
+        return '<p class="qa-empty">No transcript yet: the call has not been processed.</p>'
+    if not transcript.turns:
+        return '<p class="qa-empty">No speech was found in this recording.</p>'
+    note = "personal numbers masked for your role" if masked else "unmasked"
+    lines = [
+        f'<div class="qa-transcript" data-turns="{len(transcript.turns)}">',
+        f'<p class="qa-empty">{escape(transcript.language)} · {escape(transcript.channel_mode)}'
+        f" · role confidence {transcript.role_confidence:.0%} · {note}</p>",
+    ]
+    for turn in transcript.turns:
+        low = " qa-low" if turn.confidence < 0.5 else ""
+        lines.append(
+            f'<div class="qa-turn qa-role-{turn.role.value}{low}" role="button" tabindex="0" '
+            f'{_seek_attr(turn.start)} data-end="{turn.end:.2f}" data-turn="{turn.index}" '
+            f'title="{clock(turn.start)}-{clock(turn.end)}, confidence {turn.confidence:.0%}">'
+            f'<span class="qa-time">{clock(turn.start)}</span>'
+            f'<span class="qa-role">{_ROLE_LABELS[turn.role]}</span>'
+            f'<span class="qa-text">{escape(turn.text)}</span></div>'
+        )
+    lines.append("</div>")
+    return "\n".join(lines)
+
+
+def _evidence_html(evidence: tuple[Evidence, ...]) -> str:
+    if not evidence:
+        return ""
+    rows = [
+        f'<div class="qa-evidence"><a class="qa-seek" href="#" {_seek_attr(e.start)} '
+        f'title="play from {clock(e.start)}">{clock(e.start)}</a>'
+        f"<b>{_ROLE_LABELS[e.speaker]}</b>: “{escape(e.text)}”"
+        + (f' <span class="qa-reason">(matched “{escape(e.matched)}”)</span>' if e.matched else "")
+        + "</div>"
+        for e in evidence
+    ]
+    return "".join(rows)
+
+
+def _item_html(item: ItemResult) -> str:
+    critical = " · <b>critical</b>" if item.critical else ""
+    return (
+        f'<div class="qa-item" data-item="{escape(item.id)}">'
+        f'<span class="qa-verdict qa-{item.result.value}">{_VERDICT_LABELS[item.result]}</span>'
+        f'<b>{escape(item.title or item.id)}</b> <span class="qa-reason">'
+        f"weight {item.weight:g}{critical}</span>"
+        + (f'<div class="qa-reason">{escape(item.reason)}</div>' if item.reason else "")
+        + _evidence_html(item.evidence)
+        + "</div>"
+    )
+
+
+def scorecard_html(cards: tuple[Scorecard, ...]) -> str:
+    """Each scorecard: the score, then every item's verdict, reason and evidence links."""
+    if not cards:
+        return '<p class="qa-empty">Not scored yet.</p>'
+    parts = []
+    for card in cards:
+        percent = 100.0 * card.score / card.max_score if card.max_score else 0.0
+        verdict = "PASS" if card.passed else "FAIL"
+        parts.append(
+            f'<div class="qa-card" data-rubric="{escape(card.rubric_id)}">'
+            f"<h4>{escape(card.rubric_id)} v{escape(card.rubric_version)}: "
+            f"{card.score:g}/{card.max_score:g} ({percent:.0f}%) "
+            f'<span class="qa-verdict qa-{"pass" if card.passed else "fail"}">{verdict}</span></h4>'
+            + "".join(_item_html(item) for item in card.items)
+            + "</div>"
+        )
+    return "\n".join(parts)
+
+
+def flags_html(flags: tuple[Flag, ...]) -> str:
+    """Flags with severity and the evidence that raised them."""
+    if not flags:
+        return '<p class="qa-empty">No flags.</p>'
+    return "\n".join(
+        f'<div class="qa-item qa-flag" data-flag="{escape(flag.id)}">'
+        f'<span class="qa-verdict qa-sev-{escape(flag.severity)}">{escape(flag.severity)}</span>'
+        f"<b>{escape(flag.title or flag.id)}</b>" + _evidence_html(flag.evidence) + "</div>"
+        for flag in flags
+    )
