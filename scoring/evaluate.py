@@ -56,6 +56,8 @@ class CallContext:
     libraries: dict[str, PhraseLibrary]
     language: str = ""
     turns: tuple[Turn, ...] = field(default=())
+    # Items often test the same phrases twice (applies_if and check): match each once per call.
+    hits: dict[tuple[str, int, str, float | None], PhraseHit | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.language = primary_language(self.transcript.language or self.call.language)
@@ -187,16 +189,20 @@ def describe_source(spec: PhraseSpec) -> str:
 
 
 def _best_hit(
-    listed: ListedPhrase, turn: Turn, spec: PhraseSpec, language: str
+    listed: ListedPhrase, turn: Turn, spec: PhraseSpec, context: CallContext
 ) -> PhraseHit | None:
+    key = (listed.listed, turn.index, spec.match.value, spec.threshold)
+    if key in context.hits:
+        return context.hits[key]
     best: PhraseHit | None = None
     for variant in listed.variants:
-        mode = resolve_mode(spec.match, variant, language)
+        mode = resolve_mode(spec.match, variant, context.language)
         hit = match_phrase(variant, turn.text, mode, spec.threshold)
         if hit is not None and (best is None or hit.similarity > best.similarity):
             best = hit
             if hit.similarity >= 1.0:
                 break
+    context.hits[key] = best
     return best
 
 
@@ -239,7 +245,7 @@ def _phrase(spec: PhraseSpec, context: CallContext) -> Outcome:
     for turn in turns:
         hits = []
         for phrase in listed:
-            hit = _best_hit(phrase, turn, spec, context.language)
+            hit = _best_hit(phrase, turn, spec, context)
             if hit is not None:
                 hits.append(hit)
                 first_turn.setdefault(phrase.listed, (turn.index, hit.offset))

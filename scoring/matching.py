@@ -103,7 +103,7 @@ def _syllables(normalized: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(syllables), tuple(sources)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def prepare(text: str) -> Prepared:
     """Normalise text once into every form the matchers use (cached)."""
     normalized = normalize_text(text)
@@ -203,7 +203,6 @@ def _regex(phrase: str, source: Prepared) -> PhraseHit | None:
     return PhraseHit(phrase, 1.0, found.group(), found.start() / max(1, len(source.normalized)))
 
 
-@lru_cache(maxsize=262144)
 def match_phrase(
     phrase: str, text: str, mode: MatchMode, threshold: float | None = None
 ) -> PhraseHit | None:

@@ -145,7 +145,7 @@ def _chinese_digits(text: str) -> str:
     return _ZH_DIGIT_RUN.sub(lambda m: "".join(_ZH_DIGITS[c] for c in m.group()), text)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def normalize_text(text: str) -> str:
     """Normalise text for phrase matching; phrases and transcripts both go through this.
 
