@@ -149,7 +149,7 @@ def _cli(*args: str) -> str:
 
     result = CliRunner().invoke(main, list(args), catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout
 
 
 def test_qa_scores_json_lines(db_path):

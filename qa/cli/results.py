@@ -18,6 +18,11 @@ from qa.results import AgentSummary, CallScore, agent_summaries, call_scores
 _DB = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
+def _console() -> Console:
+    """The terminal's width on a terminal; piped, wide enough that no cell wraps."""
+    return Console() if sys.stdout.isatty() else Console(width=1000)
+
+
 def _scores_table(rows: list[CallScore]) -> Table:
     table = Table(
         "call", "start (UTC)", "agent", "lang", "rubric", "score", "pass", "failed", "flags"
@@ -56,7 +61,7 @@ def scores(db: Path, call_id: str | None, agent: str | None, as_json: bool) -> N
     if not rows:
         click.echo("no scored calls yet: run qa run first", err=True)
         return
-    Console().print(_scores_table(rows))
+    _console().print(_scores_table(rows))
 
 
 def _item_ids(summaries: list[AgentSummary]) -> list[str]:
@@ -137,4 +142,4 @@ def agents(db: Path, as_json: bool, as_csv: bool) -> None:
     elif not summaries:
         click.echo("no scored calls yet: run qa run first", err=True)
     else:
-        Console().print(_agents_table(summaries))
+        _console().print(_agents_table(summaries))
