@@ -40,12 +40,12 @@ from qa.results import (
 )
 from scoring import Rubric, load_rubrics, score_call, select_rubrics
 
-__all__ = ["CallOutcome", "RunSummary", "Transcriber", "run_pipeline", "speech_options"]
+__all__ = ["CallOutcome", "CallTranscriber", "RunSummary", "run_pipeline", "speech_options"]
 
 log = logging.getLogger(__name__)
 
 
-class Transcriber(Protocol):
+class CallTranscriber(Protocol):
     """What the pipeline needs from the speech engine (``asr.SpeechEngine``)."""
 
     def transcribe_call(
@@ -56,6 +56,7 @@ class Transcriber(Protocol):
         language: str | None = ...,
         agent_name: str | None = ...,
         inbound: bool = ...,
+        hook: Callable[[str, int, int], None] | None = ...,
     ) -> Transcript: ...
 
 
@@ -171,12 +172,17 @@ def score_transcript(
 
 def process_call(
     db: sqlite_utils.Database,
-    engine: Transcriber,
+    engine: CallTranscriber,
     rubrics: Sequence[Rubric],
     config: Config,
     call: Call,
+    on_step: Callable[[str], None] | None = None,
 ) -> CallOutcome:
-    """Transcribe, score and save one call; any failure becomes the call's recorded outcome."""
+    """Transcribe, score and save one call; any failure becomes the call's recorded outcome.
+
+    ``on_step`` hears each step (decode, language, transcribe, ..., score, save) as it starts.
+    """
+    step = on_step or (lambda name: None)
     store = config.require("store")
     started = time.perf_counter()
     stage = "transcribe"
@@ -189,10 +195,13 @@ def process_call(
             language=call.language,
             agent_name=call.agent_name,
             inbound=call.direction != Direction.OUTBOUND,
+            hook=lambda name, completed, total: step(name),
         )
         stage = "score"
+        step(stage)
         cards = score_transcript(rubrics, call, transcript)
         stage = "save"
+        step(stage)
         save_results(db, call.call_id, transcript, cards)
     except AudioIncompleteError as error:
         reason = f"{error} (taken by a later run)"
@@ -332,7 +341,7 @@ def run_pipeline(
     *,
     hook: ProgressHook = no_progress,
     retry_failed: bool = False,
-    engine_factory: Callable[[SpeechOptions], Transcriber] = SpeechEngine,
+    engine_factory: Callable[[SpeechOptions], CallTranscriber] = SpeechEngine,
     now: float | None = None,
 ) -> RunSummary:
     """Run the whole pipeline over the configured store; return the summary.
@@ -379,7 +388,7 @@ class _PipelineRun:
         self,
         found: IngestResult,
         retry_failed: bool,
-        engine_factory: Callable[[SpeechOptions], Transcriber],
+        engine_factory: Callable[[SpeechOptions], CallTranscriber],
     ) -> None:
         self.summary.found = len(found.calls)
         for outcome in _set_aside(found.skipped, {call.call_id for call in found.calls}):
@@ -427,10 +436,14 @@ class _PipelineRun:
             reason = f"re-scoring: {type(error).__name__}: {error}"
             self.record(CallOutcome(call_id, "failed", "score", reason))
 
-    def transcribe(self, calls: Sequence[Call], engine: Transcriber) -> None:
+    def transcribe(self, calls: Sequence[Call], engine: CallTranscriber) -> None:
         total = len(calls)
         for index, call in enumerate(calls):
-            self.hook("transcribe", call.call_id, completed=index, total=total)
-            outcome = process_call(self.db, engine, self.rubrics, self.config, call)
+
+            def on_step(name: str, call_id: str = call.call_id, done: int = index) -> None:
+                self.hook(name, call_id, completed=done, total=total)
+
+            on_step("transcribe")
+            outcome = process_call(self.db, engine, self.rubrics, self.config, call, on_step)
             self.record(outcome)
             self.hook(outcome.status, call.call_id, completed=index + 1, total=total)
