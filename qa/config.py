@@ -105,6 +105,9 @@ class Config(BaseModel):
     device: str = "cpu"
     compute_type: str = "int8"
     cpu_threads: int = Field(default=0, ge=0, description="0: let the engine decide.")
+    hotwords: tuple[str, ...] = Field(
+        default=(), description="Company and product names: bias the recogniser's spelling."
+    )
     min_age_minutes: float = Field(
         default=2.0, ge=0, description="Leave files modified more recently for the next run."
     )

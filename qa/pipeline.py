@@ -137,6 +137,7 @@ def speech_options(config: Config) -> SpeechOptions:
         compute_type=config.compute_type,
         cpu_threads=config.cpu_threads,
         languages=tuple(config.languages),
+        hotwords=tuple(config.hotwords),
     )
 
 
