@@ -2,6 +2,7 @@
 
 The store holds a stereo queue call, a two-leg queue call, an unanswered call (44-byte WAV) and a
 corrupt recording; the pipeline runs through the CLI, then again, then with --retry-failed.
+Set-up problems (no store, a bad rubric, missing models) stop the run before any work.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ from click.testing import CliRunner
 
 from qa.cli import main
 from qa.db import open_db
-
-pytestmark = pytest.mark.models
 
 RATE = 8000
 OLD = time.time() - 3600
@@ -181,6 +180,7 @@ def first_run(site) -> dict:
     return json.loads(output)
 
 
+@pytest.mark.models
 def test_first_run_does_the_good_calls_and_records_the_corrupt_one(site, first_run):
     assert first_run["found"] == 3
     assert first_run["done"] == 2
@@ -205,6 +205,7 @@ def test_first_run_does_the_good_calls_and_records_the_corrupt_one(site, first_r
     assert outcomes["1795191612.33"] == "skipped"
 
 
+@pytest.mark.models
 def test_second_run_does_nothing_new(site, first_run):
     code, output = qa(
         "run", "--config", str(site / "site.toml"), "--db", str(site / "qa.db"), "--json"
@@ -218,12 +219,14 @@ def test_second_run_does_nothing_new(site, first_run):
     assert db.execute("select count(*) from scorecards").fetchone()[0] == 2
 
 
+@pytest.mark.models
 def test_retry_failed_tries_the_corrupt_call_again(site, first_run):
     code, output = run_site(site, "--retry-failed")
     assert code == 1
     assert "FAILED 1" in output and "1795203015.44" in output
 
 
+@pytest.mark.models
 def test_scores_json_fields(site, first_run):
     code, output = qa("scores", "--db", str(site / "qa.db"), "--json")
     assert code == 0
@@ -250,6 +253,7 @@ def test_scores_json_fields(site, first_run):
     assert bob["passed"] is False and bob["flags"] == []
 
 
+@pytest.mark.models
 def test_agents_csv(site, first_run):
     code, output = qa("agents", "--db", str(site / "qa.db"), "--csv")
     assert code == 0
@@ -260,6 +264,7 @@ def test_agents_csv(site, first_run):
     assert rows["1002"]["pass_rate:closing"] == "1.0000"
 
 
+@pytest.mark.models
 def test_a_new_rubric_version_rescores_done_calls_without_transcribing(site, first_run, tmp_path):
     rubrics = tmp_path / "rubrics"
     rubrics.mkdir()
@@ -275,3 +280,36 @@ def test_a_new_rubric_version_rescores_done_calls_without_transcribing(site, fir
     db = open_db(site / "qa.db")
     assert db.execute("select count(*) from scorecards").fetchone()[0] == 4  # v1 rows kept
     assert db.execute("select count(*) from transcripts").fetchone()[0] == 2
+
+
+# --- set-up problems stop the run before any work, with one line saying what to do ------------
+
+
+def test_without_a_store_the_run_says_which_flag_to_pass(tmp_path):
+    result = CliRunner().invoke(main, ["run", "--db", str(tmp_path / "qa.db")])
+    assert result.exit_code == 1
+    assert "store is not set: pass --store" in result.output
+    assert not (tmp_path / "qa.db").exists()
+
+
+def test_an_invalid_rubric_stops_the_run(tmp_path):
+    rubrics = tmp_path / "rubrics"
+    rubrics.mkdir()
+    (rubrics / "bad.yaml").write_text(
+        RUBRIC.replace("pass_mark: 100", "pass_mark: 100\npassmark: 1")
+    )
+    (tmp_path / "monitor").mkdir()
+    args = ["run", "--store", str(tmp_path / "monitor"), "--db", str(tmp_path / "qa.db")]
+    result = CliRunner().invoke(main, [*args, "--rubrics", str(rubrics)])
+    assert result.exit_code == 1
+    assert "bad.yaml" in result.output and "passmark" in result.output
+    assert not (tmp_path / "qa.db").exists()
+
+
+def test_missing_models_stop_the_run_with_the_fix(tmp_path):
+    (tmp_path / "monitor").mkdir()
+    args = ["run", "--store", str(tmp_path / "monitor"), "--db", str(tmp_path / "qa.db")]
+    result = CliRunner().invoke(main, [*args, "--models-dir", str(tmp_path / "no-models")])
+    assert result.exit_code == 1
+    assert "qa models fetch" in result.output
+    assert not (tmp_path / "qa.db").exists()
