@@ -1,0 +1,354 @@
+"""Who spoke when on mono telephone audio: pyannote segmentation + CAM++ embeddings + clustering.
+
+The pieces, all local (``qa models fetch`` installs them):
+
+1. pyannote segmentation-3.0 runs on 10 s windows sliding over the call and says, per window,
+   when each of up to three *local* speakers is active;
+2. CAM++ embeds each (window, local speaker) from the fbank frames where that speaker talks alone;
+3. agglomerative clustering groups those embeddings into the call's speakers. A call has two
+   parties, so the number of clusters is pulled towards ``expected_speakers`` -- but a voice that
+   is clearly distinct (a transfer brings in another agent) keeps its own cluster;
+4. pyannote's aggregation rebuilds the timeline from the clustered windows.
+
+pyannote's full ``SpeakerDiarization`` pipeline is not used: it accepts only pyannote-format
+embedding models and its VBx clustering needs a PLDA file that no installable package ships.
+The steps around the embeddings are pyannote's own public building blocks.
+
+Usage::
+
+    diarize = Diarizer(models_dir)
+    for segment in diarize(waveform_8k, 8000):
+        print(segment.start, segment.end, segment.speaker)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchaudio.functional as audio_functional
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import cdist
+
+from asr.campplus import (
+    EMBEDDING_DIM,
+    FRAME_LENGTH_S,
+    FRAME_SHIFT_S,
+    SAMPLE_RATE,
+    EmbeddingModelError,
+    SpeakerEmbedder,
+)
+from asr.models import CAMPPLUS_FILE, SEGMENTATION_FILE
+
+# Call audio metadata must never leave the site: pyannote.audio 4 sends usage telemetry unless
+# this is off, and it reads the variable on every model load.
+os.environ["PYANNOTE_METRICS_ENABLED"] = "0"
+with warnings.catch_warnings():
+    # torchcodec cannot load here; audio is always passed in memory, so its warning is noise
+    warnings.filterwarnings(
+        "ignore", message=r"\s*torchcodec is not installed", category=UserWarning
+    )
+    from pyannote.audio import Inference, Model
+    from pyannote.audio.pipelines.utils import SpeakerDiarizationMixin
+    from pyannote.core import Annotation, SlidingWindowFeature
+
+log = logging.getLogger(__name__)
+
+#: window step as a fraction of the 10 s segmentation window; embeddings dominate the cost and
+#: scale with 1/step (see docs/models.md for the accuracy/speed measurements)
+SEGMENTATION_STEP = 0.2
+#: average cosine distance between CAM++ clusters under which they are clearly one voice
+SAME_SPEAKER_DISTANCE = 0.3
+#: ... and over which they are clearly different voices
+DISTINCT_SPEAKER_DISTANCE = 0.5
+#: a (window, speaker) trains the clustering only if it speaks alone for this share of the window
+MIN_ACTIVE_RATIO = 0.2
+#: clusters with fewer members than this are folded into the nearest large one
+MIN_CLUSTER_SIZE = 3
+
+
+class DiarizationError(Exception):
+    """Diarization could not run on the given input or models."""
+
+
+@dataclass(frozen=True)
+class SpeakerSegment:
+    """One stretch of speech by one speaker; times in seconds from the start of the audio."""
+
+    start: float
+    end: float
+    speaker: str  # "SPEAKER_00" is whoever speaks first
+
+
+class Diarizer:
+    """Loads the segmentation and embedding models once; call it on each mono recording."""
+
+    def __init__(
+        self, models_dir: Path, *, device: str = "cpu", segmentation_step: float = SEGMENTATION_STEP
+    ) -> None:
+        segmentation_path = models_dir / SEGMENTATION_FILE
+        campplus_path = models_dir / CAMPPLUS_FILE
+        for path in (segmentation_path, campplus_path):
+            if not path.is_file():
+                raise DiarizationError(f"model file {path} is missing; run: qa models fetch")
+        try:
+            model = Model.from_pretrained(segmentation_path, map_location=torch.device(device))
+        except Exception as error:  # pyannote raises many kinds on a damaged checkpoint
+            raise DiarizationError(
+                f"cannot load the segmentation model {segmentation_path} ({error}); "
+                "run: qa models check, then qa models fetch"
+            ) from error
+        model.eval()
+        duration = model.specifications.duration
+        self._segmentation = Inference(
+            model,
+            duration=duration,
+            step=segmentation_step * duration,
+            skip_aggregation=True,
+            batch_size=16,
+            device=torch.device(device),
+        )
+        self._frames = model.receptive_field
+        try:
+            self._embedder = SpeakerEmbedder(campplus_path, device=device)
+        except EmbeddingModelError as error:
+            raise DiarizationError(str(error)) from error
+
+    def __call__(
+        self,
+        waveform: np.ndarray,
+        sample_rate: int,
+        *,
+        min_speakers: int = 1,
+        max_speakers: int = 3,
+        expected_speakers: int = 2,
+        exclusive: bool = False,
+    ) -> list[SpeakerSegment]:
+        """Diarize one mono recording (float samples in [-1, 1], any sample rate).
+
+        ``exclusive=True`` gives at most one speaker at a time (overlaps go to the most likely
+        speaker); by default overlapping speech appears in both speakers' segments.
+        Returns segments sorted by start time.
+        """
+        if not 1 <= min_speakers <= expected_speakers <= max_speakers:
+            raise DiarizationError(
+                "speaker counts must satisfy 1 <= min_speakers <= expected_speakers <= "
+                f"max_speakers (got {min_speakers}, {expected_speakers}, {max_speakers})"
+            )
+        audio = _to_16k(waveform, sample_rate)
+        if audio.numel() < SAMPLE_RATE // 2:
+            log.info("audio shorter than 0.5 s: no speakers")
+            return []
+        started = time.perf_counter()
+        segmentations: SlidingWindowFeature = self._segmentation(
+            {"waveform": audio.unsqueeze(0), "sample_rate": SAMPLE_RATE}
+        )
+        count = SpeakerDiarizationMixin.speaker_count(
+            segmentations, self._frames, warm_up=(0.0, 0.0)
+        )
+        if np.nanmax(count.data) == 0:
+            log.info("no speech found")
+            return []
+        embeddings = self._embed(audio, segmentations)
+        clusters = _assign_clusters(
+            embeddings,
+            segmentations.data,
+            min_speakers=min_speakers,
+            max_speakers=max_speakers,
+            expected_speakers=expected_speakers,
+        )
+        # never more simultaneous speakers than clusters (pyannote would invent an empty one)
+        most = 1 if exclusive else min(max_speakers, int(clusters.max()) + 1)
+        count.data = np.minimum(count.data, most).astype(np.int8)
+        annotation = _reconstruct(segmentations, clusters, count)
+        segments = _to_segments(annotation)
+        log.info(
+            "diarized %.1f s of audio in %.1f s: %d speakers, %d segments",
+            audio.numel() / SAMPLE_RATE,
+            time.perf_counter() - started,
+            len({segment.speaker for segment in segments}),
+            len(segments),
+        )
+        return segments
+
+    def _embed(self, audio: torch.Tensor, segmentations: SlidingWindowFeature) -> np.ndarray:
+        """One CAM++ embedding per (window, local speaker); NaN where a speaker is too short."""
+        features = self._embedder.features(audio)
+        data = segmentations.data  # (windows, frames, local speakers), 0/1
+        num_windows, num_frames, num_local = data.shape
+        window_duration = segmentations.sliding_window.duration
+        centres = np.arange(features.shape[0]) * FRAME_SHIFT_S + FRAME_LENGTH_S / 2
+        alone = data.sum(axis=2, keepdims=True) == 1
+        embeddings = np.full((num_windows, num_local, EMBEDDING_DIM), np.nan)
+        for w in range(num_windows):
+            start = segmentations.sliding_window[w].start
+            inside = np.flatnonzero((centres >= start) & (centres < start + window_duration))
+            if inside.size == 0:
+                continue
+            # segmentation frame under each fbank frame of this window
+            index = ((centres[inside] - start) / window_duration * num_frames).astype(int)
+            index = np.minimum(index, num_frames - 1)
+            for k in range(num_local):
+                speaking = data[w, index, k] > 0
+                clean = speaking & alone[w, index, 0]
+                chosen = clean if clean.sum() >= self._embedder.MIN_FRAMES else speaking
+                if chosen.sum() < self._embedder.MIN_FRAMES:
+                    continue
+                embeddings[w, k] = self._embedder.embed(features[inside[chosen]])
+        return embeddings
+
+
+def _to_16k(waveform: np.ndarray, sample_rate: int) -> torch.Tensor:
+    samples = np.asarray(waveform)
+    if samples.ndim != 1:
+        raise DiarizationError(
+            f"expected mono audio as a 1-D array, got shape {samples.shape}; "
+            "downmix or split the channels first"
+        )
+    if sample_rate <= 0:
+        raise DiarizationError(f"invalid sample rate {sample_rate}")
+    if not np.issubdtype(samples.dtype, np.floating):
+        raise DiarizationError(
+            f"expected float samples in [-1, 1], got {samples.dtype}; decode the audio as float32"
+        )
+    tensor = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
+    if not torch.isfinite(tensor).all():
+        raise DiarizationError("audio contains NaN or infinite samples; check the decoder")
+    if sample_rate != SAMPLE_RATE:
+        tensor = audio_functional.resample(tensor, sample_rate, SAMPLE_RATE)
+    return tensor
+
+
+def _assign_clusters(
+    embeddings: np.ndarray,
+    segmentations: np.ndarray,
+    *,
+    min_speakers: int,
+    max_speakers: int,
+    expected_speakers: int,
+) -> np.ndarray:
+    """Cluster index per (window, local speaker); -2 for speakers that are silent or unembedded."""
+    num_windows, num_frames, num_local = segmentations.shape
+    alone = segmentations.sum(axis=2, keepdims=True) == 1
+    clean_frames = (segmentations * alone).sum(axis=1)
+    valid = ~np.isnan(embeddings).any(axis=2)
+    train = valid & (clean_frames >= MIN_ACTIVE_RATIO * num_frames)
+    if train.sum() < 2:  # short call: fall back to every embedding we have
+        train = valid
+    hard = np.full((num_windows, num_local), -2, dtype=np.int64)
+    if not train.any():
+        return hard
+    vectors = _unit(embeddings[train])
+    labels = cluster_embeddings(
+        vectors,
+        min_speakers=min_speakers,
+        max_speakers=max_speakers,
+        expected_speakers=expected_speakers,
+        same_distance=SAME_SPEAKER_DISTANCE,
+        distinct_distance=DISTINCT_SPEAKER_DISTANCE,
+    )
+    centroids = _unit(np.vstack([vectors[labels == k].mean(axis=0) for k in np.unique(labels)]))
+    distances = cdist(_unit(embeddings[valid]), centroids, metric="cosine")
+    hard[valid] = distances.argmin(axis=1)
+    hard[segmentations.sum(axis=1) == 0] = -2
+    return hard
+
+
+def cluster_embeddings(
+    vectors: np.ndarray,
+    *,
+    min_speakers: int = 1,
+    max_speakers: int = 3,
+    expected_speakers: int = 2,
+    same_distance: float = SAME_SPEAKER_DISTANCE,
+    distinct_distance: float = DISTINCT_SPEAKER_DISTANCE,
+) -> np.ndarray:
+    """Agglomerative (average-linkage, cosine) clustering of unit speaker embeddings.
+
+    The expected number of speakers wins unless the evidence is clear: more speakers only if
+    the extra clusters are further apart than ``distinct_distance`` (a transferred call brings
+    in a third voice), fewer only if the clusters that would be merged are closer than
+    ``same_distance`` (one person talking). Always within ``[min_speakers, max_speakers]``.
+    Clusters of fewer than ``MIN_CLUSTER_SIZE`` windows (an odd noise) join the nearest large
+    one. Returns a label ``0..k-1`` per row.
+    """
+    if len(vectors) < 2:
+        return np.zeros(len(vectors), dtype=np.int64)
+    tree = linkage(vectors, method="average", metric="cosine")
+    min_size = min(MIN_CLUSTER_SIZE, max(1, round(0.1 * len(vectors))))
+
+    def large_clusters(labels: np.ndarray) -> int:
+        return int((np.bincount(labels)[1:] >= min_size).sum())
+
+    at_most = large_clusters(fcluster(tree, same_distance, criterion="distance"))
+    at_least = large_clusters(fcluster(tree, distinct_distance, criterion="distance"))
+    target = min(max(expected_speakers, at_least), at_most)
+    target = max(min_speakers, min(max_speakers, target))
+    log.debug(
+        "top merge distances %s: %d..%d speakers -> %d",
+        np.round(tree[-4:, 2], 3),
+        at_least,
+        at_most,
+        target,
+    )
+    labels = fcluster(tree, 1, criterion="maxclust")
+    for k in range(1, len(vectors) + 1):  # the coarsest cut with `target` large clusters
+        labels = fcluster(tree, k, criterion="maxclust")
+        if large_clusters(labels) >= target:
+            break
+    return _fold_small_clusters(vectors, labels - 1, min_size)
+
+
+def _fold_small_clusters(vectors: np.ndarray, labels: np.ndarray, min_size: int) -> np.ndarray:
+    sizes = np.bincount(labels)
+    large = np.flatnonzero(sizes >= min_size)
+    small = np.flatnonzero((sizes > 0) & (sizes < min_size))
+    if large.size == 0:
+        return np.zeros_like(labels)
+    if small.size:
+        centroids = np.vstack([vectors[labels == k].mean(axis=0) for k in large])
+        for k in small:
+            nearest = cdist(vectors[labels == k].mean(axis=0, keepdims=True), centroids, "cosine")
+            labels[labels == k] = large[nearest.argmin()]
+    return np.unique(labels, return_inverse=True)[1]
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+
+
+def _reconstruct(
+    segmentations: SlidingWindowFeature, clusters: np.ndarray, count: SlidingWindowFeature
+) -> Annotation:
+    """Map local speakers to their clusters and aggregate the windows into one timeline."""
+    num_windows, num_frames, _ = segmentations.data.shape
+    num_clusters = max(int(clusters.max()) + 1, 1)
+    clustered = np.full((num_windows, num_frames, num_clusters), np.nan)
+    for w in range(num_windows):
+        for k in np.unique(clusters[w]):
+            if k >= 0:
+                clustered[w, :, k] = segmentations.data[w][:, clusters[w] == k].max(axis=1)
+    discrete = SpeakerDiarizationMixin.to_diarization(
+        SlidingWindowFeature(clustered, segmentations.sliding_window), count
+    )
+    return SpeakerDiarizationMixin.to_annotation(discrete)
+
+
+def _to_segments(annotation: Annotation) -> list[SpeakerSegment]:
+    turns = [
+        (float(turn.start), float(turn.end), int(label))
+        for turn, _, label in annotation.itertracks(yield_label=True)
+    ]
+    turns.sort()
+    names: dict[int, str] = {}
+    for _, _, label in turns:  # SPEAKER_00 is whoever speaks first
+        names.setdefault(label, f"SPEAKER_{len(names):02d}")
+    return [
+        SpeakerSegment(round(start, 3), round(end, 3), names[label]) for start, end, label in turns
+    ]
