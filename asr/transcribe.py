@@ -223,11 +223,12 @@ class Transcriber:
             log_prob_threshold=opts.log_prob_threshold,
             compression_ratio_threshold=opts.compression_ratio_threshold,
         )
-        echoes = _Echoes(_normalise(prompt or ""), _normalise(hotword_text or ""))
         segments = []
         for raw in raw_segments:
             segment = self._convert(raw, simplify=language == "zh")
-            reason = self._rejection(segment, audio, echoes)
+            reason = hallucination_reason(
+                segment, audio, opts, prompt=prompt, hotwords=hotword_text
+            )
             if reason:
                 log.debug("dropped segment %.1f-%.1f %r: %s", raw.start, raw.end, raw.text, reason)
                 continue
@@ -258,28 +259,37 @@ class Transcriber:
             compression_ratio=float(raw.compression_ratio),
         )
 
-    def _rejection(self, segment: SpeechSegment, audio: np.ndarray, echoes: _Echoes) -> str:
-        """Why a segment is a hallucination, or '' to keep it."""
-        opts = self.options
-        text = _normalise(segment.text)
-        if not text:
-            return "no text"
-        if (
-            segment.no_speech_prob > opts.no_speech_threshold
-            and segment.avg_logprob < opts.log_prob_threshold
-        ):
-            return "no speech"
-        if segment.compression_ratio > opts.compression_ratio_threshold:
-            return "runaway repetition"
-        if any(phrase in text for phrase in PHANTOM_PHRASES):
-            return "phantom subtitle phrase"
-        if echoes.match(text):
-            return "echo of the prompt or hotwords"
-        start = int(segment.start * SAMPLE_RATE)
-        end = int(segment.end * SAMPLE_RATE)
-        if is_silent(audio[start:end], opts.silence_dbfs):
-            return "text over silence"
-        return ""
+
+def hallucination_reason(
+    segment: SpeechSegment,
+    audio: np.ndarray,
+    options: TranscribeOptions,
+    *,
+    prompt: str | None = None,
+    hotwords: str | None = None,
+) -> str:
+    """Why ``segment`` (of 16 kHz ``audio``) is text Whisper invented, or ``""`` to keep it:
+    no speech by Whisper's own rule, runaway repetition, a subtitle phrase from its training
+    data, an echo of the prompt or hotwords, or text over audio that is silent."""
+    text = _normalise(segment.text)
+    if not text:
+        return "no text"
+    if (
+        segment.no_speech_prob > options.no_speech_threshold
+        and segment.avg_logprob < options.log_prob_threshold
+    ):
+        return "no speech"
+    if segment.compression_ratio > options.compression_ratio_threshold:
+        return "runaway repetition"
+    if any(phrase in text for phrase in PHANTOM_PHRASES):
+        return "phantom subtitle phrase"
+    if _Echoes(_normalise(prompt or ""), _normalise(hotwords or "")).match(text):
+        return "echo of the prompt or hotwords"
+    start = int(segment.start * SAMPLE_RATE)
+    end = int(segment.end * SAMPLE_RATE)
+    if is_silent(audio[start:end], options.silence_dbfs):
+        return "text over silence"
+    return ""
 
 
 def is_silent(audio: np.ndarray, threshold_dbfs: float = -45.0) -> bool:
