@@ -43,6 +43,7 @@ __all__ = [
     "ReviewError",
     "audio_path",
     "call_detail",
+    "list_agents",
     "list_calls",
     "mask_personal_data",
     "playable_audio",
@@ -227,6 +228,18 @@ def _latest_flags(db: sqlite_utils.Database, call_ids: list[str]) -> dict[str, t
         cid: tuple(sorted(flags, key=lambda f: _severity_rank(f.severity)))
         for cid, flags in found.items()
     }
+
+
+def list_agents(db: sqlite_utils.Database) -> list[tuple[str, str]]:
+    """Every agent with calls in the store, as (key, label) sorted by label: the key is what
+    :func:`list_calls` takes as ``agent`` (the agent id, or the queue member name when the
+    agent is not in the directory)."""
+    rows = db.execute(
+        "select distinct agent, agent_name from calls "
+        "where agent is not null or agent_name is not null"
+    ).fetchall()
+    found = {(agent or name): (name or agent) for agent, name in rows}
+    return sorted(found.items(), key=lambda pair: (pair[1].casefold(), pair[0]))
 
 
 # --- one call ----------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from qa.review import (
     RecordingError,
     audio_path,
     call_detail,
+    list_agents,
     list_calls,
     mask_personal_data,
     playable_audio,
@@ -267,6 +268,13 @@ def test_list_calls_filters(store_db) -> None:
     assert ids(agent="nobody") == []
 
 
+def test_list_agents_gives_filter_keys_and_labels(store_db) -> None:
+    agents = list_agents(store_db)
+    assert agents == [("1001", "Alice Smith"), ("1002", "Bob Jones"), ("1003", "Wang Fang")]
+    for key, _ in agents:
+        assert list_calls(store_db, agent=key)
+
+
 # --- one call ----------------------------------------------------------------------------------
 
 
@@ -439,3 +447,22 @@ def test_mask_personal_data_english(text: str, expected: str) -> None:
 )  # fmt: skip
 def test_mask_personal_data_mandarin(text: str, expected: str) -> None:
     assert mask_personal_data(text) == expected
+
+
+def test_call_view_html_escapes_text_and_carries_seek_times(store_db) -> None:
+    # The UI renders these records as HTML: text from ASR or the PBX must never become markup.
+    from ui.render import flags_html, scorecard_html, transcript_html
+
+    detail = call_detail(store_db, "1763655760.42", viewer_role=UserRole.ADMIN)
+    hostile = detail.transcript.model_copy(
+        update={"turns": (detail.transcript.turns[0].model_copy(
+            update={"text": '<img src=x onerror="alert(1)"> & more'}),)}
+    )  # fmt: skip
+    html = transcript_html(hostile, masked=False)
+    assert (
+        "<img" not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; more" in html
+    )
+    assert 'data-seek="0.30" data-end="1.50"' in html
+    assert 'data-seek="2.00"' in flags_html(detail.flags)
+    assert "no greeting phrase" in scorecard_html(detail.scorecards)
+    assert "not been processed" in transcript_html(None, masked=True)

@@ -59,7 +59,10 @@ def build_app(db_path: str | Path, *, tabs: Sequence[str] | None = None) -> gr.B
     if unknown:
         raise ValueError(f"unknown tab(s) {unknown}: choose from {sorted(TABS)}")
     with gr.Blocks(
-        title="Call QA review", analytics_enabled=False, delete_cache=(3600, 86400)
+        # Gradio's copies of call audio are deleted after two hours (checked every half hour).
+        title="Call QA review",
+        analytics_enabled=False,
+        delete_cache=(1800, 7200),
     ) as app:
         header = gr.HTML(elem_id="qa-header")
         with gr.Tabs():
@@ -77,6 +80,8 @@ def build_app(db_path: str | Path, *, tabs: Sequence[str] | None = None) -> gr.B
             )
 
         app.load(who, inputs=None, outputs=header)
+    # Several reviewers at once: opening a call decodes its audio, which should not queue.
+    app.queue(default_concurrency_limit=4)
     return app
 
 

@@ -24,6 +24,7 @@ from qa.review import (
     CallRow,
     RecordingError,
     call_detail,
+    list_agents,
     list_calls,
     playable_audio,
 )
@@ -55,6 +56,7 @@ HEADERS = [
 ]
 _CALL_ID_COLUMN = HEADERS.index("Call ID")
 _ALL_AGENTS = ""
+LIST_LIMIT = 500  # newest calls shown; the filters narrow the list further back
 _PROMPT = '<p class="qa-empty">Select a call in the table to open it.</p>'
 
 
@@ -78,12 +80,6 @@ def table_frame(rows: list[CallRow]) -> pd.DataFrame:
             ]
         )
     return pd.DataFrame(lines, columns=HEADERS)
-
-
-def _agent_choices(rows: list[CallRow]) -> list[tuple[str, str]]:
-    agents = {row.agent or row.agent_name: row.agent_label for row in rows}
-    named = sorted((label, key) for key, label in agents.items() if key)
-    return [("All agents", _ALL_AGENTS), *named]
 
 
 def _title_html(detail: CallDetail) -> str:
@@ -120,7 +116,7 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
         wrap=True,
         max_height=320,
         elem_id="qa-calls",
-        label="Calls (newest first): select one to open it",
+        label=f"Calls (newest {LIST_LIMIT} first): select one to open it",
     )
     title = gr.HTML(_PROMPT, elem_id="qa-call-title", css_template=CSS)
     with gr.Row():
@@ -156,13 +152,18 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
                 agent=agent_key or None,
                 flagged=True if flagged_only else None,
                 passed=False if failed_only else None,
+                limit=LIST_LIMIT,
             )
 
     def load_page(request: gr.Request) -> tuple[Any, pd.DataFrame]:
         ctx.viewer(request)
         with ctx.db() as db:
-            everything = list_calls(db)
-        return gr.Dropdown(choices=_agent_choices(everything)), table_frame(everything)
+            everything = list_calls(db, limit=LIST_LIMIT)
+            choices = [
+                ("All agents", _ALL_AGENTS),
+                *((label, key) for key, label in list_agents(db)),
+            ]
+        return gr.Dropdown(choices=choices), table_frame(everything)
 
     def open_view(call_id: str | None, request: gr.Request) -> list[Any]:
         user = ctx.viewer(request)
@@ -173,6 +174,7 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
                 detail = call_detail(db, call_id, viewer_role=user.role)
             except CallNotFoundError as exc:
                 raise gr.Error(str(exc)) from None
+            ctx.prune_audio()
             try:
                 playable = playable_audio(db, call_id, ctx.audio_dir)
                 audio_value, note = str(playable.path), f"Audio: {playable.description}."

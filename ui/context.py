@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,17 @@ class AppContext:
             yield db
         finally:
             db.close()
+
+    def prune_audio(self, max_age_s: float = 900.0) -> None:
+        """Delete playable audio written more than ``max_age_s`` ago: Gradio has long copied
+        it to its own cache by then, and call audio should not pile up in the temp folder."""
+        cutoff = time.time() - max_age_s
+        for path in self.audio_dir.glob("*.wav"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+            except FileNotFoundError:
+                continue  # another handler pruned it first
 
     def viewer(self, request: gr.Request | None) -> User:
         """The logged-in user making ``request``; a gr.Error when there is none."""
