@@ -23,7 +23,13 @@ _DB = click.Path(exists=True, dir_okay=False, path_type=Path)
     show_default=True,
     help="Address to listen on; keep 127.0.0.1 unless a TLS reverse proxy is in front.",
 )
-@click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--port",
+    default=7860,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on.",
+)
 def serve(db: Path, host: str, port: int) -> None:
     """Serve the review UI: calls, audio, transcripts with roles, scorecards with evidence.
 
