@@ -316,7 +316,12 @@ def _masked_detail(detail: CallDetail) -> CallDetail:
         for card in detail.scorecards
     )
     return CallDetail(
-        call=detail.call.model_copy(update={"caller": _mask_caller(detail.call.caller)}),
+        call=detail.call.model_copy(
+            update={
+                "caller": _mask_number(detail.call.caller),
+                "destination": _mask_number(detail.call.destination),
+            }
+        ),
         status=detail.status,
         error=detail.error,
         transcript=transcript,
@@ -325,11 +330,13 @@ def _masked_detail(detail: CallDetail) -> CallDetail:
     )
 
 
-def _mask_caller(caller: str | None) -> str | None:
-    if not caller:
-        return caller
-    digits = re.sub(r"\D", "", caller)
-    return f"···{digits[-4:]}" if len(digits) > 4 else caller
+def _mask_number(number: str | None) -> str | None:
+    """A caller or destination number masked to its last four digits; extensions (four digits
+    or fewer) stay as they are."""
+    if not number:
+        return number
+    digits = re.sub(r"\D", "", number)
+    return f"···{digits[-4:]}" if len(digits) > 4 else number
 
 
 # --- audio -------------------------------------------------------------------------------------

@@ -141,8 +141,8 @@ def build_review_store(root: Path) -> Path:
                     f"{DAY}/q-600-4155550134-20261120-091505-1763651705.11-t.wav"),
         start=datetime(2026, 11, 20, 14, 15, 5, tzinfo=UTC),
         direction=Direction.INBOUND, queue="600", agent="1001", agent_name="Alice Smith",
-        caller="4155550134", duration=19.0, billsec=18.0, hangup_by=HangupBy.CUSTOMER,
-        language="en",
+        caller="4155550134", destination="600", duration=19.0, billsec=18.0,
+        hangup_by=HangupBy.CUSTOMER, language="en",
     )  # fmt: skip
     sf.write(store / good.recordings[0], _track(GOOD_TURNS, 18.0, {Role.CUSTOMER}), RATE)
     sf.write(store / good.recordings[1], _track(GOOD_TURNS, 18.0, {Role.AGENT}), RATE)
@@ -312,7 +312,7 @@ def test_call_detail_masks_personal_data_unless_auditor_or_admin(store_db) -> No
         detail = call_detail(store_db, "1763651705.11", viewer_role=role)
         text = detail.transcript.turns[3].text
         assert detail.masked and PHONE not in text and "[phone ···0134]" in text
-        assert detail.call.caller == "···0134"
+        assert detail.call.caller == "···0134" and detail.call.destination == "600"
         assert all(turn.words == () for turn in detail.transcript.turns)
     for role in (UserRole.AUDITOR, UserRole.ADMIN, "admin"):
         detail = call_detail(store_db, "1763651705.11", viewer_role=role)

@@ -179,6 +179,12 @@ def test_admin_opens_a_call_and_evidence_seeks_the_audio(server: Server, chromiu
     for call_id in CALL_IDS:
         expect(cells.filter(has_text=re.compile(rf"^\s*{re.escape(call_id)}\s*$"))).to_have_count(1)
     expect(cells.filter(has_text="complaint (high)")).to_have_count(1)
+    # The filters narrow the table on the server.
+    page.get_by_label("Flagged only").check()
+    expect(cells.filter(has_text=re.compile(r"^\s*17636\d+\.\d+\s*$"))).to_have_count(1)
+    expect(cells.filter(has_text=COMPLAINT_CALL)).to_have_count(1)
+    page.get_by_label("Flagged only").uncheck()
+    expect(cells.filter(has_text=re.compile(r"^\s*17636\d+\.\d+\s*$"))).to_have_count(4)
 
     _open_call(page, COMPLAINT_CALL)
     transcript = page.locator("#qa-transcript")

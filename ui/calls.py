@@ -91,6 +91,7 @@ def _title_html(detail: CallDetail) -> str:
         f"queue {escape(call.queue)}" if call.queue else "",
         escape(call.agent_name or call.agent or "unknown agent"),
         f"caller {escape(call.caller)}" if call.caller else "",
+        f"to {escape(call.destination)}" if call.destination else "",
         f"status {escape(detail.status)}",
     ]
     html = " · ".join(part for part in parts if part)
