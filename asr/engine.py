@@ -193,7 +193,7 @@ class SpeechEngine:
         opts = self.options
         report = hook or _no_progress
         started = time.perf_counter()
-        mode, active = self._layout(audio, legs)
+        mode, active = channel_layout(audio, legs=legs, silence_dbfs=opts.silence_dbfs)
         words = tuple(opts.hotwords) + tuple(hotwords)
         speech = [audio.channels[i] for i in active] or [audio.mixdown()]
         mixed = speech[0] if len(speech) == 1 else np.mean(np.stack(speech), axis=0)
@@ -281,26 +281,31 @@ class SpeechEngine:
         report("roles", 1, 1)
         return apply_roles(turns, assignment.mapping), assignment.confidence
 
-    def _layout(self, audio: Audio, legs: bool) -> tuple[str, list[int]]:
-        """The channel mode and the channels that carry sound."""
-        channels = audio.channels
-        active = [
-            i for i, ch in enumerate(channels) if not is_silent(ch, self.options.silence_dbfs)
-        ]
-        if len(channels) == 1:
-            return "mono", [0]
-        if legs:
-            return "legs", active
-        if len(channels) > 2:
-            log.warning("%s has %d channels: treated as mono", audio.source, len(channels))
-            return "mono", active or [0]
-        if len(active) < 2:
-            log.info("%s: one channel is silent, so it is a mono recording", audio.source)
-            return "mono", active or [0]
-        if same_signal(channels[0], channels[1]):
-            log.info("%s: both channels carry the same signal: mono", audio.source)
-            return "mono", [0]
-        return "stereo", active
+
+def channel_layout(
+    audio: Audio, *, legs: bool, silence_dbfs: float = -45.0
+) -> tuple[str, list[int]]:
+    """The channel mode ('mono', 'stereo', 'legs') and the indices of channels with sound.
+
+    A two-channel file with one silent channel, or the same signal on both, is a mono
+    recording in a stereo container and is diarized; leg files are always kept apart.
+    """
+    channels = audio.channels
+    active = [i for i, ch in enumerate(channels) if not is_silent(ch, silence_dbfs)]
+    if len(channels) == 1:
+        return "mono", [0]
+    if legs:
+        return "legs", active
+    if len(channels) > 2:
+        log.warning("%s has %d channels: treated as mono", audio.source, len(channels))
+        return "mono", active or [0]
+    if len(active) < 2:
+        log.info("%s: one channel is silent, so it is a mono recording", audio.source)
+        return "mono", active or [0]
+    if same_signal(channels[0], channels[1]):
+        log.info("%s: both channels carry the same signal: mono", audio.source)
+        return "mono", [0]
+    return "stereo", active
 
 
 def same_signal(left: np.ndarray, right: np.ndarray) -> bool:
