@@ -163,11 +163,14 @@ class Diarizer:
             max_speakers=max_speakers,
             expected_speakers=expected_speakers,
         )
+        if clusters.max() < 0:
+            log.info("no speaker talks long enough (0.25 s) for a voice embedding")
+            return []
         # never more simultaneous speakers than clusters (pyannote would invent an empty one)
         most = 1 if exclusive else min(max_speakers, int(clusters.max()) + 1)
         count.data = np.minimum(count.data, most).astype(np.int8)
         annotation = _reconstruct(segmentations, clusters, count)
-        segments = _to_segments(annotation)
+        segments = _to_segments(annotation, duration=audio.numel() / SAMPLE_RATE)
         log.info(
             "diarized %.1f s of audio in %.1f s: %d speakers, %d segments",
             audio.numel() / SAMPLE_RATE,
@@ -340,10 +343,11 @@ def _reconstruct(
     return SpeakerDiarizationMixin.to_annotation(discrete)
 
 
-def _to_segments(annotation: Annotation) -> list[SpeakerSegment]:
-    turns = [
-        (float(turn.start), float(turn.end), int(label))
+def _to_segments(annotation: Annotation, *, duration: float) -> list[SpeakerSegment]:
+    turns = [  # the last window is padded past the end of the audio: clip to it
+        (float(turn.start), min(float(turn.end), duration), int(label))
         for turn, _, label in annotation.itertracks(yield_label=True)
+        if turn.start < duration
     ]
     turns.sort()
     names: dict[int, str] = {}
