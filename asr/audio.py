@@ -158,16 +158,21 @@ def _check_wav_header(path: Path, head: bytes, size: int) -> None:
     """Catch the two WAV states that ffmpeg would misread: header only, and unfinished."""
     riff_size = struct.unpack_from("<I", head, 4)[0]
     offset = 12
-    data_size = None
-    data_start = size
+    data_size = data_start = None
     while offset + 8 <= len(head):
         chunk_id = head[offset : offset + 4]
         chunk_size = struct.unpack_from("<I", head, offset + 4)[0]
         if chunk_id == b"data":
-            data_size = chunk_size
-            data_start = offset + 8
+            data_size, data_start = chunk_size, offset + 8
             break
         offset += 8 + chunk_size + (chunk_size & 1)
+    if data_start is None:
+        if offset >= size:  # the chunks end where the file ends: no data chunk at all
+            raise AudioDecodeError(
+                f"{path}: WAV header only ({size} bytes), no audio; an unanswered call leaves "
+                "such a file, skip it"
+            )
+        return  # data chunk beyond the bytes read (large metadata): the decoder judges
     payload = size - data_start
     if payload <= 0:
         raise AudioDecodeError(

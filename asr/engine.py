@@ -30,7 +30,7 @@ from asr.metrics import compute_metrics
 from asr.models import default_models_dir, require_models
 from asr.roles import SpeakerSpan, apply_roles, assign_roles, channel_turns, diarized_turns
 from asr.transcribe import TranscribeOptions, Transcriber, is_silent
-from calldata import Role, Transcript
+from calldata import Role, Transcript, Turn
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +254,7 @@ class SpeechEngine:
         agent_name: str | None,
         inbound: bool,
         report: ProgressHook,
-    ) -> tuple[list, float]:
+    ) -> tuple[list[Turn], float]:
         opts = self.options
         report("transcribe", 0, 1)
         result = self.transcriber.transcribe(samples, language=language, hotwords=hotwords)

@@ -192,3 +192,12 @@ def test_unreadable_file_says_how_to_get_access(formats, tmp_path):
     with pytest.raises(AudioDecodeError, match="permission denied") as caught:
         load_audio(path)
     assert "asterisk" in str(caught.value)
+
+
+def test_wav_with_large_metadata_before_the_audio_decodes(clip, tmp_path):
+    pcm = (clip * 32767).astype("<i2").tobytes()
+    info = b"LIST" + struct.pack("<I", 6000) + b"INFO" + b"\0" * 5996
+    header = wav_header(len(pcm), riff_size=36 + len(info) + len(pcm))
+    path = tmp_path / "tagged.wav"
+    path.write_bytes(header[:36] + info + header[36:] + pcm)
+    assert load_audio(path, sample_rate=None).duration == pytest.approx(len(clip) / RATE)
