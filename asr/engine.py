@@ -199,9 +199,12 @@ class SpeechEngine:
         mixed = speech[0] if len(speech) == 1 else np.mean(np.stack(speech), axis=0)
 
         report("language", 0, 1)
-        if language is None:
-            language, probability = self.transcriber.detect_language(mixed, opts.languages)
-            log.info("detected language %s (%.2f among %s)", language, probability, opts.languages)
+        if language is not None:
+            language = whisper_language(language)
+        else:
+            allowed = tuple(dict.fromkeys(whisper_language(code) for code in opts.languages))
+            language, probability = self.transcriber.detect_language(mixed, allowed)
+            log.info("detected language %s (%.2f among %s)", language, probability, allowed)
         report("language", 1, 1)
 
         role_confidence = 1.0
@@ -306,6 +309,12 @@ def channel_layout(
         log.info("%s: both channels carry the same signal: mono", audio.source)
         return "mono", [0]
     return "stereo", active
+
+
+def whisper_language(code: str) -> str:
+    """Whisper's code for a configured language: ``zh-CN``, ``zh_TW``, ``cmn`` → ``zh``."""
+    base = code.strip().lower().replace("_", "-").split("-")[0]
+    return {"cmn": "zh", "yue": "yue", "eng": "en", "zho": "zh", "chi": "zh"}.get(base, base)
 
 
 def same_signal(left: np.ndarray, right: np.ndarray) -> bool:

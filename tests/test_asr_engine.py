@@ -21,7 +21,7 @@ from opencc import OpenCC
 from pypinyin import Style, lazy_pinyin
 
 from asr import AudioDecodeError, SpeechEngine, SpeechOptions, load_call_audio
-from asr.engine import channel_layout
+from asr.engine import channel_layout, whisper_language
 from asr.models import default_models_dir
 from asr.roles import phrase_in
 from calldata import Role, Transcript
@@ -228,3 +228,13 @@ def test_options_accept_a_config_dict_and_reject_unknown_keys(tmp_path):
     assert options.whisper_dir is None and options.vad_filter is True
     with pytest.raises(ValueError, match="beamsize"):
         SpeechOptions.coerce({"beamsize": 2})
+
+
+def test_configured_language_codes_become_whisper_codes():
+    assert [whisper_language(c) for c in ("zh-CN", "zh_TW", "cmn", "EN-us", "en")] == [
+        "zh",
+        "zh",
+        "zh",
+        "en",
+        "en",
+    ]
