@@ -8,6 +8,8 @@ DEMO_DB ?= var/demo.db
 export PYANNOTE_METRICS_ENABLED := 0
 export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
+# torch's OpenMP threads spin while waiting; on shared cores that slows diarization 30x.
+export OMP_WAIT_POLICY := PASSIVE
 
 .PHONY: setup system python models demo test lint samples
 

@@ -11,6 +11,7 @@ import pytest
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads; see qa/cli/__init__.py
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
