@@ -105,8 +105,10 @@ class Config(BaseModel):
     device: str = "cpu"
     compute_type: str = "int8"
     cpu_threads: int = Field(default=0, ge=0, description="0: let the engine decide.")
-    hotwords: tuple[str, ...] = Field(
-        default=(), description="Company and product names: bias the recogniser's spelling."
+    hotwords: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="Per language: company and product names that bias the recogniser's "
+        "spelling (a call of unknown language gets all of them).",
     )
     min_age_minutes: float = Field(
         default=2.0, ge=0, description="Leave files modified more recently for the next run."
@@ -139,6 +141,11 @@ class Config(BaseModel):
                     f"queue_languages: queue {queue!r} is set to {language!r}, which is not in "
                     f"languages {list(self.languages)}"
                 )
+        for language in self.hotwords:
+            if language not in self.languages:
+                raise ValueError(
+                    f"hotwords: {language!r} is not in languages {list(self.languages)}"
+                )
         seen: dict[str, str] = {}
         ids: set[str] = set()
         for agent in self.agents:
@@ -158,6 +165,12 @@ class Config(BaseModel):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def hotwords_for(self, language: str | None) -> tuple[str, ...]:
+        """The hotwords for a call in ``language``; all of them when it is not known."""
+        if language is not None:
+            return self.hotwords.get(language, ())
+        return tuple(word for words in self.hotwords.values() for word in words)
 
     def with_overrides(self, overrides: Mapping[str, Any], source: str = "flags") -> Config:
         """A copy with the non-None values of ``overrides`` replacing this config's."""

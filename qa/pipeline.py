@@ -56,6 +56,7 @@ class CallTranscriber(Protocol):
         language: str | None = ...,
         agent_name: str | None = ...,
         inbound: bool = ...,
+        hotwords: Sequence[str] = ...,
         hook: Callable[[str, int, int], None] | None = ...,
     ) -> Transcript: ...
 
@@ -137,7 +138,6 @@ def speech_options(config: Config) -> SpeechOptions:
         compute_type=config.compute_type,
         cpu_threads=config.cpu_threads,
         languages=tuple(config.languages),
-        hotwords=tuple(config.hotwords),
     )
 
 
@@ -196,6 +196,7 @@ def process_call(
             language=call.language,
             agent_name=call.agent_name,
             inbound=call.direction != Direction.OUTBOUND,
+            hotwords=config.hotwords_for(call.language),
             hook=lambda name, completed, total: step(name),
         )
         stage = "score"

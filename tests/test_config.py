@@ -88,6 +88,7 @@ def test_flags_win_over_the_file_and_none_means_not_given(tmp_path):
             '[[agents]]\nid = "2"\nname = "B"\nidentities = ["1001"]\n',
             "identity '1001' belongs to both agent '1' and agent '2'",
         ),
+        ('[hotwords]\nfr = ["Acme"]\n', "hotwords: 'fr' is not in languages"),
         ("store = [\n", "not valid TOML"),
     ],
 )
@@ -110,6 +111,13 @@ def test_require_says_which_flag_to_pass():
         Config().require("cdr_csv")
 
 
+def test_hotwords_per_language_and_all_for_an_unknown_language(tmp_path):
+    config = load_config(write(tmp_path, '[hotwords]\nen = ["Acme Telecom"]\nzh = ["安科电信"]\n'))
+    assert config.hotwords_for("en") == ("Acme Telecom",)
+    assert config.hotwords_for("zh") == ("安科电信",)
+    assert set(config.hotwords_for(None)) == {"Acme Telecom", "安科电信"}
+
+
 def test_demo_config_loads(samples_dir):
     config = load_config(samples_dir / "demo.toml")
     assert config.store == samples_dir / "store" / "monitor"
@@ -117,3 +125,4 @@ def test_demo_config_loads(samples_dir):
     assert config.queue_languages == {"600": "en", "601": "zh"}
     assert [agent.id for agent in config.agents] == ["1001", "1002", "1003"]
     assert "PJSIP/1003" in config.agents[2].identities
+    assert config.hotwords_for("en") == ("Acme Telecom",)
