@@ -47,6 +47,11 @@ class Flag(BaseModel):
     id: str
     title: str = ""
     severity: str = Field(description="'low', 'medium', 'high' or 'critical'.")
+    kind: str = Field(
+        default="",
+        description="What sort of flag this is, when the rubric tells sorts apart: e.g. the kind "
+        "of call a do-not-disturb request refuses ('marketing', 'survey', 'care').",
+    )
     evidence: tuple[Evidence, ...] = ()
 
 

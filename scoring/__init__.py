@@ -13,6 +13,7 @@ rubric files::
 
 from scoring.describe import describe_condition, describe_rubric
 from scoring.errors import Problem, RubricError
+from scoring.index import PhraseIndex, match_phrase
 from scoring.loader import (
     FileCheck,
     check_rubric_dir,
@@ -20,7 +21,7 @@ from scoring.loader import (
     load_rubric,
     load_rubrics,
 )
-from scoring.matching import MatchMode, PhraseHit, match_phrase
+from scoring.matching import MatchMode, PhraseHit
 from scoring.normalize import normalize_text
 from scoring.phrases import expand_alternatives
 from scoring.schema import Condition, PhraseLibrary, Rubric, rubric_json_schema
@@ -31,6 +32,7 @@ __all__ = [
     "FileCheck",
     "MatchMode",
     "PhraseHit",
+    "PhraseIndex",
     "PhraseLibrary",
     "Problem",
     "Rubric",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import textwrap
 
-from scoring.evaluate import describe_source, describe_window
+from scoring.compiled import describe_source, describe_window
 from scoring.loader import walk_conditions
-from scoring.schema import Condition, PhraseLibrary, Rubric
+from scoring.schema import Condition, PhraseLibrary, PhraseSpec, Rubric
 
 _PREVIEW = 4
 
@@ -19,7 +19,24 @@ def _library_lines(name: str, library: PhraseLibrary | None, indent: str) -> lis
         shown = ", ".join(repr(p) for p in phrases[:_PREVIEW])
         more = f", ... ({len(phrases)} in all)" if len(phrases) > _PREVIEW else ""
         lines.append(f"{indent}  {language}: {shown}{more}")
+    for language, phrases in library.exclude.items():
+        shown = ", ".join(repr(p) for p in phrases[:_PREVIEW])
+        more = f", ... ({len(phrases)} in all)" if len(phrases) > _PREVIEW else ""
+        lines.append(f"{indent}  {language}, not inside: {shown}{more}")
     return lines
+
+
+def _phrase_line(spec: PhraseSpec) -> str:
+    who = "anyone" if spec.role == "any" else spec.role
+    details = [f"match {spec.match.value}"]
+    if spec.threshold is not None:
+        details.append(f"threshold {spec.threshold:g}")
+    if spec.min_count > 1:
+        details.append(f"in at least {spec.min_count} turns")
+    if spec.exclude is not None:
+        details.append("not inside its exclude phrases")
+    where = describe_window(spec.window, spec.role)
+    return f"{who} says {describe_source(spec)}{where} ({', '.join(details)})"
 
 
 def describe_condition(condition: Condition, indent: str = "") -> list[str]:
@@ -34,22 +51,33 @@ def describe_condition(condition: Condition, indent: str = "") -> list[str]:
     if kind == "not" and condition.not_ is not None:
         return [f"{indent}not:", *describe_condition(condition.not_, indent + "  ")]
     if kind == "before" and condition.before is not None:
+        spec = condition.before
+        which = "the first" if spec.anchor == "first" else "the last"
         return [
             f"{indent}before — this:",
-            *describe_condition(condition.before.first, indent + "    "),
-            f"{indent}  happens earlier than:",
-            *describe_condition(condition.before.then, indent + "    "),
+            *describe_condition(spec.first, indent + "    "),
+            f"{indent}  happens earlier than {which} match of:",
+            *describe_condition(spec.then, indent + "    "),
+        ]
+    if kind == "after" and condition.after is not None:
+        spec = condition.after
+        which = "the first" if spec.anchor == "first" else "the last"
+        return [
+            f"{indent}after — this:",
+            *describe_condition(spec.then, indent + "    "),
+            f"{indent}  happens later than {which} match of:",
+            *describe_condition(spec.first, indent + "    "),
         ]
     if kind == "phrase" and condition.phrase is not None:
-        spec = condition.phrase
-        who = "anyone" if spec.role == "any" else spec.role
-        details = [f"match {spec.match.value}"]
-        if spec.threshold is not None:
-            details.append(f"threshold {spec.threshold:g}")
-        if spec.min_count > 1:
-            details.append(f"in at least {spec.min_count} turns")
-        where = describe_window(spec.window, spec.role)
-        return [f"{indent}{who} says {describe_source(spec)}{where} ({', '.join(details)})"]
+        return [f"{indent}{_phrase_line(condition.phrase)}"]
+    if kind == "count" and condition.count is not None:
+        count = condition.count
+        bounds = [
+            f"{word} {value}"
+            for word, value in (("at least", count.at_least), ("at most", count.at_most))
+            if value is not None
+        ]
+        return [f"{indent}{' and '.join(bounds)} turns where {_phrase_line(count.phrase)}"]
     if kind == "metric" and condition.metric is not None:
         spec = condition.metric
         label = spec.name.value if spec.role is None else f"{spec.role} {spec.name.value}"
@@ -118,7 +146,20 @@ def describe_rubric(rubric: Rubric) -> str:
         for rule in flag.severity:
             lines.append(f"    severity {rule.level} if:")
             lines.extend(describe_condition(rule.when, "      "))
-    used = sorted({name for c in _conditions(rubric) if c.phrase for name in c.phrase.libraries})
+        for kind in flag.kind:
+            lines.append(f"    kind {kind.value} if:")
+            lines.extend(describe_condition(kind.when, "      "))
+        if flag.default_kind:
+            lines.append(f"    kind otherwise: {flag.default_kind}")
+    used = sorted(
+        {
+            name
+            for c in _conditions(rubric)
+            for spec in (c.phrase, c.count.phrase if c.count else None)
+            if spec is not None
+            for name in spec.libraries
+        }
+    )
     if used:
         lines.append("")
         lines.append("Phrase libraries:")

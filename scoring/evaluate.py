@@ -1,27 +1,38 @@
 """Evaluating condition trees against one call: each node yields an :class:`Outcome` with the
-evidence that decided it, when in the call it became true, and a readable reason."""
+evidence that decided it, the points in the call where it was met, and a readable reason.
+
+Per call, every turn is normalised and tokenised once and matched once against the rubric's
+compiled phrase index (:mod:`scoring.compiled`); conditions then only read those hits, and each
+distinct condition is evaluated once (``CallContext.memo``).
+"""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from calldata import Call, Evidence, Metrics, Role, Transcript, Turn
-from scoring.errors import RubricError
-from scoring.matching import PhraseHit, match_phrase, prepare, resolve_mode
-from scoring.phrases import ListedPhrase, phrases_for, primary_language
+from scoring.compiled import CompiledRubric, PhrasePlan
+from scoring.index import TurnHits
+from scoring.matching import PhraseHit
+from scoring.normalize import normalize_text
+from scoring.phrases import primary_language
 from scoring.schema import (
     ROLE_METRICS,
+    AfterSpec,
+    BeforeSpec,
     Condition,
+    CountSpec,
     MetaSpec,
     MetricName,
     MetricSpec,
-    PhraseLibrary,
     PhraseSpec,
     Window,
 )
+from scoring.tokens import tokenize_turn
 
 logger = logging.getLogger(__name__)
 
@@ -39,34 +50,75 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a condition decided: met or not, the evidence, when it was met, and why."""
+    """What a condition decided: met or not, the evidence, where in the call it was met (every
+    point, in order: a phrase condition's matches from its ``min_count``-th on), and why."""
 
     matched: bool
     reason: str
     evidence: tuple[Evidence, ...] = ()
-    at: Position | None = None
+    positions: tuple[Position, ...] = ()
+
+    @property
+    def at(self) -> Position | None:
+        """The first point where the condition was met, if it is met at a point at all."""
+        return self.positions[0] if self.positions else None
 
 
 @dataclass
 class CallContext:
-    """One call being scored, with the per-call facts every condition reads."""
+    """One call being scored with one compiled rubric: per-turn phrase hits, computed once."""
 
     transcript: Transcript
     call: Call
-    libraries: dict[str, PhraseLibrary]
+    compiled: CompiledRubric
     language: str = ""
     turns: tuple[Turn, ...] = field(default=())
-    # Items often test the same phrases twice (applies_if and check): match each once per call.
-    hits: dict[tuple[str, int, str, float | None], PhraseHit | None] = field(default_factory=dict)
+    memo: dict[str, Outcome] = field(default_factory=dict)
+    _hits: list[TurnHits] | None = None
+    _by_group: dict[int, list[int]] = field(default_factory=dict)
+    _by_role: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.language = primary_language(self.transcript.language or self.call.language)
-        self.turns = tuple(sorted(self.transcript.turns, key=lambda t: (t.index, t.start)))
+        turns = self.transcript.turns
+        if any(a.index > b.index for a, b in itertools.pairwise(turns)):
+            turns = tuple(sorted(turns, key=lambda t: (t.index, t.start)))
+        self.turns = turns
 
     @property
     def end_time(self) -> float:
         ends = [t.end for t in self.turns]
         return max([self.transcript.duration, self.transcript.metrics.duration, *ends, 0.0])
+
+    def _match_turns(self) -> list[TurnHits]:
+        if self._hits is None:
+            index = self.compiled.index
+            self._hits = [index.match(tokenize_turn(normalize_text(t.text))) for t in self.turns]
+            for position, hits in enumerate(self._hits):
+                for group in hits:
+                    self._by_group.setdefault(group, []).append(position)
+        return self._hits
+
+    def hits(self, position: int) -> TurnHits:
+        """The phrase hits in the turn at ``position`` (all groups; matched on first need)."""
+        return self._match_turns()[position]
+
+    def group_positions(self, group: int) -> list[int]:
+        """Positions of the turns where a phrase of ``group`` was found."""
+        self._match_turns()
+        return self._by_group.get(group, [])
+
+    def role_positions(self, role: str) -> tuple[int, ...]:
+        """Positions (in ``turns``) of the turns spoken by ``role`` ('any': every turn)."""
+        found = self._by_role.get(role)
+        if found is None:
+            if role == "any":
+                found = tuple(range(len(self.turns)))
+            else:
+                wanted = Role(role)
+                found = tuple(i for i, t in enumerate(self.turns) if t.role == wanted)
+            self._by_role[role] = found
+        return found
 
 
 def merge_evidence(*groups: tuple[Evidence, ...]) -> tuple[Evidence, ...]:
@@ -79,26 +131,39 @@ def merge_evidence(*groups: tuple[Evidence, ...]) -> tuple[Evidence, ...]:
 
 
 def evaluate(condition: Condition, context: CallContext) -> Outcome:
-    """Evaluate one condition node (recursively) for the call in ``context``."""
-    kind = condition.kind
-    if kind == "all":
-        return _all([evaluate(child, context) for child in condition.all_ or ()])
-    if kind == "any":
-        return _any([evaluate(child, context) for child in condition.any_ or ()])
-    if kind == "not" and condition.not_ is not None:
+    """Evaluate one condition node (recursively) for the call in ``context``, once per call."""
+    key = context.compiled.key(condition)
+    found = context.memo.get(key)
+    if found is None:
+        found = _evaluate(condition, context)
+        context.memo[key] = found
+    return found
+
+
+def _evaluate(condition: Condition, context: CallContext) -> Outcome:
+    if condition.all_ is not None:
+        return _all([evaluate(child, context) for child in condition.all_])
+    if condition.any_ is not None:
+        return _any([evaluate(child, context) for child in condition.any_])
+    if condition.not_ is not None:
         inner = evaluate(condition.not_, context)
         return Outcome(not inner.matched, inner.reason, inner.evidence)
-    if kind == "before" and condition.before is not None:
-        return _before(
-            evaluate(condition.before.first, context), evaluate(condition.before.then, context)
-        )
-    if kind == "phrase" and condition.phrase is not None:
+    if condition.before is not None:
+        return _before(condition.before, context)
+    if condition.after is not None:
+        return _after(condition.after, context)
+    if condition.phrase is not None:
         return _phrase(condition.phrase, context)
-    if kind == "metric" and condition.metric is not None:
+    if condition.count is not None:
+        return _count(condition.count, context)
+    if condition.metric is not None:
         return _metric(condition.metric, context)
-    if kind == "meta" and condition.meta is not None:
+    if condition.meta is not None:
         return _meta(condition.meta, context)
-    raise RubricError(f"unknown condition kind {kind!r}")
+    raise AssertionError(f"condition with no operator: {condition!r}")  # schema forbids it
+
+
+# ---- combinators and ordering ---------------------------------------------------------------
 
 
 def _all(outcomes: list[Outcome]) -> Outcome:
@@ -106,10 +171,13 @@ def _all(outcomes: list[Outcome]) -> Outcome:
     evidence = merge_evidence(*(o.evidence for o in outcomes))
     if failed:
         return Outcome(False, "; ".join(o.reason for o in failed), evidence)
-    positions = [o.at for o in outcomes if o.at is not None]
-    return Outcome(
-        True, "; ".join(o.reason for o in outcomes), evidence, max(positions) if positions else None
-    )
+    timed = [o for o in outcomes if o.positions]
+    positions: tuple[Position, ...] = ()
+    if timed:
+        # met once every timed part has happened; again at each later point of any part
+        start = max(o.positions[0] for o in timed)
+        positions = tuple(sorted({p for o in timed for p in o.positions if p >= start}))
+    return Outcome(True, "; ".join(o.reason for o in outcomes), evidence, positions)
 
 
 def _any(outcomes: list[Outcome]) -> Outcome:
@@ -120,90 +188,120 @@ def _any(outcomes: list[Outcome]) -> Outcome:
             "none of: " + " | ".join(o.reason for o in outcomes),
             merge_evidence(*(o.evidence for o in outcomes)),
         )
-    positions = [o.at for o in met if o.at is not None]
-    earliest = min(positions) if positions else None
-    first = next((o for o in met if o.at == earliest), met[0])
-    return Outcome(True, first.reason, merge_evidence(*(o.evidence for o in met)), earliest)
+    positions = tuple(sorted({p for o in met for p in o.positions}))
+    first = next((o for o in met if o.positions and o.positions[0] == positions[0]), met[0])
+    return Outcome(True, first.reason, merge_evidence(*(o.evidence for o in met)), positions)
 
 
-def _before(first: Outcome, then: Outcome) -> Outcome:
+def _before(spec: BeforeSpec, context: CallContext) -> Outcome:
+    first, then = evaluate(spec.first, context), evaluate(spec.then, context)
     evidence = merge_evidence(first.evidence, then.evidence)
+    which = "" if spec.anchor == "first" else "the last of "
     if not first.matched:
         return Outcome(False, f"never happened: {first.reason}", evidence)
     if not then.matched:
         return Outcome(False, f"{first.reason}; but not: {then.reason}", evidence)
-    if first.at is not None and then.at is not None and first.at < then.at:
-        return Outcome(True, f"{first.reason}, before {then.reason}", evidence, then.at)
-    return Outcome(False, f"too late: {first.reason}, only after {then.reason}", evidence)
+    if not first.positions or not then.positions:
+        return Outcome(False, "no point in the call to compare", evidence)
+    anchor = then.positions[0] if spec.anchor == "first" else then.positions[-1]
+    if first.positions[0] < anchor:
+        later = tuple(p for p in then.positions if p > first.positions[0])
+        return Outcome(True, f"{first.reason}, before {which}{then.reason}", evidence, later)
+    return Outcome(False, f"too late: {first.reason}, only after {which}{then.reason}", evidence)
 
 
-# ---- phrase ---------------------------------------------------------------------------------
+def _after(spec: AfterSpec, context: CallContext) -> Outcome:
+    first, then = evaluate(spec.first, context), evaluate(spec.then, context)
+    evidence = merge_evidence(first.evidence, then.evidence)
+    which = "" if spec.anchor == "first" else "the last of "
+    if not first.matched:
+        return Outcome(False, f"never happened: {first.reason}", evidence)
+    if not then.matched:
+        return Outcome(False, f"{first.reason}; but not: {then.reason}", evidence)
+    if not first.positions or not then.positions:
+        return Outcome(False, "no point in the call to compare", evidence)
+    anchor = first.positions[0] if spec.anchor == "first" else first.positions[-1]
+    later = tuple(p for p in then.positions if p > anchor)
+    if later:
+        return Outcome(True, f"{then.reason}, after {which}{first.reason}", evidence, later)
+    return Outcome(False, f"only before {which}{first.reason}: {then.reason}", evidence)
 
 
-def _role_turns(role: str, context: CallContext) -> tuple[Turn, ...]:
-    if role == "any":
-        return context.turns
-    return tuple(t for t in context.turns if t.role == Role(role))
+# ---- phrase and count -----------------------------------------------------------------------
 
 
-def _window_turns(turns: tuple[Turn, ...], window: Window | None, end: float) -> tuple[Turn, ...]:
+def window_positions(
+    positions: tuple[int, ...], turns: tuple[Turn, ...], window: Window | None, end: float
+) -> tuple[int, ...]:
+    """The turn positions inside the window (turn counts are over the given positions)."""
     if window is None:
-        return turns
+        return positions
     if window.first_turns is not None:
-        return turns[: window.first_turns]
+        return positions[: window.first_turns]
     if window.last_turns is not None:
-        return turns[-window.last_turns :]
+        return positions[-window.last_turns :]
     if window.first_seconds is not None:
-        return tuple(t for t in turns if t.start < window.first_seconds)
+        limit = window.first_seconds
+        return tuple(p for p in positions if turns[p].start < limit)
     assert window.last_seconds is not None
-    return tuple(t for t in turns if t.end > end - window.last_seconds)
+    limit = end - window.last_seconds
+    return tuple(p for p in positions if turns[p].end > limit)
 
 
-def describe_window(window: Window | None, role: str) -> str:
-    """' in the first 2 agent turns', ' in the last 30 s', or ''."""
-    if window is None:
-        return ""
-    who = "" if role == "any" else f"{role} "
-    if window.first_turns is not None:
-        return f" in the first {window.first_turns} {who}turns"
-    if window.last_turns is not None:
-        return f" in the last {window.last_turns} {who}turns"
-    if window.first_seconds is not None:
-        return f" in the first {window.first_seconds:g} s"
-    return f" in the last {window.last_seconds:g} s"
+def _turn_hits(plan: PhrasePlan, context: CallContext, position: int) -> dict[int, PhraseHit]:
+    """The plan's hits in one turn (listed phrase → best hit), near-misses removed."""
+    hits = context.hits(position)
+    found = hits.get(plan.group) if plan.group is not None else None
+    if not found or plan.exclude is None:
+        return found or {}
+    near = hits.get(plan.exclude)
+    if not near:
+        return found
+    return {
+        listed: hit
+        for listed, hit in found.items()
+        if not any(hit.overlaps(miss) for miss in near.values())
+    }
 
 
-def describe_source(spec: PhraseSpec) -> str:
-    """'a phrase from greeting, company_name' or "'hello', 'hi', ..."."""
-    names = spec.libraries
-    inline: list[str] = []
-    if isinstance(spec.phrases, tuple):
-        inline = list(spec.phrases)
-    elif isinstance(spec.phrases, dict):
-        inline = [p for phrases in spec.phrases.values() for p in phrases]
-    parts = [f"a phrase from {', '.join(names)}"] if names else []
-    if inline:
-        shown = ", ".join(repr(p) for p in inline[:3]) + (", ..." if len(inline) > 3 else "")
-        parts.append(shown)
-    return ("all of " if spec.all_of else "") + " or ".join(parts)
+@dataclass
+class _Matches:
+    """Where a phrase condition's phrases were said, in its role and window."""
+
+    turns: list[tuple[Turn, PhraseHit]]  # each matching turn with its best hit
+    first_said: dict[int, Position]  # listed phrase → where it was first said
+
+    def evidence(self) -> tuple[Evidence, ...]:
+        return tuple(_evidence(turn, hit) for turn, hit in self.turns[:MAX_EVIDENCE])
 
 
-def _best_hit(
-    listed: ListedPhrase, turn: Turn, spec: PhraseSpec, context: CallContext
-) -> PhraseHit | None:
-    key = (listed.listed, turn.index, spec.match.value, spec.threshold)
-    if key in context.hits:
-        return context.hits[key]
-    best: PhraseHit | None = None
-    for variant in listed.variants:
-        mode = resolve_mode(spec.match, variant, context.language)
-        hit = match_phrase(variant, turn.text, mode, spec.threshold)
-        if hit is not None and (best is None or hit.similarity > best.similarity):
-            best = hit
-            if hit.similarity >= 1.0:
-                break
-    context.hits[key] = best
-    return best
+def _find(plan: PhrasePlan, context: CallContext) -> _Matches:
+    spec = plan.spec
+    matches = _Matches([], {})
+    assert plan.group is not None
+    candidates = context.group_positions(plan.group)
+    if not candidates:
+        return matches
+    if spec.window is not None:
+        allowed = set(
+            window_positions(
+                context.role_positions(spec.role), context.turns, spec.window, context.end_time
+            )
+        )
+        candidates = [p for p in candidates if p in allowed]
+    elif spec.role != "any":
+        role = Role(spec.role)
+        candidates = [p for p in candidates if context.turns[p].role == role]
+    for position in candidates:
+        found = _turn_hits(plan, context, position)
+        if not found:
+            continue
+        turn = context.turns[position]
+        for listed, hit in found.items():
+            matches.first_said.setdefault(listed, (turn.index, hit.offset))
+        best = max(found.values(), key=lambda h: (h.similarity, -h.offset))
+        matches.turns.append((turn, best))
+    return matches
 
 
 def _evidence(turn: Turn, hit: PhraseHit) -> Evidence:
@@ -220,56 +318,69 @@ def _evidence(turn: Turn, hit: PhraseHit) -> Evidence:
 
 def _quote(turn: Turn, hit: PhraseHit) -> str:
     """ "'phrase' (turn 3)", with what ASR wrote when it differs: "(heard '安可电信', turn 0)"."""
-    if prepare(hit.heard).compact != prepare(hit.phrase).compact:
+    if hit.similarity < 1.0 and hit.heard.replace(" ", "") != hit.phrase.replace(" ", "").lower():
         return f"{hit.phrase!r} (heard {hit.heard!r}, turn {turn.index})"
     return f"{hit.phrase!r} (turn {turn.index})"
 
 
 def _phrase(spec: PhraseSpec, context: CallContext) -> Outcome:
-    who = "someone" if spec.role == "any" else f"the {spec.role}"
-    nobody = "no one said" if spec.role == "any" else f"the {spec.role} did not say"
-    where = describe_window(spec.window, spec.role)
-    what = describe_source(spec)
-    try:
-        listed = phrases_for(spec, context.language, context.libraries)
-    except KeyError as error:
-        raise RubricError(
-            f"phrase library {error} is not loaded; load rubrics with "
-            "load_rubric/load_rubrics so their phrase libraries are attached"
-        ) from error
-    if not listed:
-        return Outcome(False, f"no phrases for language {context.language!r} in {what}")
-    turns = _window_turns(_role_turns(spec.role, context), spec.window, context.end_time)
-    matching: list[tuple[Turn, PhraseHit]] = []
-    first_turn: dict[str, Position] = {}
-    for turn in turns:
-        hits = []
-        for phrase in listed:
-            hit = _best_hit(phrase, turn, spec, context)
-            if hit is not None:
-                hits.append(hit)
-                first_turn.setdefault(phrase.listed, (turn.index, hit.offset))
-        if hits:
-            matching.append((turn, max(hits, key=lambda h: (h.similarity, -h.offset))))
-    evidence = tuple(_evidence(turn, hit) for turn, hit in matching[:MAX_EVIDENCE])
-    missing = [p.listed for p in listed if p.listed not in first_turn] if spec.all_of else []
-    if len(matching) < spec.min_count or missing:
-        if not matching:
-            return Outcome(False, f"{nobody} {what}{where}")
-        if missing:
+    plan = context.compiled.plan(spec)
+    if plan.group is None:
+        return Outcome(False, f"no phrases for language {context.language!r} in {plan.what}")
+    matches = _find(plan, context)
+    said = matches.turns
+    evidence = matches.evidence()
+    needed = len(plan.listed) if spec.all_of else (spec.min_phrases or 1)
+    if len(matches.first_said) < needed:
+        if not said:
+            return Outcome(False, f"{plan.nobody} {plan.what}{plan.where}")
+        if spec.all_of:
+            missing = [p for i, p in enumerate(plan.listed) if i not in matches.first_said]
             shown = ", ".join(repr(p) for p in missing[:5])
-            return Outcome(False, f"{nobody} {shown}{where}", evidence)
+            return Outcome(False, f"{plan.nobody} {shown}{plan.where}", evidence)
         return Outcome(
             False,
-            f"{who} said {what} in {len(matching)} turn(s){where}, fewer than {spec.min_count}",
+            f"{plan.who} said only {len(matches.first_said)} of the {needed} different phrases "
+            f"needed from {plan.what}{plan.where}",
             evidence,
         )
-    turn, hit = matching[spec.min_count - 1]
-    at: Position = (turn.index, hit.offset)
-    if spec.all_of:
-        at = max([at, *first_turn.values()])
-    said = ", ".join(_quote(t, h) for t, h in matching[: max(2, spec.min_count)])
-    return Outcome(True, f"{who} said {said}", evidence, at)
+    if len(said) < spec.min_count:
+        return Outcome(
+            False,
+            f"{plan.who} said {plan.what} in {len(said)} turn(s){plan.where}, "
+            f"fewer than {spec.min_count}",
+            evidence,
+        )
+    points = [(turn.index, hit.offset) for turn, hit in said[spec.min_count - 1 :]]
+    if needed > 1:
+        # met where the last phrase it needs is first said
+        ready = sorted(matches.first_said.values())[needed - 1]
+        points = [p for p in [(t.index, h.offset) for t, h in said] if p >= ready] or [ready]
+    quoted = ", ".join(_quote(t, h) for t, h in said[: max(2, spec.min_count)])
+    return Outcome(True, f"{plan.who} said {quoted}", evidence, tuple(points))
+
+
+def _count(spec: CountSpec, context: CallContext) -> Outcome:
+    plan = context.compiled.plan(spec.phrase)
+    if plan.group is None:
+        return Outcome(False, f"no phrases for language {context.language!r} in {plan.what}")
+    matches = _find(plan, context)
+    said, evidence = matches.turns, matches.evidence()
+    count = len(said)
+    bounds = []
+    if spec.at_least is not None:
+        bounds.append(f"at least {spec.at_least}")
+    if spec.at_most is not None:
+        bounds.append(f"at most {spec.at_most}")
+    wanted = " and ".join(bounds)
+    summary = f"{plan.who} said {plan.what} in {count} turn(s){plan.where}"
+    if spec.at_least is not None and count < spec.at_least:
+        return Outcome(False, f"{summary}, not {wanted}", evidence)
+    if spec.at_most is not None and count > spec.at_most:
+        return Outcome(False, f"{summary}, not {wanted}", evidence)
+    skip = (spec.at_least or 1) - 1
+    points = tuple((turn.index, hit.offset) for turn, hit in said[skip:])
+    return Outcome(True, f"{summary} ({wanted})", evidence, points)
 
 
 # ---- metric and meta ------------------------------------------------------------------------

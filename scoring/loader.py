@@ -17,8 +17,8 @@ from typing import cast
 from scoring.errors import Problem, RubricError
 from scoring.matching import MatchMode, compile_regex
 from scoring.normalize import normalize_text
-from scoring.phrases import PhraseSyntaxError, expand_alternatives, languages_of
-from scoring.schema import Condition, PhraseLibrary, PhraseLibraryFile, Rubric
+from scoring.phrases import PhraseSyntaxError, expand_alternatives, languages_of, phrases_for
+from scoring.schema import Condition, PhraseLibrary, PhraseLibraryFile, PhraseSpec, Rubric
 from scoring.yamlsource import PathKey, YamlSource, read_yaml, validate
 
 logger = logging.getLogger(__name__)
@@ -51,6 +51,8 @@ def walk_conditions(rubric: Rubric) -> Iterator[tuple[PathKey, Condition]]:
         yield from _walk(flag.when, ("flags", i, "when"))
         for j, rule in enumerate(flag.severity):
             yield from _walk(rule.when, ("flags", i, "severity", j, "when"))
+        for j, kind in enumerate(flag.kind):
+            yield from _walk(kind.when, ("flags", i, "kind", j, "when"))
 
 
 def _walk(condition: Condition, path: PathKey) -> Iterator[tuple[PathKey, Condition]]:
@@ -62,16 +64,21 @@ def _walk(condition: Condition, path: PathKey) -> Iterator[tuple[PathKey, Condit
             yield from _walk(child, (*path, kind, index))
     elif kind == "not" and condition.not_ is not None:
         yield from _walk(condition.not_, (*path, "not"))
-    elif kind == "before" and condition.before is not None:
-        yield from _walk(condition.before.first, (*path, "before", "first"))
-        yield from _walk(condition.before.then, (*path, "before", "then"))
+    elif kind in ("before", "after"):
+        order = condition.before if kind == "before" else condition.after
+        if order is not None:
+            yield from _walk(order.first, (*path, kind, "first"))
+            yield from _walk(order.then, (*path, kind, "then"))
 
 
 def is_positional(condition: Condition) -> bool:
-    """Whether the condition is met at a point in the call (so ``before`` can order it)."""
+    """Whether the condition is met at a point in the call (so ``before``/``after`` can order
+    it): a phrase, an ordering, a count with ``at_least``, or all/any holding one."""
     kind = condition.kind
-    if kind in ("phrase", "before"):
+    if kind in ("phrase", "before", "after"):
         return True
+    if kind == "count" and condition.count is not None:
+        return condition.count.at_least is not None
     if kind in ("all", "any"):
         children = condition.all_ if kind == "all" else condition.any_
         return any(is_positional(child) for child in children or ())
@@ -115,69 +122,100 @@ def _check_rubric(
             seen.setdefault(entry.id, index)
     languages = {lang.split("-")[0].split("_")[0] for lang in rubric.applies_to.languages}
     for path, condition in walk_conditions(rubric):
-        if condition.kind == "before" and condition.before is not None:
+        kind = condition.kind
+        order = condition.before if kind == "before" else condition.after
+        if order is not None:
             for side in ("first", "then"):
-                operand = getattr(condition.before, side)
+                operand = getattr(order, side)
                 if not is_positional(operand):
                     problems.append(
                         source.problem(
-                            (*path, "before", side),
-                            f"'{side}' of 'before' is a {operand.kind!r} condition: it has no time",
-                            "use a phrase (or all/any holding one): something said at a point in "
-                            "the call",
+                            (*path, kind, side),
+                            f"'{side}' of '{kind}' is a {operand.kind!r} condition: it has no time",
+                            "use a phrase, a count with at_least, or all/any holding one: "
+                            "something said at a point in the call",
                         )
                     )
-        spec = condition.phrase
-        if spec is None:
+        if condition.phrase is not None:
+            spec, here = condition.phrase, (*path, "phrase")
+        elif condition.count is not None:
+            spec, here = condition.count.phrase, (*path, "count", "phrase")
+        else:
             continue
-        here = (*path, "phrase")
-        missing = [name for name in spec.libraries if name not in libraries]
-        for name in missing:
-            close = difflib.get_close_matches(name, list(libraries), n=1)
-            hint = (
-                f"did you mean {close[0]!r}?"
-                if close
-                else (
-                    f"define it in {PHRASES_DIR}/*.yaml beside the rubric"
-                    + (f" (known: {', '.join(sorted(libraries))})" if libraries else "")
-                )
+        problems.extend(_spec_problems(spec, here, source, libraries, languages))
+    return problems
+
+
+def _inline(lists: dict[str, tuple[str, ...]] | tuple[str, ...] | None) -> list[str]:
+    if isinstance(lists, tuple):
+        return list(lists)
+    if isinstance(lists, dict):
+        return [p for phrases in lists.values() for p in phrases]
+    return []
+
+
+def _spec_problems(
+    spec: PhraseSpec,
+    here: PathKey,
+    source: YamlSource,
+    libraries: dict[str, PhraseLibrary],
+    languages: set[str],
+) -> list[Problem]:
+    """Problems of one phrase condition: unknown libraries, bad phrases or regexes, missing
+    languages, and more distinct phrases asked for than listed."""
+    problems: list[Problem] = []
+    missing = [name for name in spec.libraries if name not in libraries]
+    for name in missing:
+        close = difflib.get_close_matches(name, list(libraries), n=1)
+        hint = (
+            f"did you mean {close[0]!r}?"
+            if close
+            else (
+                f"define it in {PHRASES_DIR}/*.yaml beside the rubric"
+                + (f" (known: {', '.join(sorted(libraries))})" if libraries else "")
             )
-            problems.append(
-                source.problem((*here, "library"), f"unknown phrase library {name!r}", hint)
-            )
-        inline: list[str] = []
-        if isinstance(spec.phrases, tuple):
-            inline.extend(spec.phrases)
-        elif isinstance(spec.phrases, dict):
-            inline.extend(p for phrases in spec.phrases.values() for p in phrases)
+        )
+        problems.append(
+            source.problem((*here, "library"), f"unknown phrase library {name!r}", hint)
+        )
+    known = [libraries[n] for n in spec.libraries if n in libraries]
+    for key, lists in (("phrases", spec.phrases), ("exclude", spec.exclude)):
+        written = _inline(lists)
         if spec.match is MatchMode.REGEX:
-            for phrase in inline + [
-                p
-                for n in spec.libraries
-                if n in libraries
-                for ps in libraries[n].phrases.values()
-                for p in ps
-            ]:
+            from_libraries = [p for lib in known for ps in getattr(lib, key).values() for p in ps]
+            for phrase in written + from_libraries:
                 try:
                     compile_regex(phrase)
                 except re.error as error:
                     problems.append(
                         source.problem(
-                            (*here, "phrases"),
+                            (*here, key),
                             f"bad regular expression {phrase!r}: {error}",
                             "regexes are searched in normalised text (lowercase, no punctuation)",
                         )
                     )
         else:
-            problems.extend(_phrase_problems(inline, source, (*here, "phrases")))
-        have = languages_of(spec, libraries)
-        if have is not None and languages and not missing:
-            for language in sorted(languages - have):
+            problems.extend(_phrase_problems(written, source, (*here, key)))
+    have = languages_of(spec, libraries)
+    if have is not None and languages and not missing:
+        for language in sorted(languages - have):
+            problems.append(
+                source.problem(
+                    here,
+                    f"no {language!r} phrases here, but the rubric applies to {language!r}",
+                    f"add {language}: [...] to the phrases or to the library",
+                )
+            )
+    if spec.min_phrases is not None and not missing:
+        for language in sorted(languages or {""}):
+            listed = phrases_for(spec, language, libraries) if language else ()
+            if language and len(listed) < spec.min_phrases:
                 problems.append(
                     source.problem(
-                        here,
-                        f"no {language!r} phrases here, but the rubric applies to {language!r}",
-                        f"add {language}: [...] to the phrases or to the library",
+                        (*here, "min_phrases"),
+                        f"min_phrases is {spec.min_phrases} but only {len(listed)} "
+                        f"{language!r} phrases are listed",
+                        "list more phrases or lower min_phrases",
                     )
                 )
     return problems
@@ -188,10 +226,11 @@ def _load_library_file(path: Path) -> dict[str, PhraseLibrary]:
     parsed = cast(PhraseLibraryFile, validate(PhraseLibraryFile, source))
     problems: list[Problem] = []
     for name, library in parsed.libraries.items():
-        for language, phrases in library.phrases.items():
-            problems.extend(
-                _phrase_problems(phrases, source, ("libraries", name, "phrases", language))
-            )
+        for key in ("phrases", "exclude"):
+            for language, phrases in getattr(library, key).items():
+                problems.extend(
+                    _phrase_problems(phrases, source, ("libraries", name, key, language))
+                )
     if problems:
         raise RubricError(problems)
     return dict(parsed.libraries)

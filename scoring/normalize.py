@@ -17,20 +17,26 @@ _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 
 # Contractions are expanded so that "I've updated" matches the phrase "I have updated". A bare
 # "'s" is only expanded after pronouns where it can only mean "is" (never a possessive).
-_CONTRACTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), replacement)
-    for pattern, replacement in (
-        (r"\bwon't\b", "will not"),
-        (r"\bcan't\b", "can not"),
-        (r"\bshan't\b", "shall not"),
-        (r"\b(\w+)n't\b", r"\1 not"),
-        (r"\b(\w+)'re\b", r"\1 are"),
-        (r"\b(\w+)'ve\b", r"\1 have"),
-        (r"\b(\w+)'ll\b", r"\1 will"),
-        (r"\bi'm\b", "i am"),
-        (r"\b(it|that|what|there|here|he|she|who|where|how|let)'s\b", r"\1 is"),
-    )
+_CONTRACTION = re.compile(
+    r"\b(?:(won|can|shan)'t|(\w+)n't|(\w+)'(re|ve|ll)|(i)'m"
+    r"|(it|that|what|there|here|he|she|who|where|how|let)'s)\b"
 )
+_NOT = {"won": "will not", "can": "can not", "shan": "shall not"}
+_SUFFIX = {"re": " are", "ve": " have", "ll": " will"}
+
+
+def _expand(match: re.Match[str]) -> str:
+    irregular, stem, base, suffix, i_am, pronoun = match.groups()
+    if irregular:
+        return _NOT[irregular]
+    if stem:
+        return f"{stem} not"
+    if base:
+        return base + _SUFFIX[suffix]
+    if i_am:
+        return "i am"
+    return f"{pronoun} is"
+
 
 _EN_UNITS = {
     "zero": 0,
@@ -87,7 +93,6 @@ _ZH_DIGITS = {
 _ZH_DIGIT_RUN = re.compile("[" + "".join(_ZH_DIGITS) + "]{2,}")
 _DIGIT_GAP = re.compile(r"(?<=\d) (?=\d)")
 _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
-_SPACES = re.compile(r"\s+")
 
 
 def is_cjk(char: str) -> bool:
@@ -109,14 +114,27 @@ def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
-def _strip_punctuation(text: str) -> str:
-    out = []
-    for char in text:
+class _PunctuationTable(dict[int, str | None]):
+    """``str.translate`` table: punctuation, symbols, separators and controls → space, the
+    apostrophe → nothing ("customer's" → "customers": a possessive never splits a word). Each
+    character is classified once, on first sight."""
+
+    def __missing__(self, code: int) -> str | None:
+        char = chr(code)
         if char == "'":
-            continue  # "customer's" → "customers": a possessive never splits a word
-        category = unicodedata.category(char)
-        out.append(" " if category[0] in "PSZC" else char)
-    return "".join(out)
+            value = None
+        elif unicodedata.category(char)[0] in "PSZC":
+            value = " "
+        else:
+            value = char
+        self[code] = value
+        return value
+
+
+_PUNCTUATION = _PunctuationTable()
+
+
+_EN_NUMBER_WORD = re.compile(r"\b(?:" + "|".join([*_EN_UNITS, *_EN_TEENS, *_EN_TENS]) + r")\b")
 
 
 def _english_numbers(text: str) -> str:
@@ -160,14 +178,29 @@ def normalize_text(text: str) -> str:
     >>> normalize_text("I've updated it: Twelve Oak St.")
     'i have updated it 12 oak st'
     """
-    text = unicodedata.normalize("NFKC", text)
-    if has_cjk(text):
+    return _normalize(text)
+
+
+def _normalize(text: str) -> str:
+    # Each step runs only when the text can need it: turns are normalised once per call, and
+    # throughput on stored transcripts depends on this being cheap.
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    cjk = has_cjk(text)
+    if cjk:
         text = _t2s().convert(text)
-    text = text.lower().translate(_APOSTROPHES)
-    for pattern, replacement in _CONTRACTIONS:
-        text = pattern.sub(replacement, text)
-    text = _SPACES.sub(" ", _strip_punctuation(text)).strip()
-    text = _english_numbers(text)
-    text = _chinese_digits(text)
-    text = _DIGIT_GAP.sub("", text)
-    return _CJK_GAP.sub("", text)
+    text = text.lower()
+    if "'" in text or not text.isascii():
+        text = text.translate(_APOSTROPHES)
+        if "'" in text:
+            text = _CONTRACTION.sub(_expand, text)
+    text = " ".join(text.translate(_PUNCTUATION).split())
+    if _EN_NUMBER_WORD.search(text):
+        text = _english_numbers(text)
+    if cjk:
+        text = _chinese_digits(text)
+    if " " in text:
+        text = _DIGIT_GAP.sub("", text)
+        if cjk:
+            text = _CJK_GAP.sub("", text)
+    return text

@@ -84,6 +84,14 @@ def _for_language(lists: dict[str, tuple[str, ...]], language: str) -> tuple[str
     return ()
 
 
+def _inline(lists: dict[str, tuple[str, ...]] | tuple[str, ...] | None, language: str) -> list[str]:
+    if isinstance(lists, tuple):
+        return list(lists)
+    if isinstance(lists, dict):
+        return list(_for_language(lists, language))
+    return []
+
+
 def phrases_for(
     spec: PhraseSpec, language: str, libraries: dict[str, PhraseLibrary]
 ) -> tuple[ListedPhrase, ...]:
@@ -92,14 +100,28 @@ def phrases_for(
     Raises KeyError naming a library that is not loaded.
     """
     language = primary_language(language)
-    listed: list[str] = []
-    if isinstance(spec.phrases, tuple):
-        listed.extend(spec.phrases)
-    elif isinstance(spec.phrases, dict):
-        listed.extend(_for_language(spec.phrases, language))
+    listed = _inline(spec.phrases, language)
     for name in spec.libraries:
         listed.extend(_for_language(libraries[name].phrases, language))
-    if spec.match is MatchMode.REGEX:
+    return _listed(listed, spec.match)
+
+
+def exclusions_for(
+    spec: PhraseSpec, language: str, libraries: dict[str, PhraseLibrary]
+) -> tuple[ListedPhrase, ...]:
+    """The near-misses of a condition for ``language``: its own ``exclude`` and its libraries'.
+
+    Raises KeyError naming a library that is not loaded.
+    """
+    language = primary_language(language)
+    listed = _inline(spec.exclude, language)
+    for name in spec.libraries:
+        listed.extend(_for_language(libraries[name].exclude, language))
+    return _listed(listed, spec.match)
+
+
+def _listed(listed: list[str], match: MatchMode) -> tuple[ListedPhrase, ...]:
+    if match is MatchMode.REGEX:
         return tuple(ListedPhrase(p, (p,)) for p in dict.fromkeys(listed))
     return tuple(ListedPhrase(p, expand_alternatives(p)) for p in dict.fromkeys(listed))
 

@@ -1,9 +1,9 @@
 """The rubric language as pydantic models: what a rubric file and a phrase-library file may say.
 
 Every model forbids unknown keys. A condition node holds exactly one operator (semgrep style):
-the combinators ``all``, ``any``, ``not`` and the leaves ``phrase``, ``before``, ``metric`` and
-``meta``. ``docs/rubrics.md`` documents each; ``docs/rubric-schema.json`` is
-``Rubric.model_json_schema()``.
+the combinators ``all``, ``any``, ``not``, the ordering operators ``before`` and ``after``, and
+the leaves ``phrase``, ``count``, ``metric`` and ``meta``. ``docs/rubrics.md`` documents each;
+``docs/rubric-schema.json`` is ``Rubric.model_json_schema()``.
 """
 
 from __future__ import annotations
@@ -87,20 +87,31 @@ class Window(_Strict):
         return self
 
 
+PhraseLists = dict[LanguageCode, tuple[Phrase, ...]] | tuple[Phrase, ...]
+
+
 class PhraseSpec(_Strict):
     """Leaf: someone says one of these phrases (inline per language, or from named libraries)."""
 
     role: RoleFilter = "any"
-    phrases: dict[LanguageCode, tuple[Phrase, ...]] | tuple[Phrase, ...] | None = Field(
+    phrases: PhraseLists | None = Field(
         default=None, description="A list for every language, or lists per language code."
     )
     library: Identifier | tuple[Identifier, ...] | None = Field(
         default=None, description="Name(s) of phrase libraries (rubrics/phrases/*.yaml)."
     )
+    exclude: PhraseLists | None = Field(
+        default=None,
+        description="Near-misses: a match inside one of these (same turn, overlapping) does not "
+        "count, e.g. 'do not want to complain' for 'complain'. Same match mode as the phrases.",
+    )
     match: MatchMode = MatchMode.AUTO
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     min_count: int = Field(default=1, ge=1, description="At least this many matching turns.")
     all_of: bool = Field(default=False, description="Every listed phrase must be said.")
+    min_phrases: int | None = Field(
+        default=None, ge=1, description="At least this many different listed phrases said."
+    )
     window: Window | None = None
 
     @field_validator("library", mode="before")
@@ -108,7 +119,7 @@ class PhraseSpec(_Strict):
     def _library_list(cls, value: Any) -> Any:
         return tuple(value) if isinstance(value, list) else value
 
-    @field_validator("phrases", mode="before")
+    @field_validator("phrases", "exclude", mode="before")
     @classmethod
     def _phrase_list(cls, value: Any) -> Any:
         return _phrase_texts(value)
@@ -119,6 +130,8 @@ class PhraseSpec(_Strict):
             raise ValueError("a phrase condition needs 'phrases' or 'library' (or both)")
         if self.threshold is not None and self.match in (MatchMode.EXACT, MatchMode.REGEX):
             raise ValueError(f"'threshold' has no effect with match: {self.match.value}")
+        if self.all_of and self.min_phrases is not None:
+            raise ValueError("give 'all_of' or 'min_phrases', not both")
         return self
 
     @property
@@ -128,11 +141,47 @@ class PhraseSpec(_Strict):
         return (self.library,) if isinstance(self.library, str) else self.library
 
 
+Anchor = Literal["first", "last"]
+
+
 class BeforeSpec(_Strict):
-    """Leaf: ``first`` is met, ``then`` is met, and ``first`` was met earlier."""
+    """``first`` is met before the first (or, with ``anchor: last``, the last) match of ``then``.
+
+    Example: identity verified before the first account change."""
 
     first: Condition
     then: Condition
+    anchor: Anchor = Field(
+        default="first", description="Which match of 'then' 'first' must come before."
+    )
+
+
+class AfterSpec(_Strict):
+    """``then`` is met after the first (or, with ``anchor: last``, the last) match of ``first``.
+
+    Example: the agent apologises after the customer's last complaint."""
+
+    first: Condition
+    then: Condition
+    anchor: Anchor = Field(default="first", description="Which match of 'first' 'then' follows.")
+
+
+class CountSpec(_Strict):
+    """Leaf: how many turns match a phrase condition — at least and/or at most N."""
+
+    phrase: PhraseSpec
+    at_least: int | None = Field(default=None, ge=1)
+    at_most: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> CountSpec:
+        if self.at_least is None and self.at_most is None:
+            raise ValueError("a count needs 'at_least', 'at_most' or both")
+        if self.at_least is not None and self.at_most is not None and self.at_least > self.at_most:
+            raise ValueError(f"at_least {self.at_least} is more than at_most {self.at_most}")
+        if self.phrase.min_count != 1:
+            raise ValueError("inside 'count' use at_least instead of the phrase's min_count")
+        return self
 
 
 class MetricName(StrEnum):
@@ -211,7 +260,7 @@ class MetaSpec(_Strict):
         return self
 
 
-OPERATOR_KEYS = ("all", "any", "not", "phrase", "before", "metric", "meta")
+OPERATOR_KEYS = ("all", "any", "not", "before", "after", "phrase", "count", "metric", "meta")
 
 
 class Condition(_Strict):
@@ -222,8 +271,10 @@ class Condition(_Strict):
     all_: tuple[Condition, ...] | None = Field(default=None, alias="all", min_length=1)
     any_: tuple[Condition, ...] | None = Field(default=None, alias="any", min_length=1)
     not_: Condition | None = Field(default=None, alias="not")
-    phrase: PhraseSpec | None = None
     before: BeforeSpec | None = None
+    after: AfterSpec | None = None
+    phrase: PhraseSpec | None = None
+    count: CountSpec | None = None
     metric: MetricSpec | None = None
     meta: MetaSpec | None = None
 
@@ -240,12 +291,22 @@ class Condition(_Strict):
 
     def operators(self) -> list[str]:
         """The operator keys set on this node (exactly one once validated)."""
-        values = (self.all_, self.any_, self.not_, self.phrase, self.before, self.metric, self.meta)
+        values = (
+            self.all_,
+            self.any_,
+            self.not_,
+            self.before,
+            self.after,
+            self.phrase,
+            self.count,
+            self.metric,
+            self.meta,
+        )
         return [key for key, value in zip(OPERATOR_KEYS, values, strict=True) if value is not None]
 
     @property
     def kind(self) -> str:
-        """The operator: 'all', 'any', 'not', 'phrase', 'before', 'metric' or 'meta'."""
+        """The operator: one of :data:`OPERATOR_KEYS`."""
         return self.operators()[0]
 
 
@@ -266,8 +327,14 @@ class SeverityRule(_Strict):
     level: Severity
 
 
+class KindRule(_Strict):
+    when: Condition
+    value: Identifier
+
+
 class FlagSpec(_Strict):
-    """A flag raised when ``when`` holds; severity: the first rule that holds, else the default."""
+    """A flag raised when ``when`` holds; severity: the first rule that holds, else the default;
+    likewise its kind (e.g. which kind of call a do-not-disturb request refuses)."""
 
     id: Identifier
     title: str
@@ -275,6 +342,12 @@ class FlagSpec(_Strict):
     when: Condition
     severity: tuple[SeverityRule, ...] = ()
     default_level: Severity = "medium"
+    kind: tuple[KindRule, ...] = Field(
+        default=(), description="Rules for the flag's kind; the first that holds decides."
+    )
+    default_kind: Identifier | None = Field(
+        default=None, description="The kind when no kind rule holds."
+    )
 
 
 class AppliesTo(_Strict):
@@ -300,8 +373,13 @@ class PhraseLibrary(_Strict):
 
     description: str = ""
     phrases: dict[LanguageCode, tuple[Phrase, ...]] = Field(min_length=1)
+    exclude: dict[LanguageCode, tuple[Phrase, ...]] = Field(
+        default_factory=dict,
+        description="Near-misses per language that a match inside does not count (negations: "
+        "'do not want to complain', 不用投诉); every condition using the library applies them.",
+    )
 
-    @field_validator("phrases", mode="before")
+    @field_validator("phrases", "exclude", mode="before")
     @classmethod
     def _phrase_list(cls, value: Any) -> Any:
         return _phrase_texts(value)
@@ -327,6 +405,7 @@ class Rubric(_Strict):
 
     _libraries: dict[str, PhraseLibrary] = PrivateAttr(default_factory=dict)
     _source: str | None = PrivateAttr(default=None)
+    _compiled: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -352,7 +431,14 @@ class Rubric(_Strict):
         copy = self.model_copy()
         copy._libraries = dict(libraries)
         copy._source = source if source is not None else self._source
+        copy._compiled = {}
         return copy
+
+    @property
+    def compiled(self) -> dict[str, Any]:
+        """Its phrase lists compiled per call language (filled by :mod:`scoring.compiled` on
+        first use and kept with the rubric, so each call only walks its turns)."""
+        return self._compiled
 
 
 def rubric_json_schema() -> dict[str, Any]:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable
 
 from calldata import Call, Direction, Flag, ItemResult, Scorecard, Transcript, Verdict
+from scoring.compiled import compiled_for
 from scoring.evaluate import CallContext, evaluate, merge_evidence
 from scoring.phrases import primary_language
 from scoring.schema import FlagSpec, Item, Rubric
@@ -59,9 +60,15 @@ def _raise_flag(spec: FlagSpec, context: CallContext) -> Flag | None:
     for rule in spec.severity:
         decided = evaluate(rule.when, context)
         if decided.matched:
-            level, evidence = rule.level, merge_evidence(outcome.evidence, decided.evidence)
+            level, evidence = rule.level, merge_evidence(evidence, decided.evidence)
             break
-    return Flag(id=spec.id, title=spec.title, severity=level, evidence=evidence)
+    kind = spec.default_kind or ""
+    for kind_rule in spec.kind:
+        decided = evaluate(kind_rule.when, context)
+        if decided.matched:
+            kind, evidence = kind_rule.value, merge_evidence(evidence, decided.evidence)
+            break
+    return Flag(id=spec.id, title=spec.title, severity=level, kind=kind, evidence=evidence)
 
 
 def score_call(rubric: Rubric, transcript: Transcript, call: Call) -> Scorecard:
@@ -74,7 +81,8 @@ def score_call(rubric: Rubric, transcript: Transcript, call: Call) -> Scorecard:
 
     Example: ``card = score_call(rubric, transcript, call); card.item("greeting").result``
     """
-    context = CallContext(transcript=transcript, call=call, libraries=rubric.libraries)
+    language = primary_language(transcript.language or call.language)
+    context = CallContext(transcript=transcript, call=call, compiled=compiled_for(rubric, language))
     items = tuple(_score_item(item, context) for item in rubric.items)
     applicable = [r for r in items if r.result is not Verdict.NA]
     total = sum(r.weight for r in applicable)

@@ -75,7 +75,7 @@ def test_explain_by_id_shows_items_conditions_and_phrases(runner: CliRunner) -> 
     out = result.output
     assert out.startswith("inbound-service v1 — Inbound customer service")
     assert "identity_verification  weight 25 (25% when all apply)  CRITICAL" in out
-    assert "applies if (else N/A):" in out and "happens earlier than:" in out
+    assert "applies if (else N/A):" in out and "happens earlier than the first match of:" in out
     assert "agent says a phrase from greeting in the first 2 agent turns" in out
     assert "metric longest_silence <= 30" in out
     assert "complaint  Customer complaint or escalation (default severity medium)" in out

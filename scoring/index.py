@@ -1,0 +1,495 @@
+"""Every phrase list of a rubric compiled into one index, matched against a turn in one pass.
+
+A rubric's phrase conditions, resolved for one language, become *groups* (a list of phrases with
+a match mode and threshold). Their variants (``{a|b}`` expanded) are tokenised once
+(:mod:`scoring.tokens`) and compiled into:
+
+- one **trie** keyed by token, walked once from each token of a turn. A walk ends on a phrase
+  when every key is equal: for Latin words and digits that is a verbatim match (1.0); keys of
+  Chinese characters are canonical pinyin, so it is a homophone match (0.95, ``pinyin``) or,
+  with the same characters, a verbatim one (1.0; all that ``exact`` accepts). At the default
+  pinyin threshold a phrase of fewer than nine syllables can only match with every syllable
+  right, so the walk *is* the pinyin matcher; phrases whose threshold admits syllable edits are
+  matched window by window around a verbatim piece of them instead (``_edit_matches``).
+- **anchors** for ``fuzzy`` (English): each variant is filed under its one or two rarest words.
+  A turn word that is, or is close to (rapidfuzz ratio, cached per word), an anchor — or two
+  words that join into one ("pass word") — puts the phrase to the test on the windows of words
+  around it: the rapidfuzz ratio of phrase and window against the threshold, as before, but
+  only where the phrase can be.
+
+Matching a turn costs one dictionary look-up per token plus the work near real candidates,
+whatever the number of phrases or of the alternatives they expand to.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+from scoring.matching import (
+    DEFAULT_THRESHOLD,
+    HOMOPHONE_SIMILARITY,
+    MatchMode,
+    PhraseHit,
+    compile_regex,
+    resolve_mode,
+)
+from scoring.normalize import has_cjk, normalize_text
+from scoring.phrases import ListedPhrase
+from scoring.tokens import CJK, DIGIT, WORD, Tokens, tokenize_phrase, tokenize_turn
+
+# Phrases this short (characters for fuzzy, syllables for pinyin) only match verbatim: "hi" must
+# not match inside "this", and one syllable has too many homophones to mean anything.
+FUZZY_MIN_CHARS = 4
+PINYIN_MIN_SYLLABLES = 2
+_SIMILAR_WORD = 75  # a word this close (rapidfuzz ratio) to an anchor may stand for it
+_ANCHOR_MIN_CHARS = 4
+_CACHE_LIMIT = 200_000
+# Words too common to anchor a phrase on: they would put it to the test in nearly every turn.
+_COMMON = frozenset(
+    {
+        *("about", "after", "again", "also", "been", "before", "could", "does", "doing"),
+        *("from", "have", "just", "know", "like", "make", "more", "much", "need", "only"),
+        *("over", "please", "really", "should", "some", "that", "them", "then", "there"),
+        *("these", "they", "this", "those", "want", "well", "were", "what", "when", "where"),
+        *("which", "will", "with", "would", "your", "yours"),
+    }
+)
+TurnHits = dict[int, dict[int, PhraseHit]]  # group → listed phrase → best hit in the turn
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One variant of one listed phrase of one group."""
+
+    group: int
+    listed: int
+    phrase: str  # the variant as the rubric spells it (after {a|b} expansion)
+    normalized: str
+    size: int  # tokens
+    threshold: float
+    check_surface: bool  # keys of Chinese characters are sounds: compare the characters too
+    verbatim_only: bool  # a homophone is not enough
+    digit_edges: tuple[bool, bool]  # starts / ends with a digit: must not sit inside a number
+
+
+@dataclass(slots=True)
+class _Node:
+    children: dict[str, _Node] = field(default_factory=dict)
+    ends: list[_Entry] = field(default_factory=list)
+
+    def insert(self, keys: Sequence[str], entry: _Entry) -> None:
+        node = self
+        for key in keys:
+            node = node.children.setdefault(key, _Node())
+        if entry not in node.ends:
+            node.ends.append(entry)
+
+
+@dataclass(slots=True)
+class _EditEntry:
+    entry: _Entry
+    keys: tuple[str, ...]
+    pieces: tuple[tuple[str, ...], ...]  # one of them occurs verbatim in any match (pigeonhole)
+
+
+@dataclass(slots=True)
+class _Anchored:
+    """The variants of one listed phrase filed under one anchor word at one position."""
+
+    group: int
+    listed: int
+    at: int  # token position of the anchor word in the variants
+    size: int  # their length in tokens
+    threshold: float
+    normalized: list[str] = field(default_factory=list)
+    entries: list[_Entry] = field(default_factory=list)
+    others: set[str] = field(default_factory=set)  # the variants' other words
+    longest: int = 0  # characters of its longest variant
+    # Whether another word of the phrase must be heard verbatim nearby, when the anchor was
+    # heard verbatim / only close: past the edit budget of the threshold, some word must be.
+    needs_support: tuple[bool, bool] = (False, False)
+
+
+_Near = tuple[tuple[tuple[_Anchored, bool], ...], bool]
+_NOTHING: _Near = ((), False)
+_DIGIT_KEYS = frozenset(("ling", "yi", "er", "san", "si", "wu", "liu", "qi", "ba", "jiu"))
+
+
+class PhraseIndex:
+    """The compiled phrase lists of one rubric for one call language."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self._groups: dict[tuple[object, ...], int] = {}
+        self._trie = _Node()
+        self._fuzzy: list[tuple[_Entry, Tokens]] = []  # filed under anchors when first used
+        self._anchors: dict[str, list[_Anchored]] = {}
+        self._edits: list[_EditEntry] = []
+        self._regexes: list[tuple[int, int, str]] = []
+        self._vocabulary: list[str] = []
+        self._join_prefixes: frozenset[str] = frozenset()
+        # turn word → the anchors it is (True) or is close to (False), and whether it may be
+        # the first half of an anchor ASR split in two ("pass" of "pass word")
+        self._near: dict[str, _Near] = {}
+
+    @property
+    def group_count(self) -> int:
+        return len(self._groups)
+
+    # ---- compiling ------------------------------------------------------------------------
+
+    def add_group(
+        self, listed: Sequence[ListedPhrase], match: MatchMode, threshold: float | None
+    ) -> int:
+        """Compile a phrase list; an identical list with the same settings shares its group."""
+        key = (tuple(p.listed for p in listed), match, threshold)
+        if key in self._groups:
+            return self._groups[key]
+        group = len(self._groups)
+        self._groups[key] = group
+        for number, phrase in enumerate(listed):
+            for variant in phrase.variants:
+                self._add_variant(group, number, variant, match, threshold)
+        self._anchors.clear()
+        return group
+
+    def _file_anchors(self) -> None:
+        """File every fuzzy variant under its rarest word: the one fewest variants share."""
+        self._anchors.clear()
+        self._near.clear()
+        shared: dict[str, int] = {}
+        for _, tokens in self._fuzzy:
+            for word in set(_anchor_candidates(tokens)):
+                shared[word] = shared.get(word, 0) + 1
+        filed: dict[tuple[str, int, int, int, int], _Anchored] = {}
+        for entry, tokens in self._fuzzy:
+            candidates = _anchor_candidates(tokens)
+            if not candidates:
+                continue
+            word = min(candidates, key=lambda w: (shared[w], -len(w), w))
+            at = tokens.keys.index(word)
+            key = (word, entry.group, entry.listed, at, entry.size)
+            anchored = filed.get(key)
+            if anchored is None:
+                anchored = _Anchored(entry.group, entry.listed, at, entry.size, entry.threshold)
+                filed[key] = anchored
+                self._anchors.setdefault(word, []).append(anchored)
+            anchored.normalized.append(entry.normalized)
+            anchored.entries.append(entry)
+            anchored.others.update(k for i, k in enumerate(tokens.keys) if i != at)
+            anchored.longest = max(anchored.longest, len(entry.normalized))
+        for anchored in filed.values():
+            anchored.needs_support = _needs_support(anchored)
+        self._vocabulary = sorted(self._anchors)
+        self._join_prefixes = frozenset(
+            word[:cut] for word in self._anchors for cut in range(2, len(word) - 1)
+        )
+
+    def _add_variant(
+        self, group: int, listed: int, variant: str, match: MatchMode, threshold: float | None
+    ) -> None:
+        mode = resolve_mode(match, variant, self.language)
+        if mode is MatchMode.REGEX:
+            compile_regex(variant)
+            self._regexes.append((group, listed, variant))
+            return
+        normalized = normalize_text(variant)
+        tokens = tokenize_phrase(normalized)
+        if not len(tokens):
+            return
+        limit = DEFAULT_THRESHOLD.get(mode, 1.0) if threshold is None else threshold
+        chinese = CJK in tokens.kinds
+        entry = _Entry(
+            group=group,
+            listed=listed,
+            phrase=variant,
+            normalized=normalized,
+            size=len(tokens),
+            threshold=limit,
+            check_surface=chinese,
+            verbatim_only=_verbatim_only(mode, tokens, limit),
+            digit_edges=(tokens.kinds[0] == DIGIT, tokens.kinds[-1] == DIGIT),
+        )
+        keys = tokens.keys
+        edits = _allowed_edits(len(keys), limit) if mode is MatchMode.PINYIN else 0
+        if edits and not entry.verbatim_only:
+            size = math.ceil(len(keys) / (edits + 1))
+            pieces = tuple(tuple(keys[i : i + size]) for i in range(0, len(keys), size))
+            self._edits.append(_EditEntry(entry, tuple(keys), pieces))
+            return
+        for path in _key_paths(tokens):
+            self._trie.insert(path, entry)
+        if mode is MatchMode.FUZZY and not chinese and not entry.verbatim_only:
+            self._fuzzy.append((entry, tokens))
+
+    # ---- matching -------------------------------------------------------------------------
+
+    def match(self, tokens: Tokens) -> TurnHits:
+        """The best hit of every listed phrase of every group in one turn (see
+        :func:`scoring.tokens.tokenize_turn`)."""
+        hits: TurnHits = {}
+        if not tokens.keys:
+            return hits
+        if self._trie.children:
+            _walk(self._trie, tokens, hits)
+        if self._fuzzy and not self._anchors:
+            self._file_anchors()
+        if self._anchors:
+            self._near_anchors(tokens, hits)
+        for edit in self._edits:
+            _edit_matches(edit, tokens, hits)
+        normalized = tokens.normalized
+        for group, listed, pattern in self._regexes:
+            found = compile_regex(pattern).search(normalized)
+            if found is not None:
+                offset = found.start() / len(normalized)
+                hit = PhraseHit(pattern, 1.0, found.group(), offset, *found.span())
+                _keep(hits, group, listed, hit)
+        return hits
+
+    def _near_anchors(self, tokens: Tokens, hits: TurnHits) -> None:
+        keys, near = tokens.keys, self._near
+        for position, key in enumerate(keys):
+            found = near.get(key)
+            if found is None:
+                found = self._anchors_near(key)
+            if found is _NOTHING:
+                continue
+            anchors, first_half = found
+            for anchored, same in anchors:
+                start = position - anchored.at
+                if not anchored.needs_support[not same] or _supported(anchored, keys, start):
+                    _fuzzy_windows(anchored, start, 1, tokens, hits)
+            if first_half and position + 1 < len(keys):
+                for anchored in self._anchors.get(key + keys[position + 1], ()):
+                    _fuzzy_windows(anchored, position - anchored.at, 2, tokens, hits)
+
+    def _anchors_near(self, word: str) -> _Near:
+        found = [(anchored, True) for anchored in self._anchors.get(word, ())]
+        if len(word) >= _ANCHOR_MIN_CHARS and word.isalpha() and word not in _DIGIT_KEYS:
+            close = process.extract(
+                word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=_SIMILAR_WORD, limit=None
+            )
+            for other, score, _ in close:
+                if other == word:
+                    continue
+                edits = (1 - score / 100) * (len(word) + len(other))
+                found.extend(
+                    (anchored, False)
+                    for anchored in self._anchors[other]
+                    if edits <= _budget(anchored)  # the misheard word alone must fit the budget
+                )
+        result: _Near = (tuple(found), word in self._join_prefixes)
+        if result == ((), False):
+            result = _NOTHING
+        if len(self._near) > _CACHE_LIMIT:
+            self._near.clear()
+        self._near[word] = result
+        return result
+
+
+# ---- compiling helpers ------------------------------------------------------------------------
+
+
+def _verbatim_only(mode: MatchMode, tokens: Tokens, threshold: float) -> bool:
+    if mode is MatchMode.EXACT:
+        return True
+    chinese = sum(kind == CJK for kind in tokens.kinds)
+    if mode is MatchMode.FUZZY:
+        # fuzzy is for English: Chinese characters in a fuzzy phrase match verbatim
+        return chinese > 0 or len(tokens.normalized) < FUZZY_MIN_CHARS or threshold >= 1.0
+    # pinyin: homophones only for Chinese phrases of two syllables or more
+    return chinese == 0 or len(tokens) < PINYIN_MIN_SYLLABLES or threshold > HOMOPHONE_SIMILARITY
+
+
+def _allowed_edits(syllables: int, threshold: float) -> int:
+    """Syllable edits a pinyin match of this length may have (windows up to one longer)."""
+    if threshold > HOMOPHONE_SIMILARITY:
+        return 0
+    return math.floor((syllables + 1) * (1 - threshold / HOMOPHONE_SIMILARITY) + 1e-9)
+
+
+def _key_paths(tokens: Tokens) -> list[tuple[str, ...]]:
+    """Every key sequence of a phrase: a polyphone may be heard with either of its keys."""
+    options = [(key, *tokens.alternatives.get(i, ())) for i, key in enumerate(tokens.keys)]
+    return list(itertools.islice(itertools.product(*options), 64))
+
+
+def _anchor_candidates(tokens: Tokens) -> list[str]:
+    """Words of a variant that may anchor it: long enough and not common."""
+    return [
+        key
+        for kind, key in zip(tokens.kinds, tokens.keys, strict=True)
+        if kind == WORD and len(key) >= _ANCHOR_MIN_CHARS and key not in _COMMON
+    ]
+
+
+# ---- hits -------------------------------------------------------------------------------------
+
+
+def _inside_number(entry: _Entry, tokens: Tokens, start: int, end: int) -> bool:
+    kinds = tokens.kinds
+    before = entry.digit_edges[0] and start > 0 and kinds[start - 1] == DIGIT
+    after = entry.digit_edges[1] and end + 1 < len(kinds) and kinds[end + 1] == DIGIT
+    return before or after
+
+
+def _hit(entry: _Entry, tokens: Tokens, start: int, end: int, similarity: float) -> PhraseHit:
+    begin, finish = tokens.starts[start], tokens.ends[end]
+    heard = tokens.normalized[begin:finish]
+    return PhraseHit(entry.phrase, similarity, heard, begin / len(tokens.normalized), begin, finish)
+
+
+def _keep(hits: TurnHits, group: int, listed: int, hit: PhraseHit) -> None:
+    """Keep the best hit per listed phrase (the earliest of equals)."""
+    found = hits.setdefault(group, {})
+    best = found.get(listed)
+    if best is None or (hit.similarity, -hit.offset) > (best.similarity, -best.offset):
+        found[listed] = hit
+
+
+def _walk(trie: _Node, tokens: Tokens, hits: TurnHits) -> None:
+    """Walk the trie from every token; record each phrase whose keys all matched."""
+    keys = tokens.keys
+    size = len(keys)
+    root = trie.children
+    for start, key in enumerate(keys):
+        node = root.get(key)
+        end = start
+        while node is not None:
+            for entry in node.ends:
+                _trie_hit(entry, tokens, start, end, hits)
+            end += 1
+            if end == size or not node.children:
+                break
+            node = node.children.get(keys[end])
+
+
+def _trie_hit(entry: _Entry, tokens: Tokens, start: int, end: int, hits: TurnHits) -> None:
+    if (entry.digit_edges[0] or entry.digit_edges[1]) and _inside_number(entry, tokens, start, end):
+        return
+    similarity = 1.0
+    if entry.check_surface and tokens.surface(start, end) != entry.normalized:
+        if entry.verbatim_only:
+            return
+        similarity = HOMOPHONE_SIMILARITY
+    if similarity >= entry.threshold:
+        _keep(hits, entry.group, entry.listed, _hit(entry, tokens, start, end, similarity))
+
+
+def _budget(anchored: _Anchored) -> float:
+    """Character edits (insertions + deletions) a match of the phrase may have at most."""
+    return (1 - anchored.threshold) * (2 * anchored.longest + 2)
+
+
+def _needs_support(anchored: _Anchored) -> tuple[bool, bool]:
+    """Whether a match must have another word verbatim, with the anchor verbatim / misheard.
+
+    A ratio of t allows about (1 - t) * 2 * length character edits, and a misheard word costs
+    at least two: with more other words than the budget can spoil, one of them is intact.
+    """
+    budget = int(_budget(anchored))
+    others = anchored.size - 1
+    return others > budget // 2, others > max(0, budget - 2) // 2
+
+
+def _supported(anchored: _Anchored, keys: list[str], start: int) -> bool:
+    others = anchored.others
+    return any(key in others for key in keys[max(0, start - 1) : start + anchored.size + 1])
+
+
+def _fuzzy_windows(
+    anchored: _Anchored, start: int, joined: int, tokens: Tokens, hits: TurnHits
+) -> None:
+    """Test a listed phrase's fuzzy variants on the windows of words around its anchor."""
+    best = hits.get(anchored.group, {}).get(anchored.listed)
+    if best is not None and best.similarity >= 1.0:
+        return
+    size, total = anchored.size, len(tokens.keys)
+    cutoff = anchored.threshold * 100
+    # One cheap test on the whole neighbourhood first: most anchors heard are not the phrase.
+    region = tokens.surface(max(0, start - 1), min(total - 1, start + size + joined - 1))
+    if process.extractOne(region, anchored.normalized, scorer=fuzz.partial_ratio,
+                          score_cutoff=cutoff) is None:  # fmt: skip
+        return
+    found: tuple[float, int, int, int] | None = None
+    for begin, width in ((start, size), (start, size - 1), (start + 1, size - 1),
+                         (start, size + joined), (start - 1, size + 1)):  # fmt: skip
+        finish = begin + width - 1
+        if begin < 0 or width < 1 or finish >= total:
+            continue
+        window = tokens.surface(begin, finish)
+        match = process.extractOne(
+            window, anchored.normalized, scorer=fuzz.ratio, score_cutoff=cutoff
+        )
+        if match is not None and (found is None or match[1] > found[0]):
+            found = (match[1], match[2], begin, finish)
+    if found is not None:
+        score, which, begin, finish = found
+        entry = anchored.entries[which]
+        if not _inside_number(entry, tokens, begin, finish):
+            hit = _hit(entry, tokens, begin, finish, round(score / 100, 3))
+            _keep(hits, entry.group, entry.listed, hit)
+
+
+def _edit_matches(edit: _EditEntry, tokens: Tokens, hits: TurnHits) -> None:
+    """Pinyin with syllable edits allowed: windows around a verbatim piece of the phrase."""
+    keys, wanted, size = tokens.keys, edit.keys, len(edit.keys)
+    starts: set[int] = set()
+    for piece in edit.pieces:
+        width = len(piece)
+        for at in range(len(keys) - width + 1):
+            if tuple(keys[at : at + width]) == piece:
+                starts.update(range(max(0, at - size), at + 1))
+    best: tuple[float, int, int] | None = None
+    for begin in sorted(starts):
+        for width in range(max(1, size - 1), size + 2):
+            if begin + width > len(keys):
+                break
+            score = Levenshtein.normalized_similarity(wanted, keys[begin : begin + width])
+            score *= HOMOPHONE_SIMILARITY
+            if tokens.surface(begin, begin + width - 1) == edit.entry.normalized:
+                score = 1.0
+            if best is None or score > best[0]:
+                best = (score, begin, begin + width - 1)
+    if best is not None and best[0] >= edit.entry.threshold:
+        score, begin, finish = best
+        if not _inside_number(edit.entry, tokens, begin, finish):
+            hit = _hit(edit.entry, tokens, begin, finish, round(score, 3))
+            _keep(hits, edit.entry.group, edit.entry.listed, hit)
+
+
+# ---- one phrase -------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _single(phrase: str, mode: MatchMode, threshold: float | None) -> PhraseIndex:
+    index = PhraseIndex("zh" if mode is MatchMode.PINYIN else "en")
+    index.add_group([ListedPhrase(phrase, (phrase,))], mode, threshold)
+    return index
+
+
+def match_phrase(
+    phrase: str, text: str, mode: MatchMode, threshold: float | None = None
+) -> PhraseHit | None:
+    """Find ``phrase`` in ``text`` (both raw; normalised here) with a concrete match mode.
+
+    ``threshold`` (0..1) applies to fuzzy and pinyin; None takes the mode's default. This is
+    the rubric engine's own matcher applied to one phrase, for trying phrases out.
+
+    >>> match_phrase("安科电信", "欢迎致电安可电信", MatchMode.PINYIN).similarity
+    0.95
+    """
+    if mode is MatchMode.AUTO:
+        raise ValueError(f"match mode {mode!r} must be resolved first (see resolve_mode)")
+    if mode is MatchMode.PINYIN and not has_cjk(phrase):
+        mode = MatchMode.EXACT  # digits and Latin words match whole in pinyin mode
+    found = _single(phrase, mode, threshold).match(tokenize_turn(normalize_text(text)))
+    return found.get(0, {}).get(0)

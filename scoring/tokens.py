@@ -1,0 +1,238 @@
+"""Normalised text as tokens: the unit every phrase matcher compares.
+
+A Chinese character is one token keyed by its tone-less pinyin with the usual sound-alike pairs
+merged (z/zh, c/ch, s/sh, n/l, -n/-ng), so homophones share a key; a digit is one token keyed by
+its Mandarin syllable (12315 and 幺二三幺五 are the same keys); a Latin word is one token keyed by
+itself. Every token keeps its place in the normalised string, so a match can tell a verbatim
+hit (similarity 1.0) from a homophone and quote what ASR wrote.
+
+Turns are tokenised once per call (:func:`tokenize_turn`), fast: a turn's characters are keyed
+by their most common reading, through a per-character table. Phrases are tokenised once per
+rubric (:func:`tokenize_phrase`) with pypinyin's reading in context, plus the most common
+reading where that differs, so both 银行 and the homophone 银航 match the phrase 银行.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from functools import cache
+
+from pypinyin import Style, lazy_pinyin, pinyin
+
+CJK, DIGIT, WORD = "c", "d", "w"
+_DIGIT_SYLLABLES = dict(
+    zip(
+        "0123456789", ("ling", "yi", "er", "san", "si", "wu", "liu", "qi", "ba", "jiu"), strict=True
+    )
+)
+_CJK_CLASS = "\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
+_PIECES = re.compile(rf"[{_CJK_CLASS}]|\d|[^\W\d{_CJK_CLASS}]+")
+_HAS_CJK = re.compile(f"[{_CJK_CLASS}]")
+_NOT_CHINESE = re.compile(rf"[^{_CJK_CLASS}0-9]")
+_HAS_DIGIT = re.compile(r"\d")
+
+
+def canonical_syllable(syllable: str) -> str:
+    """Merge the sound-alike pairs ASR confuses: zh→z, ch→c, sh→s, n→l, -ng→-n."""
+    if syllable[:2] in ("zh", "ch", "sh"):
+        syllable = syllable[0] + syllable[2:]
+    if syllable.startswith("n") and len(syllable) > 1 and syllable != "ng":
+        syllable = "l" + syllable[1:]
+    if syllable.endswith("ng") and len(syllable) > 2:
+        syllable = syllable[:-1]
+    return syllable
+
+
+@cache
+def char_readings(char: str) -> tuple[str, ...]:
+    """Every canonical reading of one Chinese character, the most common first."""
+    readings = pinyin(char, style=Style.NORMAL, heteronym=True)
+    found = readings[0] if readings and readings[0] else [char]
+    return tuple(dict.fromkeys(canonical_syllable(r) for r in found if r))
+
+
+class Tokens:
+    """Normalised text split into tokens (parallel sequences, built once per turn).
+
+    ``keys`` are the canonical keys; ``kinds`` one letter per token (CJK "c", DIGIT "d", WORD
+    "w"); ``starts``/``ends`` the character offsets in ``normalized`` (worked out on first use:
+    most turns never need them); ``alternatives`` maps a token of a *phrase* to the other key it
+    may be heard as (a polyphone's most common reading).
+    """
+
+    __slots__ = ("_ends", "_starts", "alternatives", "keys", "kinds", "normalized")
+
+    def __init__(
+        self,
+        normalized: str,
+        keys: list[str],
+        kinds: str,
+        starts: Sequence[int] | None,
+        ends: Sequence[int] | None,
+        alternatives: dict[int, tuple[str, ...]] | None = None,
+    ) -> None:
+        self.normalized = normalized
+        self.keys = keys
+        self.kinds = kinds
+        self._starts = starts
+        self._ends = ends
+        self.alternatives = alternatives or {}
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @property
+    def starts(self) -> Sequence[int]:
+        if self._starts is None:
+            self._offsets()
+        assert self._starts is not None
+        return self._starts
+
+    @property
+    def ends(self) -> Sequence[int]:
+        if self._ends is None:
+            self._offsets()
+        assert self._ends is not None
+        return self._ends
+
+    def _offsets(self) -> None:
+        # only the all-words fast path leaves them out: words separated by single spaces
+        ends = list(itertools.accumulate(len(key) + 1 for key in self.keys))
+        self._ends = [end - 1 for end in ends]
+        self._starts = [0, *ends[:-1]]
+
+    def surface(self, first: int, last: int) -> str:
+        """The normalised text of tokens ``first``..``last`` (inclusive)."""
+        if self._starts is None:  # words separated by single spaces
+            return " ".join(self.keys[first : last + 1])
+        return self.normalized[self._starts[first] : self.ends[last]]
+
+
+class _Primary(dict[str, str]):
+    """Character → its key: the most common reading of a Chinese character, a digit's syllable."""
+
+    def __missing__(self, char: str) -> str:
+        value = _DIGIT_SYLLABLES[char] if char in _DIGIT_SYLLABLES else char_readings(char)[0]
+        self[char] = value
+        return value
+
+
+class _Kind(dict[int, str]):
+    """``str.translate`` table: a digit → DIGIT, any other character → CJK."""
+
+    def __missing__(self, code: int) -> str:
+        value = DIGIT if chr(code).isdigit() else CJK
+        self[code] = value
+        return value
+
+
+_PRIMARY, _KIND = _Primary(), _Kind()
+
+
+def _chinese(normalized: str) -> Tokens:
+    """Fast path: only Chinese characters and digits, one token per character."""
+    size = len(normalized)
+    keys = list(map(_PRIMARY.__getitem__, normalized))
+    return Tokens(normalized, keys, normalized.translate(_KIND), range(size), range(1, size + 1))
+
+
+def _words(normalized: str) -> Tokens:
+    """Fast path: Latin words only (no digits, no Chinese), one token per word."""
+    keys = normalized.split(" ")
+    return Tokens(normalized, keys, WORD * len(keys), None, None)
+
+
+def _words_and_numbers(normalized: str) -> Tokens:
+    """Latin words and numbers: a token per word, per digit (numbers are read digit by digit)."""
+    keys: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    kinds: list[str] = []
+    position = 0
+    for word in normalized.split(" "):
+        if word.isalpha():
+            keys.append(word)
+            starts.append(position)
+            ends.append(position + len(word))
+            kinds.append(WORD)
+        elif word.isdigit():
+            keys.extend(map(_DIGIT_SYLLABLES.__getitem__, word))
+            starts.extend(range(position, position + len(word)))
+            ends.extend(range(position + 1, position + len(word) + 1))
+            kinds.append(DIGIT * len(word))
+        else:
+            for piece in _PIECES.finditer(word):
+                text = piece.group()
+                digit = text.isdigit()
+                keys.append(_DIGIT_SYLLABLES[text] if digit else text)
+                starts.append(position + piece.start())
+                ends.append(position + piece.end())
+                kinds.append(DIGIT if digit else WORD)
+        position += len(word) + 1
+    return Tokens(normalized, keys, "".join(kinds), starts, ends)
+
+
+def _pieces(normalized: str) -> Tokens:
+    """Any mix: a token per Chinese character, per digit and per run of other letters."""
+    keys: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    kinds: list[str] = []
+    for piece in _PIECES.finditer(normalized):
+        text = piece.group()
+        if text.isdigit():
+            keys.append(_DIGIT_SYLLABLES[text])
+            kinds.append(DIGIT)
+        elif _HAS_CJK.match(text):
+            keys.append(_PRIMARY[text])
+            kinds.append(CJK)
+        else:
+            keys.append(text)
+            kinds.append(WORD)
+        starts.append(piece.start())
+        ends.append(piece.end())
+    return Tokens(normalized, keys, "".join(kinds), starts, ends)
+
+
+def _contextual_readings(tokens: Tokens) -> None:
+    """Give each Chinese character of a phrase its reading in context (银行: hang, not xing)."""
+    run: list[int] = []
+    for index in [*range(len(tokens)), -1]:
+        if index >= 0 and tokens.kinds[index] == CJK:
+            run.append(index)
+            continue
+        if run:
+            chars = [tokens.surface(i, i) for i in run]
+            readings = lazy_pinyin("".join(chars))
+            if len(readings) == len(run):
+                for i, char, reading in zip(run, chars, readings, strict=True):
+                    key = canonical_syllable(reading)
+                    if key != tokens.keys[i] and key in char_readings(char):
+                        tokens.alternatives[i] = (tokens.keys[i],)
+                        tokens.keys[i] = key
+            run = []
+
+
+def tokenize_turn(normalized: str) -> Tokens:
+    """Tokens of a normalised turn; a Chinese character is keyed by its most common reading."""
+    if not normalized:
+        return Tokens(normalized, [], "", (), ())
+    if _HAS_CJK.search(normalized):
+        if _NOT_CHINESE.search(normalized) is None:
+            return _chinese(normalized)
+        return _pieces(normalized)
+    if _HAS_DIGIT.search(normalized) is None:
+        return _words(normalized)
+    return _words_and_numbers(normalized)
+
+
+def tokenize_phrase(normalized: str) -> Tokens:
+    """Tokens of a normalised phrase. A Chinese character takes its reading in context (行 is
+    hang in 银行), and, where that is not its most common reading, may also be heard as that
+    one (``alternatives``), since a turn's characters are keyed without context."""
+    tokens = _pieces(normalized)
+    if CJK in tokens.kinds:
+        _contextual_readings(tokens)
+    return tokens
