@@ -248,20 +248,26 @@ def window_positions(
     return tuple(p for p in positions if turns[p].end > limit)
 
 
+def _best(hits: list[PhraseHit]) -> PhraseHit:
+    return max(hits, key=lambda h: (h.similarity, -h.offset))
+
+
 def _turn_hits(plan: PhrasePlan, context: CallContext, position: int) -> dict[int, PhraseHit]:
     """The plan's hits in one turn (listed phrase → best hit), near-misses removed."""
     hits = context.hits(position)
     found = hits.get(plan.group) if plan.group is not None else None
-    if not found or plan.exclude is None:
-        return found or {}
-    near = hits.get(plan.exclude)
+    if not found:
+        return {}
+    near = hits.get(plan.exclude) if plan.exclude is not None else None
     if not near:
-        return found
-    return {
-        listed: hit
-        for listed, hit in found.items()
-        if not any(hit.overlaps(miss) for miss in near.values())
-    }
+        return {listed: _best(options) for listed, options in found.items()}
+    misses = [miss for options in near.values() for miss in options]
+    kept: dict[int, PhraseHit] = {}
+    for listed, options in found.items():
+        fine = [hit for hit in options if not any(hit.overlaps(miss) for miss in misses)]
+        if fine:
+            kept[listed] = _best(fine)
+    return kept
 
 
 @dataclass

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import LCSseq, Levenshtein
 
 from scoring.matching import (
     DEFAULT_THRESHOLD,
@@ -61,7 +61,8 @@ _COMMON = frozenset(
         *("which", "will", "with", "would", "your", "yours"),
     }
 )
-TurnHits = dict[int, dict[int, PhraseHit]]  # group → listed phrase → best hit in the turn
+# group → listed phrase → its hits in the turn (the best one per stretch of the turn)
+TurnHits = dict[int, dict[int, list[PhraseHit]]]
 
 
 @dataclass(slots=True)
@@ -112,6 +113,7 @@ class _Anchored:
     entries: list[_Entry] = field(default_factory=list)
     others: set[str] = field(default_factory=set)  # the variants' other words
     longest: int = 0  # characters of its longest variant
+    shortest: int = 1_000_000  # and of its shortest
     # Whether another word of the phrase must be heard verbatim nearby, when the anchor was
     # heard verbatim / only close: past the edit budget of the threshold, some word must be.
     needs_support: tuple[bool, bool] = (False, False)
@@ -185,6 +187,7 @@ class PhraseIndex:
             anchored.entries.append(entry)
             anchored.others.update(k for i, k in enumerate(tokens.keys) if i != at)
             anchored.longest = max(anchored.longest, len(entry.normalized))
+            anchored.shortest = min(anchored.shortest, len(entry.normalized))
         for anchored in filed.values():
             anchored.needs_support = _needs_support(anchored)
         self._vocabulary = sorted(self._anchors)
@@ -348,11 +351,15 @@ def _hit(entry: _Entry, tokens: Tokens, start: int, end: int, similarity: float)
 
 
 def _keep(hits: TurnHits, group: int, listed: int, hit: PhraseHit) -> None:
-    """Keep the best hit per listed phrase (the earliest of equals)."""
-    found = hits.setdefault(group, {})
-    best = found.get(listed)
-    if best is None or (hit.similarity, -hit.offset) > (best.similarity, -best.offset):
-        found[listed] = hit
+    """Keep a hit of a listed phrase: the better of two that overlap, every one that does not
+    (a near-miss may rule one out and leave the other)."""
+    found = hits.setdefault(group, {}).setdefault(listed, [])
+    for number, other in enumerate(found):
+        if other.overlaps(hit):
+            if (hit.similarity, -hit.offset) > (other.similarity, -other.offset):
+                found[number] = hit
+            return
+    found.append(hit)
 
 
 def _walk(trie: _Node, tokens: Tokens, hits: TurnHits) -> None:
@@ -409,19 +416,28 @@ def _fuzzy_windows(
     anchored: _Anchored, start: int, joined: int, tokens: Tokens, hits: TurnHits
 ) -> None:
     """Test a listed phrase's fuzzy variants on the windows of words around its anchor."""
-    best = hits.get(anchored.group, {}).get(anchored.listed)
-    if best is not None and best.similarity >= 1.0:
-        return
     size, total = anchored.size, len(tokens.keys)
+    first, last = max(0, start - 1), min(total - 1, start + size + joined - 1)
+    if first > last:
+        return
+    verbatim = hits.get(anchored.group, {}).get(anchored.listed, ())
+    if any(
+        hit.similarity >= 1.0 and hit.start < tokens.ends[last] and tokens.starts[first] < hit.end
+        for hit in verbatim
+    ):
+        return  # found as written right here
     cutoff = anchored.threshold * 100
-    # One cheap test on the whole neighbourhood first: most anchors heard are not the phrase.
-    region = tokens.surface(max(0, start - 1), min(total - 1, start + size + joined - 1))
-    if process.extractOne(region, anchored.normalized, scorer=fuzz.partial_ratio,
-                          score_cutoff=cutoff) is None:  # fmt: skip
+    # One cheap, exact test on the whole neighbourhood first (most anchors heard are not the
+    # phrase): a window shares at most the region's longest common subsequence with a variant,
+    # so its ratio 2·lcs / (len(variant) + len(window)) is at most 2·lcs / (shortest + lcs).
+    region = tokens.surface(first, last)
+    common = process.extractOne(region, anchored.normalized, scorer=LCSseq.similarity)
+    if common is None or 200 * common[1] < cutoff * (anchored.shortest + common[1]):
         return
     found: tuple[float, int, int, int] | None = None
-    for begin, width in ((start, size), (start, size - 1), (start + 1, size - 1),
-                         (start, size + joined), (start - 1, size + 1)):  # fmt: skip
+    wide = size + joined - 1  # the phrase's length in turn tokens, the anchor heard split
+    for begin, width in ((start, wide), (start, wide - 1), (start + 1, wide - 1),
+                         (start, wide + 1), (start - 1, wide + 1)):  # fmt: skip
         finish = begin + width - 1
         if begin < 0 or width < 1 or finish >= total:
             continue
@@ -492,4 +508,5 @@ def match_phrase(
     if mode is MatchMode.PINYIN and not has_cjk(phrase):
         mode = MatchMode.EXACT  # digits and Latin words match whole in pinyin mode
     found = _single(phrase, mode, threshold).match(tokenize_turn(normalize_text(text)))
-    return found.get(0, {}).get(0)
+    hits = found.get(0, {}).get(0)
+    return max(hits, key=lambda h: (h.similarity, -h.offset)) if hits else None

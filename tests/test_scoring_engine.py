@@ -343,3 +343,202 @@ def test_rubric_applies_to_direction_queue_and_language() -> None:
     assert rubric_applies(rubric, _call(queue="600", direction=Direction.UNKNOWN), "zh")
     anything = _rubric("items:\n  - {id: a, title: A, weight: 1, check: {phrase: {phrases: [x]}}}")
     assert select_rubrics([rubric, anything], _call(queue="7"), "en") == [anything]
+
+
+COUNTS = """
+items:
+  - {id: twice, title: T, weight: 1,
+     check: {count: {phrase: {role: customer, phrases: [complaint]}, at_least: 2}}}
+  - {id: few_sorries, title: F, weight: 1,
+     check: {count: {phrase: {role: agent, phrases: [sorry]}, at_most: 2}}}
+  - {id: between, title: B, weight: 1,
+     check: {count: {phrase: {phrases: [sorry, complaint]}, at_least: 2, at_most: 4}}}
+"""
+
+
+def test_count_bounds_matching_turns_at_least_and_at_most() -> None:
+    rubric = _rubric(COUNTS)
+    calm = _transcript(("customer", "I have a complaint."), ("agent", "Sorry about that."))
+    card = score_call(rubric, calm, _call())
+    assert _verdicts(card) == {"twice": "fail", "few_sorries": "pass", "between": "pass"}
+    reason = card.item("twice").reason
+    assert "in 1 turn(s)" in reason and "not at least 2" in reason
+    sorry = _transcript(
+        ("agent", "Sorry."), ("customer", "complaint"), ("agent", "So sorry."),
+        ("customer", "A complaint!"), ("agent", "Sorry again."),
+    )  # fmt: skip
+    card = score_call(rubric, sorry, _call())
+    assert _verdicts(card) == {"twice": "pass", "few_sorries": "fail", "between": "fail"}
+    # a failed at-most shows every turn where it was said
+    assert [e.turn_index for e in card.item("few_sorries").evidence] == [0, 2, 4]
+    assert "not at most 2" in card.item("few_sorries").reason
+
+
+ORDER = """
+items:
+  - id: apology_after_last_complaint
+    title: A
+    weight: 1
+    check:
+      after:
+        first: {phrase: {role: customer, phrases: [complaint]}}
+        then: {phrase: {role: agent, phrases: [sorry]}}
+        anchor: last
+  - id: apology_after_first_complaint
+    title: F
+    weight: 1
+    check:
+      after:
+        first: {phrase: {role: customer, phrases: [complaint]}}
+        then: {phrase: {role: agent, phrases: [sorry]}}
+  - id: greeted_before_last_goodbye
+    title: G
+    weight: 1
+    check:
+      before:
+        first: {phrase: {role: agent, phrases: [hello]}}
+        then: {phrase: {phrases: [goodbye]}}
+        anchor: last
+"""
+
+
+def test_after_and_anchors_order_on_first_or_last_match() -> None:
+    rubric = _rubric(ORDER)
+    lines = _transcript(
+        ("customer", "goodbye? I have a complaint"),
+        ("agent", "Sorry, hello"),
+        ("customer", "Another complaint."),
+        ("customer", "goodbye"),
+    )
+    card = score_call(rubric, lines, _call())
+    assert _verdicts(card) == {
+        "apology_after_last_complaint": "fail",
+        "apology_after_first_complaint": "pass",
+        "greeted_before_last_goodbye": "pass",
+    }
+    assert card.item("apology_after_last_complaint").reason.startswith(
+        "only before the last of the customer said 'complaint'"
+    )
+    assert "after the customer said 'complaint'" in card.item("apology_after_first_complaint").reason
+    late = _transcript(("customer", "complaint"), ("customer", "complaint"), ("agent", "sorry"))
+    card = score_call(rubric, late, _call())
+    assert card.item("apology_after_last_complaint").result is Verdict.PASS
+
+
+def test_after_can_be_ordered_again_by_before() -> None:
+    """Consent after the offer and before the activation: `after` nests inside `before`."""
+    rubric = _rubric(
+        """
+items:
+  - id: consent
+    title: C
+    weight: 1
+    check:
+      before:
+        first:
+          after:
+            first: {phrase: {role: agent, phrases: [shall i activate it]}}
+            then: {phrase: {role: customer, phrases: [yes please]}}
+        then: {phrase: {role: agent, phrases: [it is activated]}}
+"""
+    )
+    good = _transcript(
+        ("customer", "yes please"),  # before the offer: does not count
+        ("agent", "Shall I activate it?"),
+        ("customer", "Yes please."),
+        ("agent", "Done, it is activated."),
+    )
+    assert score_call(rubric, good, _call()).item("consent").result is Verdict.PASS
+    pushed = _transcript(
+        ("customer", "yes please"),
+        ("agent", "Shall I activate it? It is activated."),
+        ("customer", "Yes please."),
+    )
+    card = score_call(rubric, pushed, _call())
+    assert card.item("consent").result is Verdict.FAIL and "too late" in card.item("consent").reason
+
+
+def test_exclusions_cancel_overlapping_near_misses_only() -> None:
+    libraries = {
+        "complaint": PhraseLibrary(
+            phrases={"en": ("complain",), "zh": ("投诉",)},
+            exclude={"en": ("{do not|never} want to complain",), "zh": ("不{用|想}投诉",)},
+        )
+    }
+    rubric = _rubric(
+        "items:\n  - {id: c, title: C, weight: 1, check: {phrase: {role: customer, "
+        "library: complaint, exclude: {en: [not complaining], zh: [没有投诉]}}}}\n",
+        libraries,
+    )
+    for text, language, verdict in [
+        ("I don't want to complain, just asking.", "en", "fail"),
+        ("I'm not complaining about it.", "en", "fail"),
+        ("I don't want to complain, but I will complain now.", "en", "pass"),
+        ("I want to complain.", "en", "pass"),
+        ("不用投诉，我就问问。", "zh", "fail"),
+        ("不用頭訴，我就问问。", "zh", "fail"),  # homophone and Traditional: still a near-miss
+        ("我没有投诉的意思", "zh", "fail"),
+        ("我要投诉", "zh", "pass"),
+    ]:
+        card = score_call(rubric, _transcript(("customer", text), language=language), _call())
+        assert card.item("c").result.value == verdict, text
+
+
+def test_min_phrases_needs_that_many_different_phrases() -> None:
+    rubric = _rubric(
+        "items:\n  - {id: two, title: T, weight: 1, check: {phrase: {role: agent, "
+        "phrases: [price, trial, cancel], min_phrases: 2}}}\n"
+    )
+    one = _transcript(("agent", "The price is low."), ("agent", "Good price!"))
+    card = score_call(rubric, one, _call())
+    assert card.item("two").result is Verdict.FAIL
+    assert "only 1 of the 2 different phrases" in card.item("two").reason
+    two = _transcript(("agent", "The price is low."), ("agent", "You can cancel anytime."))
+    assert score_call(rubric, two, _call()).item("two").result is Verdict.PASS
+
+
+def test_flag_kind_is_the_first_kind_rule_that_holds() -> None:
+    rubric = _rubric(
+        """
+items:
+  - {id: a, title: A, weight: 1, check: {phrase: {phrases: [x]}}}
+flags:
+  - id: do_not_disturb
+    title: DND
+    when: {phrase: {role: customer, phrases: [stop calling me, 别再打了]}}
+    kind:
+      - {when: {phrase: {role: customer, phrases: [survey, 调查]}}, value: survey}
+    default_kind: marketing
+"""
+    )
+    survey = _transcript(("customer", "No more surveys, stop calling me."))
+    flag = score_call(rubric, survey, _call()).flags[0]
+    assert (flag.id, flag.kind) == ("do_not_disturb", "survey")
+    assert [e.matched for e in flag.evidence] == ["stop calling me", "survey"]
+    sales = _transcript(("customer", "别再打了"), language="zh")
+    assert score_call(rubric, sales, _call()).flags[0].kind == "marketing"
+
+
+def test_agent_hanging_up_first_is_a_meta_fact() -> None:
+    rubric = _rubric(
+        "items:\n  - {id: polite_end, title: P, weight: 1,"
+        " check: {not: {meta: {hangup_by: agent}}}}\n"
+    )
+    card = score_call(rubric, _transcript(("agent", "bye")), _call(hangup_by=HangupBy.AGENT))
+    assert card.item("polite_end").result is Verdict.FAIL
+    assert card.item("polite_end").reason == "hangup_by is agent"
+    for side in (HangupBy.CUSTOMER, HangupBy.UNKNOWN):
+        card = score_call(rubric, _transcript(("agent", "bye")), _call(hangup_by=side))
+        assert card.item("polite_end").result is Verdict.PASS
+
+
+def test_shared_conditions_are_evaluated_once_per_call() -> None:
+    from scoring.compiled import compiled_for
+    from scoring.evaluate import CallContext, evaluate
+
+    rubric = _rubric(WEIGHTED)
+    transcript = _transcript(("customer", "refund please"), ("agent", "refunded"))
+    context = CallContext(transcript, _call(), compiled_for(rubric, "en"))
+    first = evaluate(rubric.items[2].applies_if, context)  # type: ignore[arg-type]
+    again = evaluate(rubric.items[2].applies_if, context)  # type: ignore[arg-type]
+    assert first is again and first.matched

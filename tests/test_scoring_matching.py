@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scoring import MatchMode, expand_alternatives, match_phrase, normalize_text
+from scoring import MatchMode, PhraseIndex, expand_alternatives, match_phrase, normalize_text
 from scoring.phrases import PhraseSyntaxError
 
 
@@ -129,3 +129,47 @@ def test_offsets_order_matches_within_a_turn() -> None:
     late = match_phrase("i have updated", text, MatchMode.FUZZY)
     assert early is not None and late is not None
     assert early.offset < late.offset
+
+
+def test_pinyin_polyphones_match_in_context_and_as_heard() -> None:
+    # 银行 is yin hang; a turn's 行 is keyed as the more common xing, the homophone 航 as hang
+    assert match_phrase("银行卡", "我的银行卡丢了", MatchMode.PINYIN).similarity == 1.0
+    hit = match_phrase("银行卡", "我的银航卡丢了", MatchMode.PINYIN)
+    assert hit is not None and hit.similarity == pytest.approx(0.95) and hit.heard == "银航卡"
+
+
+def test_pinyin_allows_syllable_edits_as_far_as_the_threshold_does() -> None:
+    # six syllables, one dropped: 5/6 x 0.95 = 0.79, under the default 0.85
+    assert match_phrase("服务进行评价", "服务进评价", MatchMode.PINYIN) is None
+    hit = match_phrase("服务进行评价", "服务进评价", MatchMode.PINYIN, 0.75)
+    assert hit is not None and hit.similarity == pytest.approx(0.792, abs=0.001)
+    # a long phrase keeps 0.85 with one syllable dropped (11/12 x 0.95 = 0.87)
+    long = match_phrase("稍后请对我的服务进行评价", "稍后请对我服务进行评价", MatchMode.PINYIN)
+    assert long is not None and long.similarity == pytest.approx(0.871, abs=0.001)
+
+
+def test_fuzzy_finds_words_asr_split_or_misspelt() -> None:
+    assert match_phrase("passcode", "my pass code is 1234", MatchMode.FUZZY) is not None
+    hit = match_phrase("complaint", "I want to make a complant", MatchMode.FUZZY)
+    assert hit is not None and hit.heard == "complant"
+    assert match_phrase("thank you for calling", "thank you so for calling", MatchMode.FUZZY)
+    assert match_phrase("thank you for calling", "thank you calling", MatchMode.FUZZY)
+
+
+def test_a_turn_is_matched_once_against_every_phrase_list() -> None:
+    from scoring.phrases import ListedPhrase
+    from scoring.tokens import tokenize_turn
+
+    index = PhraseIndex("en")
+    greeting = index.add_group([ListedPhrase("hello", ("hello",))], MatchMode.AUTO, None)
+    company = index.add_group(
+        [ListedPhrase(p, expand_alternatives(p)) for p in ("Acme {Telecom|Mobile}", "Acme")],
+        MatchMode.AUTO,
+        None,
+    )
+    assert index.add_group([ListedPhrase("hello", ("hello",))], MatchMode.AUTO, None) == greeting
+    hits = index.match(tokenize_turn(normalize_text("Hello, Acne Telecom here, Acme speaking")))
+    assert set(hits) == {greeting, company}
+    telecom = max(hits[company][0], key=lambda h: h.similarity)
+    assert telecom.phrase == "Acme Telecom" and telecom.heard == "acne telecom"
+    assert [h.heard for h in hits[company][1]] == ["acme"]  # the bare name, verbatim
