@@ -419,7 +419,8 @@ def test_after_and_anchors_order_on_first_or_last_match() -> None:
     assert card.item("apology_after_last_complaint").reason.startswith(
         "only before the last of the customer said 'complaint'"
     )
-    assert "after the customer said 'complaint'" in card.item("apology_after_first_complaint").reason
+    first = card.item("apology_after_first_complaint")
+    assert "after the customer said 'complaint'" in first.reason
     late = _transcript(("customer", "complaint"), ("customer", "complaint"), ("agent", "sorry"))
     card = score_call(rubric, late, _call())
     assert card.item("apology_after_last_complaint").result is Verdict.PASS
