@@ -223,6 +223,9 @@ def _after(spec: AfterSpec, context: CallContext) -> Outcome:
     anchor = first.positions[0] if spec.anchor == "first" else first.positions[-1]
     later = tuple(p for p in then.positions if p > anchor)
     if later:
+        # the evidence of `then` that counts: what came after the anchor
+        since = [e for e in then.evidence if e.turn_index >= anchor[0]]
+        evidence = merge_evidence(first.evidence, tuple(since))
         return Outcome(True, f"{then.reason}, after {which}{first.reason}", evidence, later)
     return Outcome(False, f"only before {which}{first.reason}: {then.reason}", evidence)
 
@@ -249,7 +252,7 @@ def window_positions(
 
 
 def _best(hits: list[PhraseHit]) -> PhraseHit:
-    return max(hits, key=lambda h: (h.similarity, -h.offset))
+    return max(hits, key=lambda h: (h.similarity, h.end - h.start, -h.offset))
 
 
 def _turn_hits(plan: PhrasePlan, context: CallContext, position: int) -> dict[int, PhraseHit]:
@@ -305,7 +308,7 @@ def _find(plan: PhrasePlan, context: CallContext) -> _Matches:
         turn = context.turns[position]
         for listed, hit in found.items():
             matches.first_said.setdefault(listed, (turn.index, hit.offset))
-        best = max(found.values(), key=lambda h: (h.similarity, -h.offset))
+        best = _best(list(found.values()))
         matches.turns.append((turn, best))
     return matches
 

@@ -356,10 +356,15 @@ def _keep(hits: TurnHits, group: int, listed: int, hit: PhraseHit) -> None:
     found = hits.setdefault(group, {}).setdefault(listed, [])
     for number, other in enumerate(found):
         if other.overlaps(hit):
-            if (hit.similarity, -hit.offset) > (other.similarity, -other.offset):
+            if _rank(hit) > _rank(other):
                 found[number] = hit
             return
     found.append(hit)
+
+
+def _rank(hit: PhraseHit) -> tuple[float, int, float]:
+    """Better: more similar, then longer (the whole phrase, not a shorter variant), earlier."""
+    return (hit.similarity, hit.end - hit.start, -hit.offset)
 
 
 def _walk(trie: _Node, tokens: Tokens, hits: TurnHits) -> None:

@@ -83,7 +83,7 @@ def test_shipped_rubrics_load_with_the_stable_item_ids() -> None:
     assert ids >= STABLE_ITEMS
     assert {"no_forbidden_phrases", "no_long_silence"} <= ids
     assert next(i for i in default.items if i.id == "identity_verification").critical
-    assert [flag.id for flag in default.flags] == ["complaint"]
+    assert [flag.id for flag in default.flags] == ["complaint", "escalation_risk", "do_not_disturb"]
     assert set(default.applies_to.languages) == {"en", "zh"}
     assert "greeting" in default.libraries
 
