@@ -20,6 +20,7 @@ from qa.cli.results import agents, scores
 from qa.cli.rubrics import rubrics
 from qa.cli.run import run
 from qa.cli.serve import serve
+from qa.cli.transcribe import transcribe
 from qa.cli.users import users
 
 
@@ -36,5 +37,5 @@ def main(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
-for command in (run, scores, agents, models, rubrics, serve, users):
+for command in (run, scores, agents, models, rubrics, serve, users, transcribe):
     main.add_command(command)
