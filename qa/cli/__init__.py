@@ -16,6 +16,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import click
 
 from qa.cli.models import models
+from qa.cli.rescore import rescore
 from qa.cli.results import agents, scores
 from qa.cli.rubrics import rubrics
 from qa.cli.run import run
@@ -37,5 +38,5 @@ def main(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
-for command in (run, scores, agents, models, rubrics, serve, users, transcribe):
+for command in (run, rescore, scores, agents, models, rubrics, serve, users, transcribe):
     main.add_command(command)

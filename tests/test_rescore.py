@@ -1,0 +1,249 @@
+"""``qa rescore``: a changed rubric applied to stored transcripts, without audio or models.
+
+The store is filled the way the pipeline fills it (``qa.results.save_call`` / ``save_results``)
+with annotated transcripts from ``tests/rubric_cases/transcripts`` scored by an *earlier* version
+of the shipped inbound rubric — one whose closing did not yet check who hung up — so re-scoring
+with the shipped version has known effects.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from calldata import Call, Metrics, Role, Transcript, Turn, Word
+from qa.cli import main
+from qa.db import open_db
+from qa.rescore import find_rubric, rescore, transcript_for_scoring
+from qa.results import call_scores, save_call, save_results
+from scoring import Rubric, load_rubrics, score_call, select_rubrics
+
+REPO = Path(__file__).resolve().parent.parent
+TRANSCRIPTS = REPO / "tests" / "rubric_cases" / "transcripts"
+# call id → (fixture, start day in November 2026)
+STORED = {
+    "c-good-en": ("good-en", 18),
+    "c-no-greeting-en": ("no-greeting-en", 19),  # the agent hangs up first
+    "c-complaint-zh": ("complaint-traditional-zh", 20),  # the agent hangs up first
+    "c-good-zh": ("good-zh", 21),
+    "c-outbound-en": ("outbound-good-en", 21),  # not for the inbound rubric
+}
+
+
+def _case(name: str) -> dict[str, Any]:
+    return yaml.safe_load((TRANSCRIPTS / f"{name}.yaml").read_text(encoding="utf-8"))
+
+
+def _transcript(case: dict[str, Any]) -> Transcript:
+    turns = []
+    for index, (role, start, end, text) in enumerate(case["turns"]):
+        words = tuple(
+            Word(start=start, end=end, text=word, probability=0.9) for word in text.split()
+        )
+        turns.append(
+            Turn(
+                index=index,
+                speaker="ch1" if role == "agent" else "ch0",
+                role=Role(role),
+                start=start,
+                end=end,
+                text=text,
+                confidence=0.8,
+                words=words,
+            )
+        )
+    return Transcript(
+        language=case["language"],
+        turns=tuple(turns),
+        metrics=Metrics(**case.get("metrics", {})),
+        duration=max(t.end for t in turns),
+        channel_mode="stereo",
+        model="whisper-base",
+    )
+
+
+def _call(call_id: str, case: dict[str, Any], day: int) -> Call:
+    return Call(
+        call_id=call_id,
+        recordings=(f"2026/11/{day}/{call_id}.wav",),
+        start=datetime(2026, 11, day, 10, tzinfo=UTC),
+        **case["call"],
+    )
+
+
+@pytest.fixture(scope="module")
+def old_rubrics(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped rubrics with inbound-service as it was in version 1 (closing by words)."""
+    folder = tmp_path_factory.mktemp("rubrics-v1")
+    shutil.copytree(REPO / "rubrics", folder, dirs_exist_ok=True)
+    path = folder / "inbound-service.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = text.replace('version: "2"', 'version: "1"').replace(
+        "        - not: {meta: {hangup_by: agent}}\n", "", 1
+    )
+    assert old != text and 'version: "1"' in old
+    path.write_text(old, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def store(tmp_path: Path, old_rubrics: Path) -> Path:
+    """A results store holding the calls above, scored with the version-1 rubrics."""
+    db_path = tmp_path / "qa.db"
+    db = open_db(db_path)
+    rubrics = load_rubrics(old_rubrics)
+    for call_id, (name, day) in STORED.items():
+        case = _case(name)
+        call, transcript = _call(call_id, case, day), _transcript(case)
+        save_call(db, call, tmp_path, status="pending")
+        cards = [
+            score_call(rubric, transcript, call)
+            for rubric in select_rubrics(rubrics, call, transcript.language)
+        ]
+        save_results(db, call_id, transcript, cards)
+    db.conn.close()
+    return db_path
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["rescore", *args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def _versions(db_path: Path) -> dict[str, set[str]]:
+    db = open_db(db_path)
+    rows = db.execute(
+        "select call_id, rubric_version from scorecards where rubric_id = 'inbound-service'"
+    ).fetchall()
+    db.conn.close()
+    found: dict[str, set[str]] = {}
+    for call_id, version in rows:
+        found.setdefault(call_id, set()).add(version)
+    return found
+
+
+def test_rescore_writes_new_version_scorecards_and_reports_changes(store: Path) -> None:
+    code, output = _run("--rubric", "inbound-service", "--db", str(store))
+    assert code == 0, output
+    lines = output.splitlines()
+    assert lines[0] == (
+        "re-scored 4 call(s) with inbound-service v2 "
+        "(5 stored; 0 already had v2, 1 not for this rubric)"
+    )
+    assert lines[1].startswith(
+        "2 verdict(s) changed in 2 of 4 call(s) scored before with another version; "
+        "pass/fail changed in 1"
+    )
+    assert "  c-no-greeting-en  item closing: pass → fail" in lines
+    assert "  c-complaint-zh  item closing: pass → fail" in lines
+    # every scorecard keeps the version it was made with; the old ones stay
+    assert _versions(store) == {
+        "c-good-en": {"1", "2"},
+        "c-no-greeting-en": {"1", "2"},
+        "c-complaint-zh": {"1", "2"},
+        "c-good-zh": {"1", "2"},
+    }
+    db = open_db(store)
+    latest = {(row.call_id, row.rubric): row for row in call_scores(db)}
+    db.conn.close()
+    closing = latest[("c-no-greeting-en", "inbound-service")]
+    assert closing.rubric_version == "2"
+    item = next(i for i in closing.items if i.id == "closing")
+    assert item.result.value == "fail" and item.reason == "hangup_by is agent"
+    assert item.evidence  # the closing words are still quoted
+    # the outbound call keeps only the scorecard of its own rubric
+    assert latest[("c-outbound-en", "outbound-sales")].rubric_version == "1"
+    assert ("c-outbound-en", "inbound-service") not in latest
+
+
+def test_rescoring_again_changes_nothing_and_says_to_bump_the_version(store: Path) -> None:
+    assert _run("--rubric", "inbound-service", "--db", str(store))[0] == 0
+    code, output = _run("--rubric", "inbound-service", "--db", str(store))
+    assert code == 0
+    assert output.splitlines()[0].startswith("re-scored 0 call(s) with inbound-service v2")
+    assert "4 already had v2" in output and "bump its version" in output
+
+
+def test_since_limits_the_calls_by_start_date(store: Path) -> None:
+    code, output = _run(
+        "--rubric", "inbound-service", "--db", str(store), "--since", "2026-11-20", "--json"
+    )
+    assert code == 0
+    summary = json.loads(output)
+    assert summary["stored"] == 3 and summary["rescored"] == 2  # complaint-zh and good-zh
+    assert summary["not_applicable"] == 1 and summary["since"].startswith("2026-11-20")
+    assert [(c["call_id"], c["id"], c["before"], c["after"]) for c in summary["changes"]] == [
+        ("c-complaint-zh", "closing", "pass", "fail")
+    ]
+    assert _versions(store)["c-good-en"] == {"1"}  # before --since: untouched
+
+
+def test_dry_run_writes_nothing(store: Path) -> None:
+    code, output = _run("--rubric", "inbound-service", "--db", str(store), "--dry-run", "--json")
+    assert code == 0
+    summary = json.loads(output)
+    assert summary["dry_run"] and summary["rescored"] == 4 and summary["verdicts_changed"] == 2
+    assert all(versions == {"1"} for versions in _versions(store).values())
+
+
+def test_a_rubric_new_to_the_store_scores_every_call_it_applies_to(
+    store: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "rubrics"
+    shutil.copytree(REPO / "rubrics", folder)
+    (folder / "closing-only.yaml").write_text(
+        "id: closing-only\nversion: 1\ntitle: Closing\npass_mark: 50\nitems:\n"
+        "  - {id: bye, title: Bye, weight: 1, check: {phrase: {role: agent, library: goodbye}}}\n",
+        encoding="utf-8",
+    )
+    code, output = _run("--rubric", "closing-only", "--db", str(store), "--rubrics", str(folder))
+    assert code == 0, output
+    assert output.splitlines()[0].startswith("re-scored 5 call(s) with closing-only v1")
+    assert "5 scored with this rubric for the first time" in output
+
+
+def test_unknown_rubric_and_broken_rubrics_are_one_clear_line(store: Path, tmp_path: Path) -> None:
+    code, output = _run("--rubric", "nope", "--db", str(store))
+    assert code == 1
+    assert "no rubric with id 'nope' (known: inbound-service, outbound-sales)" in output
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "bad.yaml").write_text("id: bad\nversion: 1\n", encoding="utf-8")
+    code, output = _run("--rubric", "bad", "--db", str(store), "--rubrics", str(folder))
+    assert code == 1 and "run qa rubrics check" in output and "missing required key" in output
+
+
+def test_a_call_that_cannot_be_scored_is_reported_and_the_rest_go_on(store: Path) -> None:
+    db = open_db(store)
+    with db.conn:
+        db.conn.execute(
+            "update transcripts set transcript_json = '{\"turns\": 3}' where call_id = 'c-good-en'"
+        )
+    rubric = find_rubric(load_rubrics(REPO / "rubrics"), "inbound-service")
+    summary = rescore(db, rubric)
+    db.conn.close()
+    assert [call_id for call_id, _ in summary.failed] == ["c-good-en"]
+    assert summary.rescored == 3
+    code, output = _run("--rubric", "inbound-service", "--db", str(store))
+    assert code == 1 and "FAILED 1:" in output and "c-good-en" in output
+
+
+def test_stored_transcripts_are_loaded_without_word_timings() -> None:
+    case = _case("good-en")
+    stored = _transcript(case)
+    loaded = transcript_for_scoring(stored.model_dump_json())
+    assert all(turn.words == () for turn in loaded.turns)
+    assert loaded.model_copy(update={"turns": ()}) == stored.model_copy(update={"turns": ()})
+    assert [(t.text, t.start, t.role) for t in loaded.turns] == [
+        (t.text, t.start, t.role) for t in stored.turns
+    ]
+    rubric: Rubric = find_rubric(load_rubrics(REPO / "rubrics"), "inbound-service")
+    call = _call("x", case, 20)
+    assert score_call(rubric, loaded, call) == score_call(rubric, stored, call)
