@@ -95,7 +95,9 @@ def _plan(spec: PhraseSpec, rubric: Rubric, index: PhraseIndex, language: str) -
             "load_rubric/load_rubrics so their phrase libraries are attached"
         ) from error
     group = index.add_group(listed, spec.match, spec.threshold) if listed else None
-    exclude = index.add_group(near, spec.match, spec.threshold) if listed and near else None
+    exclude = (
+        index.add_group(near, spec.match, spec.threshold, strict=True) if listed and near else None
+    )
     return PhrasePlan(
         spec=spec,
         group=group,

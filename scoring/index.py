@@ -51,14 +51,23 @@ PINYIN_MIN_SYLLABLES = 2
 _SIMILAR_WORD = 75  # a word this close (rapidfuzz ratio) to an anchor may stand for it
 _ANCHOR_MIN_CHARS = 4
 _CACHE_LIMIT = 200_000
-# Words too common to anchor a phrase on: they would put it to the test in nearly every turn.
+# Words too common in calls to anchor a phrase on: looking for them approximately in every turn
+# would cost more than it finds, and ASR writes them right anyway. A phrase made only of such
+# words (and words under four letters) matches as written.
 _COMMON = frozenset(
     {
-        *("about", "after", "again", "also", "been", "before", "could", "does", "doing"),
-        *("from", "have", "just", "know", "like", "make", "more", "much", "need", "only"),
-        *("over", "please", "really", "should", "some", "that", "them", "then", "there"),
-        *("these", "they", "this", "those", "want", "well", "were", "what", "when", "where"),
-        *("which", "will", "with", "would", "your", "yours"),
+        *("about", "after", "again", "also", "always", "anything", "back", "been", "before"),
+        *("being", "call", "called", "calling", "calls", "came", "come", "could", "days"),
+        *("does", "doing", "done", "each", "even", "every", "fine", "first", "from", "getting"),
+        *("give", "going", "good", "great", "have", "having", "hello", "help", "here", "just"),
+        *("know", "last", "like", "little", "long", "look", "make", "many", "maybe", "mean"),
+        *("month", "months", "more", "much", "must", "need", "never", "next", "nice", "number"),
+        *("okay", "only", "other", "over", "please", "really", "right", "said", "same", "says"),
+        *("should", "since", "some", "something", "sorry", "still", "sure", "take", "tell"),
+        *("than", "thank", "thanks", "that", "them", "then", "there", "these", "they", "thing"),
+        *("think", "this", "those", "time", "today", "very", "want", "week", "well", "were"),
+        *("what", "when", "where", "which", "while", "will", "with", "work", "would", "yeah"),
+        *("year", "years", "your", "yours"),
     }
 )
 # group → listed phrase → its hits in the turn (the best one per stretch of the turn)
@@ -93,11 +102,20 @@ class _Node:
             node.ends.append(entry)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _EditEntry:
+    """A pinyin phrase whose threshold admits syllable edits; filed in the piece trie under
+    pieces of it, one of which any match must contain verbatim (pigeonhole)."""
+
     entry: _Entry
     keys: tuple[str, ...]
-    pieces: tuple[tuple[str, ...], ...]  # one of them occurs verbatim in any match (pigeonhole)
+    edits: int  # syllable edits the threshold admits
+
+
+@dataclass(slots=True)
+class _PieceNode:
+    children: dict[str, _PieceNode] = field(default_factory=dict)
+    ends: list[tuple[_EditEntry, int]] = field(default_factory=list)  # (phrase, piece offset)
 
 
 @dataclass(slots=True)
@@ -133,7 +151,7 @@ class PhraseIndex:
         self._trie = _Node()
         self._fuzzy: list[tuple[_Entry, Tokens]] = []  # filed under anchors when first used
         self._anchors: dict[str, list[_Anchored]] = {}
-        self._edits: list[_EditEntry] = []
+        self._pieces = _PieceNode()
         self._regexes: list[tuple[int, int, str]] = []
         self._vocabulary: list[str] = []
         self._join_prefixes: frozenset[str] = frozenset()
@@ -148,17 +166,27 @@ class PhraseIndex:
     # ---- compiling ------------------------------------------------------------------------
 
     def add_group(
-        self, listed: Sequence[ListedPhrase], match: MatchMode, threshold: float | None
+        self,
+        listed: Sequence[ListedPhrase],
+        match: MatchMode,
+        threshold: float | None,
+        *,
+        strict: bool = False,
     ) -> int:
-        """Compile a phrase list; an identical list with the same settings shares its group."""
-        key = (tuple(p.listed for p in listed), match, threshold)
+        """Compile a phrase list; an identical list with the same settings shares its group.
+
+        ``strict`` (near-misses): as written — homophones allowed, no approximate words, no
+        syllable edits. A near-miss differs from its phrase by a short word ("do not want to
+        complain"), just what approximate matching would overlook.
+        """
+        key = (tuple(p.listed for p in listed), match, threshold, strict)
         if key in self._groups:
             return self._groups[key]
         group = len(self._groups)
         self._groups[key] = group
         for number, phrase in enumerate(listed):
             for variant in phrase.variants:
-                self._add_variant(group, number, variant, match, threshold)
+                self._add_variant(group, number, variant, match, threshold, strict)
         self._anchors.clear()
         return group
 
@@ -196,7 +224,13 @@ class PhraseIndex:
         )
 
     def _add_variant(
-        self, group: int, listed: int, variant: str, match: MatchMode, threshold: float | None
+        self,
+        group: int,
+        listed: int,
+        variant: str,
+        match: MatchMode,
+        threshold: float | None,
+        strict: bool,
     ) -> None:
         mode = resolve_mode(match, variant, self.language)
         if mode is MatchMode.REGEX:
@@ -217,15 +251,19 @@ class PhraseIndex:
             size=len(tokens),
             threshold=limit,
             check_surface=chinese,
-            verbatim_only=_verbatim_only(mode, tokens, limit),
+            verbatim_only=_verbatim_only(mode, tokens, limit) or (strict and not chinese),
             digit_edges=(tokens.kinds[0] == DIGIT, tokens.kinds[-1] == DIGIT),
         )
         keys = tokens.keys
-        edits = _allowed_edits(len(keys), limit) if mode is MatchMode.PINYIN else 0
+        edits = _allowed_edits(len(keys), limit) if mode is MatchMode.PINYIN and not strict else 0
         if edits and not entry.verbatim_only:
+            edit = _EditEntry(entry, tuple(keys), edits)
             size = math.ceil(len(keys) / (edits + 1))
-            pieces = tuple(tuple(keys[i : i + size]) for i in range(0, len(keys), size))
-            self._edits.append(_EditEntry(entry, tuple(keys), pieces))
+            for offset in range(0, len(keys), size):
+                node = self._pieces
+                for key in keys[offset : offset + size]:
+                    node = node.children.setdefault(key, _PieceNode())
+                node.ends.append((edit, offset))
             return
         for path in _key_paths(tokens):
             self._trie.insert(path, entry)
@@ -246,8 +284,8 @@ class PhraseIndex:
             self._file_anchors()
         if self._anchors:
             self._near_anchors(tokens, hits)
-        for edit in self._edits:
-            _edit_matches(edit, tokens, hits)
+        if self._pieces.children:
+            self._near_pieces(tokens, hits)
         normalized = tokens.normalized
         for group, listed, pattern in self._regexes:
             found = compile_regex(pattern).search(normalized)
@@ -256,6 +294,24 @@ class PhraseIndex:
                 hit = PhraseHit(pattern, 1.0, found.group(), offset, *found.span())
                 _keep(hits, group, listed, hit)
         return hits
+
+    def _near_pieces(self, tokens: Tokens, hits: TurnHits) -> None:
+        """Pinyin phrases with edits allowed: test them where a piece of them was heard."""
+        keys = tokens.keys
+        root = self._pieces.children
+        starts: dict[_EditEntry, set[int]] = {}
+        for start, key in enumerate(keys):
+            node = root.get(key)
+            end = start
+            while node is not None:
+                for edit, offset in node.ends:
+                    starts.setdefault(edit, set()).add(start - offset)
+                end += 1
+                if end == len(keys) or not node.children:
+                    break
+                node = node.children.get(keys[end])
+        for edit, places in starts.items():
+            _edit_matches(edit, tokens, hits, places)
 
     def _near_anchors(self, tokens: Tokens, hits: TurnHits) -> None:
         keys, near = tokens.keys, self._near
@@ -267,6 +323,10 @@ class PhraseIndex:
                 continue
             anchors, first_half = found
             for anchored, same in anchors:
+                verbatim = hits.get(anchored.group)
+                if verbatim and anchored.listed in verbatim:
+                    if any(hit.similarity >= 1.0 for hit in verbatim[anchored.listed]):
+                        continue  # found as written in this turn: nothing to look for
                 start = position - anchored.at
                 if not anchored.needs_support[not same] or _supported(anchored, keys, start):
                     _fuzzy_windows(anchored, start, 1, tokens, hits)
@@ -275,7 +335,9 @@ class PhraseIndex:
                     _fuzzy_windows(anchored, position - anchored.at, 2, tokens, hits)
 
     def _anchors_near(self, word: str) -> _Near:
-        found = [(anchored, True) for anchored in self._anchors.get(word, ())]
+        # A one-word phrase heard verbatim is the trie's find; heard close, the word alone is
+        # the window: test it only when it is close enough to pass.
+        found = [(a, True) for a in self._anchors.get(word, ()) if a.size > 1]
         if len(word) >= _ANCHOR_MIN_CHARS and word.isalpha() and word not in _DIGIT_KEYS:
             close = process.extract(
                 word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=_SIMILAR_WORD, limit=None
@@ -287,7 +349,9 @@ class PhraseIndex:
                 found.extend(
                     (anchored, False)
                     for anchored in self._anchors[other]
-                    if edits <= _budget(anchored)  # the misheard word alone must fit the budget
+                    # the misheard word alone must fit the phrase's edit budget
+                    if edits <= _budget(anchored)
+                    and (anchored.size > 1 or score >= anchored.threshold * 100)
                 )
         result: _Near = (tuple(found), word in self._join_prefixes)
         if result == ((), False):
@@ -460,17 +524,13 @@ def _fuzzy_windows(
             _keep(hits, entry.group, entry.listed, hit)
 
 
-def _edit_matches(edit: _EditEntry, tokens: Tokens, hits: TurnHits) -> None:
-    """Pinyin with syllable edits allowed: windows around a verbatim piece of the phrase."""
-    keys, wanted, size = tokens.keys, edit.keys, len(edit.keys)
-    starts: set[int] = set()
-    for piece in edit.pieces:
-        width = len(piece)
-        for at in range(len(keys) - width + 1):
-            if tuple(keys[at : at + width]) == piece:
-                starts.update(range(max(0, at - size), at + 1))
+def _edit_matches(edit: _EditEntry, tokens: Tokens, hits: TurnHits, places: set[int]) -> None:
+    """Pinyin with syllable edits: windows near where a piece of the phrase was heard verbatim
+    (``places``: where the phrase would start; each edit before the piece shifts it by one)."""
+    keys, wanted, size, shift = tokens.keys, edit.keys, len(edit.keys), edit.edits
+    begins = {b for place in places for b in range(place - shift, place + shift + 1) if b >= 0}
     best: tuple[float, int, int] | None = None
-    for begin in sorted(starts):
+    for begin in sorted(begins):
         for width in range(max(1, size - 1), size + 2):
             if begin + width > len(keys):
                 break

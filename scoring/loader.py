@@ -104,6 +104,22 @@ def _phrase_problems(phrases: Iterable[str], source: YamlSource, path: PathKey) 
     return problems
 
 
+def _regex_problems(patterns: Iterable[str], source: YamlSource, path: PathKey) -> list[Problem]:
+    problems = []
+    for pattern in patterns:
+        try:
+            compile_regex(pattern)
+        except re.error as error:
+            problems.append(
+                source.problem(
+                    path,
+                    f"bad regular expression {pattern!r}: {error}",
+                    "regexes are searched in normalised text (lowercase, no punctuation)",
+                )
+            )
+    return problems
+
+
 def _check_rubric(
     rubric: Rubric, source: YamlSource, libraries: dict[str, PhraseLibrary]
 ) -> list[Problem]:
@@ -228,9 +244,11 @@ def _load_library_file(path: Path) -> dict[str, PhraseLibrary]:
     for name, library in parsed.libraries.items():
         for key in ("phrases", "exclude"):
             for language, phrases in getattr(library, key).items():
-                problems.extend(
-                    _phrase_problems(phrases, source, ("libraries", name, key, language))
-                )
+                where = ("libraries", name, key, language)
+                if library.regex:
+                    problems.extend(_regex_problems(phrases, source, where))
+                else:
+                    problems.extend(_phrase_problems(phrases, source, where))
     if problems:
         raise RubricError(problems)
     return dict(parsed.libraries)

@@ -372,6 +372,11 @@ class PhraseLibrary(_Strict):
     """A named phrase list per language, shared by rubrics (``library: name``)."""
 
     description: str = ""
+    regex: bool = Field(
+        default=False,
+        description="The phrases are regular expressions: only conditions with match: regex "
+        "may use the library, and only such libraries go with match: regex.",
+    )
     phrases: dict[LanguageCode, tuple[Phrase, ...]] = Field(min_length=1)
     exclude: dict[LanguageCode, tuple[Phrase, ...]] = Field(
         default_factory=dict,
