@@ -109,15 +109,20 @@ _EN = {
     ),
     "bye": ("No, that's all, thank you. Goodbye.", "That's it, bye."),
     "sales_open": (
-        ("agent", "Good afternoon, this is {name} from Acme Telecom. Am I speaking with "
-                  "Mr. {surname}?"),
+        (
+            "agent",
+            "Good afternoon, this is {name} from Acme Telecom. Am I speaking with Mr. {surname}?",
+        ),
         ("customer", "Yes, speaking."),
         ("agent", "Do you have a few minutes? I'd like to tell you about an offer."),
         ("customer", "Sure, go ahead."),
     ),
     "sales_close": (
-        ("agent", "We have a special offer, {n} gigabytes for {amount} dollars a month. The first "
-                  "month is free and the free trial ends on the {day} of {month}."),
+        (
+            "agent",
+            "We have a special offer, {n} gigabytes for {amount} dollars a month. The first "
+            "month is free and the free trial ends on the {day} of {month}.",
+        ),
         ("agent", "You can cancel any time by texting stop to {n4}."),
         ("agent", "Shall I activate it for you?"),
         ("customer", "Yes please, activate it."),
@@ -308,7 +313,9 @@ def make_call(index: int, rng: random.Random) -> tuple[Call, Transcript]:
         duration=clock,
         by_role={
             Role.AGENT: RoleMetrics(talk_time=agent_time, talk_ratio=agent_time / talk),
-            Role.CUSTOMER: RoleMetrics(talk_time=talk - agent_time, talk_ratio=1 - agent_time / talk),
+            Role.CUSTOMER: RoleMetrics(
+                talk_time=talk - agent_time, talk_ratio=1 - agent_time / talk
+            ),
         },
         longest_silence=round(rng.uniform(1, 40), 1),
     )

@@ -324,9 +324,12 @@ class PhraseIndex:
             anchors, first_half = found
             for anchored, same in anchors:
                 verbatim = hits.get(anchored.group)
-                if verbatim and anchored.listed in verbatim:
-                    if any(hit.similarity >= 1.0 for hit in verbatim[anchored.listed]):
-                        continue  # found as written in this turn: nothing to look for
+                if (
+                    verbatim
+                    and anchored.listed in verbatim
+                    and any(hit.similarity >= 1.0 for hit in verbatim[anchored.listed])
+                ):
+                    continue  # found as written in this turn: nothing to look for
                 start = position - anchored.at
                 if not anchored.needs_support[not same] or _supported(anchored, keys, start):
                     _fuzzy_windows(anchored, start, 1, tokens, hits)

@@ -152,8 +152,9 @@ def test_fuzzy_finds_words_asr_split_or_misspelt() -> None:
     assert match_phrase("passcode", "my pass code is 1234", MatchMode.FUZZY) is not None
     hit = match_phrase("complaint", "I want to make a complant", MatchMode.FUZZY)
     assert hit is not None and hit.heard == "complant"
-    assert match_phrase("your identity is verified", "your identity is now verified", MatchMode.FUZZY)
-    assert match_phrase("your identity is verified", "your identity verified", MatchMode.FUZZY)
+    verified = "your identity is verified"
+    assert match_phrase(verified, "your identity is now verified", MatchMode.FUZZY)
+    assert match_phrase(verified, "your identity verified", MatchMode.FUZZY)
     # phrases of very common words only (okay, thank you ...) match as written
     assert match_phrase("thank you for calling", "thank you calling", MatchMode.FUZZY) is None
 
