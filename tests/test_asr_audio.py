@@ -4,10 +4,13 @@ here with espeak-ng, soundfile (libsndfile: GSM 6.10) and PyAV (ffmpeg: mu-law, 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import struct
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -184,14 +187,35 @@ def test_missing_file_is_an_error(tmp_path):
         load_call_audio([tmp_path / "gone.wav"])
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file whatever its mode")
-def test_unreadable_file_says_how_to_get_access(formats, tmp_path):
-    path = tmp_path / "private.wav"
-    shutil.copy(formats["wav"], path)
-    path.chmod(0o000)
-    with pytest.raises(AudioDecodeError, match="permission denied") as caught:
-        load_audio(path)
-    assert "asterisk" in str(caught.value)
+@contextlib.contextmanager
+def _without_root() -> Iterator[None]:
+    """Run the block as user `nobody` when the tests run as root (root reads any file whatever its
+    mode). Only the effective uid changes, so root gets it back afterwards."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.seteuid(65534)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+
+
+def test_unreadable_file_says_how_to_get_access(formats):
+    # Asterisk writes recordings as its own user with mode 0600; the nightly job may run as another.
+    folder = Path(tempfile.mkdtemp(prefix="callqa-private-"))
+    try:
+        folder.chmod(0o755)
+        path = folder / "private.wav"
+        shutil.copy(formats["wav"], path)
+        path.chmod(0o600 if os.geteuid() == 0 else 0o000)
+        load_audio(formats["wav"])  # the decoder's own imports happen while we can still read them
+        with _without_root(), pytest.raises(AudioDecodeError, match="permission denied") as caught:
+            load_audio(path)
+        assert str(path) in str(caught.value)
+        assert "asterisk" in str(caught.value)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_wav_with_large_metadata_before_the_audio_decodes(clip, tmp_path):
