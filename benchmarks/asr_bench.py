@@ -76,6 +76,7 @@ _ONES = [
 ]
 _TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 _T2S = OpenCC("t2s")
+SHOW = False  # set by --show
 
 Transcribe = Callable[[np.ndarray, str], str]
 
@@ -125,9 +126,14 @@ class Score:
     audio_s: float = 0.0
     compute_s: float = 0.0
     items: int = 0
+    show: bool = False  # print reference and hypothesis of every clip with errors
 
     def add(self, ref: list[str], hyp: list[str], audio_s: float, compute_s: float) -> None:
-        self.errors += edit_distance(ref, hyp)
+        errors = edit_distance(ref, hyp)
+        if errors and self.show:
+            joiner = "" if any(not token.isascii() for token in ref) else " "
+            print(f"    ref: {joiner.join(ref)}\n    hyp: {joiner.join(hyp)}", flush=True)
+        self.errors += errors
         self.tokens += len(ref)
         self.audio_s += audio_s
         self.compute_s += compute_s
@@ -208,7 +214,8 @@ def fetch_asterisk(cache: Path) -> tuple[Path, dict[str, str]]:
 
 def asterisk_subset(prompts: dict[str, str], count: int) -> list[str]:
     """A fixed, spread-out subset: spoken prompts of 3+ words, every k-th name in sorted order."""
-    spoken = sorted(n for n, t in prompts.items() if "[" not in t and len(t.split()) >= 3)
+    # "[beep tone]", "(3 seconds of silence)": descriptions, not words spoken
+    spoken = sorted(n for n, t in prompts.items() if not set("[(") & set(t) and len(t.split()) >= 3)
     step = max(1, len(spoken) // count) if count else 1
     return spoken[::step][:count]
 
@@ -240,7 +247,7 @@ def bench_pyannote_wer(runners: dict[str, Transcribe]) -> None:
     audio = load_audio(sample / "sample.wav", sample_rate=RATE).channels[0]
     for name, fn in runners.items():
         for label, signal in (("16 kHz", audio), ("8 kHz", telephone(audio))):
-            score = Score()
+            score = Score(show=SHOW)
             text, seconds = timed(fn, signal, "en")
             score.add(reference, english_words(text), len(signal) / RATE, seconds)
             print(score.line(f"pyannote sample call {label}: {name}", "WER"), flush=True)
@@ -285,13 +292,24 @@ def bench_asterisk(runners: dict[str, Transcribe], cache: Path, count: int) -> N
     names = asterisk_subset(prompts, count)
     clips = [load_audio(sounds / f"{n}.wav", sample_rate=RATE).channels[0] for n in names]
     for name, fn in runners.items():
-        score = Score()
+        score = Score(show=SHOW)
         for prompt, audio in zip(names, clips, strict=True):
             text, seconds = timed(fn, audio, "en")
             score.add(
                 english_words(prompts[prompt]), english_words(text), len(audio) / RATE, seconds
             )
         print(score.line(f"Asterisk prompts (8 kHz): {name}", "WER"), flush=True)
+    silences = sorted(n for n in prompts if n.startswith("silence/"))
+    quiet = [load_audio(sounds / f"{n}.wav", sample_rate=RATE).channels[0] for n in silences]
+    for name, fn in runners.items():
+        phantom = [english_words(fn(audio, "en")) for audio in quiet]
+        words = sum(len(w) for w in phantom)
+        print(
+            f"Asterisk silence/1..10 ({sum(len(a) for a in quiet) / RATE:.0f} s): {name}: "
+            f"{words} phantom words in {sum(1 for w in phantom if w)}/{len(quiet)} clips "
+            f"{sorted({' '.join(w) for w in phantom if w})}",
+            flush=True,
+        )
 
 
 def bench_aishell(runners: dict[str, Transcribe], cache: Path) -> None:
@@ -299,7 +317,7 @@ def bench_aishell(runners: dict[str, Transcribe], cache: Path) -> None:
     clips = [(load_audio(w, sample_rate=RATE).channels[0], AISHELL_TEXTS[w.stem]) for w in wavs]
     for name, fn in runners.items():
         for label, narrow in (("16 kHz", False), ("8 kHz", True)):
-            score = Score()
+            score = Score(show=SHOW)
             for audio, reference in clips:
                 signal = telephone(audio) if narrow else audio
                 text, seconds = timed(fn, signal, "zh")
@@ -317,7 +335,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--asterisk", type=int, default=40, help="prompts to score (0: skip)")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for Whisper")
     parser.add_argument("--skip", nargs="*", default=(), choices=["pyannote", "der", "aishell"])
+    parser.add_argument("--show", action="store_true", help="print each clip's errors")
     args = parser.parse_args(argv)
+    global SHOW
+    SHOW = args.show
     print(f"models {args.models_dir}, {args.threads} threads, cache {args.cache}", flush=True)
     runners = systems(args.models_dir, args.threads)
     warm = load_audio(pyannote_sample() / "sample.wav", sample_rate=RATE).channels[0][: 8 * RATE]
