@@ -128,6 +128,11 @@ _EN = {
         ("customer", "Yes please, activate it."),
         ("agent", "I have activated it on your line. Thank you, have a nice day. Goodbye."),
     ),
+    "sales_decline": (
+        ("agent", "We have a special offer, {n} gigabytes for {amount} dollars a month."),
+        ("customer", "No thanks, I'm not interested."),
+        ("agent", "No problem. Thank you for your time, have a nice day. Goodbye."),
+    ),
 }
 _ZH = {
     "open": (
@@ -194,6 +199,11 @@ _ZH = {
         ("customer", "好的，我同意开通。"),
         ("agent", "已经为您开通成功，感谢您的接听，再见。"),
     ),
+    "sales_decline": (
+        ("agent", "这款流量包每月{amount}元，现在办理首月免费。"),
+        ("customer", "不用了，我不需要。"),
+        ("agent", "好的，打扰您了，祝您生活愉快，再见。"),
+    ),
 }
 _SLOTS = {
     "en": {
@@ -217,6 +227,9 @@ _EN_FILLERS = ("um", "uh", "so", "okay so", "well", "yeah", "right", "you know")
 _ZH_FILLERS = ("嗯", "那个", "就是", "呃", "对", "然后")
 _EN_SLIPS = {"Acme": "Acne", "password": "pass word", "account": "a count", "bill": "build"}
 _ZH_SLIPS = {"密码": "秘码", "安科": "安可", "投诉": "头诉", "评价": "平价", "账户": "帐户"}
+
+
+_SALE_RATE = 0.4  # outbound calls that end in a sale (telemarketing converts far fewer)
 
 
 def _asr(text: str, language: str, rng: random.Random) -> str:
@@ -255,9 +268,10 @@ def _fill(template: str, language: str, rng: random.Random) -> str:
 
 def _script(language: str, inbound: bool, rng: random.Random, turns: int) -> list[tuple[str, str]]:
     pools = _EN if language == "en" else _ZH
-    if not inbound:  # a sales call: the opening and the sale around a long conversation
+    if not inbound:  # a sales call: the opening and the offer around a long conversation
         opening = [(r, _fill(t, language, rng)) for r, t in pools["sales_open"]]
-        closing = [(r, _fill(t, language, rng)) for r, t in pools["sales_close"]]
+        ending = "sales_close" if rng.random() < _SALE_RATE else "sales_decline"
+        closing = [(r, _fill(t, language, rng)) for r, t in pools[ending]]
         middle = _script(language, True, rng, turns - len(opening) - len(closing))[1:-2]
         return opening + middle + closing
     lines: list[tuple[str, str]] = [("agent", _fill(rng.choice(pools["open"]), language, rng))]
@@ -357,6 +371,7 @@ class Throughput:
     scorecards: int
     score_seconds: float
     parse_seconds: float
+    by_kind: dict[str, tuple[int, float]]  # "en inbound" → (calls, scoring seconds)
 
     @property
     def calls_per_second(self) -> float:
@@ -377,25 +392,35 @@ def _score_all(rubrics: list[Rubric], parsed: list[tuple[Call, Transcript]]) -> 
 
 
 def measure_throughput(rubrics: list[Rubric], count: int, seed: int = 7) -> Throughput:
-    """Score ``count`` synthetic stored calls (after a warm-up on 40 others); time both halves."""
+    """Load and score ``count`` synthetic stored calls one by one, as ``qa rescore`` does, after
+    a warm-up on 40 others; CPU time of this process, loading and scoring apart."""
     warm = [(c, transcript_for_scoring(t)) for c, t in make_store(40, seed + 1000)]
     _score_all(rubrics, warm)
     store = make_store(count, seed)
     normalize_text.cache_clear()  # no turn text of the timed set counts as seen before
     gc.collect()
-    # CPU time of this process: the figure per core, whatever else the machine is doing.
-    started = time.process_time()
-    parsed = [(call, transcript_for_scoring(text)) for call, text in store]
-    parse_seconds = time.process_time() - started
-    started = time.process_time()
-    cards = _score_all(rubrics, parsed)
-    score_seconds = time.process_time() - started
+    parse_seconds = score_seconds = 0.0
+    cards = turns = 0
+    by_kind: dict[str, tuple[int, float]] = {}
+    for call, text in store:
+        started = time.process_time()
+        transcript = transcript_for_scoring(text)
+        loaded = time.process_time()
+        cards += _score_all(rubrics, [(call, transcript)])
+        scored = time.process_time()
+        parse_seconds += loaded - started
+        score_seconds += scored - loaded
+        turns += len(transcript.turns)
+        kind = f"{transcript.language} {call.direction.value}"
+        calls, seconds = by_kind.get(kind, (0, 0.0))
+        by_kind[kind] = (calls + 1, seconds + scored - loaded)
     return Throughput(
         calls=count,
-        turns=sum(len(t.turns) for _, t in parsed),
+        turns=turns,
         scorecards=cards,
         score_seconds=score_seconds,
         parse_seconds=parse_seconds,
+        by_kind=dict(sorted(by_kind.items())),
     )
 
 
@@ -509,6 +534,9 @@ def main() -> None:
               f"({1000 * result.score_seconds / result.calls:.2f} ms a call)")  # fmt: skip
         print(f"  load + scoring:  {result.calls_per_second_with_parse:7.0f} calls/s "
               f"(loading {1000 * result.parse_seconds / result.calls:.2f} ms a call)")  # fmt: skip
+        for kind, (calls, seconds) in result.by_kind.items():
+            print(f"  {kind:<12} {calls:>4} calls  {calls / seconds:7.0f} calls/s "
+                  f"({1000 * seconds / calls:.2f} ms a call)")  # fmt: skip
     if args.only != "throughput":
         count, tallies = measure_accuracy(rubrics)
         print(f"accuracy on {count} annotated transcripts (positive: item fails / flag raised)")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from calldata import Call, Evidence, Metrics, Role, Transcript, Turn
 from scoring.compiled import CompiledRubric, PhrasePlan
-from scoring.index import TurnHits
+from scoring.index import TurnMatch
 from scoring.matching import PhraseHit
 from scoring.normalize import normalize_text
 from scoring.phrases import primary_language
@@ -74,7 +74,7 @@ class CallContext:
     language: str = ""
     turns: tuple[Turn, ...] = field(default=())
     memo: dict[str, Outcome] = field(default_factory=dict)
-    _hits: list[TurnHits] | None = None
+    _hits: list[TurnMatch] | None = None
     _by_group: dict[int, list[int]] = field(default_factory=dict)
     _by_role: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
@@ -90,21 +90,21 @@ class CallContext:
         ends = [t.end for t in self.turns]
         return max([self.transcript.duration, self.transcript.metrics.duration, *ends, 0.0])
 
-    def _match_turns(self) -> list[TurnHits]:
+    def _match_turns(self) -> list[TurnMatch]:
         if self._hits is None:
             index = self.compiled.index
             self._hits = [index.match(tokenize_turn(normalize_text(t.text))) for t in self.turns]
-            for position, hits in enumerate(self._hits):
-                for group in hits:
+            for position, found in enumerate(self._hits):
+                for group in found.groups():
                     self._by_group.setdefault(group, []).append(position)
         return self._hits
 
-    def hits(self, position: int) -> TurnHits:
-        """The phrase hits in the turn at ``position`` (all groups; matched on first need)."""
-        return self._match_turns()[position]
+    def hits(self, position: int, group: int) -> dict[int, list[PhraseHit]] | None:
+        """The hits of one phrase group in the turn at ``position`` (listed phrase → hits)."""
+        return self._match_turns()[position].group(group)
 
     def group_positions(self, group: int) -> list[int]:
-        """Positions of the turns where a phrase of ``group`` was found."""
+        """Positions of the turns where a phrase of ``group`` was or may be found."""
         self._match_turns()
         return self._by_group.get(group, [])
 
@@ -257,11 +257,10 @@ def _best(hits: list[PhraseHit]) -> PhraseHit:
 
 def _turn_hits(plan: PhrasePlan, context: CallContext, position: int) -> dict[int, PhraseHit]:
     """The plan's hits in one turn (listed phrase → best hit), near-misses removed."""
-    hits = context.hits(position)
-    found = hits.get(plan.group) if plan.group is not None else None
+    found = context.hits(position, plan.group) if plan.group is not None else None
     if not found:
         return {}
-    near = hits.get(plan.exclude) if plan.exclude is not None else None
+    near = context.hits(position, plan.exclude) if plan.exclude is not None else None
     if not near:
         return {listed: _best(options) for listed, options in found.items()}
     misses = [miss for options in near.values() for miss in options]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -42,7 +43,7 @@ from scoring.matching import (
 )
 from scoring.normalize import has_cjk, normalize_text
 from scoring.phrases import ListedPhrase
-from scoring.tokens import CJK, DIGIT, WORD, Tokens, tokenize_phrase, tokenize_turn
+from scoring.tokens import CJK, WORD, Tokens, tokenize_phrase, tokenize_turn
 
 # Phrases this short (characters for fuzzy, syllables for pinyin) only match verbatim: "hi" must
 # not match inside "this", and one syllable has too many homophones to mean anything.
@@ -86,20 +87,6 @@ class _Entry:
     threshold: float
     check_surface: bool  # keys of Chinese characters are sounds: compare the characters too
     verbatim_only: bool  # a homophone is not enough
-    digit_edges: tuple[bool, bool]  # starts / ends with a digit: must not sit inside a number
-
-
-@dataclass(slots=True)
-class _Node:
-    children: dict[str, _Node] = field(default_factory=dict)
-    ends: list[_Entry] = field(default_factory=list)
-
-    def insert(self, keys: Sequence[str], entry: _Entry) -> None:
-        node = self
-        for key in keys:
-            node = node.children.setdefault(key, _Node())
-        if entry not in node.ends:
-            node.ends.append(entry)
 
 
 @dataclass(slots=True, eq=False)
@@ -113,9 +100,17 @@ class _EditEntry:
 
 
 @dataclass(slots=True)
-class _PieceNode:
-    children: dict[str, _PieceNode] = field(default_factory=dict)
-    ends: list[tuple[_EditEntry, int]] = field(default_factory=list)  # (phrase, piece offset)
+class _Node:
+    children: dict[str, _Node] = field(default_factory=dict)
+    ends: list[_Entry] = field(default_factory=list)
+    pieces: list[tuple[_EditEntry, int]] = field(default_factory=list)  # (phrase, offset)
+
+    def insert(self, keys: Sequence[str], entry: _Entry) -> None:
+        node = self
+        for key in keys:
+            node = node.children.setdefault(key, _Node())
+        if entry not in node.ends:
+            node.ends.append(entry)
 
 
 @dataclass(slots=True)
@@ -139,7 +134,6 @@ class _Anchored:
 
 _Near = tuple[tuple[tuple[_Anchored, bool], ...], bool]
 _NOTHING: _Near = ((), False)
-_DIGIT_KEYS = frozenset(("ling", "yi", "er", "san", "si", "wu", "liu", "qi", "ba", "jiu"))
 
 
 class PhraseIndex:
@@ -151,8 +145,8 @@ class PhraseIndex:
         self._trie = _Node()
         self._fuzzy: list[tuple[_Entry, Tokens]] = []  # filed under anchors when first used
         self._anchors: dict[str, list[_Anchored]] = {}
-        self._pieces = _PieceNode()
         self._regexes: list[tuple[int, int, str]] = []
+        self._regex_union: re.Pattern[str] | None = None
         self._vocabulary: list[str] = []
         self._join_prefixes: frozenset[str] = frozenset()
         # turn word → the anchors it is (True) or is close to (False), and whether it may be
@@ -236,6 +230,7 @@ class PhraseIndex:
         if mode is MatchMode.REGEX:
             compile_regex(variant)
             self._regexes.append((group, listed, variant))
+            self._regex_union = None
             return
         normalized = normalize_text(variant)
         tokens = tokenize_phrase(normalized)
@@ -252,7 +247,6 @@ class PhraseIndex:
             threshold=limit,
             check_surface=chinese,
             verbatim_only=_verbatim_only(mode, tokens, limit) or (strict and not chinese),
-            digit_edges=(tokens.kinds[0] == DIGIT, tokens.kinds[-1] == DIGIT),
         )
         keys = tokens.keys
         edits = _allowed_edits(len(keys), limit) if mode is MatchMode.PINYIN and not strict else 0
@@ -260,10 +254,10 @@ class PhraseIndex:
             edit = _EditEntry(entry, tuple(keys), edits)
             size = math.ceil(len(keys) / (edits + 1))
             for offset in range(0, len(keys), size):
-                node = self._pieces
+                node = self._trie
                 for key in keys[offset : offset + size]:
-                    node = node.children.setdefault(key, _PieceNode())
-                node.ends.append((edit, offset))
+                    node = node.children.setdefault(key, _Node())
+                node.pieces.append((edit, offset))
             return
         for path in _key_paths(tokens):
             self._trie.insert(path, entry)
@@ -272,56 +266,52 @@ class PhraseIndex:
 
     # ---- matching -------------------------------------------------------------------------
 
-    def match(self, tokens: Tokens) -> TurnHits:
-        """The best hit of every listed phrase of every group in one turn (see
-        :func:`scoring.tokens.tokenize_turn`)."""
-        hits: TurnHits = {}
+    def match(self, tokens: Tokens) -> TurnMatch:
+        """Every phrase of every group in one turn (see :func:`scoring.tokens.tokenize_turn`).
+
+        What is found as written is found now; approximate matches (fuzzy words, pinyin with
+        syllable edits) are only located now and tested when a condition asks for their group
+        in this turn (:meth:`TurnMatch.group`): most are never asked for — their item does not
+        apply, or their window is the first or last turns.
+        """
+        found = TurnMatch(tokens)
         if not tokens.keys:
-            return hits
+            return found
         if self._trie.children:
-            _walk(self._trie, tokens, hits)
+            _walk(self._trie, tokens, found)
         if self._fuzzy and not self._anchors:
             self._file_anchors()
         if self._anchors:
-            self._near_anchors(tokens, hits)
-        if self._pieces.children:
-            self._near_pieces(tokens, hits)
+            self._near_anchors(tokens, found)
         normalized = tokens.normalized
+        if self._regexes and self._any_regex().search(normalized) is None:
+            return found
         for group, listed, pattern in self._regexes:
-            found = compile_regex(pattern).search(normalized)
-            if found is not None:
-                offset = found.start() / len(normalized)
-                hit = PhraseHit(pattern, 1.0, found.group(), offset, *found.span())
-                _keep(hits, group, listed, hit)
-        return hits
+            hit = compile_regex(pattern).search(normalized)
+            if hit is not None:
+                offset = hit.start() / len(normalized)
+                _keep(found.hits, group, listed,
+                      PhraseHit(pattern, 1.0, hit.group(), offset, *hit.span()))  # fmt: skip
+        return found
 
-    def _near_pieces(self, tokens: Tokens, hits: TurnHits) -> None:
-        """Pinyin phrases with edits allowed: test them where a piece of them was heard."""
-        keys = tokens.keys
-        root = self._pieces.children
-        starts: dict[_EditEntry, set[int]] = {}
-        for start, key in enumerate(keys):
-            node = root.get(key)
-            end = start
-            while node is not None:
-                for edit, offset in node.ends:
-                    starts.setdefault(edit, set()).add(start - offset)
-                end += 1
-                if end == len(keys) or not node.children:
-                    break
-                node = node.children.get(keys[end])
-        for edit, places in starts.items():
-            _edit_matches(edit, tokens, hits, places)
+    def _any_regex(self) -> re.Pattern[str]:
+        """All regex phrases in one pattern: one search rules out most turns."""
+        if self._regex_union is None:
+            try:
+                self._regex_union = re.compile("|".join(f"(?:{p})" for _, _, p in self._regexes))
+            except re.error:  # e.g. an inline flag that only works at the start of one pattern
+                self._regex_union = re.compile("")  # matches anywhere: test each pattern
+        return self._regex_union
 
-    def _near_anchors(self, tokens: Tokens, hits: TurnHits) -> None:
-        keys, near = tokens.keys, self._near
+    def _near_anchors(self, tokens: Tokens, found: TurnMatch) -> None:
+        keys, near, hits = tokens.keys, self._near, found.hits
         for position, key in enumerate(keys):
-            found = near.get(key)
-            if found is None:
-                found = self._anchors_near(key)
-            if found is _NOTHING:
+            close = near.get(key)
+            if close is None:
+                close = self._anchors_near(key)
+            if close is _NOTHING:
                 continue
-            anchors, first_half = found
+            anchors, first_half = close
             for anchored, same in anchors:
                 verbatim = hits.get(anchored.group)
                 if (
@@ -331,17 +321,17 @@ class PhraseIndex:
                 ):
                     continue  # found as written in this turn: nothing to look for
                 start = position - anchored.at
-                if not anchored.needs_support[not same] or _supported(anchored, keys, start):
-                    _fuzzy_windows(anchored, start, 1, tokens, hits)
+                # a phrase that needs another word verbatim: checked when the test runs
+                found.later(anchored.group, (anchored, start, 1 if same else -1))
             if first_half and position + 1 < len(keys):
                 for anchored in self._anchors.get(key + keys[position + 1], ()):
-                    _fuzzy_windows(anchored, position - anchored.at, 2, tokens, hits)
+                    found.later(anchored.group, (anchored, position - anchored.at, 2))
 
     def _anchors_near(self, word: str) -> _Near:
         # A one-word phrase heard verbatim is the trie's find; heard close, the word alone is
         # the window: test it only when it is close enough to pass.
         found = [(a, True) for a in self._anchors.get(word, ()) if a.size > 1]
-        if len(word) >= _ANCHOR_MIN_CHARS and word.isalpha() and word not in _DIGIT_KEYS:
+        if len(word) >= _ANCHOR_MIN_CHARS and word.isalpha():
             close = process.extract(
                 word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=_SIMILAR_WORD, limit=None
             )
@@ -363,6 +353,49 @@ class PhraseIndex:
             self._near.clear()
         self._near[word] = result
         return result
+
+
+_Pending = tuple[_Anchored, int, int] | tuple[_EditEntry, set[int]]
+
+
+class TurnMatch:
+    """One turn matched against an index: hits found, and approximate tests still to run."""
+
+    __slots__ = ("hits", "pending", "tokens")
+
+    def __init__(self, tokens: Tokens) -> None:
+        self.tokens = tokens
+        self.hits: TurnHits = {}
+        self.pending: dict[int, list[_Pending]] = {}
+
+    def later(self, group: int, test: _Pending) -> None:
+        self.pending.setdefault(group, []).append(test)
+
+    def groups(self) -> set[int]:
+        """The groups with a hit or a test still to run in this turn."""
+        return set(self.hits) | set(self.pending)
+
+    def group(self, group: int) -> dict[int, list[PhraseHit]] | None:
+        """The group's hits in this turn (listed phrase → hits), running its pending tests."""
+        tests = self.pending.pop(group, None)
+        if tests:
+            for test in tests:
+                if len(test) == 2:
+                    _edit_matches(test[0], self.tokens, self.hits, test[1])
+                    continue
+                anchored, start, joined = test
+                if joined < 0:  # the anchor was heard only close: maybe another word must be right
+                    if anchored.needs_support[1] and not _supported(anchored, self.tokens, start):
+                        continue
+                    joined = 1
+                elif (
+                    joined == 1
+                    and anchored.needs_support[0]
+                    and not _supported(anchored, self.tokens, start)
+                ):
+                    continue
+                _fuzzy_windows(anchored, start, joined, self.tokens, self.hits)
+        return self.hits.get(group)
 
 
 # ---- compiling helpers ------------------------------------------------------------------------
@@ -404,13 +437,6 @@ def _anchor_candidates(tokens: Tokens) -> list[str]:
 # ---- hits -------------------------------------------------------------------------------------
 
 
-def _inside_number(entry: _Entry, tokens: Tokens, start: int, end: int) -> bool:
-    kinds = tokens.kinds
-    before = entry.digit_edges[0] and start > 0 and kinds[start - 1] == DIGIT
-    after = entry.digit_edges[1] and end + 1 < len(kinds) and kinds[end + 1] == DIGIT
-    return before or after
-
-
 def _hit(entry: _Entry, tokens: Tokens, start: int, end: int, similarity: float) -> PhraseHit:
     begin, finish = tokens.starts[start], tokens.ends[end]
     heard = tokens.normalized[begin:finish]
@@ -434,26 +460,33 @@ def _rank(hit: PhraseHit) -> tuple[float, int, float]:
     return (hit.similarity, hit.end - hit.start, -hit.offset)
 
 
-def _walk(trie: _Node, tokens: Tokens, hits: TurnHits) -> None:
-    """Walk the trie from every token; record each phrase whose keys all matched."""
-    keys = tokens.keys
+def _walk(trie: _Node, tokens: Tokens, found: TurnMatch) -> None:
+    """Walk the trie from every token: record each phrase whose keys all matched, and note the
+    pinyin phrases with edits allowed where a piece of them was heard (tested on demand)."""
+    keys, hits = tokens.keys, found.hits
     size = len(keys)
     root = trie.children
+    places: dict[_EditEntry, set[int]] | None = None
     for start, key in enumerate(keys):
         node = root.get(key)
         end = start
         while node is not None:
             for entry in node.ends:
                 _trie_hit(entry, tokens, start, end, hits)
+            if node.pieces:
+                places = places if places is not None else {}
+                for edit, offset in node.pieces:
+                    places.setdefault(edit, set()).add(start - offset)
             end += 1
             if end == size or not node.children:
                 break
             node = node.children.get(keys[end])
+    if places:
+        for edit, where in places.items():
+            found.later(edit.entry.group, (edit, where))
 
 
 def _trie_hit(entry: _Entry, tokens: Tokens, start: int, end: int, hits: TurnHits) -> None:
-    if (entry.digit_edges[0] or entry.digit_edges[1]) and _inside_number(entry, tokens, start, end):
-        return
     similarity = 1.0
     if entry.check_surface and tokens.surface(start, end) != entry.normalized:
         if entry.verbatim_only:
@@ -479,8 +512,8 @@ def _needs_support(anchored: _Anchored) -> tuple[bool, bool]:
     return others > budget // 2, others > max(0, budget - 2) // 2
 
 
-def _supported(anchored: _Anchored, keys: list[str], start: int) -> bool:
-    others = anchored.others
+def _supported(anchored: _Anchored, tokens: Tokens, start: int) -> bool:
+    keys, others = tokens.keys, anchored.others
     return any(key in others for key in keys[max(0, start - 1) : start + anchored.size + 1])
 
 
@@ -522,9 +555,8 @@ def _fuzzy_windows(
     if found is not None:
         score, which, begin, finish = found
         entry = anchored.entries[which]
-        if not _inside_number(entry, tokens, begin, finish):
-            hit = _hit(entry, tokens, begin, finish, round(score / 100, 3))
-            _keep(hits, entry.group, entry.listed, hit)
+        hit = _hit(entry, tokens, begin, finish, round(score / 100, 3))
+        _keep(hits, entry.group, entry.listed, hit)
 
 
 def _edit_matches(edit: _EditEntry, tokens: Tokens, hits: TurnHits, places: set[int]) -> None:
@@ -545,9 +577,8 @@ def _edit_matches(edit: _EditEntry, tokens: Tokens, hits: TurnHits, places: set[
                 best = (score, begin, begin + width - 1)
     if best is not None and best[0] >= edit.entry.threshold:
         score, begin, finish = best
-        if not _inside_number(edit.entry, tokens, begin, finish):
-            hit = _hit(edit.entry, tokens, begin, finish, round(score, 3))
-            _keep(hits, edit.entry.group, edit.entry.listed, hit)
+        hit = _hit(edit.entry, tokens, begin, finish, round(score, 3))
+        _keep(hits, edit.entry.group, edit.entry.listed, hit)
 
 
 # ---- one phrase -------------------------------------------------------------------------------
@@ -576,5 +607,5 @@ def match_phrase(
     if mode is MatchMode.PINYIN and not has_cjk(phrase):
         mode = MatchMode.EXACT  # digits and Latin words match whole in pinyin mode
     found = _single(phrase, mode, threshold).match(tokenize_turn(normalize_text(text)))
-    hits = found.get(0, {}).get(0)
+    hits = (found.group(0) or {}).get(0)
     return max(hits, key=lambda h: (h.similarity, -h.offset)) if hits else None

@@ -132,6 +132,7 @@ class _PunctuationTable(dict[int, str | None]):
 
 
 _PUNCTUATION = _PunctuationTable()
+_ASCII_PUNCTUATION = str.maketrans({chr(code): _PUNCTUATION[code] for code in range(128)})
 
 
 _EN_NUMBER_WORD = re.compile(r"\b(?:" + "|".join([*_EN_UNITS, *_EN_TEENS, *_EN_TENS]) + r")\b")
@@ -184,9 +185,10 @@ def normalize_text(text: str) -> str:
 def _normalize(text: str) -> str:
     # Each step runs only when the text can need it: turns are normalised once per call, and
     # throughput on stored transcripts depends on this being cheap.
-    if not text.isascii():
+    ascii_only = text.isascii()
+    if not ascii_only:
         text = unicodedata.normalize("NFKC", text)
-    cjk = has_cjk(text)
+    cjk = not ascii_only and has_cjk(text)
     if cjk:
         text = _t2s().convert(text)
     text = text.lower()
@@ -194,7 +196,7 @@ def _normalize(text: str) -> str:
         text = text.translate(_APOSTROPHES)
         if "'" in text:
             text = _CONTRACTION.sub(_expand, text)
-    text = " ".join(text.translate(_PUNCTUATION).split())
+    text = " ".join(text.translate(_ASCII_PUNCTUATION if ascii_only else _PUNCTUATION).split())
     if _EN_NUMBER_WORD.search(text):
         text = _english_numbers(text)
     if cjk:

@@ -1,10 +1,11 @@
 """Normalised text as tokens: the unit every phrase matcher compares.
 
 A Chinese character is one token keyed by its tone-less pinyin with the usual sound-alike pairs
-merged (z/zh, c/ch, s/sh, n/l, -n/-ng), so homophones share a key; a digit is one token keyed by
-its Mandarin syllable (12315 and 幺二三幺五 are the same keys); a Latin word is one token keyed by
-itself. Every token keeps its place in the normalised string, so a match can tell a verbatim
-hit (similarity 1.0) from a homophone and quote what ASR wrote.
+merged (z/zh, c/ch, s/sh, n/l, -n/-ng), so homophones share a key; a number (a run of digits —
+normalisation has already written 幺二三幺五 and "one two three" as digits) and a Latin word are
+one token each, keyed by themselves, so 12315 never matches inside 13812315000. Every token
+keeps its place in the normalised string, so a match can tell a verbatim hit (similarity 1.0)
+from a homophone and quote what ASR wrote.
 
 Turns are tokenised once per call (:func:`tokenize_turn`), fast: a turn's characters are keyed
 by their most common reading, through a per-character table. Phrases are tokenised once per
@@ -21,17 +22,15 @@ from functools import cache
 
 from pypinyin import Style, lazy_pinyin, pinyin
 
-CJK, DIGIT, WORD = "c", "d", "w"
-_DIGIT_SYLLABLES = dict(
-    zip(
-        "0123456789", ("ling", "yi", "er", "san", "si", "wu", "liu", "qi", "ba", "jiu"), strict=True
-    )
-)
+CJK, NUMBER, WORD = "c", "d", "w"
 _CJK_CLASS = "\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
-_PIECES = re.compile(rf"[{_CJK_CLASS}]|\d|[^\W\d{_CJK_CLASS}]+")
+_PIECES = re.compile(rf"[{_CJK_CLASS}]|\d+|[^\W\d{_CJK_CLASS}]+")
 _HAS_CJK = re.compile(f"[{_CJK_CLASS}]")
-_NOT_CHINESE = re.compile(rf"[^{_CJK_CLASS}0-9]")
+_NOT_CHINESE = re.compile(rf"[^{_CJK_CLASS}]")
+_NOT_CHINESE_OR_DIGIT = re.compile(rf"[^{_CJK_CLASS}0-9]")
+_CHINESE_OR_NUMBER = re.compile(rf"[{_CJK_CLASS}]|[0-9]+")
 _HAS_DIGIT = re.compile(r"\d")
+_DIGIT_IN_WORD = re.compile(r"\d[^\W\d]|[^\W\d]\d")  # "4g", "mp3": split into pieces
 
 
 def canonical_syllable(syllable: str) -> str:
@@ -56,13 +55,13 @@ def char_readings(char: str) -> tuple[str, ...]:
 class Tokens:
     """Normalised text split into tokens (parallel sequences, built once per turn).
 
-    ``keys`` are the canonical keys; ``kinds`` one letter per token (CJK "c", DIGIT "d", WORD
+    ``keys`` are the canonical keys; ``kinds`` one letter per token (CJK "c", NUMBER "d", WORD
     "w"); ``starts``/``ends`` the character offsets in ``normalized`` (worked out on first use:
     most turns never need them); ``alternatives`` maps a token of a *phrase* to the other key it
     may be heard as (a polyphone's most common reading).
     """
 
-    __slots__ = ("_ends", "_starts", "alternatives", "keys", "kinds", "normalized")
+    __slots__ = ("_ends", "_gap", "_starts", "alternatives", "keys", "kinds", "normalized")
 
     def __init__(
         self,
@@ -72,12 +71,14 @@ class Tokens:
         starts: Sequence[int] | None,
         ends: Sequence[int] | None,
         alternatives: dict[int, tuple[str, ...]] | None = None,
+        gap: int = 1,
     ) -> None:
         self.normalized = normalized
         self.keys = keys
         self.kinds = kinds
         self._starts = starts
         self._ends = ends
+        self._gap = gap  # with no offsets given: characters between tokens (1 space, or 0)
         self.alternatives = alternatives or {}
 
     def __len__(self) -> int:
@@ -98,84 +99,63 @@ class Tokens:
         return self._ends
 
     def _offsets(self) -> None:
-        # only the all-words fast path leaves them out: words separated by single spaces
-        ends = list(itertools.accumulate(len(key) + 1 for key in self.keys))
-        self._ends = [end - 1 for end in ends]
+        # the fast paths leave them out: each token is its own text, ``gap`` characters apart
+        gap = self._gap
+        ends = list(itertools.accumulate(len(key) + gap for key in self.keys))
+        self._ends = [end - gap for end in ends]
+        self._starts = [0, *ends[:-1]]
+
+    def _offsets_from(self, texts: list[str]) -> None:
+        ends = list(itertools.accumulate(map(len, texts)))
+        self._ends = ends
         self._starts = [0, *ends[:-1]]
 
     def surface(self, first: int, last: int) -> str:
         """The normalised text of tokens ``first``..``last`` (inclusive)."""
-        if self._starts is None:  # words separated by single spaces
+        if self._starts is None and self._gap:  # words and numbers separated by single spaces
             return " ".join(self.keys[first : last + 1])
-        return self.normalized[self._starts[first] : self.ends[last]]
+        return self.normalized[self.starts[first] : self.ends[last]]
 
 
 class _Primary(dict[str, str]):
-    """Character → its key: the most common reading of a Chinese character, a digit's syllable."""
+    """Chinese character → its key: its most common reading."""
 
     def __missing__(self, char: str) -> str:
-        value = _DIGIT_SYLLABLES[char] if char in _DIGIT_SYLLABLES else char_readings(char)[0]
+        value = char_readings(char)[0]
         self[char] = value
         return value
 
 
-class _Kind(dict[int, str]):
-    """``str.translate`` table: a digit → DIGIT, any other character → CJK."""
-
-    def __missing__(self, code: int) -> str:
-        value = DIGIT if chr(code).isdigit() else CJK
-        self[code] = value
-        return value
-
-
-_PRIMARY, _KIND = _Primary(), _Kind()
+_PRIMARY = _Primary()
 
 
 def _chinese(normalized: str) -> Tokens:
-    """Fast path: only Chinese characters and digits, one token per character."""
+    """Fast path: only Chinese characters, one token per character."""
     size = len(normalized)
     keys = list(map(_PRIMARY.__getitem__, normalized))
-    return Tokens(normalized, keys, normalized.translate(_KIND), range(size), range(1, size + 1))
+    return Tokens(normalized, keys, CJK * size, range(size), range(1, size + 1))
+
+
+def _chinese_and_numbers(normalized: str) -> Tokens:
+    """Fast path: Chinese characters and numbers, no spaces: a token per character or number."""
+    texts = _CHINESE_OR_NUMBER.findall(normalized)
+    primary = _PRIMARY
+    keys = [text if text[0].isdigit() else primary[text] for text in texts]
+    kinds = "".join([NUMBER if text[0].isdigit() else CJK for text in texts])
+    tokens = Tokens(normalized, keys, kinds, None, None, gap=0)
+    tokens._offsets_from(texts)
+    return tokens
 
 
 def _words(normalized: str) -> Tokens:
-    """Fast path: Latin words only (no digits, no Chinese), one token per word."""
+    """Fast path: Latin words and numbers separated by spaces, one token each."""
     keys = normalized.split(" ")
-    return Tokens(normalized, keys, WORD * len(keys), None, None)
-
-
-def _words_and_numbers(normalized: str) -> Tokens:
-    """Latin words and numbers: a token per word, per digit (numbers are read digit by digit)."""
-    keys: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    kinds: list[str] = []
-    position = 0
-    for word in normalized.split(" "):
-        if word.isalpha():
-            keys.append(word)
-            starts.append(position)
-            ends.append(position + len(word))
-            kinds.append(WORD)
-        elif word.isdigit():
-            keys.extend(map(_DIGIT_SYLLABLES.__getitem__, word))
-            starts.extend(range(position, position + len(word)))
-            ends.extend(range(position + 1, position + len(word) + 1))
-            kinds.append(DIGIT * len(word))
-        else:
-            for piece in _PIECES.finditer(word):
-                text = piece.group()
-                digit = text.isdigit()
-                keys.append(_DIGIT_SYLLABLES[text] if digit else text)
-                starts.append(position + piece.start())
-                ends.append(position + piece.end())
-                kinds.append(DIGIT if digit else WORD)
-        position += len(word) + 1
-    return Tokens(normalized, keys, "".join(kinds), starts, ends)
+    kinds = "".join([NUMBER if key.isdigit() else WORD for key in keys])
+    return Tokens(normalized, keys, kinds, None, None)
 
 
 def _pieces(normalized: str) -> Tokens:
-    """Any mix: a token per Chinese character, per digit and per run of other letters."""
+    """Any mix: a token per Chinese character, per number and per run of other letters."""
     keys: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -183,8 +163,8 @@ def _pieces(normalized: str) -> Tokens:
     for piece in _PIECES.finditer(normalized):
         text = piece.group()
         if text.isdigit():
-            keys.append(_DIGIT_SYLLABLES[text])
-            kinds.append(DIGIT)
+            keys.append(text)
+            kinds.append(NUMBER)
         elif _HAS_CJK.match(text):
             keys.append(_PRIMARY[text])
             kinds.append(CJK)
@@ -219,13 +199,18 @@ def tokenize_turn(normalized: str) -> Tokens:
     """Tokens of a normalised turn; a Chinese character is keyed by its most common reading."""
     if not normalized:
         return Tokens(normalized, [], "", (), ())
-    if _HAS_CJK.search(normalized):
+    if not normalized.isascii() and _HAS_CJK.search(normalized):
         if _NOT_CHINESE.search(normalized) is None:
             return _chinese(normalized)
+        if _NOT_CHINESE_OR_DIGIT.search(normalized) is None:
+            return _chinese_and_numbers(normalized)
         return _pieces(normalized)
     if _HAS_DIGIT.search(normalized) is None:
+        return Tokens(normalized, normalized.split(" "), WORD * (normalized.count(" ") + 1),
+                      None, None)  # fmt: skip
+    if _DIGIT_IN_WORD.search(normalized) is None:
         return _words(normalized)
-    return _words_and_numbers(normalized)
+    return _pieces(normalized)
 
 
 def tokenize_phrase(normalized: str) -> Tokens:

@@ -171,8 +171,10 @@ def test_a_turn_is_matched_once_against_every_phrase_list() -> None:
         None,
     )
     assert index.add_group([ListedPhrase("hello", ("hello",))], MatchMode.AUTO, None) == greeting
-    hits = index.match(tokenize_turn(normalize_text("Hello, Acne Telecom here, Acme speaking")))
-    assert set(hits) == {greeting, company}
-    telecom = max(hits[company][0], key=lambda h: h.similarity)
+    found = index.match(tokenize_turn(normalize_text("Hello, Acne Telecom here, Acme speaking")))
+    assert found.groups() == {greeting, company}
+    hits = found.group(company)
+    assert hits is not None
+    telecom = max(hits[0], key=lambda h: h.similarity)
     assert telecom.phrase == "Acme Telecom" and telecom.heard == "acne telecom"
-    assert [h.heard for h in hits[company][1]] == ["acme"]  # the bare name, verbatim
+    assert [h.heard for h in hits[1]] == ["acme"]  # the bare name, verbatim
