@@ -56,7 +56,7 @@ class Voice:
 # call so that a mono recording's two speakers are easy to tell apart.
 AGENT_VOICES: dict[str, Voice] = {
     "1001": Voice("en-us+f2", 140, 60, 3, -19.0),  # Alice Smith
-    "1002": Voice("en-us+klatt", 140, 35, 3, -19.0),  # Bob Jones
+    "1002": Voice("en-us+klatt", 140, 50, 3, -19.0),  # Bob Jones
     "1003": Voice("cmn-latn-pinyin+f2", 120, 60, 0, -19.0),  # Wang Fang
 }
 CUSTOMER_VOICES: dict[tuple[str, str], Voice] = {  # (language, the agent's voice is female?)
