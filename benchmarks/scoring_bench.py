@@ -48,6 +48,7 @@ from scoring import Rubric, load_rubrics, normalize_text, score_call, select_rub
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "rubric_cases" / "transcripts"
+HELD_OUT = REPO / "tests" / "rubric_cases" / "heldout"
 
 # ---- the synthetic store ----------------------------------------------------------------------
 
@@ -481,11 +482,20 @@ class Tally:
         return self.true_pos / self.positives if self.positives else None
 
 
-def measure_accuracy(rubrics: list[Rubric]) -> tuple[int, dict[tuple[str, str], Tally]]:
-    """Score every annotated fixture; tally each item (fail) and flag (raised, and severity)."""
+@dataclass
+class Accuracy:
+    transcripts: int
+    tallies: dict[tuple[str, str], Tally]
+    misses: list[str]  # "file: item expected → got"
+
+
+def measure_accuracy(rubrics: list[Rubric], folder: Path = FIXTURES) -> Accuracy:
+    """Score every annotated transcript in ``folder``; tally each item (fail) and flag (raised,
+    and severity), and list every disagreement."""
     by_id = {rubric.id: rubric for rubric in rubrics}
     tallies: dict[tuple[str, str], Tally] = {}
-    paths = sorted(FIXTURES.glob("*.yaml"))
+    misses: list[str] = []
+    paths = sorted(folder.glob("*.yaml"))
     for path in paths:
         case, call, transcript = fixture_call(path)
         rubric = by_id[case.get("rubric", "inbound-service")]
@@ -495,12 +505,16 @@ def measure_accuracy(rubrics: list[Rubric]) -> tuple[int, dict[tuple[str, str], 
             tally = tallies.setdefault((rubric.id, item.id), Tally(rubric.id, item.id))
             want, got = expected["items"][item.id], item.result.value
             _count(tally, want == "fail", got == "fail", want == got)
+            if want != got:
+                misses.append(f"{path.stem}: {item.id} {want} → {got} ({item.reason[:90]})")
         raised = {flag.id: flag.severity for flag in card.flags}
         for flag in rubric.flags:
             tally = tallies.setdefault((rubric.id, f"flag {flag.id}"), Tally(rubric.id, flag.id))
             want, got = expected["flags"].get(flag.id), raised.get(flag.id)
             _count(tally, want is not None, got is not None, want == got)
-    return len(paths), tallies
+            if want != got:
+                misses.append(f"{path.stem}: flag {flag.id} {want or '-'} → {got or '-'}")
+    return Accuracy(len(paths), tallies, misses)
 
 
 def _count(tally: Tally, want: bool, got: bool, same: bool) -> None:
@@ -538,15 +552,20 @@ def main() -> None:
             print(f"  {kind:<12} {calls:>4} calls  {calls / seconds:7.0f} calls/s "
                   f"({1000 * seconds / calls:.2f} ms a call)")  # fmt: skip
     if args.only != "throughput":
-        count, tallies = measure_accuracy(rubrics)
-        print(f"accuracy on {count} annotated transcripts (positive: item fails / flag raised)")
-        print(f"  {'rubric':<16} {'item or flag':<24} {'cases':>5} {'agree':>6} "
-              f"{'pos':>4} {'prec':>5} {'recall':>6}")  # fmt: skip
-        for tally in tallies.values():
-            name = tally.name if (tally.rubric, tally.name) in tallies else f"flag {tally.name}"
-            print(f"  {tally.rubric:<16} {name:<24} {tally.cases:>5} {tally.agree:>6} "
-                  f"{tally.positives:>4} {_ratio(tally.precision):>5} "
-                  f"{_ratio(tally.recall):>6}")  # fmt: skip
+        for title, folder in (("annotated fixtures (tuned)", FIXTURES), ("held-out", HELD_OUT)):
+            _print_accuracy(title, measure_accuracy(rubrics, folder))
+
+
+def _print_accuracy(title: str, accuracy: Accuracy) -> None:
+    print(f"{title}: {accuracy.transcripts} transcripts (positive: item fails / flag raised)")
+    print(f"  {'rubric':<16} {'item or flag':<24} {'cases':>5} {'agree':>6} "
+          f"{'pos':>4} {'prec':>5} {'recall':>6}")  # fmt: skip
+    for (rubric, name), tally in accuracy.tallies.items():
+        print(f"  {rubric:<16} {name:<24} {tally.cases:>5} {tally.agree:>6} "
+              f"{tally.positives:>4} {_ratio(tally.precision):>5} "
+              f"{_ratio(tally.recall):>6}")  # fmt: skip
+    for miss in accuracy.misses:
+        print(f"  miss: {miss}")
 
 
 if __name__ == "__main__":
