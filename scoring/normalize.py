@@ -114,16 +114,22 @@ def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
+# Hesitation sounds ASR writes between words: dropped, so "thank you, um, for calling" is
+# "thank you for calling" and 嗯，我同意 is 我同意. Only pure fillers: 那个 and "like" are words.
+_ZH_FILLERS = frozenset("嗯呃")
+_EN_FILLERS = re.compile(r"\b(?:u+m+|u+h+m*|e+r+m*|h+m+|m{2,})\b ?")
+
+
 class _PunctuationTable(dict[int, str | None]):
     """``str.translate`` table: punctuation, symbols, separators and controls → space, the
-    apostrophe → nothing ("customer's" → "customers": a possessive never splits a word). Each
-    character is classified once, on first sight."""
+    apostrophe → nothing ("customer's" → "customers": a possessive never splits a word), the
+    Chinese hesitation sounds 嗯 呃 → space. Each character is classified once, on first sight."""
 
     def __missing__(self, code: int) -> str | None:
         char = chr(code)
         if char == "'":
             value = None
-        elif unicodedata.category(char)[0] in "PSZC":
+        elif char in _ZH_FILLERS or unicodedata.category(char)[0] in "PSZC":
             value = " "
         else:
             value = char
@@ -169,7 +175,8 @@ def normalize_text(text: str) -> str:
     """Normalise text for phrase matching; phrases and transcripts both go through this.
 
     Lowercase; full-width → half-width (NFKC); Traditional → Simplified Chinese (OpenCC t2s);
-    English contractions expanded; punctuation and symbols (ASCII and CJK) removed; English
+    English contractions expanded; punctuation and symbols (ASCII and CJK) removed; hesitation
+    fillers removed (um, uh, er, hmm; 嗯, 呃); English
     number words and runs of Chinese digits (一二三一五, 幺) written as digits, and digits
     separated only by spaces joined ("1 2 3" → "123"); whitespace collapsed, and dropped
     between Chinese characters.
@@ -197,6 +204,8 @@ def _normalize(text: str) -> str:
         if "'" in text:
             text = _CONTRACTION.sub(_expand, text)
     text = " ".join(text.translate(_ASCII_PUNCTUATION if ascii_only else _PUNCTUATION).split())
+    if _EN_FILLERS.search(text):
+        text = _EN_FILLERS.sub("", text).rstrip()
     if _EN_NUMBER_WORD.search(text):
         text = _english_numbers(text)
     if cjk:

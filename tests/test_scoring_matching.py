@@ -27,6 +27,9 @@ from scoring.phrases import PhraseSyntaxError
         ("Don't, can't, won't", "do not can not will not"),
         ("the customer’s bill", "the customers bill"),
         ("您好 歡迎 致電", "您好欢迎致电"),  # spaces between Chinese characters dropped
+        ("Thank you, um, for calling. Uh, hmm, erm...", "thank you for calling"),  # fillers
+        ("Umbrella, uhura, hummus, ermine", "umbrella uhura hummus ermine"),  # not fillers
+        ("嗯，我同意，呃，开通吧", "我同意开通吧"),
     ],
 )
 def test_normalize_text(raw: str, normalised: str) -> None:
