@@ -194,22 +194,22 @@ def _spec_problems(
         problems.append(
             source.problem((*here, "library"), f"unknown phrase library {name!r}", hint)
         )
-    known = [libraries[n] for n in spec.libraries if n in libraries]
+    regex = spec.match is MatchMode.REGEX
+    for name in spec.libraries:
+        if name in libraries and libraries[name].regex != regex:
+            kind = "regular expressions" if libraries[name].regex else "plain phrases"
+            problems.append(
+                source.problem(
+                    (*here, "library"),
+                    f"phrase library {name!r} holds {kind}, but this condition matches "
+                    f"{spec.match.value}",
+                    "use match: regex with regex libraries (regex: true), and only with them",
+                )
+            )
     for key, lists in (("phrases", spec.phrases), ("exclude", spec.exclude)):
         written = _inline(lists)
-        if spec.match is MatchMode.REGEX:
-            from_libraries = [p for lib in known for ps in getattr(lib, key).values() for p in ps]
-            for phrase in written + from_libraries:
-                try:
-                    compile_regex(phrase)
-                except re.error as error:
-                    problems.append(
-                        source.problem(
-                            (*here, key),
-                            f"bad regular expression {phrase!r}: {error}",
-                            "regexes are searched in normalised text (lowercase, no punctuation)",
-                        )
-                    )
+        if regex:
+            problems.extend(_regex_problems(written, source, (*here, key)))
         else:
             problems.extend(_phrase_problems(written, source, (*here, key)))
     have = languages_of(spec, libraries)
