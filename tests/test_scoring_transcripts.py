@@ -33,10 +33,6 @@ def rubrics() -> dict[str, Rubric]:
     return {r.id: r for r in load_rubrics(REPO / "rubrics")}
 
 
-@pytest.fixture(scope="module")
-def rubric(rubrics: dict[str, Rubric]) -> Rubric:
-    return rubrics["inbound-service"]
-
 
 def _load(path: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
