@@ -28,11 +28,14 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import ctranslate2
 import numpy as np
 
 from calldata import Word
 
 log = logging.getLogger(__name__)
+
+DECODING_SEED = 0
 
 SAMPLE_RATE = 16000
 SIMPLIFIED_PROMPT = "以下是普通话的句子。"
@@ -210,6 +213,10 @@ class Transcriber:
             return Transcription(language, probability, ())
         prompt = opts.zh_prompt if language == "zh" else None
         hotword_text = ", ".join(hotwords) or None
+        # When a window decodes badly Whisper retries at temperature > 0, which samples at random:
+        # the same recording could get a different transcript — and verdict — on a re-run. A fixed
+        # seed per recording makes a call's result depend only on its audio and the options.
+        ctranslate2.set_random_seed(DECODING_SEED)
         raw_segments, _ = self._model.transcribe(
             audio,
             language=language,
