@@ -245,6 +245,16 @@ def list_agents(db: sqlite_utils.Database) -> list[tuple[str, str]]:
 # --- one call ----------------------------------------------------------------------------------
 
 
+def _stored_call(db: sqlite_utils.Database, call_id: str) -> Call:
+    """The call as stored, or :class:`CallNotFoundError` for a call that is not in the store."""
+    try:
+        return load_call(db, call_id)
+    except KeyError:
+        raise CallNotFoundError(
+            f"no call {call_id!r} in the store: pick one from the list"
+        ) from None
+
+
 def call_detail(
     db: sqlite_utils.Database, call_id: str, *, viewer_role: Role | str | None = None
 ) -> CallDetail:
@@ -253,12 +263,7 @@ def call_detail(
 
     Raises :class:`CallNotFoundError` for a call that is not in the store.
     """
-    try:
-        call = load_call(db, call_id)
-    except KeyError:
-        raise CallNotFoundError(
-            f"no call {call_id!r} in the store: pick one from the list"
-        ) from None
+    call = _stored_call(db, call_id)
     status, error = db.execute(
         "select status, error from calls where call_id = ?", [call_id]
     ).fetchone()
@@ -386,12 +391,7 @@ def playable_audio(db: sqlite_utils.Database, call_id: str, dest_dir: Path) -> P
     """Decode the call's recording(s) (any Asterisk format) into a 16-bit WAV in ``dest_dir``
     that browsers play: one file keeps its channels; a leg pair becomes stereo, leg 0 (the
     receive leg) on the left and leg 1 on the right. Raises :class:`RecordingError`."""
-    try:
-        call = load_call(db, call_id)
-    except KeyError:
-        raise CallNotFoundError(
-            f"no call {call_id!r} in the store: pick one from the list"
-        ) from None
+    call = _stored_call(db, call_id)
     paths = [audio_path(db, call_id, leg) for leg in range(len(call.recordings))]
     try:
         audio = load_call_audio(paths, sample_rate=None)
