@@ -33,7 +33,6 @@ def rubrics() -> dict[str, Rubric]:
     return {r.id: r for r in load_rubrics(REPO / "rubrics")}
 
 
-
 def _load(path: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
