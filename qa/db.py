@@ -154,10 +154,16 @@ def _m003_users(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m004_flag_kind(db: sqlite_utils.Database) -> None:
+    # What a flag is about, beyond its id: e.g. the kind of call a do-not-disturb request refuses.
+    db["flags"].add_column("kind", str, not_null_default="")
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("001_calls_and_results", _m001_calls_and_results),
     ("002_pipeline_runs", _m002_pipeline_runs),
     ("003_users", _m003_users),
+    ("004_flag_kind", _m004_flag_kind),
 )
 
 

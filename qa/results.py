@@ -92,7 +92,12 @@ class CallScore:
                 for item in self.items
             ],
             "flags": [
-                {"id": flag.id, "severity": flag.severity, "evidence": evidence(flag.evidence)}
+                {
+                    "id": flag.id,
+                    "severity": flag.severity,
+                    "kind": flag.kind,
+                    "evidence": evidence(flag.evidence),
+                }
                 for flag in self.flags
             ],
         }
@@ -147,16 +152,17 @@ def _flags(db: sqlite_utils.Database, scorecard_ids: list[int]) -> dict[int, lis
         return found
     marks = ",".join("?" * len(scorecard_ids))
     rows = db.execute(
-        "select scorecard_id, flag_id, title, severity, evidence_json from flags "
+        "select scorecard_id, flag_id, title, severity, kind, evidence_json from flags "
         f"where scorecard_id in ({marks}) order by rowid",
         scorecard_ids,
     ).fetchall()
-    for sid, flag_id, title, severity, evidence in rows:
+    for sid, flag_id, title, severity, kind, evidence in rows:
         found[sid].append(
             Flag(
                 id=flag_id,
                 title=title or "",
                 severity=severity,
+                kind=kind or "",
                 evidence=_EVIDENCE.validate_json(evidence or "[]"),
             )
         )
@@ -338,10 +344,18 @@ def insert_scorecards(db: sqlite_utils.Database, cards: list[Scorecard]) -> None
             ],
         )  # fmt: skip
         db.conn.executemany(
-            "insert into flags (scorecard_id, call_id, flag_id, title, severity, evidence_json) "
-            "values (?, ?, ?, ?, ?, ?)",
+            "insert into flags (scorecard_id, call_id, flag_id, title, severity, kind, "
+            "evidence_json) values (?, ?, ?, ?, ?, ?, ?)",
             [
-                (scorecard_id, card.call_id, f.id, f.title, f.severity, _evidence_json(f.evidence))
+                (
+                    scorecard_id,
+                    card.call_id,
+                    f.id,
+                    f.title,
+                    f.severity,
+                    f.kind,
+                    _evidence_json(f.evidence),
+                )
                 for f in card.flags
             ],
         )

@@ -178,7 +178,7 @@ def test_qa_scores_json_lines(db_path):
     }  # fmt: skip
     assert identity["result"] == "fail" and identity["evidence"] == []
     assert second["flags"] == [
-        {"id": "complaint", "severity": "high",
+        {"id": "complaint", "severity": "high", "kind": "",
          "evidence": [{"start": 3.4, "end": 6.0, "speaker": "customer",
                        "text": "I want to make a formal complaint."}]}
     ]  # fmt: skip
@@ -213,3 +213,18 @@ def test_qa_agents_refuses_two_formats(db_path):
     result = CliRunner().invoke(main, ["agents", "--db", str(db_path), "--json", "--csv"])
     assert result.exit_code == 2
     assert "choose one" in result.output
+
+
+def test_a_do_not_disturb_flag_keeps_the_kind_of_call_refused(tmp_path):
+    # The do-not-disturb list must say what the customer refused (survey, marketing, ...).
+    db = open_db(tmp_path / "qa.db")
+    call = _call("2.1", "1001", "Alice Smith", 9)
+    card = _card("2.1", Verdict.PASS, Verdict.NA).model_copy(
+        update={"flags": (Flag(id="do_not_disturb", severity="medium", kind="marketing",
+                               evidence=(COMPLAINT,)),)}
+    )  # fmt: skip
+    save_call(db, call, tmp_path / "monitor", status="pending")
+    save_results(db, call.call_id, TRANSCRIPT, [card])
+    (row,) = call_scores(open_db(tmp_path / "qa.db"))
+    assert row.flags[0].kind == "marketing"
+    assert row.to_json()["flags"][0]["kind"] == "marketing"
