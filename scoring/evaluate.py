@@ -193,16 +193,24 @@ def _any(outcomes: list[Outcome]) -> Outcome:
     return Outcome(True, first.reason, merge_evidence(*(o.evidence for o in met)), positions)
 
 
-def _before(spec: BeforeSpec, context: CallContext) -> Outcome:
-    first, then = evaluate(spec.first, context), evaluate(spec.then, context)
-    evidence = merge_evidence(first.evidence, then.evidence)
-    which = "" if spec.anchor == "first" else "the last of "
+def _unordered(first: Outcome, then: Outcome, evidence: tuple[Evidence, ...]) -> Outcome | None:
+    """The failed outcome of an ordering test when one side never happened or has no time."""
     if not first.matched:
         return Outcome(False, f"never happened: {first.reason}", evidence)
     if not then.matched:
         return Outcome(False, f"{first.reason}; but not: {then.reason}", evidence)
     if not first.positions or not then.positions:
         return Outcome(False, "no point in the call to compare", evidence)
+    return None
+
+
+def _before(spec: BeforeSpec, context: CallContext) -> Outcome:
+    first, then = evaluate(spec.first, context), evaluate(spec.then, context)
+    evidence = merge_evidence(first.evidence, then.evidence)
+    which = "" if spec.anchor == "first" else "the last of "
+    unordered = _unordered(first, then, evidence)
+    if unordered is not None:
+        return unordered
     anchor = then.positions[0] if spec.anchor == "first" else then.positions[-1]
     if first.positions[0] < anchor:
         later = tuple(p for p in then.positions if p > first.positions[0])
@@ -214,12 +222,9 @@ def _after(spec: AfterSpec, context: CallContext) -> Outcome:
     first, then = evaluate(spec.first, context), evaluate(spec.then, context)
     evidence = merge_evidence(first.evidence, then.evidence)
     which = "" if spec.anchor == "first" else "the last of "
-    if not first.matched:
-        return Outcome(False, f"never happened: {first.reason}", evidence)
-    if not then.matched:
-        return Outcome(False, f"{first.reason}; but not: {then.reason}", evidence)
-    if not first.positions or not then.positions:
-        return Outcome(False, "no point in the call to compare", evidence)
+    unordered = _unordered(first, then, evidence)
+    if unordered is not None:
+        return unordered
     anchor = first.positions[0] if spec.anchor == "first" else first.positions[-1]
     later = tuple(p for p in then.positions if p > anchor)
     if later:
