@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
-from pydantic import TypeAdapter
 
 from calldata import Call, Evidence, Flag, ItemResult, Scorecard, Transcript, Verdict
 from qa.db import utcnow
@@ -36,7 +35,6 @@ __all__ = [
     "scored_rubrics",
 ]
 
-_EVIDENCE = TypeAdapter(tuple[Evidence, ...])
 UNKNOWN_AGENT = "(unknown)"
 
 
@@ -121,58 +119,9 @@ class AgentSummary:
         return self.name or self.agent or UNKNOWN_AGENT
 
 
-def _items(db: sqlite_utils.Database, scorecard_ids: list[int]) -> dict[int, list[ItemResult]]:
-    found: dict[int, list[ItemResult]] = defaultdict(list)
-    if not scorecard_ids:
-        return found
-    marks = ",".join("?" * len(scorecard_ids))
-    rows = db.execute(
-        "select scorecard_id, item_id, title, result, weight, critical, reason, evidence_json "
-        f"from item_results where scorecard_id in ({marks}) order by rowid",
-        scorecard_ids,
-    ).fetchall()
-    for sid, item_id, title, result, weight, critical, reason, evidence in rows:
-        found[sid].append(
-            ItemResult(
-                id=item_id,
-                title=title or "",
-                result=Verdict(result),
-                weight=weight or 0.0,
-                critical=bool(critical),
-                reason=reason or "",
-                evidence=_EVIDENCE.validate_json(evidence or "[]"),
-            )
-        )
-    return found
-
-
-def _flags(db: sqlite_utils.Database, scorecard_ids: list[int]) -> dict[int, list[Flag]]:
-    found: dict[int, list[Flag]] = defaultdict(list)
-    if not scorecard_ids:
-        return found
-    marks = ",".join("?" * len(scorecard_ids))
-    rows = db.execute(
-        "select scorecard_id, flag_id, title, severity, kind, evidence_json from flags "
-        f"where scorecard_id in ({marks}) order by rowid",
-        scorecard_ids,
-    ).fetchall()
-    for sid, flag_id, title, severity, kind, evidence in rows:
-        found[sid].append(
-            Flag(
-                id=flag_id,
-                title=title or "",
-                severity=severity,
-                kind=kind or "",
-                evidence=_EVIDENCE.validate_json(evidence or "[]"),
-            )
-        )
-    return found
-
-
 # The latest version of each rubric per call: re-scoring with a new version keeps the old rows.
 _LATEST_SCORECARDS = """
-select s.id, s.call_id, s.rubric_id, s.rubric_version, s.score, s.max_score, s.passed,
-       c.recordings, c.start, c.agent, c.agent_name, c.queue,
+select s.scorecard_json, c.recordings, c.start, c.agent, c.agent_name, c.queue,
        coalesce(t.language, c.language)
 from scorecards s
 join calls c on c.call_id = s.call_id
@@ -195,27 +144,26 @@ def call_scores(
         params.append(agent)
     sql += " order by c.start, s.call_id, s.rubric_id"
     rows = db.execute(sql, params).fetchall()
-    ids = [row[0] for row in rows]
-    items, flags = _items(db, ids), _flags(db, ids)
     scores = []
-    for sid, cid, rubric, version, score, max_score, passed, recordings, start, *rest in rows:
-        agent_id, agent_name, queue, language = rest
+    # scorecard_json holds the whole machine result; item_results and flags are its queryable copy.
+    for card_json, recordings, start, agent_id, agent_name, queue, language in rows:
+        card = Scorecard.model_validate_json(card_json)
         scores.append(
             CallScore(
-                call_id=cid,
+                call_id=card.call_id,
                 recording=(json.loads(recordings) or [""])[0],
                 start=datetime.fromisoformat(start),
                 agent=agent_id,
                 agent_name=agent_name,
                 queue=queue,
                 language=language,
-                rubric=rubric,
-                rubric_version=version,
-                score=score,
-                max_score=max_score,
-                passed=bool(passed),
-                items=tuple(items[sid]),
-                flags=tuple(flags[sid]),
+                rubric=card.rubric_id,
+                rubric_version=card.rubric_version,
+                score=card.score,
+                max_score=card.max_score,
+                passed=card.passed,
+                items=card.items,
+                flags=card.flags,
             )
         )
     return scores
