@@ -30,8 +30,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from calldata import (
     Call,
     Direction,
@@ -44,7 +42,7 @@ from calldata import (
     Word,
 )
 from qa.rescore import transcript_for_scoring
-from scoring import Rubric, load_rubrics, normalize_text, score_call, select_rubrics
+from scoring import Rubric, load_case, load_rubrics, normalize_text, score_call, select_rubrics
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "rubric_cases" / "transcripts"
@@ -428,37 +426,6 @@ def measure_throughput(rubrics: list[Rubric], count: int, seed: int = 7) -> Thro
 # ---- accuracy on the annotated fixtures ---------------------------------------------------------
 
 
-def fixture_call(path: Path) -> tuple[dict[str, Any], Call, Transcript]:
-    """One annotated transcript (see tests/rubric_cases/transcripts/README.md)."""
-    case = yaml.safe_load(path.read_text(encoding="utf-8"))
-    turns = tuple(
-        Turn(
-            index=index,
-            speaker="ch1" if role == "agent" else "ch0",
-            role=Role(role),
-            start=start,
-            end=end,
-            text=text,
-            confidence=0.8,
-        )
-        for index, (role, start, end, text) in enumerate(case["turns"])
-    )
-    transcript = Transcript(
-        language=case["language"],
-        turns=turns,
-        metrics=Metrics(**case.get("metrics", {})),
-        duration=max(t.end for t in turns),
-        channel_mode="stereo",
-    )
-    call = Call(
-        call_id=path.stem,
-        recordings=(f"{path.stem}.wav",),
-        start=datetime(2026, 11, 20, tzinfo=UTC),
-        **case["call"],
-    )
-    return case, call, transcript
-
-
 @dataclass
 class Tally:
     """Agreement of one item or flag with the annotations; positive = fail / raised."""
@@ -497,10 +464,10 @@ def measure_accuracy(rubrics: list[Rubric], folder: Path = FIXTURES) -> Accuracy
     misses: list[str] = []
     paths = sorted(folder.glob("*.yaml"))
     for path in paths:
-        case, call, transcript = fixture_call(path)
-        rubric = by_id[case.get("rubric", "inbound-service")]
-        card = score_call(rubric, transcript, call)
-        expected = case["expected"]
+        case = load_case(path)
+        rubric = by_id[case.rubric]
+        card = score_call(rubric, case.transcript, case.call)
+        expected = case.expected
         for item in card.items:
             tally = tallies.setdefault((rubric.id, item.id), Tally(rubric.id, item.id))
             want, got = expected["items"][item.id], item.result.value

@@ -11,6 +11,7 @@ rubric files::
         card = score_call(rubric, transcript, call)
 """
 
+from scoring.cases import RubricCase, load_case
 from scoring.describe import describe_condition, describe_rubric
 from scoring.errors import Problem, RubricError
 from scoring.index import PhraseIndex, match_phrase
@@ -36,11 +37,13 @@ __all__ = [
     "PhraseLibrary",
     "Problem",
     "Rubric",
+    "RubricCase",
     "RubricError",
     "check_rubric_dir",
     "describe_condition",
     "describe_rubric",
     "expand_alternatives",
+    "load_case",
     "load_phrase_libraries",
     "load_rubric",
     "load_rubrics",

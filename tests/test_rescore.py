@@ -12,18 +12,16 @@ import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
-from calldata import Call, Metrics, Role, Transcript, Turn, Word
+from calldata import Call, Transcript, Word
 from qa.cli import main
 from qa.db import open_db
 from qa.rescore import find_rubric, rescore, transcript_for_scoring
 from qa.results import call_scores, save_call, save_results
-from scoring import Rubric, load_rubrics, score_call, select_rubrics
+from scoring import Rubric, load_case, load_rubrics, score_call, select_rubrics
 
 REPO = Path(__file__).resolve().parent.parent
 TRANSCRIPTS = REPO / "tests" / "rubric_cases" / "transcripts"
@@ -37,45 +35,28 @@ STORED = {
 }
 
 
-def _case(name: str) -> dict[str, Any]:
-    return yaml.safe_load((TRANSCRIPTS / f"{name}.yaml").read_text(encoding="utf-8"))
-
-
-def _transcript(case: dict[str, Any]) -> Transcript:
-    turns = []
-    for index, (role, start, end, text) in enumerate(case["turns"]):
-        words = tuple(
-            Word(start=start, end=end, text=word, probability=0.9) for word in text.split()
-        )
-        turns.append(
-            Turn(
-                index=index,
-                speaker="ch1" if role == "agent" else "ch0",
-                role=Role(role),
-                start=start,
-                end=end,
-                text=text,
-                confidence=0.8,
-                words=words,
-            )
-        )
-    return Transcript(
-        language=case["language"],
-        turns=tuple(turns),
-        metrics=Metrics(**case.get("metrics", {})),
-        duration=max(t.end for t in turns),
-        channel_mode="stereo",
-        model="whisper-base",
+def _stored(call_id: str, name: str, day: int) -> tuple[Call, Transcript]:
+    """An annotated case as the pipeline would have stored it: with word timings, on its day."""
+    case = load_case(TRANSCRIPTS / f"{name}.yaml")
+    call = case.call.model_copy(
+        update={
+            "call_id": call_id,
+            "recordings": (f"2026/11/{day}/{call_id}.wav",),
+            "start": datetime(2026, 11, day, 10, tzinfo=UTC),
+        }
     )
-
-
-def _call(call_id: str, case: dict[str, Any], day: int) -> Call:
-    return Call(
-        call_id=call_id,
-        recordings=(f"2026/11/{day}/{call_id}.wav",),
-        start=datetime(2026, 11, day, 10, tzinfo=UTC),
-        **case["call"],
+    turns = tuple(
+        turn.model_copy(
+            update={
+                "words": tuple(
+                    Word(start=turn.start, end=turn.end, text=word, probability=0.9)
+                    for word in turn.text.split()
+                )
+            }
+        )
+        for turn in case.transcript.turns
     )
+    return call, case.transcript.model_copy(update={"turns": turns})
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +81,7 @@ def store(tmp_path: Path, old_rubrics: Path) -> Path:
     db = open_db(db_path)
     rubrics = load_rubrics(old_rubrics)
     for call_id, (name, day) in STORED.items():
-        case = _case(name)
-        call, transcript = _call(call_id, case, day), _transcript(case)
+        call, transcript = _stored(call_id, name, day)
         save_call(db, call, tmp_path, status="pending")
         cards = [
             score_call(rubric, transcript, call)
@@ -236,8 +216,7 @@ def test_a_call_that_cannot_be_scored_is_reported_and_the_rest_go_on(store: Path
 
 
 def test_stored_transcripts_are_loaded_without_word_timings() -> None:
-    case = _case("good-en")
-    stored = _transcript(case)
+    call, stored = _stored("x", "good-en", 20)
     loaded = transcript_for_scoring(stored.model_dump_json())
     assert all(turn.words == () for turn in loaded.turns)
     assert loaded.model_copy(update={"turns": ()}) == stored.model_copy(update={"turns": ()})
@@ -245,5 +224,4 @@ def test_stored_transcripts_are_loaded_without_word_timings() -> None:
         (t.text, t.start, t.role) for t in stored.turns
     ]
     rubric: Rubric = find_rubric(load_rubrics(REPO / "rubrics"), "inbound-service")
-    call = _call("x", case, 20)
     assert score_call(rubric, loaded, call) == score_call(rubric, stored, call)

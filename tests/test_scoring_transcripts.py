@@ -14,14 +14,13 @@ from calldata import (
     Call,
     Direction,
     HangupBy,
-    Metrics,
     Role,
     Scorecard,
     Transcript,
     Turn,
     Verdict,
 )
-from scoring import Rubric, load_rubrics, score_call, select_rubrics
+from scoring import Rubric, load_case, load_rubrics, score_call, select_rubrics
 
 REPO = Path(__file__).resolve().parent.parent
 TRANSCRIPTS = REPO / "tests" / "rubric_cases" / "transcripts"
@@ -37,44 +36,12 @@ def _load(path: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def _transcript(case: dict[str, Any]) -> Transcript:
-    turns = tuple(
-        Turn(
-            index=index,
-            speaker="ch1" if role == "agent" else "ch0",
-            role=Role(role),
-            start=start,
-            end=end,
-            text=text,
-            confidence=0.8,
-        )
-        for index, (role, start, end, text) in enumerate(case["turns"])
-    )
-    return Transcript(
-        language=case["language"],
-        turns=turns,
-        metrics=Metrics(**case.get("metrics", {})),
-        duration=max(t.end for t in turns),
-        channel_mode="stereo",
-        model="whisper-base",
-    )
-
-
-def _call(name: str, case: dict[str, Any]) -> Call:
-    return Call(
-        call_id=name,
-        recordings=(f"{name}.wav",),
-        start=datetime(2026, 11, 20, 14, 0, tzinfo=UTC),
-        **case["call"],
-    )
-
-
 def _score(rubrics: dict[str, Rubric], path: Path) -> tuple[dict[str, Any], Scorecard]:
-    case = _load(path)
-    rubric = rubrics[case.get("rubric", "inbound-service")]
-    call, transcript = _call(path.stem, case), _transcript(case)
+    case = load_case(path)
+    rubric = rubrics[case.rubric]
+    call, transcript = case.call, case.transcript
     assert select_rubrics([rubric], call, transcript.language) == [rubric]
-    return case, score_call(rubric, transcript, call)
+    return case.data, score_call(rubric, transcript, call)
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
