@@ -13,7 +13,7 @@ import time
 
 from qa.config import Config
 from qa.ingest.agents import AgentDirectory
-from qa.ingest.calls import IngestResult, build_call, ingest_store
+from qa.ingest.calls import CallSources, IngestResult, build_call, ingest_store
 from qa.ingest.cdr_csv import CdrIndex, CdrReadError, CdrRecord, read_master_csv
 from qa.ingest.names import RecordingName, RecordingNameError, parse_recording_name
 from qa.ingest.queue_log import QueueCall, QueueLog, QueueLogReadError, read_queue_log
@@ -21,6 +21,7 @@ from qa.ingest.spool import RecordingSet, SkippedFile, SkipStatus, SpoolError, w
 
 __all__ = [
     "AgentDirectory",
+    "CallSources",
     "CdrIndex",
     "CdrReadError",
     "CdrRecord",
@@ -54,14 +55,17 @@ def ingest(config: Config, *, now: float | None = None) -> IngestResult:
     store = config.require("store")
     cdr = read_master_csv(config.cdr_csv, config.zone) if config.cdr_csv else None
     queue_log = read_queue_log(config.queue_log) if config.queue_log else None
-    return ingest_store(
-        store,
+    sources = CallSources(
         cdr=cdr,
         queue_log=queue_log,
         agents=AgentDirectory(config.agents),
         zone=config.zone,
         queue_languages=config.queue_languages,
         default_language=config.languages[0] if len(config.languages) == 1 else None,
+    )
+    return ingest_store(
+        store,
+        sources,
         min_age_seconds=config.min_age_minutes * 60,
         now=time.time() if now is None else now,
     )

@@ -4,8 +4,9 @@ The recording's name is always there; CDR rows and queue_log lines add to it whe
 recording with no CDR row is still a call). The call's start is the uniqueid's epoch: the PBX's
 local HHMMSS repeats an hour when daylight saving ends, the epoch does not::
 
-    result = ingest_store(Path("/var/spool/asterisk/monitor"), cdr=cdr, queue_log=queue_log,
-                          agents=AgentDirectory(config.agents), zone=config.zone)
+    sources = CallSources(cdr=cdr, queue_log=queue_log, agents=AgentDirectory(config.agents),
+                          zone=config.zone)
+    result = ingest_store(Path("/var/spool/asterisk/monitor"), sources)
     result.calls, result.skipped
 """
 
@@ -25,11 +26,25 @@ from qa.ingest.names import RecordingName
 from qa.ingest.queue_log import QueueCall, QueueLog
 from qa.ingest.spool import RecordingSet, SkippedFile, walk_spool
 
-__all__ = ["IngestResult", "build_call", "ingest_store"]
+__all__ = ["CallSources", "IngestResult", "build_call", "ingest_store"]
 
 log = logging.getLogger(__name__)
 
 _NO_NUMBER = frozenset({"", "unknown", "anonymous", "s"})
+
+
+@dataclass(frozen=True)
+class CallSources:
+    """What is known about calls besides their recordings: the CDR, queue_log, the agent
+    directory, the PBX time zone, and the language of each queue (``default_language`` for calls
+    whose queue has none)."""
+
+    cdr: CdrIndex | None = None
+    queue_log: QueueLog | None = None
+    agents: AgentDirectory = field(default_factory=AgentDirectory)
+    zone: tzinfo = UTC
+    queue_languages: Mapping[str, str] = field(default_factory=dict)
+    default_language: str | None = None
 
 
 @dataclass
@@ -70,17 +85,10 @@ def _agent_candidates(
 
 
 def build_call(
-    recording: RecordingSet,
-    *,
-    cdr: CdrIndex | None = None,
-    queue_log: QueueLog | None = None,
-    agents: AgentDirectory | None = None,
-    zone: tzinfo = UTC,
-    queue_languages: Mapping[str, str] | None = None,
-    default_language: str | None = None,
-    call_id: str | None = None,
+    recording: RecordingSet, sources: CallSources = CallSources(), *, call_id: str | None = None
 ) -> Call:
     """One call from its recording(s) and whatever the CDR and queue_log say about it."""
+    cdr, queue_log, zone = sources.cdr, sources.queue_log, sources.zone
     name = recording.name
     uniqueid = name.uniqueid
     queue_call = queue_log.find(uniqueid) if queue_log else None
@@ -93,10 +101,9 @@ def build_call(
     queue = queue_call.queue if queue_call and queue_call.queue else None
     if queue is None and name.kind.lower() == "q":
         queue = name.destination
-    directory = agents or AgentDirectory()
-    agent = directory.first(*_agent_candidates(name, direction, row, queue_call))
+    agent = sources.agents.first(*_agent_candidates(name, direction, row, queue_call))
     agent_name = agent.name if agent else (queue_call.agent if queue_call else None)
-    language = (queue_languages or {}).get(queue or "") or default_language
+    language = sources.queue_languages.get(queue or "") or sources.default_language
     return Call(
         call_id=call_id or uniqueid,
         recordings=recording.paths,
@@ -132,35 +139,18 @@ def _call_ids(recordings: list[RecordingSet]) -> list[str]:
 
 def ingest_store(
     store: Path,
+    sources: CallSources = CallSources(),
     *,
-    cdr: CdrIndex | None = None,
-    queue_log: QueueLog | None = None,
-    agents: AgentDirectory | None = None,
-    zone: tzinfo = UTC,
-    queue_languages: Mapping[str, str] | None = None,
-    default_language: str | None = None,
     min_age_seconds: float = 0.0,
     now: float | None = None,
 ) -> IngestResult:
     """Walk ``store`` and return its calls, oldest first, with the files set aside.
 
-    ``default_language`` applies to calls whose queue has no language of its own.
     Raises :class:`qa.ingest.spool.SpoolError` when the store is not a readable folder.
     """
     scan = walk_spool(store, min_age_seconds=min_age_seconds, now=now)
     result = IngestResult(store=store, skipped=scan.skipped)
     for recording, call_id in zip(scan.recordings, _call_ids(scan.recordings), strict=True):
-        result.calls.append(
-            build_call(
-                recording,
-                cdr=cdr,
-                queue_log=queue_log,
-                agents=agents,
-                zone=zone,
-                queue_languages=queue_languages,
-                default_language=default_language,
-                call_id=call_id,
-            )
-        )
+        result.calls.append(build_call(recording, sources, call_id=call_id))
     result.calls.sort(key=lambda call: (call.start, call.call_id))
     return result
