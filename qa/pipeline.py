@@ -246,7 +246,7 @@ def _failed(
 def rescore_call(db: sqlite_utils.Database, rubrics: Sequence[Rubric], call_id: str) -> int:
     """Score a done call against rubric versions it has no scorecard for, from its stored
     transcript. Returns how many scorecards were added."""
-    transcript = load_transcript(db, call_id)
+    transcript = load_transcript(db, call_id, words=False)
     if transcript is None:
         return 0
     call = load_call(db, call_id)

@@ -22,11 +22,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import sqlite_utils
-from pydantic_core import from_json
 
-from calldata import Call, Flag, ItemResult, Scorecard, Transcript
+from calldata import Call, Flag, ItemResult, Scorecard
 from qa.progress import ProgressHook, no_progress
-from qa.results import CallScore, call_scores, insert_scorecards, load_call, scored_rubrics
+from qa.results import (
+    CallScore,
+    call_scores,
+    insert_scorecards,
+    load_call,
+    scored_rubrics,
+    transcript_for_scoring,
+)
 from scoring import Rubric, rubric_applies, score_call
 
 __all__ = [
@@ -107,21 +113,6 @@ def find_rubric(rubrics: Iterable[Rubric], rubric_id: str) -> Rubric:
             return rubric
     known = ", ".join(sorted(r.id for r in found)) or "none"
     raise UnknownRubricError(f"no rubric with id {rubric_id!r} (known: {known})")
-
-
-def transcript_for_scoring(text: str) -> Transcript:
-    """A stored transcript (``transcripts.transcript_json``) without its word timings.
-
-    Scoring reads turns, roles, times and metrics, never single words, and the words are most
-    of the stored JSON: leaving them out makes loading several times faster.
-    """
-    data = from_json(text)
-    turns = data.get("turns") if isinstance(data, dict) else None
-    if isinstance(turns, list):
-        for turn in turns:
-            if isinstance(turn, dict):
-                turn.pop("words", None)
-    return Transcript.model_validate(data)  # a ValidationError (ValueError) says what is wrong
 
 
 def _stored(db: sqlite_utils.Database, since: datetime | None) -> Iterator[tuple[str, str]]:
