@@ -159,11 +159,61 @@ def _m004_flag_kind(db: sqlite_utils.Database) -> None:
     db["flags"].add_column("kind", str, not_null_default="")
 
 
+def _m007_complaint_cases(db: sqlite_utils.Database) -> None:
+    # A complaint is a case people work on: opened from a complaint flag or by a reviewer, with an
+    # owner, a status and the milestones the escalation deadlines are measured against.
+    db["complaint_cases"].create(
+        {
+            "case_id": int,
+            "call_id": str,
+            "source": str,  # flag | reviewer
+            "flag_id": str,  # the flag that opened it ('' when a reviewer did)
+            "severity": str,
+            "summary": str,
+            "owner": str,  # username; '' while unassigned
+            "status": str,  # open | in_progress | resolved | closed
+            "opened_at": str,  # ISO 8601 UTC: when the customer complained (the call's start)
+            "opened_by": str,
+            "replied_at": str,  # first reply to the customer
+            "handling_since": str,  # someone started handling it
+            "resolved_at": str,
+            "closed_at": str,
+            "updated_at": str,
+        },
+        pk="case_id",
+        not_null={"call_id", "source", "status", "opened_at"},
+        foreign_keys=[("call_id", "calls", "call_id")],
+    )
+    db["complaint_cases"].create_index(["status"])
+    db["complaint_cases"].create_index(["call_id"])
+    # One flag-opened case per call, so opening cases from flags is safe to repeat.
+    db.execute(
+        "create unique index complaint_cases_one_per_flagged_call "
+        "on complaint_cases (call_id) where source = 'flag'"
+    )
+    db["complaint_events"].create(
+        {
+            "event_id": int,
+            "case_id": int,
+            "at": str,
+            "by_user": str,
+            "action": str,  # opened | owner | status | reply | note
+            "before": str,
+            "after": str,
+            "note": str,
+        },
+        pk="event_id",
+        foreign_keys=[("case_id", "complaint_cases", "case_id")],
+    )
+    db["complaint_events"].create_index(["case_id"])
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("001_calls_and_results", _m001_calls_and_results),
     ("002_pipeline_runs", _m002_pipeline_runs),
     ("003_users", _m003_users),
     ("004_flag_kind", _m004_flag_kind),
+    ("007_complaint_cases", _m007_complaint_cases),
 )
 
 
