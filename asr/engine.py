@@ -77,6 +77,7 @@ class SpeechOptions:
     agent_phrases: tuple[str, ...] = ()  # extra evidence for the agent role on mono calls
     merge_gap: float = 1.0  # one speaker's speech closer than this is one turn
     verify_models: bool = True  # check the pinned models' hashes before loading
+    batch_size: int = 0  # > 0: batched Whisper decoding (GPU); see asr.transcribe
 
     @classmethod
     def coerce(cls, value: SpeechOptions | dict[str, Any] | None) -> SpeechOptions:
@@ -128,6 +129,7 @@ class SpeechEngine:
                 vad_filter=opts.vad_filter,
                 zh_prompt=opts.zh_prompt,
                 silence_dbfs=opts.silence_dbfs,
+                batch_size=opts.batch_size,
             ),
         )
         self._diarizer = diarizer
