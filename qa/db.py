@@ -208,12 +208,32 @@ def _m007_complaint_cases(db: sqlite_utils.Database) -> None:
     db["complaint_events"].create_index(["case_id"])
 
 
+def _m008_run_reports(db: sqlite_utils.Database) -> None:
+    # Each run's machine-readable report (qa runs), where it ran, and the run lock (qa.runlock):
+    # one row while a run holds the database, with a heartbeat that tells a stale lock.
+    db["runs"].add_column("report_json", str)
+    db["runs"].add_column("host", str)
+    db["runs"].add_column("pid", int)
+    db["run_lock"].create(
+        {
+            "lock_id": int,  # always 1: one run at a time
+            "run_id": int,
+            "host": str,
+            "pid": int,
+            "acquired_at": str,
+            "heartbeat_at": str,
+        },
+        pk="lock_id",
+    )
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("001_calls_and_results", _m001_calls_and_results),
     ("002_pipeline_runs", _m002_pipeline_runs),
     ("003_users", _m003_users),
     ("004_flag_kind", _m004_flag_kind),
     ("007_complaint_cases", _m007_complaint_cases),
+    ("008_run_reports", _m008_run_reports),
 )
 
 
