@@ -14,7 +14,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -31,7 +31,16 @@ __all__ = [
 ]
 
 # Keys holding paths: a relative value in a file is relative to that file's folder.
-PATH_KEYS = ("store", "cdr_csv", "queue_log", "db", "rubrics", "models_dir", "whisper_dir")
+PATH_KEYS = (
+    "store",
+    "cdr_csv",
+    "queue_log",
+    "db",
+    "rubrics",
+    "models_dir",
+    "whisper_dir",
+    "report_path",
+)
 
 
 class ConfigError(ValueError):
@@ -102,9 +111,41 @@ class Config(BaseModel):
     languages: tuple[str, ...] = ("en", "zh")
     queue_languages: dict[str, str] = Field(default_factory=dict)
     channel_roles: ChannelRoles = Field(default_factory=ChannelRoles)
-    device: str = "cpu"
-    compute_type: str = "int8"
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto", description="auto: cuda when CTranslate2 sees a GPU, else cpu."
+    )
+    compute_type: str = Field(
+        default="auto", description="auto: int8 on cpu, float16 (or int8_float16) on cuda."
+    )
     cpu_threads: int = Field(default=0, ge=0, description="0: let the engine decide.")
+    # Batch runs (qa.pipeline, qa.workers, qa.ray_runner, qa.runlock, qa.run_report).
+    workers: int | Literal["auto"] = Field(
+        default=1,
+        description="Worker processes (each loads the models once); auto: from cores and memory.",
+    )
+    worker_memory_mb: int = Field(
+        default=0, ge=0, description="Peak memory of one worker, for workers = auto; 0: measured."
+    )
+    max_in_flight: int = Field(
+        default=0, ge=0, description="Calls handed out but not yet saved; 0: two per worker."
+    )
+    gpu_batch_size: int = Field(
+        default=8, ge=0, description="Whisper chunks decoded at once on cuda; 0: sequential."
+    )
+    ray_address: str | None = Field(
+        default=None, description="A Ray cluster (host:port, or auto) to spread the calls over."
+    )
+    ray_ship_audio: bool = Field(
+        default=False, description="Send recordings to Ray workers as bytes, not shared paths."
+    )
+    report_path: Path | None = Field(
+        default=None, description="Where each run writes its JSON report ({run_id} expands)."
+    )
+    lock_timeout_minutes: float = Field(
+        default=10.0,
+        gt=0,
+        description="A lock from another host without heartbeat this long is stale.",
+    )
     hotwords: dict[str, tuple[str, ...]] = Field(
         default_factory=dict,
         description="Per language: company and product names that bias the recogniser's "
