@@ -21,7 +21,7 @@ PIP="$VENV/bin/pip"
 "$PIP" install --quiet --no-deps "torchaudio==2.11.0" 2>&1 | grep -v "is ignored" || true
 site=$("$VENV/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
 rm -f "$site"/torchaudio/lib/*.so
-"$PIP" install --quiet -e ".[dev]" 2>&1 | grep -v "is ignored" || true
+"$PIP" install --quiet -e ".[dev,ray]" 2>&1 | grep -v "is ignored" || true
 "$VENV/bin/python" - <<'PY'
 import torch, torchaudio, faster_whisper, pyannote.audio, gradio  # noqa: F401
 print(f"python stack ready: torch {torch.__version__}, torchaudio {torchaudio.__version__} "
