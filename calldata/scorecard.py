@@ -66,6 +66,11 @@ class Scorecard(BaseModel):
     passed: bool
     items: tuple[ItemResult, ...]
     flags: tuple[Flag, ...] = ()
+    pass_mark: float | None = Field(
+        default=None,
+        description="The rubric's pass mark (0-100) the card was judged against, so a reviewer's "
+        "changed verdicts can be re-judged the same way; None on cards scored before it was kept.",
+    )
 
     def item(self, item_id: str) -> ItemResult:
         for result in self.items:
