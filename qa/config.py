@@ -26,6 +26,7 @@ __all__ = [
     "ChannelRoles",
     "Config",
     "ConfigError",
+    "ReviewSettings",
     "default_rubrics_dir",
     "load_config",
 ]
@@ -93,6 +94,26 @@ class ChannelRoles(BaseModel):
         return self.outbound if direction == Direction.OUTBOUND else self.inbound
 
 
+class ReviewSettings(BaseModel):
+    """Which calls the review queues pick (``[review]`` in the config file)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    low_score: float = Field(
+        default=0.7, ge=0, le=1, description="A scorecard under this share of its points is low."
+    )
+    low_confidence: float = Field(
+        default=0.6, ge=0, le=1, description="A transcript under this mean word confidence."
+    )
+    low_role_confidence: float = Field(
+        default=0.6, ge=0, le=1, description="Agent/customer assignment under this confidence."
+    )
+    sample_rate: float = Field(
+        default=0.1, gt=0, le=1, description="Share of each agent's calls per day sampled."
+    )
+    sample_seed: int = Field(default=0, description="Seed of the daily random sample.")
+
+
 class Config(BaseModel):
     """Everything ``qa run`` needs. Paths are absolute once loaded from a file."""
 
@@ -155,6 +176,9 @@ class Config(BaseModel):
         default=2.0, ge=0, description="Leave files modified more recently for the next run."
     )
     agents: tuple[AgentEntry, ...] = ()
+    review: ReviewSettings = Field(
+        default_factory=ReviewSettings, description="Review queue thresholds and sampling."
+    )
 
     @field_validator("timezone")
     @classmethod
