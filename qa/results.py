@@ -1,18 +1,16 @@
-"""Reading results back from the store: per-call scores and per-agent summaries, as typed rows.
+"""Reading results back from the store: per-call scores as typed rows (per-agent records, with
+reviewers' verdicts applied, are :mod:`qa.performance`'s).
 
 The CLI and the UI format these; nothing here prints::
 
     for row in call_scores(db):
         row.call_id, row.rubric, row.score, row.items
-    for summary in agent_summaries(db):
-        summary.agent, summary.average_score, summary.item_pass_rates
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,13 +18,11 @@ from typing import Any
 import sqlite_utils
 from pydantic_core import from_json
 
-from calldata import Call, Evidence, Flag, ItemResult, Scorecard, Transcript, Verdict
+from calldata import Call, Evidence, Flag, ItemResult, Scorecard, Transcript
 from qa.db import utcnow
 
 __all__ = [
-    "AgentSummary",
     "CallScore",
-    "agent_summaries",
     "call_scores",
     "insert_scorecards",
     "load_call",
@@ -102,24 +98,6 @@ class CallScore:
         }
 
 
-@dataclass(frozen=True)
-class AgentSummary:
-    """An agent's machine-scored results across their calls."""
-
-    agent: str | None
-    name: str | None
-    calls_scored: int
-    average_score: float  # percent of the applicable points, averaged over scorecards
-    pass_rate: float  # fraction of scorecards passed
-    item_pass_rates: dict[str, float] = field(default_factory=dict)  # pass / (pass + fail)
-    critical_failures: int = 0  # critical items failed
-    complaints: int = 0  # calls with a complaint flag
-
-    @property
-    def label(self) -> str:
-        return self.name or self.agent or UNKNOWN_AGENT
-
-
 # The latest version of each rubric per call: re-scoring with a new version keeps the old rows.
 _LATEST_SCORECARDS = """
 select s.scorecard_json, c.recordings, c.start, c.agent, c.agent_name, c.queue,
@@ -168,50 +146,6 @@ def call_scores(
             )
         )
     return scores
-
-
-def _is_complaint(flag: Flag) -> bool:
-    return flag.id == "complaint" or flag.id.startswith("complaint")
-
-
-def agent_summaries(db: sqlite_utils.Database) -> list[AgentSummary]:
-    """Per agent: calls scored, average score, pass rate, per-item pass rate, critical failures
-    and complaints. Calls with no known agent are grouped under ``agent=None``."""
-    # An agent not in the directory is still told apart by the queue member name queue_log gave.
-    by_agent: dict[tuple[str | None, str | None], list[CallScore]] = defaultdict(list)
-    for row in call_scores(db):
-        by_agent[(row.agent, None if row.agent else row.agent_name)].append(row)
-    summaries = []
-    for rows in by_agent.values():
-        percents = [100.0 * r.score / r.max_score if r.max_score else 0.0 for r in rows]
-        tallies: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        critical = 0
-        for row in rows:
-            for item in row.items:
-                if item.result == Verdict.PASS:
-                    tallies[item.id][0] += 1
-                elif item.result == Verdict.FAIL:
-                    tallies[item.id][1] += 1
-                    critical += item.critical
-        complaint_calls = {r.call_id for r in rows if any(_is_complaint(f) for f in r.flags)}
-        summaries.append(
-            AgentSummary(
-                agent=rows[0].agent,
-                name=rows[0].agent_name,
-                calls_scored=len({r.call_id for r in rows}),
-                average_score=sum(percents) / len(percents),
-                pass_rate=sum(r.passed for r in rows) / len(rows),
-                item_pass_rates={
-                    item: passed / (passed + failed)
-                    for item, (passed, failed) in sorted(tallies.items())
-                    if passed + failed
-                },
-                critical_failures=critical,
-                complaints=len(complaint_calls),
-            )
-        )
-    summaries.sort(key=lambda s: (s.agent is None, s.agent or "", s.name or ""))
-    return summaries
 
 
 def load_call(db: sqlite_utils.Database, call_id: str) -> Call:

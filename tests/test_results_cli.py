@@ -28,7 +28,8 @@ from calldata import (
     Verdict,
 )
 from qa.db import open_db
-from qa.results import agent_summaries, call_scores, insert_scorecards, save_call, save_results
+from qa.performance import agent_records
+from qa.results import call_scores, insert_scorecards, save_call, save_results
 
 
 def _call(call_id: str, agent: str | None, name: str | None, hour: int) -> Call:
@@ -129,8 +130,8 @@ def test_rescoring_with_a_new_rubric_version_shows_the_latest(db_path):
     assert db.execute("select count(*) from scorecards where call_id = '1.3'").fetchone()[0] == 2
 
 
-def test_agent_summaries(db_path):
-    summaries = {s.label: s for s in agent_summaries(open_db(db_path))}
+def test_agent_records_over_the_whole_range(db_path):
+    summaries = {s.label: s for s in agent_records(open_db(db_path))}
     alice = summaries["Alice Smith"]
     assert (alice.agent, alice.calls_scored) == ("1001", 2)
     assert alice.average_score == pytest.approx((100 + 100 / 3) / 2)
@@ -142,6 +143,10 @@ def test_agent_summaries(db_path):
     assert bob.average_score == 0.0
     carol = summaries["Carol Queue"]  # not in the directory: kept apart by member name
     assert carol.agent is None and carol.calls_scored == 1
+    # Ranked within the team by average score: Carol 100, Alice 66.7, Bob 0.
+    assert [(s.label, s.rank, s.team_size) for s in summaries.values()] == [
+        ("Alice Smith", 2, 3), ("Bob Jones", 3, 3), ("Carol Queue", 1, 3)
+    ]  # fmt: skip
 
 
 def _cli(*args: str) -> str:

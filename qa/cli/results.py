@@ -1,10 +1,12 @@
-"""``qa scores`` and ``qa agents``: machine results out of the store, as a table, JSON or CSV."""
+"""``qa scores`` (machine results per call) and ``qa agents`` (agent performance records, with
+reviewers' verdicts winning), as a table, JSON or CSV."""
 
 from __future__ import annotations
 
 import csv
 import json
 import sys
+from datetime import date, tzinfo
 from pathlib import Path
 
 import click
@@ -12,8 +14,11 @@ from rich.console import Console
 from rich.table import Table
 
 from calldata import Verdict
+from qa.cli.export import check_range, date_range_options
+from qa.complaints import CaseStatus, sync_complaint_cases
 from qa.db import open_db
-from qa.results import AgentSummary, CallScore, agent_summaries, call_scores
+from qa.performance import AgentRecord, Period, agent_records
+from qa.results import CallScore, call_scores
 
 _DB = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -64,82 +69,129 @@ def scores(db: Path, call_id: str | None, agent: str | None, as_json: bool) -> N
     _console().print(_scores_table(rows))
 
 
-def _item_ids(summaries: list[AgentSummary]) -> list[str]:
-    return sorted({item for summary in summaries for item in summary.item_pass_rates})
+def _item_ids(records: list[AgentRecord]) -> list[str]:
+    return sorted({item for record in records for item in record.item_pass_rates})
 
 
-def _agent_record(summary: AgentSummary) -> dict[str, object]:
+def _agent_json(record: AgentRecord) -> dict[str, object]:
     return {
-        "agent": summary.agent,
-        "name": summary.name,
-        "calls_scored": summary.calls_scored,
-        "average_score": round(summary.average_score, 2),
-        "pass_rate": round(summary.pass_rate, 4),
-        "item_pass_rates": {k: round(v, 4) for k, v in summary.item_pass_rates.items()},
-        "critical_failures": summary.critical_failures,
-        "complaints": summary.complaints,
+        "period": record.period_label,
+        "period_start": record.period_start.isoformat() if record.period_start else None,
+        "agent": record.agent,
+        "name": record.name,
+        "calls_scored": record.calls_scored,
+        "calls_reviewed": record.calls_reviewed,
+        "average_score": round(record.average_score, 2),
+        "pass_rate": round(record.pass_rate, 4),
+        "item_pass_rates": {k: round(v, 4) for k, v in record.item_pass_rates.items()},
+        "critical_failures": record.critical_failures,
+        "complaints": record.complaints,
+        "complaint_cases": record.complaint_cases,
+        "rank": record.rank,
+        "team_size": record.team_size,
     }
 
 
-def _write_csv(summaries: list[AgentSummary]) -> None:
-    items = _item_ids(summaries)
+def _write_csv(records: list[AgentRecord]) -> None:
+    items = _item_ids(records)
+    statuses = [status.value for status in CaseStatus]
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(
-        ["agent", "name", "calls_scored", "average_score", "pass_rate", "critical_failures",
-         "complaints", *(f"pass_rate:{item}" for item in items)]
+        ["period", "agent", "name", "calls_scored", "calls_reviewed", "average_score",
+         "pass_rate", "critical_failures", "complaints",
+         *(f"cases:{status}" for status in statuses), "rank", "team_size",
+         *(f"pass_rate:{item}" for item in items)]
     )  # fmt: skip
-    for s in summaries:
+    for r in records:
         rates = [
-            "" if item not in s.item_pass_rates else f"{s.item_pass_rates[item]:.4f}"
+            "" if item not in r.item_pass_rates else f"{r.item_pass_rates[item]:.4f}"
             for item in items
         ]
         writer.writerow(
-            [s.agent or "", s.name or "", s.calls_scored, f"{s.average_score:.2f}",
-             f"{s.pass_rate:.4f}", s.critical_failures, s.complaints, *rates]
+            [r.period_label, r.agent or "", r.name or "", r.calls_scored, r.calls_reviewed,
+             f"{r.average_score:.2f}", f"{r.pass_rate:.4f}", r.critical_failures, r.complaints,
+             *(r.complaint_cases.get(status, 0) for status in statuses),
+             "" if r.rank is None else r.rank, r.team_size, *rates]
         )  # fmt: skip
 
 
-def _agents_table(summaries: list[AgentSummary]) -> Table:
-    items = _item_ids(summaries)
+def _complaints_cell(record: AgentRecord) -> str:
+    if not record.complaints:
+        return "0"
+    cases = ", ".join(f"{n} {status}" for status, n in record.complaint_cases.items())
+    return f"{record.complaints} ({cases})" if cases else str(record.complaints)
+
+
+def _agents_table(records: list[AgentRecord], by_period: bool) -> Table:
+    items = _item_ids(records)
     table = Table(
-        "agent", "calls", "avg score", "pass rate", *items, "critical fails", "complaints"
-    )
-    for s in summaries:
+        *(["period"] if by_period else []), "agent", "calls", "reviewed", "avg score",
+        "pass rate", "rank", *items, "critical fails", "complaints",
+    )  # fmt: skip
+    for r in records:
         rates = [
-            f"{s.item_pass_rates[item]:.0%}" if item in s.item_pass_rates else "-" for item in items
+            f"{r.item_pass_rates[item]:.0%}" if item in r.item_pass_rates else "-" for item in items
         ]
         table.add_row(
-            s.label if s.agent is None else f"{s.label} ({s.agent})",
-            str(s.calls_scored),
-            f"{s.average_score:.1f}",
-            f"{s.pass_rate:.0%}",
+            *([r.period_label] if by_period else []),
+            r.label if r.agent is None else f"{r.label} ({r.agent})",
+            str(r.calls_scored),
+            str(r.calls_reviewed),
+            f"{r.average_score:.1f}",
+            f"{r.pass_rate:.0%}",
+            f"{r.rank}/{r.team_size}" if r.rank else "-",
             *rates,
-            str(s.critical_failures),
-            str(s.complaints),
+            str(r.critical_failures),
+            _complaints_cell(r),
         )
     return table
 
 
 @click.command()
 @click.option("--db", type=_DB, required=True, help="The results store.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line per agent.")
-@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
-def agents(db: Path, as_json: bool, as_csv: bool) -> None:
-    """Per agent: calls scored, average score, pass rate per item, critical failures, complaints.
+@click.option(
+    "--period", type=click.Choice([p.value for p in Period]),
+    help="One row per agent and day, week (ISO, from Monday) or month: the trend.",
+)  # fmt: skip
+@date_range_options
+@click.option("--agent", help="Only this agent (id or name); ranks stay team-wide.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json"]),
+    help="table (the default), csv (a header row) or json (one object per line).",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--csv", "as_csv", is_flag=True, help="Same as --format csv.")
+def agents(
+    db: Path,
+    period: str | None,
+    since: date | None,
+    until: date | None,
+    tz: tzinfo,
+    agent: str | None,
+    fmt: str | None,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    """Per agent (and per period): calls scored and reviewed, average score, pass rate per item,
+    critical failures, complaints with their cases' status, and rank within the team. Where a
+    reviewer submitted a result for a call, it counts instead of the machine's.
 
-    Machine results only; reviewer decisions are shown in the review UI.
-
-    Example: qa agents --db var/demo.db --csv > agents.csv
+    Example: qa agents --db var/demo.db --period week --since 2026-11-01 --format csv > weeks.csv
     """
-    if as_json and as_csv:
-        raise click.UsageError("choose one of --json and --csv")
-    summaries = agent_summaries(open_db(db))
-    if as_json:
-        for summary in summaries:
-            click.echo(json.dumps(_agent_record(summary), ensure_ascii=False))
-    elif as_csv:
-        _write_csv(summaries)
-    elif not summaries:
-        click.echo("no scored calls yet: run qa run first", err=True)
+    chosen = [f for f, on in (("json", as_json), ("csv", as_csv), (fmt, fmt is not None)) if on]
+    if len(set(chosen)) > 1:
+        raise click.UsageError("choose one of --json, --csv and --format")
+    fmt = chosen[0] if chosen else "table"
+    check_range(since, until)
+    store = open_db(db)
+    sync_complaint_cases(store)  # complaints flagged before cases existed get one now
+    records = agent_records(store, period=period, since=since, until=until, agent=agent, tz=tz)
+    if fmt == "json":
+        for record in records:
+            click.echo(json.dumps(_agent_json(record), ensure_ascii=False))
+    elif fmt == "csv":
+        _write_csv(records)
+    elif not records:
+        click.echo("no scored calls in this range yet: run qa run first", err=True)
     else:
-        _console().print(_agents_table(summaries))
+        _console().print(_agents_table(records, by_period=period is not None))
