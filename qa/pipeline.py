@@ -1,33 +1,42 @@
-"""``qa run``: ingest → transcribe → score → save, one call at a time, resumable.
+"""``qa run``: ingest → transcribe → score → save, on one process, N worker processes, or Ray.
 
-Each call's results (transcript, scorecards, item results, flags, status ``done``) are saved in
-one transaction, so a crash never leaves half a call; a re-run skips calls already done, scores
-done calls against rubric versions they lack (no re-transcription), and leaves calls that failed
-before alone unless asked (``retry_failed``). A call that fails is recorded with its stage and
-reason and the run goes on::
+The run process ingests, plans, hands calls to an executor (:mod:`qa.workers`: in-process or
+worker processes; :mod:`qa.ray_runner`: a Ray cluster) with at most ``max_in_flight`` handed out
+at once, and is the database's only writer: each call's results (transcript, scorecards, item
+results, flags, status ``done``, and this run's record of it) are saved in ONE transaction as
+they arrive. So a run killed at any moment leaves whole calls or none, and the next run does
+exactly the calls not saved. A re-run skips calls already done, scores done calls against rubric
+versions they lack (no re-transcription), and leaves calls that failed before alone unless asked
+(``retry_failed``). A call that fails is recorded with its stage and reason and the run goes on;
+a failure of a worker or machine (not of the call) is retried once on another worker. One run at
+a time holds the database (:mod:`qa.runlock`); each run stores a JSON report
+(:mod:`qa.run_report`)::
 
     summary = run_pipeline(load_config("site.toml"), hook=TerminalProgress())
-    summary.done, summary.failed, summary.real_time_factor
+    summary.done, summary.failed, summary.real_time_factor, summary.to_json()
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
 
 import sqlite_utils
 
-from asr import AudioDecodeError, SpeechEngine, SpeechOptions
-from asr.audio import AudioIncompleteError
+from asr import SpeechEngine, SpeechOptions
 from asr.models import default_models_dir, require_models
-from calldata import Call, Direction, Role, Scorecard, Transcript
+from calldata import Call, Scorecard, Transcript
+from qa.callwork import CallResult, CallTask, CallWorker, WorkerSetup, gather_audio
 from qa.config import Config
 from qa.db import open_db, utcnow
+from qa.devices import DeviceChoice, choose_device
 from qa.ingest import IngestResult, SkippedFile, ingest
 from qa.progress import ProgressHook, no_progress
 from qa.results import (
@@ -38,107 +47,14 @@ from qa.results import (
     save_results,
     scored_rubrics,
 )
+from qa.run_report import CallOutcome, RunSummary, write_report
+from qa.runlock import HEARTBEAT_SECONDS, RunLock
+from qa.workers import Executor, InlineExecutor, ProcessExecutor, plan_workers
 from scoring import Rubric, load_rubrics, score_call, select_rubrics
 
-__all__ = ["CallOutcome", "CallTranscriber", "RunSummary", "run_pipeline", "speech_options"]
+__all__ = ["CallOutcome", "RunSummary", "check_models", "rescore_call", "run_pipeline"]
 
 log = logging.getLogger(__name__)
-
-
-class CallTranscriber(Protocol):
-    """What the pipeline needs from the speech engine (``asr.SpeechEngine``)."""
-
-    def transcribe_call(
-        self,
-        paths: Sequence[Path],
-        *,
-        channel_roles: tuple[Role, Role] = ...,
-        language: str | None = ...,
-        agent_name: str | None = ...,
-        inbound: bool = ...,
-        hotwords: Sequence[str] = ...,
-        hook: Callable[[str, int, int], None] | None = ...,
-    ) -> Transcript: ...
-
-
-@dataclass(frozen=True)
-class CallOutcome:
-    """What happened to one call (or one file set aside) in this run."""
-
-    call_id: str
-    status: str  # done | skipped | deferred | failed
-    stage: str  # ingest | transcribe | score | save
-    reason: str = ""
-    path: str | None = None  # the (first) recording, relative to the store
-    audio_seconds: float = 0.0
-    seconds: float = 0.0
-
-
-@dataclass
-class RunSummary:
-    """The end-of-run report (``qa run`` prints it; ``--json`` gives :meth:`to_json`)."""
-
-    run_id: int
-    found: int = 0  # calls found in the store
-    done: int = 0  # calls transcribed and scored now
-    already_done: int = 0  # done by an earlier run, left alone
-    rescored: int = 0  # done earlier, scored now against rubric versions they lacked
-    not_retried: int = 0  # failed in an earlier run; retried only with retry_failed
-    skipped: list[CallOutcome] = field(default_factory=list)  # skipped and deferred
-    failed: list[CallOutcome] = field(default_factory=list)
-    audio_seconds: float = 0.0
-    wall_seconds: float = 0.0
-
-    @property
-    def real_time_factor(self) -> float | None:
-        """Wall time over audio time (0.2: five times faster than real time)."""
-        return self.wall_seconds / self.audio_seconds if self.audio_seconds else None
-
-    @property
-    def needs_attention(self) -> bool:
-        """Whether a person has to look at something (a call failed)."""
-        return bool(self.failed)
-
-    def to_json(self) -> dict[str, Any]:
-        def outcome(item: CallOutcome) -> dict[str, Any]:
-            return {
-                "call_id": item.call_id,
-                "path": item.path,
-                "status": item.status,
-                "stage": item.stage,
-                "reason": item.reason,
-            }
-
-        return {
-            "run_id": self.run_id,
-            "found": self.found,
-            "done": self.done,
-            "already_done": self.already_done,
-            "rescored": self.rescored,
-            "not_retried": self.not_retried,
-            "skipped": [outcome(item) for item in self.skipped],
-            "failed": [outcome(item) for item in self.failed],
-            "audio_minutes": round(self.audio_seconds / 60, 3),
-            "wall_seconds": round(self.wall_seconds, 2),
-            "real_time_factor": (
-                None if self.real_time_factor is None else round(self.real_time_factor, 4)
-            ),
-        }
-
-
-# --- set-up --------------------------------------------------------------------------------------
-
-
-def speech_options(config: Config) -> SpeechOptions:
-    """The speech engine's options from the config."""
-    return SpeechOptions(
-        models_dir=config.models_dir or default_models_dir(),
-        whisper_dir=config.whisper_dir,
-        device=config.device,
-        compute_type=config.compute_type,
-        cpu_threads=config.cpu_threads,
-        languages=tuple(config.languages),
-    )
 
 
 def check_models(config: Config) -> None:
@@ -146,10 +62,22 @@ def check_models(config: Config) -> None:
     require_models(config.models_dir or default_models_dir(), whisper_dir=config.whisper_dir)
 
 
-# --- call status -----------------------------------------------------------------------------
+# --- writing ---------------------------------------------------------------------------------
 
 
-def set_status(db: sqlite_utils.Database, call_id: str, status: str, reason: str) -> None:
+def _stage_outcome(db: sqlite_utils.Database, run_id: int, outcome: CallOutcome) -> None:
+    """This run's record of a call, *not committed*: Python's sqlite3 opens a transaction on this
+    insert, and the call's own save (``save_results`` / ``_set_status``) commits both at once, or
+    rolls both back. So no run ever has a done call without its record, or the other way round."""
+    db.conn.execute(
+        "insert or replace into run_calls (run_id, call_id, status, stage, reason, "
+        "audio_seconds, seconds) values (?, ?, ?, ?, ?, ?, ?)",
+        [run_id, outcome.call_id, outcome.status, outcome.stage, outcome.reason,
+         outcome.audio_seconds, outcome.seconds],
+    )  # fmt: skip
+
+
+def _set_status(db: sqlite_utils.Database, call_id: str, status: str, reason: str) -> None:
     """Record why a call is not done (``failed`` or ``skipped``)."""
     with db.conn:
         db.conn.execute(
@@ -158,89 +86,10 @@ def set_status(db: sqlite_utils.Database, call_id: str, status: str, reason: str
         )
 
 
-# --- one call ------------------------------------------------------------------------------------
-
-
-def score_transcript(
-    rubrics: Sequence[Rubric], call: Call, transcript: Transcript
-) -> list[Scorecard]:
-    """Score the call against every rubric that applies to it."""
-    chosen = select_rubrics(list(rubrics), call, transcript.language)
-    if not chosen:
-        log.info("%s: no rubric applies (language %s)", call.call_id, transcript.language)
-    return [score_call(rubric, transcript, call) for rubric in chosen]
-
-
-def process_call(
-    db: sqlite_utils.Database,
-    engine: CallTranscriber,
-    rubrics: Sequence[Rubric],
-    config: Config,
-    call: Call,
-    on_step: Callable[[str], None] | None = None,
-) -> CallOutcome:
-    """Transcribe, score and save one call; any failure becomes the call's recorded outcome.
-
-    ``on_step`` hears each step (decode, language, transcribe, ..., score, save) as it starts.
-    """
-    step = on_step or (lambda name: None)
-    store = config.require("store")
-    started = time.perf_counter()
-    stage = "transcribe"
-    path = call.recordings[0]
-    save_call(db, call, store, status="pending")
-    try:
-        transcript = engine.transcribe_call(
-            [store / rel for rel in call.recordings],
-            channel_roles=config.channel_roles.for_direction(call.direction),
-            language=call.language,
-            agent_name=call.agent_name,
-            inbound=call.direction != Direction.OUTBOUND,
-            hotwords=config.hotwords_for(call.language),
-            hook=lambda name, completed, total: step(name),
-        )
-        stage = "score"
-        step(stage)
-        cards = score_transcript(rubrics, call, transcript)
-        stage = "save"
-        step(stage)
-        save_results(db, call.call_id, transcript, cards)
-    except AudioIncompleteError as error:
-        reason = f"{error} (taken by a later run)"
-        set_status(db, call.call_id, "skipped", reason)
-        return CallOutcome(call.call_id, "deferred", stage, reason, path)
-    except AudioDecodeError as error:
-        return _failed(db, call, stage, str(error), started)
-    except Exception as error:  # one bad call must not stop the night's run
-        log.debug("%s failed at %s", call.call_id, stage, exc_info=True)
-        return _failed(db, call, stage, f"{type(error).__name__}: {error}", started)
-    seconds = time.perf_counter() - started
-    log.info(
-        "%s: %.1fs of audio in %.1fs, %d scorecard(s)",
-        call.call_id,
-        transcript.duration,
-        seconds,
-        len(cards),
-    )
-    return CallOutcome(call.call_id, "done", "save", "", path, transcript.duration, seconds)
-
-
-def _failed(
-    db: sqlite_utils.Database, call: Call, stage: str, reason: str, started: float
-) -> CallOutcome:
-    log.warning("%s failed at %s: %s", call.call_id, stage, reason)
-    try:
-        set_status(db, call.call_id, "failed", f"{stage}: {reason}")
-    except Exception:  # the store itself may be what failed; the run summary still says it
-        log.exception("could not record the failure of %s", call.call_id)
-    return CallOutcome(
-        call.call_id,
-        "failed",
-        stage,
-        reason,
-        call.recordings[0],
-        seconds=time.perf_counter() - started,
-    )
+def _save_pending(db: sqlite_utils.Database, call: Call, store: Path) -> None:
+    """Insert or refresh a call's row (metadata from this ingest) as ``pending``."""
+    with db.conn:
+        save_call(db, call, store, status="pending")
 
 
 def rescore_call(db: sqlite_utils.Database, rubrics: Sequence[Rubric], call_id: str) -> int:
@@ -267,47 +116,32 @@ def rescore_call(db: sqlite_utils.Database, rubrics: Sequence[Rubric], call_id: 
 # --- run bookkeeping ---------------------------------------------------------------------------
 
 
-def start_run(db: sqlite_utils.Database, config: Config) -> int:
+def _start_run(db: sqlite_utils.Database, config: Config) -> int:
     options = config.model_dump(mode="json", exclude={"agents"})
     with db.conn:
         cursor = db.conn.execute(
-            "insert into runs (started_at, status, options_json) values (?, 'running', ?)",
-            [utcnow(), json.dumps(options)],
+            "insert into runs (started_at, status, options_json, host, pid) "
+            "values (?, 'running', ?, ?, ?)",
+            [utcnow(), json.dumps(options), socket.gethostname(), os.getpid()],
         )
     return int(cursor.lastrowid)
 
 
-def record_outcome(db: sqlite_utils.Database, run_id: int, outcome: CallOutcome) -> None:
-    with db.conn:
-        db.conn.execute(
-            "insert or replace into run_calls (run_id, call_id, status, stage, reason, "
-            "audio_seconds, seconds) values (?, ?, ?, ?, ?, ?, ?)",
-            [
-                run_id,
-                outcome.call_id,
-                outcome.status,
-                outcome.stage,
-                outcome.reason,
-                outcome.audio_seconds,
-                outcome.seconds,
-            ],
-        )
-
-
-def finish_run(db: sqlite_utils.Database, summary: RunSummary, status: str) -> None:
+def _finish_run(db: sqlite_utils.Database, summary: RunSummary) -> None:
     with db.conn:
         db.conn.execute(
             "update runs set finished_at = ?, status = ?, found = ?, done = ?, skipped = ?, "
-            "failed = ?, audio_seconds = ?, wall_seconds = ? where run_id = ?",
+            "failed = ?, audio_seconds = ?, wall_seconds = ?, report_json = ? where run_id = ?",
             [
-                utcnow(),
-                status,
+                summary.finished_at,
+                summary.status,
                 summary.found,
                 summary.done,
                 len(summary.skipped),
                 len(summary.failed),
                 summary.audio_seconds,
                 summary.wall_seconds,
+                json.dumps(summary.to_json(), ensure_ascii=False),
                 summary.run_id,
             ],
         )
@@ -343,31 +177,44 @@ def run_pipeline(
     *,
     hook: ProgressHook = no_progress,
     retry_failed: bool = False,
-    engine_factory: Callable[[SpeechOptions], CallTranscriber] = SpeechEngine,
+    engine_factory: Callable[[SpeechOptions], SpeechEngine] = SpeechEngine,
     now: float | None = None,
 ) -> RunSummary:
     """Run the whole pipeline over the configured store; return the summary.
 
     Checks first, before any work: the store and db are set (ConfigError), the rubrics are valid
-    (scoring.RubricError), the models are installed (asr.models.ModelMissingError), the store,
-    CDR and queue_log can be read. The speech engine is loaded only when a call needs it.
+    (scoring.RubricError), the models are installed (asr.models.ModelMissingError), the device
+    can be used (ConfigError), the store, CDR and queue_log can be read. Then it takes the run
+    lock (``qa.runlock.RunLockedError`` when another live run holds it). The models are loaded
+    only when a call needs them. ``engine_factory`` builds the engine of an in-process run.
     """
     wall_start = time.perf_counter()
     config.require("store")
     db_path = config.require("db")
     rubrics = load_rubrics(config.rubrics)
     check_models(config)
+    device = choose_device(config)
     found = ingest(config, now=now)
+    ingest_seconds = time.perf_counter() - wall_start
     db = open_db(db_path)
     try:
-        run = _PipelineRun(db, config, rubrics, hook)
-        status = "crashed"
-        try:
-            run.execute(found, retry_failed, engine_factory)
-            status = "finished"
-        finally:
-            run.summary.wall_seconds = time.perf_counter() - wall_start
-            finish_run(db, run.summary, status)
+        lock = RunLock(db, timeout_minutes=config.lock_timeout_minutes)
+        with lock.hold():
+            run = _PipelineRun(db, config, rubrics, hook, lock, device)
+            run.summary.timings["ingest"] = ingest_seconds
+            try:
+                run.execute(found, retry_failed, engine_factory)
+                run.summary.status = "finished"
+            finally:
+                summary = run.summary
+                summary.wall_seconds = time.perf_counter() - wall_start
+                summary.finished_at = utcnow()
+                if summary.status == "running":
+                    summary.status = "crashed"
+                _finish_run(db, summary)
+                if config.report_path is not None:
+                    written = write_report(config.report_path, summary.to_json())
+                    log.info("run report written to %s", written)
     finally:
         db.conn.close()
     return run.summary
@@ -382,24 +229,43 @@ class _PipelineRun:
         config: Config,
         rubrics: Sequence[Rubric],
         hook: ProgressHook,
+        lock: RunLock,
+        device: DeviceChoice,
     ) -> None:
         self.db, self.config, self.rubrics, self.hook = db, config, rubrics, hook
-        self.summary = RunSummary(run_id=start_run(db, config))
+        self.lock, self.device = lock, device
+        self.store: Path = config.require("store")
+        run_id = _start_run(db, config)
+        lock.attach(run_id)
+        self.summary = RunSummary(
+            run_id=run_id, started_at=utcnow(), host=socket.gethostname(), device=device.to_json()
+        )
+        self.completed = 0
+        self.total = 0
 
     def execute(
         self,
         found: IngestResult,
         retry_failed: bool,
-        engine_factory: Callable[[SpeechOptions], CallTranscriber],
+        engine_factory: Callable[[SpeechOptions], SpeechEngine],
     ) -> None:
         self.summary.found = len(found.calls)
         for outcome in _set_aside(found.skipped, {call.call_id for call in found.calls}):
             self.record(outcome)
         todo, done_before = self.plan(found.calls, retry_failed)
+        started = time.perf_counter()
         for call_id in done_before:
             self.rescore(call_id)
+        self.summary.timings["rescore"] = time.perf_counter() - started
         if todo:
-            self.transcribe(todo, engine_factory(speech_options(self.config)))
+            started = time.perf_counter()
+            executor = self.executor(len(todo), engine_factory)
+            try:
+                self.summary.timings["start_workers"] = time.perf_counter() - started
+                self.dispatch(todo, executor)
+            finally:
+                executor.close()
+            self.summary.timings["process"] = time.perf_counter() - started
         if self.summary.not_retried:
             log.info("%d call(s) failed earlier: use --retry-failed", self.summary.not_retried)
 
@@ -418,11 +284,125 @@ class _PipelineRun:
         self.summary.already_done = len(done_before)
         return todo, done_before
 
+    def executor(
+        self, todo: int, engine_factory: Callable[[SpeechOptions], SpeechEngine]
+    ) -> Executor:
+        """The executor this run's config asks for (in-process, worker processes, or Ray)."""
+        config = self.config
+        if config.ray_address:
+            from qa.ray_runner import RayExecutor
+
+            executor: Executor = RayExecutor(config, self.device, todo=todo)
+            self.summary.executor = executor.describe()
+            return executor
+        plan = plan_workers(
+            config.workers,
+            device=self.device.device,
+            cpu_threads=config.cpu_threads,
+            todo=todo,
+            worker_memory_mb=config.worker_memory_mb,
+        )
+        log.info("%d worker(s), %d thread(s) each (%s)", plan.workers, plan.threads, plan.reason)
+        setup = WorkerSetup.from_config(config, self.device, plan.threads)
+        if plan.workers == 1:
+            executor = InlineExecutor(CallWorker(setup, engine_factory), self.step)
+        else:
+            executor = ProcessExecutor(setup, plan)
+        self.summary.executor = {"kind": executor.kind, **plan.to_json()}
+        return executor
+
+    def step(self, name: str, call_id: str) -> None:
+        self.hook(name, call_id, completed=self.completed, total=self.total)
+
+    def dispatch(self, calls: Sequence[Call], executor: Executor) -> None:
+        """Hand the calls out with at most ``max_in_flight`` outstanding; save each result."""
+        by_id = {call.call_id: call for call in calls}
+        pending = deque(CallTask(call, str(self.store)) for call in calls)
+        limit = 1 if executor.kind == "inline" else self.config.max_in_flight
+        limit = limit or 2 * executor.workers
+        self.total = len(calls)
+        while pending or executor.in_flight:
+            while pending and executor.in_flight < limit:
+                task = pending.popleft()
+                if self.config.ray_ship_audio and executor.kind == "ray":
+                    # Read only now: the bytes of at most `limit` calls are held at once.
+                    task = replace(task, audio=gather_audio(self.store, task.call))
+                if task.attempt == 0:
+                    _save_pending(self.db, task.call, self.store)
+                self.step("transcribe", task.call.call_id)
+                executor.submit(task)
+            for result in executor.wait(timeout=HEARTBEAT_SECONDS):
+                call = by_id[result.call_id]
+                if result.status == "failed" and result.retryable and result.attempt == 0:
+                    log.warning(
+                        "%s: %s on %s; retrying once on another worker",
+                        result.call_id,
+                        result.reason,
+                        result.worker or "a worker",
+                    )
+                    self.summary.retried += 1
+                    retry = CallTask(call, str(self.store), attempt=1, avoid_worker=result.worker)
+                    pending.appendleft(retry)
+                    continue
+                outcome = self.save(call, result)
+                self.completed += 1
+                self.hook(outcome.status, call.call_id, completed=self.completed, total=self.total)
+            self.lock.heartbeat()
+
+    def save(self, call: Call, result: CallResult) -> CallOutcome:
+        """Save one result (see :func:`_stage_outcome` for why it is one transaction)."""
+        outcome = CallOutcome(
+            call.call_id,
+            result.status,
+            result.stage,
+            result.reason,
+            call.recordings[0],
+            result.audio_seconds,
+            result.seconds,
+            worker=result.worker,
+            attempts=result.attempt + 1,
+        )
+        run_id = self.summary.run_id
+        try:
+            if result.status == "done":
+                transcript = Transcript.model_validate_json(result.transcript_json or "")
+                cards = [Scorecard.model_validate_json(card) for card in result.scorecards_json]
+                _stage_outcome(self.db, run_id, outcome)
+                save_results(self.db, call.call_id, transcript, cards)
+            elif result.status == "deferred":
+                _stage_outcome(self.db, run_id, outcome)
+                _set_status(self.db, call.call_id, "skipped", result.reason)
+            else:
+                _stage_outcome(self.db, run_id, outcome)
+                _set_status(self.db, call.call_id, "failed", f"{result.stage}: {result.reason}")
+        except Exception as error:  # e.g. a full disk: the call is failed, the run goes on
+            self.db.conn.rollback()
+            log.exception("could not save %s", call.call_id)
+            reason = f"{type(error).__name__}: {error}"
+            outcome = replace(outcome, status="failed", stage="save", reason=reason)
+            try:
+                _stage_outcome(self.db, run_id, outcome)
+                _set_status(self.db, call.call_id, "failed", f"save: {reason}")
+            except Exception:
+                self.db.conn.rollback()
+                log.exception("could not record the failure of %s", call.call_id)
+        if result.worker:
+            peaks = self.summary.worker_peak_rss_mb
+            peaks[result.worker] = max(peaks.get(result.worker, 0.0), result.peak_rss_mb)
+        self.count(outcome)
+        return outcome
+
     def record(self, outcome: CallOutcome) -> None:
-        record_outcome(self.db, self.summary.run_id, outcome)
+        """Record an outcome that has no call results to save (files set aside, re-scoring)."""
+        with self.db.conn:
+            _stage_outcome(self.db, self.summary.run_id, outcome)
+        self.count(outcome)
+
+    def count(self, outcome: CallOutcome) -> None:
         if outcome.status == "done":
             self.summary.done += 1
             self.summary.audio_seconds += outcome.audio_seconds
+            self.summary.call_seconds += outcome.seconds
         elif outcome.status == "failed":
             self.summary.failed.append(outcome)
         else:
@@ -437,15 +417,3 @@ class _PipelineRun:
             log.warning("re-scoring %s failed: %s", call_id, error)
             reason = f"re-scoring: {type(error).__name__}: {error}"
             self.record(CallOutcome(call_id, "failed", "score", reason))
-
-    def transcribe(self, calls: Sequence[Call], engine: CallTranscriber) -> None:
-        total = len(calls)
-        for index, call in enumerate(calls):
-
-            def on_step(name: str, call_id: str = call.call_id, done: int = index) -> None:
-                self.hook(name, call_id, completed=done, total=total)
-
-            on_step("transcribe")
-            outcome = process_call(self.db, engine, self.rubrics, self.config, call, on_step)
-            self.record(outcome)
-            self.hook(outcome.status, call.call_id, completed=index + 1, total=total)

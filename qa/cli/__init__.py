@@ -20,6 +20,7 @@ from qa.cli.rescore import rescore
 from qa.cli.results import agents, scores
 from qa.cli.rubrics import rubrics
 from qa.cli.run import run
+from qa.cli.runs import runs
 from qa.cli.serve import serve
 from qa.cli.transcribe import transcribe
 from qa.cli.users import users
@@ -38,5 +39,5 @@ def main(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
-for command in (run, rescore, scores, agents, models, rubrics, serve, users, transcribe):
+for command in (run, runs, rescore, scores, agents, models, rubrics, serve, users, transcribe):
     main.add_command(command)

@@ -14,6 +14,9 @@ from qa.config import ConfigError, load_config
 from qa.ingest import CdrReadError, QueueLogReadError, SpoolError
 from qa.pipeline import RunSummary, run_pipeline
 from qa.progress import TerminalProgress, no_progress
+from qa.run_report import EXIT_LOCKED
+from qa.runlock import RunLockedError
+from qa.workers import WorkerStartError
 from scoring import RubricError
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
@@ -22,6 +25,23 @@ _DIR = click.Path(file_okay=False, path_type=Path)
 
 def _absolute(path: Path | None) -> Path | None:
     return None if path is None else path.expanduser().resolve()
+
+
+class _Workers(click.ParamType):
+    """A positive number of workers, or ``auto``."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int) or value == "auto":
+            return value
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if number < 1:
+            self.fail(f"{value!r} is not a positive number or 'auto'", param, ctx)
+        return number
 
 
 def format_summary(summary: RunSummary) -> str:
@@ -53,6 +73,13 @@ def format_summary(summary: RunSummary) -> str:
         f"{audio} in {summary.wall_seconds:.1f} s"
         + (f" (real-time factor {rtf:.3f})" if rtf is not None else "")
     )
+    if summary.executor:
+        executor, device = summary.executor, summary.device
+        lines.append(
+            f"{executor.get('workers', 1)} worker(s) ({executor.get('kind')}), "
+            f"{device.get('device')} {device.get('compute_type')}"
+            + (f"; {summary.retried} call(s) retried" if summary.retried else "")
+        )
     return "\n".join(lines)
 
 
@@ -66,8 +93,18 @@ def format_summary(summary: RunSummary) -> str:
 @click.option("--models-dir", type=_DIR, help="Speech models folder (default: user cache).")
 @click.option("--whisper-dir", type=_DIR, help="Any faster-whisper model folder to use instead.")
 @click.option("--timezone", help="The PBX's time zone, e.g. America/New_York (default UTC).")
-@click.option("--device", help="cpu or cuda.")
-@click.option("--compute-type", help="CTranslate2 compute type: int8, float16, ...")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Default: auto.")
+@click.option("--compute-type", help="CTranslate2 compute type: auto, int8, float16, ...")
+@click.option("--cpu-threads", type=click.IntRange(min=0), help="Threads per worker (0: split).")
+@click.option("--workers", type=_Workers(), help="Worker processes, or auto (default 1).")
+@click.option("--max-in-flight", type=click.IntRange(min=0), help="Calls handed out at once.")
+@click.option("--ray", "ray_address", help="Run on a Ray cluster: HOST:PORT of its head, or auto.")
+@click.option(
+    "--ray-ship-audio/--ray-shared-store",
+    default=None,
+    help="With --ray: send recordings as bytes / read them at the same path on every node.",
+)
+@click.option("--report", "report_path", type=_FILE, help="Also write the JSON run report here.")
 @click.option("--min-age-minutes", type=float, help="Leave files modified more recently.")
 @click.option("--retry-failed", is_flag=True, help="Retry calls that failed in earlier runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
@@ -75,14 +112,27 @@ def run(config_file: Path | None, retry_failed: bool, as_json: bool, **flags: An
     """Transcribe and score every new call in a recording store.
 
     Calls already done are not redone; a call that fails is recorded with its reason and the
-    run goes on. Exit status 1 when a call failed (a person should look), 0 otherwise.
+    run goes on. A killed run is resumed by the next one. Exit status: 0 all well; 1 a call
+    failed or the run could not start (a person should look); 75 another run holds the
+    database (nothing to do). See docs/operations.md.
 
     Example: qa run --store /var/spool/asterisk/monitor --queue-log
     /var/log/asterisk/queue_log --db /var/lib/callqa/qa.db
 
     Example: qa run --config samples/demo.toml --db var/demo.db
+
+    Example: qa run --config site.toml --workers auto --report /var/log/callqa/run-{run_id}.json
     """
-    for key in ("store", "cdr_csv", "queue_log", "db", "rubrics", "models_dir", "whisper_dir"):
+    for key in (
+        "store",
+        "cdr_csv",
+        "queue_log",
+        "db",
+        "rubrics",
+        "models_dir",
+        "whisper_dir",
+        "report_path",
+    ):
         flags[key] = _absolute(flags[key])
     show_progress = sys.stderr.isatty()
     try:
@@ -92,7 +142,18 @@ def run(config_file: Path | None, retry_failed: bool, as_json: bool, **flags: An
                 summary = run_pipeline(config, hook=hook, retry_failed=retry_failed)
         else:
             summary = run_pipeline(config, hook=no_progress, retry_failed=retry_failed)
-    except (ConfigError, RubricError, ModelError, SpoolError, CdrReadError, QueueLogReadError) as e:
+    except RunLockedError as error:
+        click.echo(f"Not started: {error}", err=True)
+        raise click.exceptions.Exit(EXIT_LOCKED) from None
+    except (
+        ConfigError,
+        RubricError,
+        ModelError,
+        SpoolError,
+        CdrReadError,
+        QueueLogReadError,
+        WorkerStartError,
+    ) as e:
         raise click.ClickException(str(e)) from None
     if as_json:
         click.echo(json.dumps(summary.to_json(), ensure_ascii=False))
