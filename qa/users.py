@@ -8,12 +8,21 @@ costs the same hashing work as a wrong password::
     add_user(db, "lin", "correct horse battery", Role.REVIEWER)
     user = authenticate(db, "lin", "correct horse battery")   # User, or None when refused
 
-Roles (the full rules of who may do what come with the review workflow):
+Roles (what each may do is one table, :mod:`qa.permissions`):
 
 - ``reviewer``: reviews calls; sees transcripts with personal data masked.
-- ``supervisor``: a reviewer who also follows agents' results; personal data masked.
+- ``supervisor``: a reviewer who also assigns reviews and follows agents' results; masked.
 - ``auditor``: checks identity-verification evidence, so sees personal data unmasked.
 - ``admin``: manages users and sees everything.
+
+Logins are rate limited per username and client address: :data:`LOGIN_MAX_FAILURES` wrong
+passwords within :data:`LOGIN_WINDOW` lock that pair out for :data:`LOGIN_LOCKOUT` (even the right
+password is refused meanwhile)::
+
+    attempt = login(db, "lin", password, client="10.0.0.7")
+    attempt.user, attempt.locked_until          # User or None; when a lock-out ends
+
+Adding users and changing passwords is recorded in the audit log (qa.audit_log).
 """
 
 from __future__ import annotations
@@ -25,16 +34,21 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import sqlite_utils
 
+from qa import audit_log
 from qa.db import utcnow
 
 __all__ = [
+    "LOGIN_LOCKOUT",
+    "LOGIN_MAX_FAILURES",
+    "LOGIN_WINDOW",
     "MIN_PASSWORD_LENGTH",
     "InvalidUserError",
+    "LoginAttempt",
     "Role",
     "UnknownUserError",
     "User",
@@ -47,6 +61,7 @@ __all__ = [
     "has_users",
     "hash_password",
     "list_users",
+    "login",
     "set_password",
     "verify_password",
 ]
@@ -54,11 +69,15 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MIN_PASSWORD_LENGTH = 8
+LOGIN_MAX_FAILURES = 5
+LOGIN_WINDOW = timedelta(minutes=15)
+LOGIN_LOCKOUT = timedelta(minutes=15)
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 
 # scrypt cost: n=2**14, r=8 uses 16 MiB and ~50 ms per check (OWASP's minimum is n=2**13).
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P, _SCRYPT_LEN = 2**14, 8, 1, 32
 _SCHEME = "scrypt"
+_CLI = "(qa users)"  # the audit log's actor for changes made on the command line
 
 
 class Role(StrEnum):
@@ -70,7 +89,9 @@ class Role(StrEnum):
     @property
     def sees_personal_data(self) -> bool:
         """Whether transcripts are shown to this role unmasked (ID, card and phone numbers)."""
-        return self in (Role.AUDITOR, Role.ADMIN)
+        from qa.permissions import Action, can  # the one permission table; it imports Role
+
+        return can(self, Action.SEE_PERSONAL_DATA)
 
 
 @dataclass(frozen=True)
@@ -168,8 +189,16 @@ def _user(row: dict) -> User:
     )
 
 
-def add_user(db: sqlite_utils.Database, username: str, password: str, role: Role | str) -> User:
-    """Create a user. Raises :class:`UserExistsError` or :class:`InvalidUserError`."""
+def add_user(
+    db: sqlite_utils.Database,
+    username: str,
+    password: str,
+    role: Role | str,
+    *,
+    by: str | None = None,
+) -> User:
+    """Create a user (``by``: who did it, for the audit log; None: the command line).
+    Raises :class:`UserExistsError` or :class:`InvalidUserError`."""
     _check_username(username)
     role = _role(role)
     _check_password(password)
@@ -186,12 +215,18 @@ def add_user(db: sqlite_utils.Database, username: str, password: str, role: Role
     }
     with db.conn:
         db["users"].insert(row)
+        audit_log.record(
+            db, by or _CLI, "user.add", target=username, after=role.value, at=row["created_at"]
+        )
     logger.info("added user %s (%s)", username, role.value)
     return _user(row)
 
 
-def set_password(db: sqlite_utils.Database, username: str, password: str) -> None:
-    """Give ``username`` a new password. Raises :class:`UnknownUserError`."""
+def set_password(
+    db: sqlite_utils.Database, username: str, password: str, *, by: str | None = None
+) -> None:
+    """Give ``username`` a new password (``by``: who did it, for the audit log; None: the
+    command line). Raises :class:`UnknownUserError`."""
     _check_password(password)
     if get_user(db, username) is None:
         raise UnknownUserError(
@@ -200,6 +235,7 @@ def set_password(db: sqlite_utils.Database, username: str, password: str) -> Non
         )
     with db.conn:
         db["users"].update(username, {"password_hash": hash_password(password)})
+        audit_log.record(db, by or _CLI, "user.passwd", target=username)
     logger.info("changed the password of %s", username)
 
 
@@ -237,3 +273,70 @@ def ensure_admin(db: sqlite_utils.Database, username: str = "admin") -> str | No
     password = secrets.token_urlsafe(12)
     add_user(db, username, password, Role.ADMIN)
     return password
+
+
+# --- logins ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """The outcome of a login: the user when it succeeded; ``locked_until`` while the username
+    and client are locked out after too many wrong passwords."""
+
+    user: User | None
+    locked_until: datetime | None = None
+
+
+def _recent_failures(
+    db: sqlite_utils.Database, username: str, client: str, now: datetime
+) -> list[datetime]:
+    rows = db.execute(
+        "select at from login_failures where username = ? and client = ? and at >= ? order by at",
+        [username, client, (now - LOGIN_WINDOW).isoformat(timespec="seconds")],
+    ).fetchall()
+    return [datetime.fromisoformat(row[0]) for row in rows]
+
+
+def login(
+    db: sqlite_utils.Database,
+    username: str,
+    password: str,
+    client: str,
+    *,
+    now: datetime | None = None,
+) -> LoginAttempt:
+    """Check a login from ``client`` (its address), with the rate limit: after
+    :data:`LOGIN_MAX_FAILURES` wrong passwords for this username from this client within
+    :data:`LOGIN_WINDOW`, every attempt is refused until :data:`LOGIN_LOCKOUT` after the last
+    one, without checking the password. A successful login clears the count."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    failures = _recent_failures(db, username, client, now)
+    if len(failures) >= LOGIN_MAX_FAILURES:
+        locked_until = failures[-1] + LOGIN_LOCKOUT
+        if now < locked_until:
+            logger.warning("login refused for %r from %s: locked out", username, client)
+            return LoginAttempt(None, locked_until)
+    user = authenticate(db, username, password)
+    stamp = now.isoformat(timespec="seconds")
+    with db.conn:
+        if user is not None:
+            db.conn.execute(
+                "delete from login_failures where username = ? and client = ?", [username, client]
+            )
+        else:
+            db.conn.execute(
+                "insert into login_failures (username, client, at) values (?, ?, ?)",
+                [username, client, stamp],
+            )
+        # Failures older than a day no longer count for anything.
+        db.conn.execute(
+            "delete from login_failures where at < ?",
+            [(now - timedelta(days=1)).isoformat(timespec="seconds")],
+        )
+    if user is None and len(failures) + 1 >= LOGIN_MAX_FAILURES:
+        logger.warning(
+            "%r from %s: %d wrong passwords in %s, locked out for %s",
+            username, client, len(failures) + 1, LOGIN_WINDOW, LOGIN_LOCKOUT,
+        )  # fmt: skip
+        return LoginAttempt(None, now + LOGIN_LOCKOUT)
+    return LoginAttempt(user)
