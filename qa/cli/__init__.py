@@ -15,6 +15,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import click
 
+from qa.cli.audit import audit
+from qa.cli.export import export
 from qa.cli.models import models
 from qa.cli.rescore import rescore
 from qa.cli.results import agents, scores
@@ -39,5 +41,18 @@ def main(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
-for command in (run, runs, rescore, scores, agents, models, rubrics, serve, users, transcribe):
+for command in (
+    run,
+    runs,
+    rescore,
+    scores,
+    agents,
+    export,
+    audit,
+    models,
+    rubrics,
+    serve,
+    users,
+    transcribe,
+):
     main.add_command(command)
