@@ -32,8 +32,8 @@ from qa.reviews import (
     get_review,
     item_decisions,
     rubric_pass_marks,
-    submit_review,
 )
+from qa.submission import submit_review
 from qa.users import Role, User, add_user
 
 DAY = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
