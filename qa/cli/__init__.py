@@ -16,6 +16,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import click
 
 from qa.cli.audit import audit
+from qa.cli.bench import bench
 from qa.cli.export import export
 from qa.cli.models import models
 from qa.cli.rescore import rescore
@@ -54,5 +55,6 @@ for command in (
     serve,
     users,
     transcribe,
+    bench,
 ):
     main.add_command(command)
