@@ -159,6 +159,67 @@ def _m004_flag_kind(db: sqlite_utils.Database) -> None:
     db["flags"].add_column("kind", str, not_null_default="")
 
 
+def _m005_ingest_ledger(db: sqlite_utils.Database) -> None:
+    # What ingest has seen in each store (qa/ingest/ledger.py), so that a nightly run examines
+    # only what is new or changed and never takes a recording twice; and the queue_log facts a
+    # call now carries.
+    db["ingest_files"].create(
+        {
+            "store_root": str,
+            "path": str,  # relative to store_root
+            "size": int,
+            "mtime_ns": int,
+            "action": str,  # take | defer | skip | fail
+            "reason": str,
+            "call_id": str,
+            "seen_at": str,
+        },
+        pk=("store_root", "path"),
+    )
+    db["ingest_files"].create_index(["store_root", "action"])
+    db["ingest_keys"].create(  # a recording's identity (name:<stem>, sha256:<hex>) → its call
+        {"store_root": str, "key": str, "call_id": str},  # call_id null: never answered
+        pk=("store_root", "key"),
+    )
+    db["ingest_calls"].create(
+        {
+            "store_root": str,
+            "call_id": str,
+            "uniqueid": str,
+            "start": str,
+            "call_json": str,  # calldata.Call as ingest took it
+            "taken_at": str,
+        },
+        pk=("store_root", "call_id"),
+    )
+    db["ingest_calls"].create_index(["store_root", "uniqueid"])
+    db["ingest_folders"].create(
+        {"store_root": str, "path": str, "mtime_ns": int}, pk=("store_root", "path")
+    )
+    db["ingest_scans"].create(
+        {
+            "scan_id": int,
+            "store_root": str,
+            "started_at": str,
+            "seconds": float,
+            "examined": int,
+            "known": int,
+            "taken": int,
+            "deferred": int,
+            "skipped": int,
+            "failed": int,
+        },
+        pk="scan_id",
+    )
+    for column, kind in (
+        ("linkedid", str),
+        ("hold_seconds", float),
+        ("talk_seconds", float),
+        ("transferred", int),
+    ):
+        db["calls"].add_column(column, kind)
+
+
 def _m007_complaint_cases(db: sqlite_utils.Database) -> None:
     # A complaint is a case people work on: opened from a complaint flag or by a reviewer, with an
     # owner, a status and the milestones the escalation deadlines are measured against.
@@ -328,6 +389,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("002_pipeline_runs", _m002_pipeline_runs),
     ("003_users", _m003_users),
     ("004_flag_kind", _m004_flag_kind),
+    ("005_ingest_ledger", _m005_ingest_ledger),
     ("006_reviews", _m006_reviews),
     ("007_complaint_cases", _m007_complaint_cases),
     ("008_run_reports", _m008_run_reports),
