@@ -21,6 +21,9 @@ c9 starts at 02:00 UTC on 1 December: still 30 November in New York.
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -31,7 +34,8 @@ from calldata import Direction, Verdict
 from qa.db import open_db
 from qa.performance import Period, agent_records, agent_trend, period_label, period_start
 from qa.results import call_scores, save_call, save_results
-from qa.reviews import Decision, ItemChoice, effective_scorecards, rubric_pass_marks, submit_review
+from qa.reviews import Decision, ItemChoice, effective_scorecards, rubric_pass_marks
+from qa.submission import submit_review
 from qa.users import Role, add_user, get_user
 from scoring import load_case, load_rubrics, score_call, select_rubrics
 
@@ -59,10 +63,22 @@ PASSWORD = "a long enough password"
 REVIEW_COMMENT = "Agent asked for the PIN after the switch; customer called back on 415 555 0107."
 
 
+_BUILT: dict[bool, Path] = {}  # one store of each kind per test session, copied for each test
+
+
 def build_records_store(root: Path, *, reviewed: bool = False) -> Path:
-    """The store described above under ``root`` (users rita, a reviewer, and sam, a
+    """The store described above, as ``root/qa.db`` (users rita, a reviewer, and sam, a
     supervisor). ``reviewed``: rita has reviewed c7 and confirmed every machine verdict, with
     a comment holding a phone number. Returns the database path."""
+    if reviewed not in _BUILT:
+        folder = Path(tempfile.mkdtemp(prefix="records-store-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _BUILT[reviewed] = _build(folder, reviewed=reviewed)
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(_BUILT[reviewed], root / "qa.db"))
+
+
+def _build(root: Path, *, reviewed: bool) -> Path:
     rubrics = load_rubrics(REPO / "rubrics")
     db_path = root / "qa.db"
     db = open_db(db_path)
