@@ -46,3 +46,11 @@ class Call(BaseModel):
     billsec: float | None = None
     hangup_by: HangupBy = HangupBy.UNKNOWN
     language: str | None = Field(default=None, description="Forced language, e.g. from the queue.")
+    linkedid: str | None = Field(default=None, description="CDR linkedid: ties the call's legs.")
+    hold_seconds: float | None = Field(
+        default=None, description="queue_log: how long the caller waited in the queue."
+    )
+    talk_seconds: float | None = Field(
+        default=None, description="queue_log: how long the agent talked with the caller."
+    )
+    transferred: bool = Field(default=False, description="queue_log: the agent transferred it.")
