@@ -21,7 +21,7 @@ import logging
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path, PurePath
 
@@ -31,7 +31,10 @@ import sqlite_utils
 
 from asr.audio import AudioDecodeError, load_call_audio
 from calldata import Call, Evidence, Flag, ItemResult, Scorecard, Transcript
+from qa.audit_log import AuditEntry, entries
+from qa.masking import mask_number, mask_personal_data
 from qa.results import load_call, load_transcript
+from qa.reviews import Review, ReviewedScorecard, effective_scorecards, get_review
 from qa.users import Role
 
 __all__ = [
@@ -83,6 +86,8 @@ class CallRow:
     score: float | None  # percent of the applicable points across the call's rubrics
     passed: bool | None  # every rubric passed
     flags: tuple[Flag, ...]
+    review_status: str | None = None  # new | in_review | done | disputed; None: no review
+    reviewed_by: str | None = None  # who submitted the human result that counts
 
     @property
     def agent_label(self) -> str:
@@ -97,8 +102,12 @@ class CallDetail:
     status: str
     error: str | None
     transcript: Transcript | None
-    scorecards: tuple[Scorecard, ...]
+    scorecards: tuple[Scorecard, ...]  # the machine's, latest version per rubric
     masked: bool
+    reviewed: tuple[ReviewedScorecard, ...] = ()  # the same cards with the human result
+    review: Review | None = None
+    audit_trail: tuple[AuditEntry, ...] = ()  # every change to the call's review, oldest first
+    queues: tuple[tuple[str, str], ...] = ()  # (queue, why the call is in it)
 
     @property
     def flags(self) -> tuple[Flag, ...]:
@@ -123,7 +132,8 @@ def _severity_rank(severity: str) -> int:
 
 # --- the list ----------------------------------------------------------------------------------
 
-# The latest version of each rubric per call, as in qa.results: re-scoring keeps old rows.
+# The latest version of each rubric per call, as in qa.results: re-scoring keeps old rows. Where
+# a submitted review covers a scorecard, its human result (review_scorecards) counts.
 _LIST_SQL = """
 with latest as (
   select s.id, s.call_id, s.rubric_id, s.score, s.max_score, s.passed from scorecards s
@@ -133,12 +143,16 @@ with latest as (
 select c.call_id, c.start, c.agent, c.agent_name, c.queue,
        coalesce(t.language, c.language), c.direction,
        coalesce(t.duration, c.audio_seconds, c.duration), c.status,
-       group_concat(l.rubric_id, ','), sum(l.score), sum(l.max_score), min(l.passed), count(l.id),
+       group_concat(l.rubric_id, ','), sum(coalesce(rs.score, l.score)),
+       sum(coalesce(rs.max_score, l.max_score)), min(coalesce(rs.passed, l.passed)), count(l.id),
        (select count(*) from flags f join latest fl on fl.id = f.scorecard_id
-        where f.call_id = c.call_id) as flag_count
+        where f.call_id = c.call_id) as flag_count,
+       max(r.status), group_concat(distinct rs.reviewer)
 from calls c
 left join transcripts t on t.call_id = c.call_id
 left join latest l on l.call_id = c.call_id
+left join review_scorecards rs on rs.scorecard_id = l.id
+left join reviews r on r.call_id = c.call_id
 """
 
 
@@ -152,7 +166,8 @@ def list_calls(
     status: str | None = None,
     limit: int | None = None,
 ) -> list[CallRow]:
-    """Calls for the review list, newest first.
+    """Calls for the review list, newest first, with the score that counts: the reviewer's
+    where a submitted review covers the call's scorecards, else the machine's.
 
     ``agent`` matches the agent id or name; ``flagged``/``passed``/``scored`` keep only calls
     with (True) or without (False) flags, a pass, a scorecard; ``status`` is the pipeline status.
@@ -169,7 +184,7 @@ def list_calls(
     if scored is not None:
         having.append("count(l.id) > 0" if scored else "count(l.id) = 0")
     if passed is not None:
-        having.append("count(l.id) > 0 and min(l.passed) = ?")
+        having.append("count(l.id) > 0 and min(coalesce(rs.passed, l.passed)) = ?")
         params.append(int(passed))
     if flagged is not None:
         having.append("flag_count > 0" if flagged else "flag_count = 0")
@@ -201,6 +216,8 @@ def _call_row(row: tuple, flags: tuple[Flag, ...]) -> CallRow:
         score=(100.0 * score / max_score if max_score else 0.0) if cards else None,
         passed=bool(passed) if cards else None,
         flags=flags,
+        review_status=row[15],
+        reviewed_by=row[16],
     )
 
 
@@ -258,8 +275,9 @@ def _stored_call(db: sqlite_utils.Database, call_id: str) -> Call:
 def call_detail(
     db: sqlite_utils.Database, call_id: str, *, viewer_role: Role | str | None = None
 ) -> CallDetail:
-    """The call, its transcript and latest scorecard per rubric, for a viewer with
-    ``viewer_role``: personal data is masked unless the role is auditor or admin (None: masked).
+    """The call, its transcript, latest scorecard per rubric (the machine's, and with the human
+    result where reviewed), its review, queues and audit trail, for a viewer with
+    ``viewer_role``: personal data is masked unless the role may see it (None: masked).
 
     Raises :class:`CallNotFoundError` for a call that is not in the store.
     """
@@ -267,19 +285,21 @@ def call_detail(
     status, error = db.execute(
         "select status, error from calls where call_id = ?", [call_id]
     ).fetchone()
-    rows = db.execute(
-        "select scorecard_json from scorecards s where call_id = ? and id = (select max(id) "
-        "from scorecards s2 where s2.call_id = s.call_id and s2.rubric_id = s.rubric_id) "
-        "order by rubric_id",
-        [call_id],
+    reviewed = effective_scorecards(db, [call_id]).get(call_id, ())
+    queues = db.execute(
+        "select queue, reason from queue_entries where call_id = ? order by queue", [call_id]
     ).fetchall()
     detail = CallDetail(
         call=call,
         status=status or "pending",
         error=error,
         transcript=load_transcript(db, call_id),
-        scorecards=tuple(Scorecard.model_validate_json(row[0]) for row in rows),
+        scorecards=tuple(card.machine for card in reviewed),
         masked=False,
+        reviewed=reviewed,
+        review=get_review(db, call_id),
+        audit_trail=tuple(entries(db, call_id=call_id)),
+        queues=tuple((queue, reason or "") for queue, reason in queues),
     )
     masked = viewer_role is None or not Role(viewer_role).sees_personal_data
     return _masked_detail(detail) if masked else detail
@@ -298,9 +318,24 @@ def _masked_item(item: ItemResult) -> ItemResult:
     )
 
 
+def _masked_card(card: Scorecard) -> Scorecard:
+    return card.model_copy(
+        update={
+            "items": tuple(_masked_item(item) for item in card.items),
+            "flags": tuple(
+                f.model_copy(update={"evidence": _masked_evidence(f.evidence)}) for f in card.flags
+            ),
+        }
+    )
+
+
+def _masked_text(text: str | None) -> str | None:
+    return mask_personal_data(text) if text else text
+
+
 def _masked_detail(detail: CallDetail) -> CallDetail:
-    """The detail with personal data masked in turns, evidence and reasons. Turns lose their
-    words: single words would show the digits the turn text hides."""
+    """The detail with personal data masked in turns, evidence, reasons and what reviewers
+    wrote. Turns lose their words: single words would show the digits the turn text hides."""
     transcript = detail.transcript
     if transcript is not None:
         turns = tuple(
@@ -308,40 +343,43 @@ def _masked_detail(detail: CallDetail) -> CallDetail:
             for turn in transcript.turns
         )
         transcript = transcript.model_copy(update={"turns": turns})
-    cards = tuple(
-        card.model_copy(
-            update={
-                "items": tuple(_masked_item(item) for item in card.items),
-                "flags": tuple(
-                    f.model_copy(update={"evidence": _masked_evidence(f.evidence)})
-                    for f in card.flags
-                ),
-            }
+    reviewed = tuple(
+        replace(
+            card,
+            machine=_masked_card(card.machine),
+            card=_masked_card(card.card),
+            decisions=tuple(
+                replace(d, comment=mask_personal_data(d.comment)) for d in card.decisions
+            ),
         )
-        for card in detail.scorecards
+        for card in detail.reviewed
     )
-    return CallDetail(
+    review = detail.review
+    if review is not None:
+        review = replace(review, comment=mask_personal_data(review.comment))
+    return replace(
+        detail,
         call=detail.call.model_copy(
             update={
-                "caller": _mask_number(detail.call.caller),
-                "destination": _mask_number(detail.call.destination),
+                "caller": mask_number(detail.call.caller),
+                "destination": mask_number(detail.call.destination),
             }
         ),
-        status=detail.status,
-        error=detail.error,
         transcript=transcript,
-        scorecards=cards,
+        scorecards=tuple(_masked_card(card) for card in detail.scorecards),
         masked=True,
+        reviewed=reviewed,
+        review=review,
+        audit_trail=tuple(
+            replace(
+                e,
+                before=_masked_text(e.before),
+                after=_masked_text(e.after),
+                reason=mask_personal_data(e.reason),
+            )
+            for e in detail.audit_trail
+        ),
     )
-
-
-def _mask_number(number: str | None) -> str | None:
-    """A caller or destination number masked to its last four digits; extensions (four digits
-    or fewer) stay as they are."""
-    if not number:
-        return number
-    digits = re.sub(r"\D", "", number)
-    return f"···{digits[-4:]}" if len(digits) > 4 else number
 
 
 # --- audio -------------------------------------------------------------------------------------
@@ -419,71 +457,3 @@ def playable_audio(db: sqlite_utils.Database, call_id: str, dest_dir: Path) -> P
             else (f"{len(audio.channels)}-channel recording")
         )
     return PlayableAudio(target, len(audio.channels), audio.duration, description)
-
-
-# --- personal data -----------------------------------------------------------------------------
-
-_DIGIT_WORDS = {
-    "zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
-    "six": "6", "seven": "7", "eight": "8", "nine": "9",
-    "零": "0", "〇": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
-    "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
-}  # fmt: skip
-_WORD = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)"
-_DIGIT = (
-    r"(?:[0-9０-９]|[零〇一幺二两三四五六七八九]"
-    rf"|\b(?:double|triple)\s+(?:{_WORD}\b|[0-9])|\b{_WORD}\b)"
-)
-# Digits, digit words or both, with the separators people and ASR put between them.
-_DIGIT_RUN = re.compile(rf"(?:[+(（]\s*)?{_DIGIT}(?:[\s\-–.,、，()（）/]*{_DIGIT})*", re.IGNORECASE)
-_ID_WITH_X = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[Xx](?![0-9A-Za-z])")
-
-
-def _digits(run: str) -> str:
-    out = []
-    for token in re.finditer(rf"(double|triple)\s+({_WORD}|[0-9])|{_WORD}|\S", run, re.I):
-        if token.group(1):
-            digit = _DIGIT_WORDS.get(token.group(2).lower(), token.group(2))
-            out.append(digit * (2 if token.group(1).lower() == "double" else 3))
-            continue
-        text = token.group(0)
-        if text.isdigit():
-            out.append(str(int(text)))  # full-width digits too
-        elif text.lower() in _DIGIT_WORDS:
-            out.append(_DIGIT_WORDS[text.lower()])
-    return "".join(out)
-
-
-def _kind(digits: str) -> str | None:
-    n = len(digits)
-    if n in (13, 15) and digits.lstrip("0").startswith("861"):  # +86 / 0086 and a mobile
-        return "phone"
-    if n == 18 and digits[6:8] in ("19", "20"):
-        return "ID"
-    if 13 <= n <= 19:
-        return "card"
-    if 10 <= n <= 12:
-        return "phone"
-    return "number" if n > 19 else None
-
-
-def _mask_run(match: re.Match[str]) -> str:
-    digits = _digits(match.group(0))
-    kind = _kind(digits)
-    return match.group(0) if kind is None else f"[{kind} ···{digits[-4:]}]"
-
-
-def mask_personal_data(text: str) -> str:
-    """``text`` with ID-card, bank-card and phone numbers masked to their last four digits.
-
-    Numbers count whether written as digits or spoken as digit words (English ``five five
-    five``, ``double two``; Mandarin 一…九, 幺, 两, 零), with spaces, dashes, dots or commas
-    between them. A run of 18 digits with a plausible birth year (or 17 digits and X) is an ID
-    card, 13-19 digits a bank card, 10-12 digits a phone number (NANP 10 digits, Chinese mobile
-    1[3-9] + 9 digits, with country code or a 0 area code), longer runs any number. Shorter
-    numbers (amounts, dates, extensions) are left alone::
-
-        mask_personal_data("call me at 415 555 0134")   # 'call me at [phone ···0134]'
-    """
-    text = _ID_WITH_X.sub(lambda m: f"[ID ···{m.group(0)[-4:]}]", text)
-    return _DIGIT_RUN.sub(_mask_run, text)
