@@ -9,7 +9,8 @@ numbers, booleans or empty), so the CSV and the JSON of an export hold the same 
 
 - ``scorecards``: one row per call, rubric and item: the verdict that counts (the reviewer's
   where there is one) beside the machine's, the reason and the evidence quoted with times.
-- ``reviews``: one row per item decision of each call's latest submitted review.
+- ``reviews``: one row per item decision of each call's latest submitted review, with the
+  reviewer's comment on the item and on the call.
 - ``complaints``: complaint cases with owner, status, milestones and escalation.
 - ``dnd``: the do-not-disturb list (customer number and the kind of call refused).
 - ``identity``: the identity-verification audit (:mod:`qa.audit`).
@@ -37,6 +38,7 @@ from qa.complaints import list_cases
 from qa.dnd import do_not_disturb_list
 from qa.performance import scored_calls
 from qa.review import mask_personal_data
+from qa.reviews import get_review
 
 __all__ = ["ExportKind", "ExportTable", "export_table"]
 
@@ -149,6 +151,7 @@ def _review_records(
     mask = mask_personal_data if masked else str
     records = []
     for call in scored_calls(db, since=since, until=until, tz=tz):
+        review = get_review(db, call.call_id) if call.reviewed else None
         for card in call.cards:
             if not card.reviewed:
                 continue
@@ -161,6 +164,7 @@ def _review_records(
                     "verdict": d.verdict.value, "changed": d.changed, "comment": mask(d.comment),
                     "reviewer": d.reviewer, "decided_at": _time(d.decided_at),
                     "review_status": card.review_status.value if card.review_status else None,
+                    "review_comment": mask(review.comment) if review else None,
                 })  # fmt: skip
     return records
 
@@ -234,7 +238,7 @@ _BUILDERS: dict[ExportKind, tuple[_Builder, tuple[str, ...]]] = {
     ExportKind.REVIEWS: (_review_records, (
         "call_id", "start", "agent", "agent_name", "rubric", "rubric_version", "item",
         "decision", "machine_verdict", "verdict", "changed", "comment", "reviewer",
-        "decided_at", "review_status")),
+        "decided_at", "review_status", "review_comment")),
     ExportKind.COMPLAINTS: (_complaint_records, (
         "case_id", "call_id", "agent", "agent_name", "source", "flag", "severity", "summary",
         "owner", "status", "opened_at", "opened_by", "replied_at", "handling_since",
