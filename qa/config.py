@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from calldata import Direction, Role
 
@@ -175,6 +183,25 @@ class Config(BaseModel):
     min_age_minutes: float = Field(
         default=2.0, ge=0, description="Leave files modified more recently for the next run."
     )
+    # Ingest from the PBX (qa.ingest). cdr_url is a secret: runs record it as "**********".
+    cdr_url: SecretStr | None = Field(
+        default=None,
+        description="FreePBX's CDR database: mysql://user:password@host:3306/asteriskcdrdb.",
+    )
+    cdr_utc: bool = Field(
+        default=False, description="CDR times are UTC (usegmtime / CDRUSEGMT), not PBX local."
+    )
+    cel: bool = Field(
+        default=False, description="With cdr_url: take a call only once CEL has LINKEDID_END."
+    )
+    cdr_wait_minutes: float = Field(
+        default=60.0,
+        ge=0,
+        description="A recording with no CDR row waits this long, then is taken as an orphan.",
+    )
+    rescan_days: int = Field(
+        default=2, ge=0, description="Day folders this recent are walked again on every run."
+    )
     agents: tuple[AgentEntry, ...] = ()
     review: ReviewSettings = Field(
         default_factory=ReviewSettings, description="Review queue thresholds and sampling."
@@ -200,6 +227,14 @@ class Config(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Config:
+        if self.cdr_url is not None:
+            from qa.ingest.cdr_mysql import parse_cdr_url  # here: qa.ingest imports this module
+
+            parse_cdr_url(self.cdr_url.get_secret_value())
+            if self.cdr_csv is not None:
+                raise ValueError("cdr_csv and cdr_url are both set: give one CDR source")
+        elif self.cel:
+            raise ValueError("cel = true reads CEL from the CDR database: set cdr_url too")
         for queue, language in self.queue_languages.items():
             if language not in self.languages:
                 raise ValueError(
