@@ -42,6 +42,7 @@ from qa.users import User
 
 __all__ = [
     "ESCALATIONS",
+    "SEVERITIES",
     "CaseError",
     "CaseEvent",
     "CaseNotFoundError",

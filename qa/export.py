@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
@@ -33,14 +33,14 @@ from typing import IO
 import sqlite_utils
 
 from calldata import Evidence
-from qa.audit import identity_audit
+from qa.audit import IdentityCheck, identity_audit
 from qa.complaints import list_cases
 from qa.dnd import do_not_disturb_list
 from qa.performance import scored_calls
 from qa.review import mask_personal_data
 from qa.reviews import get_review
 
-__all__ = ["ExportKind", "ExportTable", "export_table"]
+__all__ = ["ExportKind", "ExportTable", "export_table", "identity_table"]
 
 Value = str | int | float | bool | None
 # A spreadsheet would run a cell starting with these as a formula.
@@ -207,25 +207,27 @@ def _dnd_records(
     return records
 
 
+def _identity_record(c: IdentityCheck) -> dict[str, Value]:
+    d = c.decision
+    return {
+        "call_id": c.call_id, "start": _time(c.start), "agent": c.agent,
+        "agent_name": c.agent_name, "queue": c.queue, "language": c.language,
+        "rubric": c.rubric, "rubric_version": c.rubric_version,
+        "verified_before": c.verified_before, "finding": c.finding,
+        "result": c.result.value, "machine_result": c.machine_result.value,
+        "decision": d.decision.value if d else None, "reviewer": d.reviewer if d else None,
+        "decided_at": _time(d.decided_at) if d else None, "comment": d.comment if d else None,
+        "transaction_at": c.transaction_at, "transaction": _quotes(c.transaction),
+        "verified_at": c.verified_at, "verification": _quotes(c.verification),
+        "reason": c.reason,
+    }  # fmt: skip
+
+
 def _identity_records(
     db: sqlite_utils.Database, since: date | None, until: date | None, masked: bool, tz: tzinfo
 ) -> list[dict[str, Value]]:
-    records = []
-    for c in identity_audit(db, since=since, until=until, masked=masked, tz=tz):
-        d = c.decision
-        records.append({
-            "call_id": c.call_id, "start": _time(c.start), "agent": c.agent,
-            "agent_name": c.agent_name, "queue": c.queue, "language": c.language,
-            "rubric": c.rubric, "rubric_version": c.rubric_version,
-            "verified_before": c.verified_before, "finding": c.finding,
-            "result": c.result.value, "machine_result": c.machine_result.value,
-            "decision": d.decision.value if d else None, "reviewer": d.reviewer if d else None,
-            "decided_at": _time(d.decided_at) if d else None, "comment": d.comment if d else None,
-            "transaction_at": c.transaction_at, "transaction": _quotes(c.transaction),
-            "verified_at": c.verified_at, "verification": _quotes(c.verification),
-            "reason": c.reason,
-        })  # fmt: skip
-    return records
+    checks = identity_audit(db, since=since, until=until, masked=masked, tz=tz)
+    return [_identity_record(check) for check in checks]
 
 
 _Builder = Callable[..., list[dict[str, Value]]]
@@ -273,3 +275,14 @@ def export_table(
     if agent is not None:
         records = [r for r in records if agent in (r["agent"], r["agent_name"])]
     return ExportTable(kind, columns, tuple(records), masked, since, until)
+
+
+def identity_table(
+    checks: Sequence[IdentityCheck], *, since: date | None = None, until: date | None = None
+) -> ExportTable:
+    """The identity export of audit rows already computed (the Audit tab's download); masked
+    as the rows were."""
+    masked = all(check.masked for check in checks)
+    records = tuple(_identity_record(check) for check in checks)
+    return ExportTable(ExportKind.IDENTITY, _BUILDERS[ExportKind.IDENTITY][1], records, masked,
+                       since, until)  # fmt: skip

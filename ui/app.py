@@ -26,7 +26,7 @@ import gradio as gr
 
 from qa.db import open_db
 from qa.users import authenticate
-from ui import calls
+from ui import agents, audit, calls, complaints
 from ui.context import AppContext
 
 __all__ = ["TABS", "build_app", "launch_options", "serve"]
@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 # tab key -> (label, builder); the builder lays the tab out inside the current Blocks context.
 TABS: dict[str, tuple[str, Callable[[AppContext, gr.Blocks], None]]] = {
     "calls": ("Calls", calls.build_tab),
+    "agents": ("Agents", agents.build_tab),
+    "complaints": ("Complaints", complaints.build_tab),
+    "audit": ("Audit", audit.build_tab),
 }
 
 

@@ -1,0 +1,209 @@
+"""The Agents tab: the team's records with rank, trends over time, one agent's items and complaints.
+
+Supervisors, auditors and admins see it (``view_agent_records``); other roles get a note. Every
+figure counts the reviewer's verdict where a call was reviewed (qa.performance). Days, weeks and
+months are UTC ones.
+
+Run alone for a look: ``python -m ui.agents var/demo.db`` (login as with ``qa serve``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import date
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from qa.complaints import list_cases, sync_complaint_cases
+from qa.performance import AgentRecord, Period, agent_records
+from qa.permissions import Action, can
+from qa.review import mask_personal_data
+from qa.users import User
+from ui.context import AppContext
+
+logger = logging.getLogger(__name__)
+
+TEAM_HEADERS = ["Rank", "Agent", "Calls", "Reviewed", "Avg score", "Pass rate",
+                "Critical fails", "Complaints"]  # fmt: skip
+ITEM_HEADERS = ["Item", "Pass rate", "Periods"]
+CASE_HEADERS = ["Case", "Opened (UTC)", "Call", "Severity", "Status", "Owner", "Summary"]
+_DENIED = "Agent records are for supervisors, auditors and admins; ask an admin for access."
+
+
+def parse_day(text: str | None, label: str) -> date | None:
+    """A YYYY-MM-DD field (blank: no bound); a gr.Error naming the field otherwise."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise gr.Error(f"{label}: write the day as YYYY-MM-DD, e.g. 2026-11-01") from None
+
+
+def _complaints_cell(record: AgentRecord) -> str:
+    if not record.complaints:
+        return "0"
+    cases = ", ".join(f"{n} {status}" for status, n in record.complaint_cases.items())
+    return f"{record.complaints} ({cases})" if cases else str(record.complaints)
+
+
+def team_frame(records: list[AgentRecord]) -> pd.DataFrame:
+    """The team table over the whole range, best rank first."""
+    rows = [
+        [
+            r.rank if r.rank is not None else "-",
+            r.label,
+            r.calls_scored,
+            r.calls_reviewed,
+            round(r.average_score, 1),
+            f"{r.pass_rate:.0%}",
+            r.critical_failures,
+            _complaints_cell(r),
+        ]
+        for r in sorted(records, key=lambda r: (r.rank is None, r.rank or 0, r.label))
+    ]
+    return pd.DataFrame(rows, columns=TEAM_HEADERS)
+
+
+def trend_frame(records: list[AgentRecord]) -> pd.DataFrame:
+    """One point per agent and period: the average score (for the team plot)."""
+    rows = [
+        {"Period": r.period_label, "Average score": round(r.average_score, 2), "Agent": r.label}
+        for r in records
+    ]
+    return pd.DataFrame(rows, columns=["Period", "Average score", "Agent"])
+
+
+def agent_trend_frame(records: list[AgentRecord]) -> pd.DataFrame:
+    """One agent's series per period: average score and pass rate, both in percent."""
+    rows = []
+    for r in records:
+        rows.append({"Period": r.period_label, "Percent": round(r.average_score, 2),
+                     "Measure": "Average score"})  # fmt: skip
+        rows.append({"Period": r.period_label, "Percent": round(100 * r.pass_rate, 2),
+                     "Measure": "Pass rate"})  # fmt: skip
+    return pd.DataFrame(rows, columns=["Period", "Percent", "Measure"])
+
+
+def items_frame(total: AgentRecord | None, series: list[AgentRecord]) -> pd.DataFrame:
+    """Each item's pass rate over the range, and per period (oldest first)."""
+    if total is None:
+        return pd.DataFrame([], columns=ITEM_HEADERS)
+    rows = []
+    for item, rate in total.item_pass_rates.items():
+        per_period = ", ".join(
+            f"{r.period_label} {r.item_pass_rates[item]:.0%}"
+            for r in series
+            if item in r.item_pass_rates
+        )
+        rows.append([item, f"{rate:.0%}", per_period])
+    return pd.DataFrame(rows, columns=ITEM_HEADERS)
+
+
+def _cases_frame(ctx: AppContext, user: User, agent: str) -> pd.DataFrame:
+    with ctx.db() as db:
+        cases = list_cases(db, agent=agent)
+    masked = not can(user.role, Action.SEE_PERSONAL_DATA)
+    rows = [
+        [c.case_id, c.opened_at.strftime("%Y-%m-%d %H:%M"), c.call_id, c.severity,
+         c.status.value, c.owner or "-", mask_personal_data(c.summary) if masked else c.summary]
+        for c in cases
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=CASE_HEADERS)
+
+
+def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
+    """Lay out the Agents tab inside the current Blocks context and wire its events."""
+    denied = gr.Markdown(visible=False, elem_id="qa-agents-denied")
+    with gr.Column(visible=False, elem_id="qa-agents") as body:
+        with gr.Row():
+            period = gr.Dropdown(
+                label="Trend per", choices=[p.value for p in Period], value="week", scale=1
+            )
+            since = gr.Textbox(label="Since (YYYY-MM-DD)", placeholder="first day", scale=1)
+            until = gr.Textbox(label="Until (YYYY-MM-DD)", placeholder="last day", scale=1)
+            refresh = gr.Button("Refresh", size="sm", scale=1)
+        team = gr.Dataframe(
+            value=team_frame([]), headers=TEAM_HEADERS, interactive=False, elem_id="qa-team",
+            label="The team over the range (reviewers' verdicts count where calls were reviewed)",
+        )  # fmt: skip
+        team_plot = gr.LinePlot(
+            trend_frame([]), x="Period", y="Average score", color="Agent",
+            title="Average score per period", y_lim=[0, 100], elem_id="qa-team-trend",
+        )  # fmt: skip
+        agent = gr.Dropdown(label="Agent", choices=[], elem_id="qa-agent-choice")
+        agent_plot = gr.LinePlot(
+            agent_trend_frame([]), x="Period", y="Percent", color="Measure",
+            title="The agent's trend", y_lim=[0, 100], elem_id="qa-agent-trend",
+        )  # fmt: skip
+        with gr.Row():
+            items = gr.Dataframe(
+                value=items_frame(None, []), headers=ITEM_HEADERS, interactive=False,
+                label="Pass rate per item", elem_id="qa-agent-items", scale=1,
+            )  # fmt: skip
+            cases = gr.Dataframe(
+                value=pd.DataFrame([], columns=CASE_HEADERS), headers=CASE_HEADERS,
+                interactive=False, label="Complaints", elem_id="qa-agent-cases", scale=1,
+            )  # fmt: skip
+
+    def viewer(request: gr.Request) -> User:
+        user = ctx.viewer(request)
+        if not can(user.role, Action.VIEW_AGENT_RECORDS):
+            raise gr.Error(_DENIED)
+        return user
+
+    def agent_view(
+        key: str | None, period_value: str, first: str, last: str, request: gr.Request
+    ) -> list[Any]:
+        user = viewer(request)
+        if not key:
+            return [agent_trend_frame([]), items_frame(None, []),
+                    pd.DataFrame([], columns=CASE_HEADERS)]  # fmt: skip
+        span = {"since": parse_day(first, "Since"), "until": parse_day(last, "Until")}
+        with ctx.db() as db:
+            totals = agent_records(db, agent=key, **span)
+            series = agent_records(db, period=period_value, agent=key, **span)
+        total = totals[0] if totals else None
+        return [agent_trend_frame(series), items_frame(total, series), _cases_frame(ctx, user, key)]
+
+    def team_view(
+        period_value: str, first: str, last: str, key: str | None, request: gr.Request
+    ) -> list[Any]:
+        viewer(request)
+        span = {"since": parse_day(first, "Since"), "until": parse_day(last, "Until")}
+        with ctx.db() as db:
+            sync_complaint_cases(db)
+            total = agent_records(db, **span)
+            series = agent_records(db, period=period_value, **span)
+        keys = [(r.label, r.key) for r in total if r.key is not None]
+        chosen = key if key in {k for _, k in keys} else (keys[0][1] if keys else None)
+        return [team_frame(total), trend_frame(series), gr.Dropdown(choices=keys, value=chosen),
+                *agent_view(chosen, period_value, first, last, request)]  # fmt: skip
+
+    def load(request: gr.Request) -> list[Any]:
+        user = ctx.viewer(request)
+        if not can(user.role, Action.VIEW_AGENT_RECORDS):
+            return [gr.Markdown(_DENIED, visible=True), gr.Column(visible=False),
+                    *[gr.skip()] * 6]  # fmt: skip
+        shown = team_view("week", "", "", None, request)
+        return [gr.Markdown(visible=False), gr.Column(visible=True), *shown]
+
+    detail = [agent_plot, items, cases]
+    app.load(load, inputs=None, outputs=[denied, body, team, team_plot, agent, *detail])
+    gr.on(
+        [refresh.click, period.input, since.submit, until.submit],
+        team_view,
+        inputs=[period, since, until, agent],
+        outputs=[team, team_plot, agent, *detail],
+    )
+    agent.input(agent_view, inputs=[agent, period, since, until], outputs=detail)
+
+
+if __name__ == "__main__":
+    from ui.app import serve
+
+    serve(sys.argv[1], tabs=("agents",))

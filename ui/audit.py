@@ -1,0 +1,189 @@
+"""The Audit tab: was identity verified before each transaction? With the evidence, downloadable.
+
+For supervisors, auditors and admins (``audit_identity``); other roles get a note. Auditors and
+admins see personal numbers in quotes; supervisors see them masked, in the download too.
+Selecting a row shows the call's evidence in full: every transaction statement and verification
+step with its time and the speaker's words, and the reviewer's decision.
+
+Run alone for a look: ``python -m ui.audit var/demo.db`` (login as with ``qa serve``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import uuid
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from calldata import Evidence
+from qa.audit import IdentityCheck, identity_audit
+from qa.export import ExportTable, identity_table
+from qa.permissions import Action, can
+from ui.agents import parse_day
+from ui.context import AppContext
+from ui.render import CSS, clock
+
+logger = logging.getLogger(__name__)
+
+HEADERS = ["Time (UTC)", "Call", "Agent", "Finding", "Transaction", "Verification", "Machine",
+           "Reviewer"]  # fmt: skip
+_CALL_COLUMN = HEADERS.index("Call")
+_DENIED = "The identity audit is for auditors, supervisors and admins; ask an admin for access."
+_PROMPT = '<p class="qa-empty">Select a call in the table to see its evidence in full.</p>'
+EXPORT_MAX_AGE_S = 900.0
+
+
+def _first(evidence: tuple[Evidence, ...]) -> str:
+    if not evidence:
+        return "-"
+    e = evidence[0]
+    more = f" (+{len(evidence) - 1})" if len(evidence) > 1 else ""
+    return f"{clock(e.start)} {e.speaker.value}: “{e.text.strip()}”{more}"
+
+
+def _decision(check: IdentityCheck) -> str:
+    d = check.decision
+    return f"{d.decision.value} by {d.reviewer}" if d else "not reviewed"
+
+
+def audit_frame(checks: list[IdentityCheck]) -> pd.DataFrame:
+    """One row per call with a transaction, oldest first."""
+    rows = [
+        [c.start.strftime("%Y-%m-%d %H:%M"), c.call_id, c.agent_name or c.agent or "?",
+         ("OK: " if c.verified_before else "NO: ") + c.finding, _first(c.transaction),
+         _first(c.verification), c.machine_result.value, _decision(c)]
+        for c in checks
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=HEADERS)
+
+
+def _quotes_html(title: str, evidence: tuple[Evidence, ...]) -> str:
+    if not evidence:
+        return f'<div class="qa-item"><b>{title}</b>: none found</div>'
+    lines = "".join(
+        f'<div class="qa-evidence"><span class="qa-time">{clock(e.start)}–{clock(e.end)}</span> '
+        f"<b>{escape(e.speaker.value)}</b>: “{escape(e.text.strip())}”"
+        + (f' <span class="qa-reason">(matched “{escape(e.matched)}”)</span>' if e.matched else "")
+        + "</div>"
+        for e in evidence
+    )
+    return f'<div class="qa-item"><b>{title}</b>{lines}</div>'
+
+
+def evidence_html(check: IdentityCheck) -> str:
+    """The call's audit finding with every quote and time, and the reviewer's decision."""
+    verdict = "pass" if check.verified_before else "fail"
+    d = check.decision
+    review = (
+        f"{escape(d.decision.value)} by {escape(d.reviewer)} "
+        f"({d.decided_at:%Y-%m-%d %H:%M} UTC)" + (f": “{escape(d.comment)}”" if d.comment else "")
+        if d
+        else "not reviewed yet"
+    )
+    return (
+        f'<div class="qa-card" data-call="{escape(check.call_id)}">'
+        f"<h4>Call {escape(check.call_id)} · {escape(check.agent_name or check.agent or '?')} · "
+        f'<span class="qa-verdict qa-{verdict}">{escape(check.finding)}</span></h4>'
+        + _quotes_html("Transaction", check.transaction)
+        + _quotes_html("Verification", check.verification)
+        + f'<div class="qa-item"><b>Machine</b>: {escape(check.machine_result.value)} — '
+        f'<span class="qa-reason">{escape(check.reason)}</span></div>'
+        f'<div class="qa-item"><b>Reviewer</b>: {review}</div>'
+        + ("" if check.masked else '<p class="qa-empty">unmasked</p>')
+        + "</div>"
+    )
+
+
+def write_export(ctx: AppContext, table: ExportTable, username: str) -> Path:
+    """The table as a CSV file in the app's private temp folder (older exports are deleted)."""
+    folder = ctx.audio_dir / "exports"
+    folder.mkdir(exist_ok=True)
+    cutoff = time.time() - EXPORT_MAX_AGE_S
+    for old in folder.glob("*.csv"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    path = folder / f"{table.kind.value}-{username}-{uuid.uuid4().hex[:8]}.csv"
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        table.write_csv(stream)
+    return path
+
+
+def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
+    """Lay out the Audit tab inside the current Blocks context and wire its events."""
+    denied = gr.Markdown(visible=False, elem_id="qa-audit-denied")
+    checks_state = gr.State([])  # this user's audit rows (per browser session)
+    with gr.Column(visible=False, elem_id="qa-audit") as body:
+        with gr.Row():
+            since = gr.Textbox(label="Since (YYYY-MM-DD)", placeholder="first day", scale=2)
+            until = gr.Textbox(label="Until (YYYY-MM-DD)", placeholder="last day", scale=2)
+            failed = gr.Checkbox(label="Not verified before only", scale=1)
+            refresh = gr.Button("Refresh", size="sm", scale=1)
+            download = gr.DownloadButton(
+                "Download CSV", size="sm", scale=1, elem_id="qa-audit-download"
+            )
+        summary = gr.Markdown(elem_id="qa-audit-summary")
+        table = gr.Dataframe(
+            value=audit_frame([]), headers=HEADERS, interactive=False, wrap=True,
+            elem_id="qa-audit-table", max_height=420,
+            label="Calls with a transaction: verified before it? Select one for its evidence",
+        )  # fmt: skip
+        evidence = gr.HTML(_PROMPT, elem_id="qa-audit-evidence", css_template=CSS)
+
+    def run(first: str, last: str, failed_only: bool, request: gr.Request) -> list[Any]:
+        user = ctx.viewer(request)
+        if not can(user.role, Action.AUDIT_IDENTITY):
+            raise gr.Error(_DENIED)
+        span = {"since": parse_day(first, "Since"), "until": parse_day(last, "Until")}
+        masked = not can(user.role, Action.SEE_PERSONAL_DATA)
+        with ctx.db() as db:
+            checks = identity_audit(db, masked=masked, **span)
+        if failed_only:
+            checks = [c for c in checks if not c.verified_before]
+        missed = sum(not c.verified_before for c in checks)
+        logger.info("%s ran the identity audit (%d calls, masked=%s)", user.username,
+                    len(checks), masked)  # fmt: skip
+        note = (
+            f"**{len(checks)}** call(s) with a transaction; **{missed}** not verified before it."
+            + ("" if masked else " Personal numbers are shown unmasked.")
+        )
+        path = write_export(ctx, identity_table(checks, **span), user.username)
+        return [note, audit_frame(checks), checks, _PROMPT, gr.DownloadButton(value=str(path))]
+
+    def select(checks: list[IdentityCheck], evt: gr.SelectData, request: gr.Request) -> str:
+        user = ctx.viewer(request)
+        if not can(user.role, Action.AUDIT_IDENTITY):
+            raise gr.Error(_DENIED)
+        row = evt.row_value or []
+        call_id = str(row[_CALL_COLUMN]) if len(row) > _CALL_COLUMN else ""
+        found = next((c for c in checks if c.call_id == call_id), None)
+        return evidence_html(found) if found else _PROMPT
+
+    def load(request: gr.Request) -> list[Any]:
+        user = ctx.viewer(request)
+        if not can(user.role, Action.AUDIT_IDENTITY):
+            return [gr.Markdown(_DENIED, visible=True), gr.Column(visible=False),
+                    *[gr.skip()] * 5]  # fmt: skip
+        return [gr.Markdown(visible=False), gr.Column(visible=True),
+                *run("", "", False, request)]  # fmt: skip
+
+    view = [summary, table, checks_state, evidence, download]
+    app.load(load, inputs=None, outputs=[denied, body, *view])
+    gr.on(
+        [refresh.click, failed.input, since.submit, until.submit],
+        run,
+        inputs=[since, until, failed],
+        outputs=view,
+    )
+    table.select(select, inputs=checks_state, outputs=evidence)
+
+
+if __name__ == "__main__":
+    from ui.app import serve
+
+    serve(sys.argv[1], tabs=("audit",))

@@ -1,0 +1,262 @@
+"""The Complaints tab: the overdue list, every case, and working one (owner, status, reply).
+
+Every role sees the cases (the customer's words masked unless the role may see personal data).
+Reviewers, supervisors and admins may open a case on a call (``open_complaints``); supervisors
+and admins change a case's owner and status (``manage_complaints``); a case's owner may record
+the reply to the customer. Cases from complaint flags are opened when the tab loads.
+
+Run alone for a look: ``python -m ui.complaints var/demo.db`` (login as with ``qa serve``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from html import escape
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from qa.complaints import (
+    SEVERITIES,
+    CaseError,
+    CaseEvent,
+    CaseStatus,
+    ComplaintCase,
+    OverdueCase,
+    case_events,
+    get_case,
+    list_cases,
+    open_case,
+    overdue_cases,
+    record_reply,
+    set_owner,
+    set_status,
+    sync_complaint_cases,
+)
+from qa.permissions import Action, PermissionDeniedError, can
+from qa.review import mask_personal_data
+from qa.users import User, list_users
+from ui.context import AppContext
+from ui.render import CSS
+
+logger = logging.getLogger(__name__)
+
+OVERDUE_HEADERS = ["Case", "Call", "Agent", "Escalated to", "Due (UTC)", "Overdue by", "Owner",
+                   "Status"]  # fmt: skip
+CASE_HEADERS = ["Case", "Complained (UTC)", "Call", "Agent", "Severity", "Source", "Status",
+                "Owner", "Escalation", "Summary"]  # fmt: skip
+_ALL = "all"
+_PROMPT = '<p class="qa-empty">Select a case in either table to work on it.</p>'
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _summary(case: ComplaintCase, masked: bool) -> str:
+    return mask_personal_data(case.summary) if masked else case.summary
+
+
+def _escalation(case: ComplaintCase, now: datetime) -> str:
+    if not case.active:
+        return "-"
+    level = case.escalation(now)
+    if level is not None:
+        return f"OVERDUE → {level.escalate_to}"
+    upcoming = case.next_deadline(now)
+    return f"{upcoming.escalation.milestone.value} due {_when(upcoming.due)}" if upcoming else "-"
+
+
+def overdue_frame(overdue: list[OverdueCase], now: datetime) -> pd.DataFrame:
+    """The overdue list (qa.complaints.overdue_cases), most escalated first."""
+    rows = []
+    for late in overdue:
+        hours = int(late.overdue_by(now).total_seconds() // 3600)
+        case = late.case
+        rows.append([case.case_id, case.call_id, case.agent_label, late.escalation.escalate_to,
+                     _when(late.due), f"{hours // 24}d {hours % 24}h", case.owner or "-",
+                     case.status.value])  # fmt: skip
+    return pd.DataFrame(rows, columns=OVERDUE_HEADERS)
+
+
+def cases_frame(cases: list[ComplaintCase], now: datetime, masked: bool) -> pd.DataFrame:
+    """Every case, newest complaint first."""
+    rows = [
+        [c.case_id, _when(c.opened_at), c.call_id, c.agent_label, c.severity, c.source,
+         c.status.value, c.owner or "-", _escalation(c, now), _summary(c, masked)]
+        for c in cases
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=CASE_HEADERS)
+
+
+def case_html(case: ComplaintCase, events: list[CaseEvent], now: datetime, masked: bool) -> str:
+    """One case: its facts, its deadlines as of now, and its history."""
+    deadlines = "".join(
+        f'<div class="qa-evidence">{escape(d.escalation.description)}: due {_when(d.due)} — '
+        f"<b>{escape(d.state)}</b></div>"
+        for d in case.deadlines(now)
+    )
+    history = "".join(
+        f'<div class="qa-evidence">{_when(e.at)} <b>{escape(e.by)}</b> {escape(e.action)}'
+        + (f" {escape(e.before or '-')} → {escape(e.after)}" if e.action != "opened" else "")
+        + (f": “{escape(mask_personal_data(e.note) if masked else e.note)}”" if e.note else "")
+        + "</div>"
+        for e in events
+    )
+    return (
+        f'<div class="qa-card" data-case="{case.case_id}"><h4>Case {case.case_id} · call '
+        f"{escape(case.call_id)} · {escape(case.agent_label)} · "
+        f'<span class="qa-verdict qa-sev-{escape(case.severity)}">{escape(case.severity)}</span> '
+        f"{escape(case.status.value)}</h4>"
+        f'<div class="qa-item">“{escape(_summary(case, masked))}”</div>'
+        f'<div class="qa-item"><b>Owner</b>: {escape(case.owner or "unassigned")} · '
+        f"<b>replied</b> {_when(case.replied_at)} · <b>handling since</b> "
+        f"{_when(case.handling_since)} · <b>resolved</b> {_when(case.resolved_at)}</div>"
+        f'<div class="qa-item"><b>Deadlines</b>{deadlines}</div>'
+        f'<div class="qa-item"><b>History</b>{history}</div></div>'
+    )
+
+
+def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
+    """Lay out the Complaints tab inside the current Blocks context and wire its events."""
+    open_id = gr.State(None)  # the case this user has open (per browser session)
+    with gr.Row():
+        status = gr.Dropdown(
+            label="Status", choices=[_ALL, *(s.value for s in CaseStatus)], value=_ALL, scale=2
+        )
+        refresh = gr.Button("Refresh", size="sm", scale=1)
+    overdue = gr.Dataframe(
+        value=overdue_frame([], datetime.now(UTC)), headers=OVERDUE_HEADERS, interactive=False,
+        elem_id="qa-overdue", label="Overdue: past an escalation deadline, most escalated first",
+    )  # fmt: skip
+    table = gr.Dataframe(
+        value=cases_frame([], datetime.now(UTC), True), headers=CASE_HEADERS, interactive=False,
+        wrap=True, max_height=360, elem_id="qa-cases", label="Complaint cases (newest first)",
+    )  # fmt: skip
+    detail = gr.HTML(_PROMPT, elem_id="qa-case", css_template=CSS)
+    with gr.Row(visible=False) as manage:
+        owner = gr.Dropdown(label="Owner", choices=[], scale=2, elem_id="qa-case-owner")
+        new_status = gr.Dropdown(
+            label="New status", choices=[s.value for s in CaseStatus], scale=2,
+            elem_id="qa-case-status",
+        )  # fmt: skip
+        note = gr.Textbox(label="Note (required to resolve or close)", scale=4)
+    with gr.Row(visible=False) as actions:
+        save_owner = gr.Button("Set owner", size="sm", visible=False)
+        save_status = gr.Button("Set status", size="sm", visible=False)
+        reply = gr.Button("Record reply to the customer", size="sm")
+    with gr.Accordion("Open a case on a call", open=False, visible=False) as opener:
+        with gr.Row():
+            call_id = gr.Textbox(label="Call ID", scale=2)
+            severity = gr.Dropdown(label="Severity", choices=list(SEVERITIES), value="medium")
+            summary = gr.Textbox(label="What the customer complained about", scale=4)
+        open_button = gr.Button("Open case", size="sm")
+
+    def tables(user: User, status_value: str) -> list[Any]:
+        now = datetime.now(UTC)
+        masked = not can(user.role, Action.SEE_PERSONAL_DATA)
+        with ctx.db() as db:
+            sync_complaint_cases(db)
+            chosen = None if status_value == _ALL else status_value
+            cases = list_cases(db, status=chosen)
+            late = overdue_cases(db, now)
+        return [overdue_frame(late, now), cases_frame(cases, now, masked)]
+
+    def show(case_id: int | None, user: User) -> list[Any]:
+        if case_id is None:
+            return [_PROMPT, None, gr.Row(visible=False), gr.Row(visible=False), gr.skip()]
+        masked = not can(user.role, Action.SEE_PERSONAL_DATA)
+        with ctx.db() as db:
+            case = get_case(db, case_id)
+            events = case_events(db, case_id)
+            users = [u.username for u in list_users(db)]
+        manages = can(user.role, Action.MANAGE_COMPLAINTS)
+        may_reply = manages or user.username == case.owner
+        return [
+            case_html(case, events, datetime.now(UTC), masked),
+            case_id,
+            gr.Row(visible=manages or may_reply),
+            gr.Row(visible=manages or may_reply),
+            gr.Dropdown(choices=["", *users], value=case.owner, interactive=manages),
+        ]
+
+    def load(request: gr.Request) -> list[Any]:
+        user = ctx.viewer(request)
+        buttons = can(user.role, Action.MANAGE_COMPLAINTS)
+        return [*tables(user, _ALL), gr.Accordion(visible=can(user.role, Action.OPEN_COMPLAINTS)),
+                gr.Button(visible=buttons), gr.Button(visible=buttons)]  # fmt: skip
+
+    def reload(status_value: str, case_id: int | None, request: gr.Request) -> list[Any]:
+        user = ctx.viewer(request)
+        return [*tables(user, status_value), *show(case_id, user)]
+
+    def select(evt: gr.SelectData, request: gr.Request) -> list[Any]:
+        user = ctx.viewer(request)
+        row = evt.row_value or []
+        return show(int(row[0]) if row else None, user)
+
+    def act(change: Callable[..., ComplaintCase], *args: Any, **kwargs: Any) -> ComplaintCase:
+        """Run a change on a case; library refusals become one line for the user."""
+        try:
+            return change(*args, **kwargs)
+        except (CaseError, PermissionDeniedError) as exc:
+            raise gr.Error(str(exc)) from None
+
+    def do_owner(
+        case_id: int, value: str | None, status_value: str, request: gr.Request
+    ) -> list[Any]:
+        user = ctx.viewer(request)
+        with ctx.db() as db:
+            act(set_owner, db, case_id, value or "", by=user)
+        return [*tables(user, status_value), *show(case_id, user)]
+
+    def do_status(
+        case_id: int, value: str | None, text: str, status_value: str, request: gr.Request
+    ) -> list[Any]:
+        user = ctx.viewer(request)
+        if case_id is None:
+            raise gr.Error("Select a case first.")
+        if not value:
+            raise gr.Error("Choose the new status first.")
+        with ctx.db() as db:
+            act(set_status, db, case_id, value, by=user, note=text or "")
+        return [*tables(user, status_value), *show(case_id, user), ""]
+
+    def do_reply(case_id: int, text: str, status_value: str, request: gr.Request) -> list[Any]:
+        user = ctx.viewer(request)
+        with ctx.db() as db:
+            act(record_reply, db, case_id, by=user, note=text or "")
+        return [*tables(user, status_value), *show(case_id, user), ""]
+
+    def do_open(
+        call: str, level: str, text: str, status_value: str, request: gr.Request
+    ) -> list[Any]:
+        user = ctx.viewer(request)
+        with ctx.db() as db:
+            case = act(open_case, db, (call or "").strip(), by=user, summary=text or "",
+                       severity=level)  # fmt: skip
+        logger.info("%s opened complaint case %d", user.username, case.case_id)
+        return [*tables(user, status_value), *show(case.case_id, user), "", ""]
+
+    view = [detail, open_id, manage, actions, owner]
+    app.load(load, inputs=None, outputs=[overdue, table, opener, save_owner, save_status])
+    gr.on([refresh.click, status.input], reload, inputs=[status, open_id],
+          outputs=[overdue, table, *view])  # fmt: skip
+    overdue.select(select, inputs=None, outputs=view)
+    table.select(select, inputs=None, outputs=view)
+    save_owner.click(do_owner, inputs=[open_id, owner, status], outputs=[overdue, table, *view])
+    save_status.click(do_status, inputs=[open_id, new_status, note, status],
+                      outputs=[overdue, table, *view, note])  # fmt: skip
+    reply.click(do_reply, inputs=[open_id, note, status], outputs=[overdue, table, *view, note])
+    open_button.click(do_open, inputs=[call_id, severity, summary, status],
+                      outputs=[overdue, table, *view, call_id, summary])  # fmt: skip
+
+
+if __name__ == "__main__":
+    from ui.app import serve
+
+    serve(sys.argv[1], tabs=("complaints",))
