@@ -24,21 +24,27 @@ from typing import Any
 
 import gradio as gr
 
+from qa.config import Config
 from qa.db import open_db
-from qa.users import authenticate
-from ui import agents, audit, calls, complaints
+from qa.reviews import rubric_pass_marks
+from scoring import RubricError
+from ui import agents, audit, calls, complaints, queues, users
 from ui.context import AppContext
+from ui.login import AUTH_MESSAGE, client_middleware, login_check
 
 __all__ = ["TABS", "build_app", "launch_options", "serve"]
 
 logger = logging.getLogger(__name__)
 
 # tab key -> (label, builder); the builder lays the tab out inside the current Blocks context.
+# The calls tab is built first: other tabs open calls in its call view (ctx.parts["call_view"]).
 TABS: dict[str, tuple[str, Callable[[AppContext, gr.Blocks], None]]] = {
     "calls": ("Calls", calls.build_tab),
+    "queues": ("Queues", queues.build_tab),
     "agents": ("Agents", agents.build_tab),
     "complaints": ("Complaints", complaints.build_tab),
     "audit": ("Audit", audit.build_tab),
+    "users": ("Users", users.build_tab),
 }
 
 
@@ -49,18 +55,42 @@ def _audio_dir() -> Path:
     return folder
 
 
-def build_app(db_path: str | Path, *, tabs: Sequence[str] | None = None) -> gr.Blocks:
-    """The review app's Blocks for the store at ``db_path`` (all tabs, or the ``tabs`` named).
+def _pass_marks(config: Config) -> dict[tuple[str, str], float]:
+    """The rubrics' pass marks, for scorecards scored before cards kept their own."""
+    try:
+        return rubric_pass_marks(config.rubrics)
+    except (RubricError, OSError) as error:
+        logger.warning("cannot read the rubrics in %s for pass marks: %s", config.rubrics, error)
+        return {}
+
+
+def build_app(
+    db_path: str | Path, *, tabs: Sequence[str] | None = None, config: Config | None = None
+) -> gr.Blocks:
+    """The review app's Blocks for the store at ``db_path`` (all tabs, or the ``tabs`` named),
+    with the review queue settings, time zone and rubrics of ``config`` (default: defaults).
 
     Launch it with :func:`launch_options` (login, host, no telemetry), or call :func:`serve`.
     """
     db_path = Path(db_path).resolve()
     open_db(db_path).close()  # migrate now, not inside the first request
-    ctx = AppContext(db_path=db_path, audio_dir=_audio_dir())
+    config = config or Config()
+    ctx = AppContext(
+        db_path=db_path,
+        audio_dir=_audio_dir(),
+        review=config.review,
+        zone=config.zone,
+        pass_marks=_pass_marks(config),
+    )
     chosen = list(tabs or TABS)
     unknown = [key for key in chosen if key not in TABS]
     if unknown:
         raise ValueError(f"unknown tab(s) {unknown}: choose from {sorted(TABS)}")
+    if "calls" in chosen:  # built first: the other tabs open calls in its call view
+        chosen.remove("calls")
+        chosen.insert(0, "calls")
+    elif "queues" in chosen:
+        raise ValueError("the queues tab opens calls in the calls tab: choose both")
     with gr.Blocks(
         # Gradio's copies of call audio are deleted after two hours (checked every half hour).
         title="Call QA review",
@@ -68,7 +98,8 @@ def build_app(db_path: str | Path, *, tabs: Sequence[str] | None = None) -> gr.B
         delete_cache=(1800, 7200),
     ) as app:
         header = gr.HTML(elem_id="qa-header")
-        with gr.Tabs():
+        with gr.Tabs(elem_id="qa-tabs") as tab_set:
+            ctx.parts["tabs"] = tab_set
             for key in chosen:
                 label, builder = TABS[key]
                 with gr.Tab(label, id=key):
@@ -93,18 +124,11 @@ def launch_options(
 ) -> dict[str, Any]:
     """Keyword arguments for ``Blocks.launch``: the login check against the store, the address,
     no share link, no server-side rendering (needs Node) and no API page."""
-    db_path = Path(db_path).resolve()
-
-    def check_login(username: str, password: str) -> bool:
-        db = open_db(db_path)
-        try:
-            return authenticate(db, username, password) is not None
-        finally:
-            db.close()
-
     return {
-        "auth": check_login,
-        "auth_message": "Call QA review: log in with the account an admin gave you (qa users).",
+        # qa.users' password check with its rate limit per user and client address.
+        "auth": login_check(db_path),
+        "auth_message": AUTH_MESSAGE,
+        "app_kwargs": {"middleware": [client_middleware()]},
         "server_name": host,
         "server_port": port,
         "share": False,
@@ -122,10 +146,12 @@ def serve(
     *,
     tabs: Sequence[str] | None = None,
     block: bool = True,
+    config: Config | None = None,
 ) -> gr.Blocks:
     """Build the app and serve it at http://HOST:PORT behind the login. ``block=False`` returns
-    at once with the server running in the background (tests; stop it with ``app.close()``)."""
-    app = build_app(db_path, tabs=tabs)
+    at once with the server running in the background (tests; stop it with ``app.close()``).
+    ``config`` gives the review queue settings, time zone and rubrics (``qa serve --config``)."""
+    app = build_app(db_path, tabs=tabs, config=config)
     logger.info("serving the review app for %s on %s:%d", db_path, host, port)
     app.launch(**launch_options(db_path, host, port), prevent_thread_lock=not block, quiet=True)
     return app

@@ -2,8 +2,9 @@
 
 Selecting a row opens the call: its recording in the player (a leg pair as one stereo file),
 the transcript beside it with roles and times, the scorecard with each item's verdict and
-evidence, and the flags. Clicking a turn or an evidence time plays the audio from there.
-Personal numbers in the text are masked unless the user's role may see them (qa.review).
+evidence, the flags, and the review panel (ui.review_form). Clicking a turn or an evidence time
+plays the audio from there. Personal numbers in the text are masked unless the user's role may
+see them (qa.review). Other tabs open a call here through ``ctx.parts["call_view"]``.
 
 Run alone for a look: ``python -m ui.calls var/demo.db`` (login as with ``qa serve``).
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
@@ -39,6 +42,7 @@ from ui.render import (
     scorecard_html,
     transcript_html,
 )
+from ui.review_form import ReviewPanel
 
 logger = logging.getLogger(__name__)
 
@@ -52,12 +56,28 @@ HEADERS = [
     "Result",
     "Flags",
     "Status",
+    "Review",
     "Call ID",
 ]
 _CALL_ID_COLUMN = HEADERS.index("Call ID")
 _ALL_AGENTS = ""
 LIST_LIMIT = 500  # newest calls shown; the filters narrow the list further back
 _PROMPT = '<p class="qa-empty">Select a call in the table to open it.</p>'
+
+
+@dataclass(frozen=True)
+class CallView:
+    """The call view, for other tabs to open a call in: ``open(call_id, request)`` gives the
+    values of ``outputs``."""
+
+    outputs: list[Any]
+    open: Callable[[str | None, gr.Request], list[Any]]
+
+
+def _review_cell(row: CallRow) -> str:
+    if row.review_status is None:
+        return ""
+    return f"{row.review_status} ({row.reviewed_by})" if row.reviewed_by else row.review_status
 
 
 def table_frame(rows: list[CallRow]) -> pd.DataFrame:
@@ -76,6 +96,7 @@ def table_frame(rows: list[CallRow]) -> pd.DataFrame:
                 result,
                 ", ".join(f"{flag.id} ({flag.severity})" for flag in row.flags),
                 row.status,
+                _review_cell(row),
                 row.call_id,
             ]
         )
@@ -144,7 +165,8 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
             scorecard = gr.HTML("", elem_id="qa-scorecard", js_on_load=SEEK_JS, css_template=CSS)
             gr.Markdown("### Flags")
             flags = gr.HTML("", elem_id="qa-flags", js_on_load=SEEK_JS, css_template=CSS)
-    view = [title, audio, audio_note, transcript, scorecard, flags, open_call]
+            panel = ReviewPanel(ctx, scorecard)
+    view = [title, audio, audio_note, transcript, scorecard, flags, open_call, *panel.outputs]
 
     def rows_for(agent_key: str, flagged_only: bool, failed_only: bool) -> list[CallRow]:
         with ctx.db() as db:
@@ -169,7 +191,8 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
     def open_view(call_id: str | None, request: gr.Request) -> list[Any]:
         user = ctx.viewer(request)
         if not call_id:
-            return [_PROMPT, None, "", "", "", "", None]
+            with ctx.db() as db:
+                return [_PROMPT, None, "", "", "", "", None, *panel.values(db, None, user)]
         with ctx.db() as db:
             try:
                 detail = call_detail(db, call_id, viewer_role=user.role)
@@ -182,15 +205,17 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
             except RecordingError as exc:
                 logger.warning("no audio for call %s: %s", call_id, exc)
                 audio_value, note = None, f"**No audio:** {exc}"
+            review = panel.values(db, detail, user)
         logger.info("%s opened call %s (masked=%s)", user.username, call_id, detail.masked)
         return [
             _title_html(detail),
             audio_value,
             note,
             transcript_html(detail.transcript, masked=detail.masked),
-            scorecard_html(detail.scorecards),
+            scorecard_html(detail.scorecards, detail.reviewed),
             flags_html(detail.flags),
             call_id,
+            *review,
         ]
 
     def select_call(evt: gr.SelectData, request: gr.Request) -> list[Any]:
@@ -208,7 +233,9 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
     ) -> list[Any]:
         ctx.viewer(request)
         frame = table_frame(rows_for(agent_key, flagged_only, failed_only))
-        return [frame, *open_view(call_id, request)] if call_id else [frame, *[gr.skip()] * 7]
+        if call_id:
+            return [frame, *open_view(call_id, request)]
+        return [frame, *[gr.skip()] * len(view)]
 
     def filter_table(
         agent_key: str, flagged_only: bool, failed_only: bool, request: gr.Request
@@ -225,6 +252,9 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
     )
     refresh.click(refresh_all, inputs=[agent, flagged, failed, open_call], outputs=[table, *view])
     table.select(select_call, inputs=None, outputs=view)
+    # A submitted review changes the score that counts: the list shows it.
+    panel.changed.change(filter_table, inputs=[agent, flagged, failed], outputs=table)
+    ctx.parts["call_view"] = CallView(outputs=view, open=open_view)
 
 
 if __name__ == "__main__":

@@ -9,14 +9,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import gradio as gr
 import sqlite_utils
 
+from qa.config import ReviewSettings
 from qa.db import open_db
+from qa.permissions import Action, PermissionDeniedError, require
 from qa.users import User, get_user
 
 logger = logging.getLogger(__name__)
@@ -24,10 +28,18 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AppContext:
-    """The store file and the folder playable audio is written to (a private temp folder)."""
+    """The store file, the folder playable audio is written to (a private temp folder), and
+    the site's review settings: queue thresholds, its time zone, the rubrics' pass marks.
+
+    ``parts`` holds components one tab lends another (the call view, the tabs themselves):
+    layout shared by every user, never a user's data."""
 
     db_path: Path
     audio_dir: Path
+    review: ReviewSettings = field(default_factory=ReviewSettings)
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    pass_marks: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    parts: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @contextlib.contextmanager
     def db(self) -> Iterator[sqlite_utils.Database]:
@@ -59,4 +71,15 @@ class AppContext:
             user = get_user(db, username)
         if user is None:
             raise gr.Error(f"The account {username!r} no longer exists; ask an admin.")
+        return user
+
+    def allowed(self, request: gr.Request | None, action: Action) -> User:
+        """The logged-in user, when their role may do ``action``; else a gr.Error saying who
+        may (the check is qa.permissions', made on the server for every request)."""
+        user = self.viewer(request)
+        try:
+            require(user, action)
+        except PermissionDeniedError as denied:
+            logger.warning("refused %s: %s", user.username, denied)
+            raise gr.Error(str(denied)) from None
         return user

@@ -6,9 +6,12 @@ Every piece of text is escaped. Elements carrying ``data-seek="SECONDS"`` are th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
 from calldata import Evidence, Flag, ItemResult, Role, Scorecard, Transcript, Verdict
+from qa.audit_log import AuditEntry
+from qa.reviews import ItemDecision, ReviewedScorecard
 
 AUDIO_ELEM_ID = "qa-audio"
 
@@ -78,6 +81,12 @@ CSS = """
 .qa-evidence { margin: .2em 0 0 1em; font-size: .92em; }
 .qa-seek { cursor: pointer; text-decoration: underline; margin-right: .4em; }
 .qa-empty { opacity: .7; }
+.qa-human { margin-left: .4em; font-size: .9em; }
+.qa-counts { font-weight: 600; }
+.qa-audit { width: 100%; border-collapse: collapse; font-size: .9em; }
+.qa-audit td, .qa-audit th { border-top: 1px solid var(--border-color-primary); padding: .25em .4em;
+  text-align: left; vertical-align: top; }
+.qa-denied { padding: .8em; border-radius: 6px; background: rgba(239, 68, 68, .15); }
 """
 
 _ROLE_LABELS = {Role.AGENT: "Agent", Role.CUSTOMER: "Customer", Role.UNKNOWN: "Unknown"}
@@ -136,36 +145,92 @@ def _evidence_html(evidence: tuple[Evidence, ...]) -> str:
     return "".join(rows)
 
 
-def _item_html(item: ItemResult) -> str:
+def _badge(verdict: Verdict) -> str:
+    return f'<span class="qa-verdict qa-{verdict.value}">{_VERDICT_LABELS[verdict]}</span>'
+
+
+def _decision_html(decision: ItemDecision | None) -> str:
+    """The reviewer's decision on an item, beside the machine's verdict."""
+    if decision is None:
+        return ""
+    comment = f" “{escape(decision.comment)}”" if decision.comment else ""
+    return (
+        f'<div class="qa-human" data-decision="{decision.decision.value}">reviewer '
+        f"{escape(decision.reviewer)}: {decision.decision.value} → {_badge(decision.verdict)}"
+        f"{comment}</div>"
+    )
+
+
+def _item_html(item: ItemResult, decision: ItemDecision | None = None) -> str:
     critical = " · <b>critical</b>" if item.critical else ""
     return (
         f'<div class="qa-item" data-item="{escape(item.id)}">'
-        f'<span class="qa-verdict qa-{item.result.value}">{_VERDICT_LABELS[item.result]}</span>'
+        f"{_badge(item.result)}"
         f'<b>{escape(item.title or item.id)}</b> <span class="qa-reason">'
         f"weight {item.weight:g}{critical}</span>"
+        + _decision_html(decision)
         + (f'<div class="qa-reason">{escape(item.reason)}</div>' if item.reason else "")
         + _evidence_html(item.evidence)
         + "</div>"
     )
 
 
-def scorecard_html(cards: tuple[Scorecard, ...]) -> str:
-    """Each scorecard: the score, then every item's verdict, reason and evidence links."""
+def _result(card: Scorecard) -> str:
+    percent = 100.0 * card.score / card.max_score if card.max_score else 0.0
+    verdict = "PASS" if card.passed else "FAIL"
+    return (
+        f"{card.score:g}/{card.max_score:g} ({percent:.0f}%) "
+        f'<span class="qa-verdict qa-{"pass" if card.passed else "fail"}">{verdict}</span>'
+    )
+
+
+def scorecard_html(cards: tuple[Scorecard, ...], reviewed: Sequence[ReviewedScorecard] = ()) -> str:
+    """Each scorecard: the machine's score, then every item's verdict, reason and evidence
+    links; where a review was submitted, the reviewer's result (which counts) and decisions."""
     if not cards:
         return '<p class="qa-empty">Not scored yet.</p>'
+    by_id = {(r.machine.rubric_id, r.machine.rubric_version): r for r in reviewed if r.reviewed}
     parts = []
     for card in cards:
-        percent = 100.0 * card.score / card.max_score if card.max_score else 0.0
-        verdict = "PASS" if card.passed else "FAIL"
+        review = by_id.get((card.rubric_id, card.rubric_version))
+        decisions = {d.item_id: d for d in review.decisions} if review else {}
+        counted = (
+            f'<div class="qa-counts" data-counts="human">Reviewed by '
+            f"{escape(review.reviewer or '')}: {_result(review.card)} — this result counts</div>"
+            if review
+            else ""
+        )
         parts.append(
             f'<div class="qa-card" data-rubric="{escape(card.rubric_id)}">'
-            f"<h4>{escape(card.rubric_id)} v{escape(card.rubric_version)}: "
-            f"{card.score:g}/{card.max_score:g} ({percent:.0f}%) "
-            f'<span class="qa-verdict qa-{"pass" if card.passed else "fail"}">{verdict}</span></h4>'
-            + "".join(_item_html(item) for item in card.items)
+            f"<h4>{escape(card.rubric_id)} v{escape(card.rubric_version)}: {_result(card)}</h4>"
+            + counted
+            + "".join(_item_html(item, decisions.get(item.id)) for item in card.items)
             + "</div>"
         )
     return "\n".join(parts)
+
+
+def audit_html(trail: Sequence[AuditEntry]) -> str:
+    """The audit trail: when, who, what, before → after, why; oldest first."""
+    if not trail:
+        return '<p class="qa-empty">No changes yet.</p>'
+    rows = "".join(
+        f'<tr data-action="{escape(e.action)}"><td>{e.at.strftime("%Y-%m-%d %H:%M:%S")}</td>'
+        f"<td>{escape(e.actor)}</td><td>{escape(e.action)}</td><td>{escape(e.target)}</td>"
+        f"<td>{escape(e.before or '')} → {escape(e.after or '')}</td>"
+        f"<td>{escape(e.reason)}</td></tr>"
+        for e in trail
+    )
+    return (
+        '<table class="qa-audit"><thead><tr><th>When (UTC)</th><th>Who</th><th>What</th>'
+        "<th>Which</th><th>Before → after</th><th>Why</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def denied_html(message: str) -> str:
+    """A refusal shown in place of a page the user's role may not use."""
+    return f'<div class="qa-denied" role="alert">{escape(message)}</div>'
 
 
 def flags_html(flags: tuple[Flag, ...]) -> str:

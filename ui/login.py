@@ -1,0 +1,85 @@
+"""The login check behind Gradio's login page, with qa.users' rate limit per user and client.
+
+Gradio calls the check with the username and password only; a small ASGI middleware records the
+client address of each request in a context variable, so the check knows who is knocking::
+
+    options = {"auth": login_check(db_path), "app_kwargs": {"middleware": [client_middleware()]}}
+
+Behind a reverse proxy every client has the proxy's address, so the limit is then per user.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from starlette.middleware import Middleware
+
+from qa.db import open_db
+from qa.users import LOGIN_LOCKOUT, LOGIN_MAX_FAILURES, LOGIN_WINDOW, login
+
+__all__ = ["AUTH_MESSAGE", "ClientAddressMiddleware", "client_middleware", "login_check"]
+
+logger = logging.getLogger(__name__)
+
+_CLIENT: ContextVar[str] = ContextVar("callqa_client", default="unknown")
+
+
+def _minutes(delta: Any) -> int:
+    return int(delta.total_seconds() // 60)
+
+
+AUTH_MESSAGE = (
+    "Call QA review: log in with the account an admin gave you (qa users). "
+    f"After {LOGIN_MAX_FAILURES} wrong passwords within {_minutes(LOGIN_WINDOW)} minutes, the "
+    f"account is locked on this computer for {_minutes(LOGIN_LOCKOUT)} minutes: every login "
+    "is refused meanwhile, even with the right password. Wait, or ask an admin."
+)
+
+
+class ClientAddressMiddleware:
+    """Pure ASGI middleware: the request's client address, for the login check."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope.get("type") != "http":
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        token = _CLIENT.set(str(client[0]) if client else "unknown")
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _CLIENT.reset(token)
+
+
+def client_middleware() -> Middleware:
+    """The middleware entry for ``Blocks.launch(app_kwargs={"middleware": [...]})``."""
+    return Middleware(ClientAddressMiddleware)
+
+
+def login_check(db_path: str | Path) -> Callable[[str, str], bool]:
+    """Gradio's ``auth`` callable: the password check with the rate limit."""
+    db_path = Path(db_path).resolve()
+
+    def check_login(username: str, password: str) -> bool:
+        db = open_db(db_path)
+        try:
+            attempt = login(db, username, password, _CLIENT.get())
+        finally:
+            db.close()
+        if attempt.locked_until is not None:
+            logger.warning(
+                "login for %r from %s locked until %s",
+                username,
+                _CLIENT.get(),
+                attempt.locked_until.isoformat(timespec="seconds"),
+            )
+        return attempt.user is not None
+
+    return check_login
