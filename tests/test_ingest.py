@@ -318,13 +318,12 @@ def test_master_csv_prefers_the_answered_row_and_finds_rows_without_uniqueid(tmp
     )
     cdr = read_master_csv(path, NEW_YORK)
     assert cdr.find("1721068215.5").disposition == "ANSWERED"
+    # rows without uniqueid: by the wall-clock start in the recording's name, and a number
     by_time = cdr.find(
-        "1721070000.1",
-        start=datetime(2024, 7, 15, 19, 0, tzinfo=UTC),
-        numbers=("600", "5551234567"),
+        "1721070000.1", local_start=datetime(2024, 7, 15, 15, 0), numbers=("600", "5551234567")
     )
-    assert by_time is not None and by_time.start.hour == 19
-    assert cdr.find("1721070000.1", start=datetime(2024, 7, 15, 19, 0, tzinfo=UTC)) is None
+    assert by_time is not None and by_time.start == datetime(2024, 7, 15, 19, 0, tzinfo=UTC)
+    assert cdr.find("1721070000.1", local_start=datetime(2024, 7, 15, 15, 0)) is None
 
 
 # --- queue_log ----------------------------------------------------------------------------------
@@ -458,8 +457,8 @@ def test_ingest_assembles_calls_from_names_cdr_and_queue_log(tmp_path):
 
 def test_recordings_sharing_a_uniqueid_get_distinct_stable_call_ids(tmp_path):
     root = tmp_path / "monitor"
-    write_wav(root / "q-600-5551234567-20240115-143015-1705347015.101.wav")
-    write_wav(root / "ondemand-s-1002-20240115-143200-1705347015.101.wav")
+    write_wav(root / "q-600-5551234567-20240115-143015-1705347015.101.wav", seconds=0.8)
+    write_wav(root / "ondemand-s-1002-20240115-143200-1705347015.101.wav", seconds=0.3)
     ids = sorted(call.call_id for call in ingest(Config(store=root)).calls)
     assert ids == [
         "1705347015.101/ondemand-s-1002-20240115-143200-1705347015.101",

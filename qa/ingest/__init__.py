@@ -2,9 +2,14 @@
 
 Usage::
 
-    result = ingest(load_config("site.toml"))
-    for call in result.calls: ...          # calldata.Call, oldest first
-    for item in result.skipped: ...        # SkippedFile: path, status, reason
+    result = ingest(load_config("site.toml"))          # incremental when config.db is set
+    for call in result.new_calls: ...                  # calldata.Call, taken in this run
+    for item in result.skipped: ...                    # SkippedFile: path, status, reason
+    preview = ingest(config, dry_run=True)             # the same decisions, nothing written
+
+With ``db`` set, what ingest has seen is kept in the database's ledger
+(:mod:`qa.ingest.ledger`): a nightly run examines only what is new or changed, walks the recent
+day folders again (``rescan_days``), and never takes a recording twice.
 """
 
 from __future__ import annotations
@@ -12,20 +17,33 @@ from __future__ import annotations
 import time
 
 from qa.config import Config
+from qa.db import open_db
 from qa.ingest.agents import AgentDirectory
-from qa.ingest.calls import CallSources, IngestResult, build_call, ingest_store
-from qa.ingest.cdr_csv import CdrIndex, CdrReadError, CdrRecord, read_master_csv
-from qa.ingest.names import RecordingName, RecordingNameError, parse_recording_name
+from qa.ingest.calls import Attribution, CallSources, IngestResult, attribute, build_call
+from qa.ingest.cdr import CdrIndex, CdrReadError, CdrRecord
+from qa.ingest.cdr_csv import read_master_csv
+from qa.ingest.cdr_mysql import CdrDatabase, CdrDatabaseUrl, parse_cdr_url
+from qa.ingest.ledger import Action, FileDecision, Ledger
+from qa.ingest.names import NameLayout, RecordingName, RecordingNameError, parse_recording_name
 from qa.ingest.queue_log import QueueCall, QueueLog, QueueLogReadError, read_queue_log
+from qa.ingest.scan import ScanOptions, scan_store
+from qa.ingest.sources import ConfiguredSources
 from qa.ingest.spool import RecordingSet, SkippedFile, SkipStatus, SpoolError, walk_spool
+from qa.results import save_call
 
 __all__ = [
+    "Action",
     "AgentDirectory",
+    "Attribution",
     "CallSources",
+    "CdrDatabase",
+    "CdrDatabaseUrl",
     "CdrIndex",
     "CdrReadError",
     "CdrRecord",
+    "FileDecision",
     "IngestResult",
+    "NameLayout",
     "QueueCall",
     "QueueLog",
     "QueueLogReadError",
@@ -35,37 +53,59 @@ __all__ = [
     "SkipStatus",
     "SkippedFile",
     "SpoolError",
+    "attribute",
     "build_call",
     "ingest",
-    "ingest_store",
+    "parse_cdr_url",
     "parse_recording_name",
     "read_master_csv",
     "read_queue_log",
+    "record_pending",
     "walk_spool",
 ]
 
 
-def ingest(config: Config, *, now: float | None = None) -> IngestResult:
-    """Read the store, CDR and queue_log named in ``config`` and assemble its calls.
+def ingest(config: Config, *, now: float | None = None, dry_run: bool = False) -> IngestResult:
+    """Scan the store named in ``config`` with its CDR and queue_log; return what was found.
+
+    With ``config.db`` set, the ledger there is read and (unless ``dry_run``) this run's
+    decisions and calls are recorded in it, the database created if needed. ``dry_run`` never
+    writes anything and never creates the database.
 
     Raises :class:`qa.config.ConfigError` when no store is set, and :class:`SpoolError`,
     :class:`CdrReadError` or :class:`QueueLogReadError` (each naming the file and the fix) when a
     source cannot be read.
     """
     store = config.require("store")
-    cdr = read_master_csv(config.cdr_csv, config.zone) if config.cdr_csv else None
-    queue_log = read_queue_log(config.queue_log) if config.queue_log else None
-    sources = CallSources(
-        cdr=cdr,
-        queue_log=queue_log,
-        agents=AgentDirectory(config.agents),
-        zone=config.zone,
-        queue_languages=config.queue_languages,
-        default_language=config.languages[0] if len(config.languages) == 1 else None,
-    )
-    return ingest_store(
-        store,
-        sources,
-        min_age_seconds=config.min_age_minutes * 60,
+    options = ScanOptions(
         now=time.time() if now is None else now,
+        zone=config.zone,
+        min_age=config.min_age_minutes * 60,
+        cdr_wait=config.cdr_wait_minutes * 60,
+        rescan_days=config.rescan_days,
     )
+    ledger = Ledger.open(config.db, store, write=not dry_run)
+    try:
+        with ConfiguredSources(config) as sources:
+            result, update = scan_store(store, ledger, sources, options)
+        ledger.save(update)
+    finally:
+        ledger.close()
+    return result
+
+
+def record_pending(config: Config, result: IngestResult) -> int:
+    """Record the calls of ``result`` that the results database does not have yet as
+    ``pending`` (``qa run`` then transcribes them). Returns how many were added."""
+    db = open_db(config.require("db"))
+    try:
+        have = {row[0] for row in db.execute("select call_id from calls").fetchall()}
+        added = 0
+        with db.conn:
+            for call in result.calls:
+                if call.call_id not in have:
+                    save_call(db, call, result.store, status="pending")
+                    added += 1
+        return added
+    finally:
+        db.conn.close()

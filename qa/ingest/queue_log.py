@@ -8,6 +8,7 @@ read too, oldest first::
     log = read_queue_log(Path("/var/log/asterisk/queue_log"))
     call = log.find("1705347015.101")
     call.queue, call.agent, call.hangup_by   # '600', 'Bob Jones', HangupBy.CUSTOMER
+    call.hold_seconds, call.talk_seconds     # 19.0, 300.0
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import gzip
 import logging
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from calldata import HangupBy
@@ -41,7 +42,12 @@ class QueueLogReadError(OSError):
 
 @dataclass(frozen=True)
 class QueueCall:
-    """What queue_log says about one caller's passage through a queue."""
+    """What queue_log says about one caller's passage through a queue.
+
+    ``outcome`` is the event that ended it: COMPLETEAGENT (the agent hung up first),
+    COMPLETECALLER, ABANDON, EXITWITHTIMEOUT, EXITEMPTY, EXITWITHKEY, or a transfer event
+    (BLINDTRANSFER, ATTENDEDTRANSFER; TRANSFER before Asterisk 12).
+    """
 
     callid: str
     queue: str | None = None
@@ -50,12 +56,21 @@ class QueueCall:
     enter_time: int | None = None
     connect_time: int | None = None
     hold_seconds: float | None = None
+    ring_seconds: float | None = None
     talk_seconds: float | None = None
     hangup_by: HangupBy = HangupBy.UNKNOWN
     abandoned: bool = False
     transferred: bool = False
+    transfer_target: str | None = None  # the extension (blind) or how (attended: BRIDGE, APP...)
+    outcome: str | None = None
     did: str | None = None
     caller: str | None = None
+
+
+_ENDS = frozenset(
+    {"COMPLETEAGENT", "COMPLETECALLER", "ABANDON", "EXITWITHTIMEOUT", "EXITEMPTY", "EXITWITHKEY"}
+)
+_UNANSWERED_EXITS = frozenset({"ABANDON", "EXITWITHTIMEOUT", "EXITEMPTY", "EXITWITHKEY"})
 
 
 def queue_log_files(path: Path) -> list[Path]:
@@ -100,34 +115,70 @@ def _number(text: str) -> float | None:
         return None
 
 
-def _apply(
-    call: QueueCall, epoch: int, queue: str, agent: str, event: str, data: list[str]
-) -> QueueCall:
-    def field(index: int) -> str:
-        return data[index] if index < len(data) else ""
+class _Passage:
+    """A queue call being assembled from its events (mutable: half a million lines a night)."""
 
-    if queue and queue != "NONE" and call.queue is None:
-        call = replace(call, queue=queue)
-    if event == "DID":
-        return replace(call, did=field(0) or None)
-    if event == "ENTERQUEUE":
-        return replace(call, enter_time=call.enter_time or epoch, caller=field(1) or call.caller)
-    if event == "CONNECT" and call.agent is None:  # the first agent is the one on the recording
-        return replace(
-            call,
-            agent=agent if agent and agent != "NONE" else None,
-            connect_time=epoch,
-            hold_seconds=_number(field(0)),
-            member_uniqueid=field(1) or None,
-        )
-    if event in ("COMPLETEAGENT", "COMPLETECALLER"):
-        hangup_by = HangupBy.AGENT if event == "COMPLETEAGENT" else HangupBy.CUSTOMER
-        return replace(call, hangup_by=hangup_by, talk_seconds=_number(field(1)))
-    if event == "ABANDON":
-        return replace(call, abandoned=True)
-    if event in _TRANSFERS:
-        return replace(call, transferred=True)
-    return call
+    __slots__ = tuple(QueueCall.__dataclass_fields__)
+
+    def __init__(self, callid: str) -> None:
+        for name, spec in QueueCall.__dataclass_fields__.items():
+            setattr(self, name, spec.default)
+        self.callid = callid
+
+    def apply(self, epoch: int, queue: str, agent: str, event: str, data: list[str]) -> None:
+        def field(index: int) -> str:
+            return data[index] if index < len(data) else ""
+
+        if queue and queue != "NONE" and self.queue is None:
+            self.queue = queue
+        if event == "DID":
+            self.did = field(0) or None
+        elif event == "ENTERQUEUE":
+            self.enter_time = self.enter_time or epoch
+            self.caller = field(1) or self.caller
+        elif event == "CONNECT" and self.agent is None:  # the first agent is on the recording
+            self.agent = agent if agent and agent != "NONE" else None
+            self.connect_time = epoch
+            self.hold_seconds = _number(field(0))
+            self.member_uniqueid = field(1) or None
+            self.ring_seconds = _number(field(2))
+        elif event in _ENDS:
+            self.outcome = event
+            if event == "COMPLETEAGENT":
+                self.hangup_by = HangupBy.AGENT
+            elif event == "COMPLETECALLER":
+                self.hangup_by = HangupBy.CUSTOMER
+            if event in _UNANSWERED_EXITS:
+                self.abandoned = event == "ABANDON"
+            else:
+                self.hold_seconds = _number(field(0))
+                self.talk_seconds = _number(field(1))
+        elif event in _TRANSFERS:
+            self._transfer(event, data)
+
+    def _transfer(self, event: str, data: list[str]) -> None:
+        """BLINDTRANSFER|exten|context|hold|talk|pos; TRANSFER (<=11) the same;
+        ATTENDEDTRANSFER|method|target...|hold|talk|pos (target is one field, or two for LINK)."""
+        self.transferred, self.outcome = True, event
+        if len(data) >= 3:
+            self.hold_seconds = _number(data[-3])
+            self.talk_seconds = _number(data[-2])
+        first = data[0] if data else ""
+        if event == "ATTENDEDTRANSFER":
+            self.transfer_target = first or None
+        else:
+            context = data[1] if len(data) > 1 else ""
+            self.transfer_target = f"{first}@{context}" if first and context else first or None
+
+    def freeze(self) -> QueueCall:
+        return QueueCall(**{name: getattr(self, name) for name in self.__slots__})
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return float("inf")  # let the read say what is wrong
 
 
 class QueueLog:
@@ -154,20 +205,26 @@ def parse_queue_log_lines(lines: list[str]) -> QueueLog:
             continue  # queue-wide lines (QUEUESTART, ADDMEMBER, PAUSE...) or noise
         events.append((int(parts[0]), order, parts))
     events.sort(key=lambda event: (event[0], event[1]))
-    calls: dict[str, QueueCall] = {}
+    passages: dict[str, _Passage] = {}
     for epoch, _, parts in events:
-        callid = parts[1]
-        call = calls.get(callid) or QueueCall(callid=callid)
-        calls[callid] = _apply(call, epoch, parts[2], parts[3], parts[4], parts[5:])
-    return QueueLog(calls)
+        passage = passages.get(parts[1])
+        if passage is None:
+            passage = passages[parts[1]] = _Passage(parts[1])
+        passage.apply(epoch, parts[2], parts[3], parts[4], parts[5:])
+    return QueueLog({callid: passage.freeze() for callid, passage in passages.items()})
 
 
-def read_queue_log(path: Path) -> QueueLog:
-    """Read queue_log and its rotated files. Raises :class:`QueueLogReadError` when none exists
-    or one cannot be read."""
+def read_queue_log(path: Path, *, since: float | None = None) -> QueueLog:
+    """Read queue_log and its rotated files; with ``since`` (epoch seconds), rotated files last
+    written before it are left unread (they hold only older calls).
+
+    Raises :class:`QueueLogReadError` when none exists or one cannot be read.
+    """
     files = queue_log_files(path)
     if not files:
         raise QueueLogReadError(f"{path}: no such queue_log (nor rotated copies); check the path")
+    if since is not None:
+        files = [file for file in files if file == path or _mtime(file) >= since]
     lines: list[str] = []
     for file in files:
         lines.extend(_lines(file))

@@ -1,14 +1,20 @@
 """Walking a MixMonitor spool: find the recordings, group two-file calls, set aside what cannot be
 taken yet (or ever), with the reason.
 
-FreePBX files recordings under ``monitor/YYYY/MM/DD/``; day folders are often symlinks to a NAS,
-so links are followed (each real folder once). A file is set aside when:
+The store may be a FreePBX ``monitor/YYYY/MM/DD/`` tree, a flat plain-Asterisk monitor folder, or
+both side by side. Day folders are often symlinks to a NAS, so links are followed (each real
+folder once). A file is set aside when:
 
 - it is empty or a 44-byte WAV header: the call was never answered (``skipped``);
 - its WAV header sizes are 0, or it was modified less than ``min_age`` ago: it is still being
   recorded (``deferred`` to a later run);
 - it cannot be read, or its header was never finalised long after the call (``failed``: a
   person has to fix permissions or repair the file).
+
+::
+
+    scan = walk_spool(Path("/var/spool/asterisk/monitor"), min_age_seconds=120)
+    scan.recordings, scan.skipped
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import os
 import struct
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -25,24 +32,33 @@ from pathlib import Path
 from qa.ingest.names import RecordingName, RecordingNameError, is_audio_name, parse_recording_name
 
 __all__ = [
+    "Examined",
+    "FolderListing",
     "RecordingFile",
     "RecordingSet",
     "SkipStatus",
     "SkippedFile",
     "SpoolError",
     "SpoolScan",
+    "StoreFile",
+    "check_file",
+    "examine_files",
+    "group_recordings",
+    "list_store",
     "walk_spool",
 ]
 
 log = logging.getLogger(__name__)
 
 WAV_HEADER_BYTES = 44
+_HEADER_READ = 512  # enough for the chunks before "data" in what Asterisk and converters write
 # A header still zero this long after the last write was left by a crash, not a live call.
-_ABANDONED_HEADER_SECONDS = 24 * 3600
+ABANDONED_SECONDS = 24 * 3600
 _WAV_EXTENSIONS = frozenset({"wav", "wav16", "wav49"})
 # When one recording exists in several formats, the original beats a later conversion (which may
-# have been made from a partial leg after a transfer).
+# have been made from a partial leg after a transfer: the half-length mp3 beside the full wav).
 _FORMAT_PREFERENCE = ("wav", "wav16", "wav49", "sln", "sln16", "ulaw", "alaw", "gsm", "g722")
+_UNANSWERED = "never answered"
 
 
 class SpoolError(OSError):
@@ -50,9 +66,9 @@ class SpoolError(OSError):
 
 
 class SkipStatus(StrEnum):
-    SKIPPED = "skipped"  # nothing to transcribe (unanswered, not a recording)
+    SKIPPED = "skipped"  # nothing to transcribe (unanswered, not a recording, a duplicate)
     DEFERRED = "deferred"  # not finished yet: a later run takes it
-    FAILED = "failed"  # needs a person: unreadable, broken
+    FAILED = "failed"  # needs a person: unreadable, broken, missing
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,21 @@ class SkippedFile:
     status: SkipStatus
     reason: str
     uniqueid: str | None = None
+
+
+@dataclass(frozen=True)
+class StoreFile:
+    """A file in the store with an audio extension, as listed (one stat, nothing opened)."""
+
+    path: str  # relative to the store root, "/"-separated
+    folder: str  # its folder, relative to the store root ("" for the root)
+    size: int
+    mtime: float
+    mtime_ns: int
+
+    @property
+    def filename(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -84,7 +115,7 @@ class RecordingSet:
         return self.files[0].name
 
     @property
-    def uniqueid(self) -> str:
+    def uniqueid(self) -> str | None:
         return self.files[0].name.uniqueid
 
     @property
@@ -93,25 +124,131 @@ class RecordingSet:
 
 
 @dataclass
+class FolderListing:
+    """What a walk of the store saw: files with audio extensions, folder mtimes, and failures
+    (folders or files that could not be listed or stat'ed)."""
+
+    files: list[StoreFile] = field(default_factory=list)
+    folders: dict[str, int] = field(default_factory=dict)  # walked folder → mtime_ns
+    pruned: list[str] = field(default_factory=list)  # folders left unwalked
+    failures: list[SkippedFile] = field(default_factory=list)
+
+
+@dataclass
 class SpoolScan:
     recordings: list[RecordingSet] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
 
 
-def _riff_size(header: bytes) -> int | None:
-    """The RIFF chunk size from a WAV header, None when the bytes are not RIFF/WAVE."""
+def _cannot(what: str, path: str, error: OSError) -> str:
+    return (
+        f"cannot {what} {path}: {error.strerror or error}; give this user read access "
+        "(recordings are often owned by asterisk with mode 0600: add the user to the asterisk "
+        "group)"
+    )
+
+
+def _uniqueid_of(filename: str) -> str | None:
+    try:
+        return parse_recording_name(filename).uniqueid
+    except RecordingNameError:
+        return None
+
+
+def list_store(root: Path, *, prune: Callable[[str, int], bool] | None = None) -> FolderListing:
+    """List every file with an audio extension under ``root``, following symlinked folders once
+    per real folder. ``prune(folder, mtime_ns)`` may leave a folder (and what is under it) out.
+
+    Raises :class:`SpoolError` when ``root`` is not a readable folder.
+    """
+    if not root.is_dir():
+        raise SpoolError(f"recording store {root} is not a folder; check --store / store =")
+    listing = FolderListing()
+    seen: set[str] = set()
+    stack = [("", str(root))]
+    while stack:
+        rel, folder = stack.pop()
+        real = os.path.realpath(folder)
+        if real in seen:
+            continue
+        seen.add(real)
+        try:
+            with os.scandir(folder) as scanner:
+                entries = sorted(scanner, key=lambda entry: entry.name)
+            listing.folders[rel] = os.stat(folder).st_mtime_ns
+        except OSError as error:
+            listing.failures.append(
+                SkippedFile(rel or ".", SkipStatus.FAILED, _cannot("list folder", folder, error))
+            )
+            continue
+        subfolders = []
+        for entry in entries:
+            path = f"{rel}/{entry.name}" if rel else entry.name
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                subfolders.append((path, entry))
+                continue
+            if not is_audio_name(entry.name):
+                continue
+            try:
+                stat = entry.stat()
+            except OSError as error:
+                listing.failures.append(
+                    SkippedFile(
+                        path,
+                        SkipStatus.FAILED,
+                        _cannot("stat", entry.path, error),
+                        _uniqueid_of(entry.name),
+                    )
+                )
+                continue
+            listing.files.append(
+                StoreFile(path, rel, stat.st_size, stat.st_mtime, stat.st_mtime_ns)
+            )
+        for path, entry in reversed(subfolders):
+            if prune is not None:
+                try:
+                    mtime_ns = entry.stat().st_mtime_ns
+                except OSError:
+                    mtime_ns = -1
+                if prune(path, mtime_ns):
+                    listing.pruned.append(path)
+                    continue
+            stack.append((path, entry.path))
+    listing.files.sort(key=lambda file: file.path)
+    return listing
+
+
+def _wav_state(header: bytes, size: int) -> str | None:
+    """ "incomplete" (RIFF or data size still 0), "header-only", "ok", or None if not RIFF."""
     if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
         return None
-    return struct.unpack("<I", header[4:8])[0]
+    riff = struct.unpack_from("<I", header, 4)[0]
+    offset, data_start, data_size = 12, None, None
+    while offset + 8 <= len(header):
+        chunk_size = struct.unpack_from("<I", header, offset + 4)[0]
+        if header[offset : offset + 4] == b"data":
+            data_start, data_size = offset + 8, chunk_size
+            break
+        offset += 8 + chunk_size + (chunk_size & 1)
+    if riff == 0 or (data_size == 0 and data_start is not None and size > data_start):
+        return "incomplete"
+    if (data_start is not None and size <= data_start) or (data_start is None and offset >= size):
+        return "header-only"
+    return "ok"
 
 
-def _check_file(
-    path: Path, rel: str, name: RecordingName, size: int, age: float, min_age: float
+def check_file(
+    store: Path, file: StoreFile, name: RecordingName, *, now: float, min_age: float
 ) -> SkippedFile | None:
-    """None if the file can be taken now, else why not."""
-    uid = name.uniqueid
-    if size == 0:
-        return SkippedFile(rel, SkipStatus.SKIPPED, "empty file: the call was never answered", uid)
+    """None if the file can be taken now, else why not (reads at most the WAV header)."""
+    uid, rel = name.uniqueid, file.path
+    age = now - file.mtime
+    if file.size == 0:
+        return SkippedFile(rel, SkipStatus.SKIPPED, f"empty file: the call was {_UNANSWERED}", uid)
     if age < min_age:
         return SkippedFile(
             rel,
@@ -120,20 +257,16 @@ def _check_file(
             "taken by a later run",
             uid,
         )
+    if name.extension.lower() not in _WAV_EXTENSIONS:
+        return _check_readable(store / rel, rel, uid)
     try:
-        with path.open("rb") as handle:
-            header = handle.read(12)
+        with (store / rel).open("rb") as handle:
+            header = handle.read(_HEADER_READ)
     except OSError as error:
-        return SkippedFile(
-            rel,
-            SkipStatus.FAILED,
-            f"cannot read {path}: {error.strerror}; give this user read access (recordings are "
-            "often owned by asterisk with mode 0600: add the user to the asterisk group)",
-            uid,
-        )
-    riff_size = _riff_size(header) if name.extension.lower() in _WAV_EXTENSIONS else None
-    if riff_size == 0:
-        if age > _ABANDONED_HEADER_SECONDS:
+        return SkippedFile(rel, SkipStatus.FAILED, _cannot("read", str(store / rel), error), uid)
+    state = _wav_state(header, file.size)
+    if state == "incomplete":
+        if age > ABANDONED_SECONDS:
             return SkippedFile(
                 rel,
                 SkipStatus.FAILED,
@@ -147,14 +280,28 @@ def _check_file(
             "WAV header sizes are 0: still being recorded; taken by a later run",
             uid,
         )
-    if riff_size is not None and size <= WAV_HEADER_BYTES:
+    if state == "header-only":
         return SkippedFile(
             rel,
             SkipStatus.SKIPPED,
-            f"header-only WAV ({size} bytes): the call was never answered",
+            f"header-only WAV ({file.size} bytes): the call was {_UNANSWERED}",
             uid,
         )
     return None
+
+
+def _check_readable(path: Path, rel: str, uid: str | None) -> SkippedFile | None:
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except OSError as error:
+        return SkippedFile(rel, SkipStatus.FAILED, _cannot("read", str(path), error), uid)
+    return None
+
+
+def is_unanswered(item: SkippedFile) -> bool:
+    """Whether a set-aside file is the trace of a call never answered (empty or header-only)."""
+    return item.status == SkipStatus.SKIPPED and _UNANSWERED in item.reason
 
 
 def _format_rank(file: RecordingFile) -> int:
@@ -164,8 +311,15 @@ def _format_rank(file: RecordingFile) -> int:
     return len(_FORMAT_PREFERENCE)
 
 
-def _group(files: list[RecordingFile], scan: SpoolScan) -> None:
-    """Turn the files of one recording stem (one folder) into a call, setting aside duplicates."""
+def _aside(file: RecordingFile, reason: str) -> SkippedFile:
+    return SkippedFile(file.path, SkipStatus.SKIPPED, reason, file.name.uniqueid)
+
+
+def group_recordings(files: list[RecordingFile]) -> tuple[list[RecordingSet], list[SkippedFile]]:
+    """Turn the files of one recording stem into calls: one format per file (the original over a
+    conversion), the two legs of a pair together (over a mixed copy). Returns the recordings and
+    the files set aside as duplicates."""
+    skipped: list[SkippedFile] = []
     by_leg: dict[str | None, list[RecordingFile]] = defaultdict(list)
     for file in files:
         by_leg[file.name.leg].append(file)
@@ -174,116 +328,78 @@ def _group(files: list[RecordingFile], scan: SpoolScan) -> None:
         candidates.sort(key=lambda f: (_format_rank(f), f.path))
         chosen[leg] = candidates[0]
         for other in candidates[1:]:
-            scan.skipped.append(
-                SkippedFile(
-                    other.path,
-                    SkipStatus.SKIPPED,
-                    f"the same recording in another format; using {candidates[0].path}",
-                    other.name.uniqueid,
-                )
+            skipped.append(
+                _aside(other, f"the same recording in another format; using {candidates[0].path}")
             )
     pairs = [("r", "t"), ("in", "out")]
     legs = next((pair for pair in pairs if pair[0] in chosen and pair[1] in chosen), None)
     if legs is not None:
         for leg, file in chosen.items():
             if leg not in legs:
-                scan.skipped.append(
-                    SkippedFile(
-                        file.path,
-                        SkipStatus.SKIPPED,
+                skipped.append(
+                    _aside(
+                        file,
                         f"another copy of a call recorded as two legs; using the "
                         f"-{legs[0]}/-{legs[1]} legs",
-                        file.name.uniqueid,
                     )
                 )
-        scan.recordings.append(RecordingSet((chosen[legs[0]], chosen[legs[1]])))
-        return
+        return [RecordingSet((chosen[legs[0]], chosen[legs[1]]))], skipped
     if None in chosen:
         single = chosen.pop(None)
         for file in chosen.values():
-            scan.skipped.append(
-                SkippedFile(
-                    file.path,
-                    SkipStatus.SKIPPED,
-                    f"a single leg next to the full recording; using {single.path}",
-                    file.name.uniqueid,
-                )
+            skipped.append(
+                _aside(file, f"a single leg next to the full recording; using {single.path}")
             )
-        scan.recordings.append(RecordingSet((single,)))
-        return
+        return [RecordingSet((single,))], skipped
     # Legs without their partner: each is all the audio there is of its side.
+    recordings = []
     for leg in sorted(chosen, key=lambda name: name or ""):
         log.warning("%s: leg without its partner; transcribed alone", chosen[leg].path)
-        scan.recordings.append(RecordingSet((chosen[leg],)))
+        recordings.append(RecordingSet((chosen[leg],)))
+    return recordings, skipped
 
 
-def _walk(root: Path, scan: SpoolScan):
-    """Yield (folder, file names), following symlinked folders once per real folder."""
-    seen: set[str] = set()
+@dataclass
+class Examined:
+    """Files parsed and checked: those that can be taken, grouped by recording stem; those set
+    aside; the stems of never-answered recordings; every stem seen."""
 
-    def on_error(error: OSError) -> None:
-        rel = os.path.relpath(error.filename, root) if error.filename else "."
-        scan.skipped.append(
-            SkippedFile(
-                rel,
-                SkipStatus.FAILED,
-                f"cannot list folder {error.filename}: {error.strerror}; give this user read "
-                "access",
-            )
-        )
+    groups: dict[str, list[RecordingFile]] = field(default_factory=dict)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    unanswered: set[str] = field(default_factory=set)
+    stems: set[str] = field(default_factory=set)
 
-    for folder, dirs, names in os.walk(root, followlinks=True, onerror=on_error):
-        real = os.path.realpath(folder)
-        if real in seen:
-            dirs[:] = []
+
+def examine_files(store: Path, files: list[StoreFile], *, now: float, min_age: float) -> Examined:
+    """Parse and check files; group those that can be taken by recording stem (a stem with a
+    file still being recorded waits whole; conversions of a header-only file are unanswered
+    too)."""
+    result = Examined()
+    groups: dict[str, list[RecordingFile]] = defaultdict(list)
+    waiting: set[str] = set()
+    unanswered: set[tuple[str, str | None]] = set()
+    for file in files:
+        try:
+            name = parse_recording_name(file.filename)
+        except RecordingNameError as error:
+            result.skipped.append(SkippedFile(file.path, SkipStatus.SKIPPED, str(error)))
             continue
-        seen.add(real)
-        dirs.sort()
-        yield Path(folder), sorted(names)
-
-
-def walk_spool(root: Path, *, min_age_seconds: float = 0.0, now: float | None = None) -> SpoolScan:
-    """Find every call recording under ``root``; group leg pairs; set aside what cannot be taken.
-
-    Raises :class:`SpoolError` when ``root`` is not a readable folder.
-    """
-    if not root.is_dir():
-        raise SpoolError(f"recording store {root} is not a folder; check --store / store =")
-    now = time.time() if now is None else now
-    scan = SpoolScan()
-    deferred_stems: set[tuple[Path, str]] = set()
-    groups: dict[tuple[Path, str], list[RecordingFile]] = defaultdict(list)
-    for folder, names in _walk(root, scan):
-        for filename in names:
-            if not is_audio_name(filename):
-                continue
-            path = folder / filename
-            rel = path.relative_to(root).as_posix()
-            try:
-                name = parse_recording_name(filename)
-            except RecordingNameError as error:
-                scan.skipped.append(SkippedFile(rel, SkipStatus.SKIPPED, str(error)))
-                continue
-            try:
-                stat = path.stat()
-            except OSError as error:
-                scan.skipped.append(
-                    SkippedFile(rel, SkipStatus.FAILED, f"cannot stat: {error}", name.uniqueid)
-                )
-                continue
-            age = now - stat.st_mtime
-            problem = _check_file(path, rel, name, stat.st_size, age, min_age_seconds)
-            if problem is not None:
-                scan.skipped.append(problem)
-                if problem.status == SkipStatus.DEFERRED:
-                    deferred_stems.add((folder, name.stem))
-                continue
-            file = RecordingFile(rel, name, stat.st_size, stat.st_mtime)
-            groups[(folder, name.stem)].append(file)
-    for key, files in groups.items():
-        if key in deferred_stems:  # wait for the whole call: its other leg is still recording
-            for file in files:
-                scan.skipped.append(
+        result.stems.add(name.stem)
+        problem = check_file(store, file, name, now=now, min_age=min_age)
+        if problem is None:
+            groups[name.stem].append(RecordingFile(file.path, name, file.size, file.mtime))
+            continue
+        result.skipped.append(problem)
+        if problem.status == SkipStatus.DEFERRED:
+            waiting.add(name.stem)
+        elif is_unanswered(problem):
+            unanswered.add((name.stem, name.leg))
+            result.unanswered.add(name.stem)
+    for stem, stem_files in groups.items():
+        kept = []
+        for file in stem_files:
+            if stem in waiting:  # wait for the whole call: another file is still being recorded
+                result.skipped.append(
                     SkippedFile(
                         file.path,
                         SkipStatus.DEFERRED,
@@ -291,8 +407,39 @@ def walk_spool(root: Path, *, min_age_seconds: float = 0.0, now: float | None = 
                         file.name.uniqueid,
                     )
                 )
-            continue
-        _group(files, scan)
+            elif (stem, file.name.leg) in unanswered:
+                result.skipped.append(
+                    _aside(file, f"a copy of a header-only recording: the call was {_UNANSWERED}")
+                )
+            else:
+                kept.append(file)
+        if kept:
+            result.groups[stem] = kept
+    return result
+
+
+def iter_groups(
+    groups: dict[str, list[RecordingFile]],
+) -> Iterator[tuple[str, list[RecordingFile]]]:
+    """The groups in a stable order (by stem)."""
+    for stem in sorted(groups):
+        yield stem, groups[stem]
+
+
+def walk_spool(root: Path, *, min_age_seconds: float = 0.0, now: float | None = None) -> SpoolScan:
+    """Find every call recording under ``root``; group leg pairs; set aside what cannot be taken.
+
+    The whole store, every time (the incremental ingest is :func:`qa.ingest.ingest`).
+    Raises :class:`SpoolError` when ``root`` is not a readable folder.
+    """
+    now = time.time() if now is None else now
+    listing = list_store(root)
+    examined = examine_files(root, listing.files, now=now, min_age=min_age_seconds)
+    scan = SpoolScan(skipped=listing.failures + examined.skipped)
+    for _, files in iter_groups(examined.groups):
+        recordings, duplicates = group_recordings(files)
+        scan.recordings += recordings
+        scan.skipped += duplicates
     log.info(
         "spool %s: %d recordings, %d files set aside", root, len(scan.recordings), len(scan.skipped)
     )
