@@ -30,7 +30,7 @@ setup: system python models
 demo: setup
 	$(BIN)/qa run --config samples/demo.toml --db $(DEMO_DB)
 	$(BIN)/qa agents --db $(DEMO_DB)
-	$(BIN)/qa serve --db $(DEMO_DB)
+	$(BIN)/qa serve --config samples/demo.toml --db $(DEMO_DB)
 
 test: setup
 	$(BIN)/ruff check .

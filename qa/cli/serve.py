@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from qa.config import ConfigError, load_config
 from qa.db import open_db
 from qa.users import ensure_admin
 
@@ -17,6 +18,12 @@ _DB = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 @click.command()
 @click.option("--db", type=_DB, required=True, help="The results store (from qa run).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The site's TOML config: review queue settings ([review]), time zone, rubrics.",
+)
 @click.option(
     "--host",
     default="127.0.0.1",
@@ -30,14 +37,18 @@ _DB = click.Path(exists=True, dir_okay=False, path_type=Path)
     type=click.IntRange(1, 65535),
     help="Port to listen on.",
 )
-def serve(db: Path, host: str, port: int) -> None:
+def serve(db: Path, config_file: Path | None, host: str, port: int) -> None:
     """Serve the review UI: calls, audio, transcripts with roles, scorecards with evidence.
 
     Everyone logs in (users: qa users). A store with no users yet gets an `admin` user with a
     random password, printed once.
 
-    Example: qa serve --db var/demo.db --port 7860
+    Example: qa serve --config samples/demo.toml --db var/demo.db --port 7860
     """
+    try:
+        config = load_config(config_file)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
     store = open_db(db)
     try:
         password = ensure_admin(store)
@@ -58,4 +69,4 @@ def serve(db: Path, host: str, port: int) -> None:
     from ui.app import serve as serve_app
 
     click.echo(f"Review UI: http://{host}:{port}  (Ctrl+C to stop)")
-    serve_app(db, host=host, port=port)
+    serve_app(db, host=host, port=port, config=config)
