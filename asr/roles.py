@@ -126,9 +126,10 @@ def channel_turns(
     if len(roles) < len(channels):
         raise ValueError(f"{len(channels)} channels but only {len(roles)} channel roles")
     pieces = [
-        _segment_piece(segment, f"ch{index}")
+        piece
         for index, segments in enumerate(channels)
         for segment in segments
+        for piece in _segment_pieces(segment, f"ch{index}", merge_gap)
     ]
     role_of = {f"ch{index}": Role(role) for index, role in enumerate(roles)}
     return [
@@ -153,7 +154,11 @@ def diarized_turns(
         labels = _smooth([speaker_at(w.start, w.end, speakers) for w in segment.words])
         current: _Piece | None = None
         for label, word in zip(labels, segment.words, strict=True):
-            if current is not None and current.speaker == label:
+            if (
+                current is not None
+                and current.speaker == label
+                and word.start - current.end <= merge_gap
+            ):
                 current.words.append(word)
                 current.text += word.text
                 current.end = max(current.end, word.end)
@@ -187,6 +192,26 @@ def _smooth(labels: list[str]) -> list[str]:
         if labels[i - 1] == labels[i + 1] != labels[i]:
             smoothed[i] = labels[i - 1]
     return smoothed
+
+
+def _segment_pieces(segment: SpeechSegment, speaker: str, merge_gap: float) -> list[_Piece]:
+    """A channel's segment as pieces split at pauses longer than ``merge_gap``. With the VAD
+    filter on, Whisper sees one channel's speech with the other party's turns cut out, so one
+    segment can run from the agent's greeting to their next line, across the customer's turn;
+    split there, the turns interleave as they were spoken."""
+    if not segment.words:
+        return [_segment_piece(segment, speaker)]
+    runs: list[list[Word]] = [[segment.words[0]]]
+    for word in segment.words[1:]:
+        if word.start - runs[-1][-1].end > merge_gap:
+            runs.append([])
+        runs[-1].append(word)
+    if len(runs) == 1:
+        return [_segment_piece(segment, speaker)]
+    return [
+        _Piece(speaker, run[0].start, run[-1].end, run, "".join(w.text for w in run))
+        for run in runs
+    ]
 
 
 def _segment_piece(segment: SpeechSegment, speaker: str) -> _Piece:

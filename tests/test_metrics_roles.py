@@ -77,6 +77,29 @@ def test_one_speakers_segments_merge_into_one_turn_unless_someone_spoke_between(
     assert flipped[0].role == Role.CUSTOMER and flipped[1].role == Role.AGENT
 
 
+def test_a_channel_segment_spanning_the_other_partys_turn_is_split_at_the_pause():
+    # With VAD, Whisper hears the agent channel without the customer's turn in between and
+    # writes both agent lines as one segment; its words show the 5 s pause.
+    greeting, question = words("how can I help", 0.0), words("first your password please", 7.0)
+    agent = [
+        SpeechSegment(
+            start=0.0,
+            end=question[-1].end,
+            text="how can I help first your password please",
+            words=greeting + question,
+            avg_logprob=-0.3,
+        )
+    ]
+    customer = [segment("I want to change my address", 2.0)]
+    turns = channel_turns([customer, agent], (Role.CUSTOMER, Role.AGENT))
+    assert [(t.role, t.text) for t in turns] == [
+        (Role.AGENT, "how can I help"),
+        (Role.CUSTOMER, "I want to change my address"),
+        (Role.AGENT, "first your password please"),
+    ]
+    assert turns[0].end < turns[1].start < turns[1].end < turns[2].start
+
+
 # --- mono: words to diarization speakers ----------------------------------------------------
 
 
