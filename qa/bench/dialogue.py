@@ -3,7 +3,7 @@
 The sample store's calls are scripted (``samples/calls.yaml``: each line a role and a text). The
 transcript's words, each carrying the role of the turn it is in, are aligned to the script's
 words by minimum edit distance; a script line's role is judged right when most of the words
-aligned to it (same or substituted) carry the line's role::
+aligned to it carry the line's role (the words heard exactly, or if none, the substituted ones)::
 
     score = score_dialogue(lines, transcript)
     score.errors / score.tokens, score.lines_right, score.lines_heard
@@ -71,6 +71,8 @@ def score_dialogue(
         words = tokens(turn.text, language)
         hyp.extend(words)
         hyp_role.extend([turn.role.value] * len(words))
+    # per line: roles of the words aligned to it, exact matches apart (they decide when any)
+    exact: dict[int, Counter[str]] = {}
     heard: dict[int, Counter[str]] = {}
     matched = role_right = 0
     for r, h in align(ref, hyp):
@@ -78,12 +80,13 @@ def score_dialogue(
             continue
         heard.setdefault(ref_line[r], Counter())[hyp_role[h]] += 1
         if ref[r] == hyp[h]:
+            exact.setdefault(ref_line[r], Counter())[hyp_role[h]] += 1
             matched += 1
             role_right += hyp_role[h] == lines[ref_line[r]].role
     right = 0
     wrong = []
     for index, line in enumerate(lines):
-        roles = heard.get(index)
+        roles = exact.get(index) or heard.get(index)
         if not roles:
             continue
         role = roles.most_common(1)[0][0]

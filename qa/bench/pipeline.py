@@ -25,6 +25,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,6 +75,7 @@ class CallRow:
     names_said: int  # company names in the script
     names_heard: int  # ... in the transcript
     wrong_roles: tuple[str, ...] = ()
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per pipeline step
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class LayoutRow:
     rtf: float  # run_seconds / audio_s
     call_rtf: float  # call_seconds / audio_s
     overhead: float | None  # call_seconds / plain_seconds - 1
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step, all calls
 
 
 @dataclass
@@ -178,11 +181,11 @@ def _run_layout(
         )
         if not opts.hotwords:
             config = config.model_copy(update={"hotwords": {}})
-        seen: dict[str, list[float]] = {}
+        seen: dict[str, list[tuple[float, str]]] = {}
 
         def hook(step: str, call_id: str | None, *, completed: int, total: int) -> None:
             if call_id is not None:
-                seen.setdefault(call_id, []).append(time.perf_counter())
+                seen.setdefault(call_id, []).append((time.perf_counter(), step))
 
         def engine(options: SpeechOptions) -> SpeechEngine:  # VAD as asked
             if opts.vad is not None:
@@ -206,7 +209,7 @@ def _run_layout(
             raise RuntimeError(f"{call['key']}: the pipeline stored no transcript")
         language = call["language"]
         score = score_dialogue(scripts[call["key"]], transcript, language)
-        times = seen.get(call["call_id"], [0.0])
+        events = seen.get(call["call_id"], [(0.0, "")])
         said = " ".join(line.text for line in scripts[call["key"]])
         heard = " ".join(turn.text for turn in transcript.turns)
         rows.append(
@@ -215,7 +218,7 @@ def _run_layout(
                 layout=layout,
                 language=language,
                 audio_s=round(transcript.duration, 2),
-                seconds=round(times[-1] - times[0], 3),
+                seconds=round(events[-1][0] - events[0][0], 3),
                 plain_seconds=plain.get(call["key"]),
                 measure="CER" if language == "zh" else "WER",
                 errors=score.errors,
@@ -227,6 +230,7 @@ def _run_layout(
                 names_said=count_names(names.get(language, ()), said),
                 names_heard=count_names(names.get(language, ()), heard),
                 wrong_roles=score.wrong_lines,
+                steps=_step_seconds(events),
             )
         )
     audio = sum(r.audio_s for r in rows)
@@ -243,8 +247,21 @@ def _run_layout(
         rtf=round(summary.wall_seconds / audio, 4),
         call_rtf=round(call_seconds / audio, 4),
         overhead=None if not plain_total else round(call_seconds / plain_total - 1, 4),
+        steps={
+            step: round(sum(r.steps.get(step, 0.0) for r in rows), 2)
+            for step in dict.fromkeys(step for r in rows for step in r.steps)
+        },
     )
     return layout_row, rows
+
+
+def _step_seconds(events: list[tuple[float, str]]) -> dict[str, float]:
+    """Seconds per step name: each progress event starts (or ends) a step, which lasts until
+    the next event."""
+    seconds: dict[str, float] = {}
+    for (started, step), (ended, _) in pairwise(events):
+        seconds[step] = seconds.get(step, 0.0) + ended - started
+    return {step: round(value, 3) for step, value in seconds.items()}
 
 
 def _copy_store(config: Config, calls: list[dict], dest: Path) -> Path:

@@ -215,6 +215,8 @@ def _echo_pipeline(report: PipelineReport) -> None:
             f"{row.layout:<7} {row.calls:>5} {row.audio_s:8.1f} {row.rtf:6.3f} "
             f"{row.call_rtf:8.3f} {overhead} {row.peak_rss_mb:8.0f}"
         )
+        busiest = sorted(row.steps.items(), key=lambda item: -item[1])[:4]
+        click.echo("        " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in busiest))
     click.echo(f"\n{'call':<15} {'layout':<7} {'errors':>13} {'roles right':>12} {'names':>6}")
     for call in report.calls:
         rate = call.errors / call.tokens if call.tokens else None
