@@ -18,6 +18,7 @@ import click
 from qa.cli.audit import audit
 from qa.cli.bench import bench
 from qa.cli.export import export
+from qa.cli.ingest import ingest_command
 from qa.cli.models import models
 from qa.cli.rescore import rescore
 from qa.cli.results import agents, scores
@@ -43,6 +44,7 @@ def main(verbose: int) -> None:
 
 
 for command in (
+    ingest_command,
     run,
     runs,
     rescore,
