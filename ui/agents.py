@@ -2,7 +2,7 @@
 
 Supervisors, auditors and admins see it (``view_agent_records``); other roles get a note. Every
 figure counts the reviewer's verdict where a call was reviewed (qa.performance). Days, weeks and
-months are UTC ones.
+months are the site's (the time zone ``qa serve --config`` names; UTC without one).
 
 Run alone for a look: ``python -m ui.agents var/demo.db`` (login as with ``qa serve``).
 """
@@ -150,35 +150,29 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
                 interactive=False, label="Complaints", elem_id="qa-agent-cases", scale=1,
             )  # fmt: skip
 
-    def viewer(request: gr.Request) -> User:
-        user = ctx.viewer(request)
-        if not can(user.role, Action.VIEW_AGENT_RECORDS):
-            raise gr.Error(_DENIED)
-        return user
-
     def agent_view(
         key: str | None, period_value: str, first: str, last: str, request: gr.Request
     ) -> list[Any]:
-        user = viewer(request)
+        user = ctx.allowed(request, Action.VIEW_AGENT_RECORDS)
         if not key:
             return [agent_trend_frame([]), items_frame(None, []),
                     pd.DataFrame([], columns=CASE_HEADERS)]  # fmt: skip
         span = {"since": parse_day(first, "Since"), "until": parse_day(last, "Until")}
         with ctx.db() as db:
-            totals = agent_records(db, agent=key, **span)
-            series = agent_records(db, period=period_value, agent=key, **span)
+            totals = agent_records(db, agent=key, tz=ctx.zone, **span)
+            series = agent_records(db, period=period_value, agent=key, tz=ctx.zone, **span)
         total = totals[0] if totals else None
         return [agent_trend_frame(series), items_frame(total, series), _cases_frame(ctx, user, key)]
 
     def team_view(
         period_value: str, first: str, last: str, key: str | None, request: gr.Request
     ) -> list[Any]:
-        viewer(request)
+        ctx.allowed(request, Action.VIEW_AGENT_RECORDS)
         span = {"since": parse_day(first, "Since"), "until": parse_day(last, "Until")}
         with ctx.db() as db:
             sync_complaint_cases(db)
-            total = agent_records(db, **span)
-            series = agent_records(db, period=period_value, **span)
+            total = agent_records(db, tz=ctx.zone, **span)
+            series = agent_records(db, period=period_value, tz=ctx.zone, **span)
         keys = [(r.label, r.key) for r in total if r.key is not None]
         chosen = key if key in {k for _, k in keys} else (keys[0][1] if keys else None)
         return [team_frame(total), trend_frame(series), gr.Dropdown(choices=keys, value=chosen),

@@ -131,18 +131,17 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
         table = gr.Dataframe(
             value=audit_frame([]), headers=HEADERS, interactive=False, wrap=True,
             elem_id="qa-audit-table", max_height=420,
+            column_widths=["10%", "12%", "8%", "14%", "21%", "21%", "6%", "8%"],
             label="Calls with a transaction: verified before it? Select one for its evidence",
         )  # fmt: skip
         evidence = gr.HTML(_PROMPT, elem_id="qa-audit-evidence", css_template=CSS)
 
     def run(first: str, last: str, failed_only: bool, request: gr.Request) -> list[Any]:
-        user = ctx.viewer(request)
-        if not can(user.role, Action.AUDIT_IDENTITY):
-            raise gr.Error(_DENIED)
+        user = ctx.allowed(request, Action.AUDIT_IDENTITY)
         span = {"since": parse_day(first, "Since"), "until": parse_day(last, "Until")}
         masked = not can(user.role, Action.SEE_PERSONAL_DATA)
         with ctx.db() as db:
-            checks = identity_audit(db, masked=masked, **span)
+            checks = identity_audit(db, masked=masked, tz=ctx.zone, **span)
         if failed_only:
             checks = [c for c in checks if not c.verified_before]
         missed = sum(not c.verified_before for c in checks)
@@ -156,9 +155,7 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
         return [note, audit_frame(checks), checks, _PROMPT, gr.DownloadButton(value=str(path))]
 
     def select(checks: list[IdentityCheck], evt: gr.SelectData, request: gr.Request) -> str:
-        user = ctx.viewer(request)
-        if not can(user.role, Action.AUDIT_IDENTITY):
-            raise gr.Error(_DENIED)
+        ctx.allowed(request, Action.AUDIT_IDENTITY)
         row = evt.row_value or []
         call_id = str(row[_CALL_COLUMN]) if len(row) > _CALL_COLUMN else ""
         found = next((c for c in checks if c.call_id == call_id), None)
