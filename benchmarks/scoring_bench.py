@@ -14,9 +14,10 @@ and parse + score (what ``qa rescore`` does per call). A separate warm-up set (a
 first, so one-off costs (loading OpenCC, pypinyin's dictionary, compiling the rubric) are not
 counted, and no turn text of the timed set has been seen before.
 
-Accuracy: every annotated transcript in ``tests/rubric_cases/transcripts`` scored with the rubric
-it names; per item, precision and recall of ``fail`` (what a reviewer acts on) and agreement on
-N/A; per flag, precision and recall of raising it.
+Accuracy: every annotated transcript in ``tests/rubric_cases/transcripts`` (tuned fixtures) and
+``tests/rubric_cases/heldout`` (held out: not used to write the phrase lists) scored with the
+rubric it names; per item, precision and recall of ``fail`` (what a reviewer acts on) and
+agreement on N/A; per flag, precision and recall of raising it.
 """
 
 from __future__ import annotations
@@ -524,7 +525,10 @@ def main() -> None:
 
 
 def _print_accuracy(title: str, accuracy: Accuracy) -> None:
-    print(f"{title}: {accuracy.transcripts} transcripts (positive: item fails / flag raised)")
+    verdicts = sum(tally.cases for tally in accuracy.tallies.values())
+    agree = sum(tally.agree for tally in accuracy.tallies.values())
+    print(f"{title}: {accuracy.transcripts} transcripts, {agree} of {verdicts} verdicts agree "
+          "(positive: item fails / flag raised)")  # fmt: skip
     print(f"  {'rubric':<16} {'item or flag':<24} {'cases':>5} {'agree':>6} "
           f"{'pos':>4} {'prec':>5} {'recall':>6}")  # fmt: skip
     for (rubric, name), tally in accuracy.tallies.items():

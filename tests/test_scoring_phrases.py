@@ -62,6 +62,8 @@ CASES = [
     ("zh", "strong_negative", "我家老人有病住院了。", False),
     # complaints, regulators, repeat contact, do-not-call
     ("en", "complaint", "Let me speak to someone more senior.", True),
+    ("zh", "complaint", "我要去工信部投诉你们！", True),  # 部投诉 sounds like 不投诉
+    ("zh", "complaint", "算了，我就不投诉了。", False),
     ("en", "regulator_or_media", "I'm reporting you to Trading Standards.", True),
     ("zh", "regulator_or_media", "我要打315。", True),
     ("zh", "regulator_or_media", "我这个月消费了315元。", False),
