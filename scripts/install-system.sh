@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the toolkit and its tests need: espeak-ng (regenerating the sample store),
-# chromium + chromium-driver (browser tests of the review UI). Installs only what is missing.
+# chromium + chromium-driver (browser tests of the review UI), mariadb-server (the tests of
+# FreePBX's CDR database start a private server of their own; the system service is not used).
+# Installs only what is missing.
 set -euo pipefail
-PACKAGES=(espeak-ng chromium chromium-driver)
+PACKAGES=(espeak-ng chromium chromium-driver mariadb-server)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
