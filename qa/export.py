@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
+from pathlib import Path
 from typing import IO
 
 import sqlite_utils
@@ -224,9 +225,16 @@ def _identity_record(c: IdentityCheck) -> dict[str, Value]:
 
 
 def _identity_records(
-    db: sqlite_utils.Database, since: date | None, until: date | None, masked: bool, tz: tzinfo
+    db: sqlite_utils.Database,
+    since: date | None,
+    until: date | None,
+    masked: bool,
+    tz: tzinfo,
+    rubrics_dir: Path | None = None,
 ) -> list[dict[str, Value]]:
-    checks = identity_audit(db, since=since, until=until, masked=masked, tz=tz)
+    checks = identity_audit(
+        db, since=since, until=until, masked=masked, tz=tz, rubrics_dir=rubrics_dir
+    )
     return [_identity_record(check) for check in checks]
 
 
@@ -265,13 +273,17 @@ def export_table(
     agent: str | None = None,
     masked: bool = True,
     tz: tzinfo = UTC,
+    rubrics_dir: Path | None = None,
 ) -> ExportTable:
     """The export of ``kind`` for calls whose local day (in ``tz``) is within ``since`` ..
     ``until``, inclusive, and of ``agent`` (id or name) when given; personal data masked unless
-    ``masked=False``."""
+    ``masked=False``. ``rubrics_dir`` (identity only): the rubrics that split the evidence."""
     kind = ExportKind(kind)
     build, columns = _BUILDERS[kind]
-    records = build(db, since, until, masked, tz)
+    if kind == ExportKind.IDENTITY:
+        records = _identity_records(db, since, until, masked, tz, rubrics_dir)
+    else:
+        records = build(db, since, until, masked, tz)
     if agent is not None:
         records = [r for r in records if agent in (r["agent"], r["agent_name"])]
     return ExportTable(kind, columns, tuple(records), masked, since, until)

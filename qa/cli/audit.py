@@ -57,6 +57,10 @@ def _table(checks: list[IdentityCheck]) -> Table:
 @date_range_options
 @click.option("--agent", help="Only this agent (id or name).")
 @click.option(
+    "--rubrics", "rubrics_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The rubrics folder the calls were scored with (default: the shipped rubrics/).",
+)  # fmt: skip
+@click.option(
     "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
     show_default=True,
 )  # fmt: skip
@@ -74,6 +78,7 @@ def identity(
     until: date | None,
     tz: tzinfo,
     agent: str | None,
+    rubrics_dir: Path | None,
     fmt: str,
     output: Path | None,
     unmasked: bool,
@@ -89,15 +94,16 @@ def identity(
     if fmt != "table":
         table = export_table(
             store, ExportKind.IDENTITY, since=since, until=until, agent=agent,
-            masked=not unmasked, tz=tz,
+            masked=not unmasked, tz=tz, rubrics_dir=rubrics_dir,
         )  # fmt: skip
         write_table(table, fmt, output)
         return
     if output is not None:
         raise click.UsageError("-o needs --format csv or json")
     checks = identity_audit(
-        store, since=since, until=until, agent=agent, masked=not unmasked, tz=tz
-    )
+        store, since=since, until=until, agent=agent, masked=not unmasked, tz=tz,
+        rubrics_dir=rubrics_dir,
+    )  # fmt: skip
     if not checks:
         click.echo("no scored call with a transaction in this range", err=True)
         return
