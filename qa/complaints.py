@@ -38,6 +38,7 @@ import sqlite_utils
 from qa.db import utcnow
 from qa.permissions import Action, require
 from qa.results import call_scores
+from qa.reviews import write_transaction
 from qa.users import User
 
 __all__ = [
@@ -354,21 +355,17 @@ def _log(
 def open_cases_from_flags(db: sqlite_utils.Database, call_id: str) -> list[ComplaintCase]:
     """Open a case for the call if its latest scorecards raise a complaint flag and it has no
     flag-opened case yet; return the cases opened now (none or one). Safe to call again: the
-    scoring pipeline calls it after saving a call's results.
+    scoring pipeline calls it after a call's results are committed (it commits its own
+    transaction, so not inside another).
 
     The case takes the most severe complaint flag's severity and, as its summary, the customer's
     words that raised it; its clock starts at the call's start."""
-    flags = [
-        flag
-        for score in call_scores(db, call_id=call_id)
-        for flag in score.flags
-        if is_complaint_flag(flag.id)
-    ]
+    scores = call_scores(db, call_id=call_id)
+    flags = [flag for score in scores for flag in score.flags if is_complaint_flag(flag.id)]
     if not flags:
         return []
     flags.sort(key=lambda f: SEVERITIES.index(f.severity) if f.severity in SEVERITIES else 9)
-    flag = flags[0]
-    start = call_scores(db, call_id=call_id)[0].start
+    flag, start = flags[0], scores[0].start
     summary = " / ".join(dict.fromkeys(e.text.strip() for e in flag.evidence))
     now = utcnow()
     with db.conn:
@@ -451,14 +448,14 @@ def set_owner(
 ) -> ComplaintCase:
     """Give the case to ``owner`` (a username; '' unassigns it)."""
     require(by, Action.MANAGE_COMPLAINTS)
-    case = get_case(db, case_id)
     owner = owner.strip()
     if owner and db.execute("select 1 from users where username = ?", [owner]).fetchone() is None:
         raise CaseError(f"no user {owner!r}: add them with qa users add, or pick another owner")
-    if owner == case.owner:
-        return case
     now = utcnow()
-    with db.conn:
+    with write_transaction(db):  # read and change under one lock: two supervisors at once
+        case = get_case(db, case_id)
+        if owner == case.owner:
+            return case
         db.conn.execute(
             "update complaint_cases set owner = ?, updated_at = ? where case_id = ?",
             [owner, now, case.case_id],
@@ -481,15 +478,15 @@ def set_status(
     handled. Re-opening clears the resolution. Resolving or closing needs a note."""
     require(by, Action.MANAGE_COMPLAINTS)
     status = CaseStatus(status)
-    case = get_case(db, case_id)
-    if status == case.status:
-        return case
     if status in (CaseStatus.RESOLVED, CaseStatus.CLOSED) and not note.strip():
         raise CaseError(f"say how the complaint was {status.value} (a note is required)")
     when = at or datetime.now(UTC)
-    updated = _with_status(case, status, when)
     stamp = utcnow()
-    with db.conn:
+    with write_transaction(db):
+        case = get_case(db, case_id)
+        if status == case.status:
+            return case
+        updated = _with_status(case, status, when)
         db.conn.execute(
             "update complaint_cases set status = ?, replied_at = ?, handling_since = ?, "
             "resolved_at = ?, closed_at = ?, updated_at = ? where case_id = ?",
@@ -532,13 +529,13 @@ def record_reply(
 ) -> ComplaintCase:
     """Record that the customer was replied to (told who owns the case) at ``at`` (default now).
     The case's owner may record it, and so may supervisors and admins."""
-    case = get_case(db, case_id)
-    if by.username != case.owner:
-        require(by, Action.MANAGE_COMPLAINTS)
-    if case.replied_at is not None:
-        return case
     when = _iso(at or datetime.now(UTC))
-    with db.conn:
+    with write_transaction(db):
+        case = get_case(db, case_id)
+        if by.username != case.owner:
+            require(by, Action.MANAGE_COMPLAINTS)
+        if case.replied_at is not None:
+            return case
         db.conn.execute(
             "update complaint_cases set replied_at = ?, updated_at = ? where case_id = ?",
             [when, utcnow(), case.case_id],
