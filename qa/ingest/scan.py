@@ -140,9 +140,9 @@ class _Scan:
     def set_aside(self, item: SkippedFile) -> None:
         self.decide(item.path, _ACTIONS[item.status], item.reason, item.uniqueid)
 
-    def all_files(self, candidate: _Candidate, action: Action, reason: str) -> None:
-        for path in candidate.recording.paths:
-            self.decide(path, action, reason, candidate.recording.uniqueid)
+    def all_files(self, recording: RecordingSet, action: Action, reason: str) -> None:
+        for path in recording.paths:
+            self.decide(path, action, reason, recording.uniqueid)
 
     # --- the walk ------------------------------------------------------------------------------
 
@@ -197,6 +197,7 @@ class _Scan:
         ]
         self.stems = set(examined.stems)
         found: list[_Candidate] = []
+        hashes: dict[str, str] = {}
         for stem, files in iter_groups(examined.groups):
             known, call_id = self.ledger.key(f"name:{stem}")
             if known:
@@ -213,8 +214,15 @@ class _Scan:
                 self.set_aside(item)
             for recording in recordings:
                 keys = [f"name:{stem}"]
-                if recording.uniqueid is None:
-                    keys.append(f"sha256:{_content_hash(self.store, recording.paths)}")
+                if recording.uniqueid is None:  # no uniqueid: the content is the identity
+                    content = f"sha256:{_content_hash(self.store, recording.paths)}"
+                    known, call_id = self.ledger.key(content)
+                    if known or content in hashes:
+                        same = f"call {call_id}" if known else hashes[content]
+                        self.all_files(recording, Action.SKIP, f"the same audio as {same}")
+                        continue
+                    hashes[content] = recording.paths[0]
+                    keys.append(content)
                 store_files = tuple(self.files[path] for path in recording.paths)
                 found.append(_Candidate(recording, store_files, keys))
         return found
@@ -278,7 +286,7 @@ class _Scan:
             if reason is None:
                 ready.append(candidate)
             else:
-                self.all_files(candidate, Action.DEFER, reason)
+                self.all_files(candidate.recording, Action.DEFER, reason)
         return ready
 
     def same_audio(self, ready: list[_Candidate]) -> list[_Candidate]:
@@ -303,7 +311,9 @@ class _Scan:
             for candidate in group:
                 digest = self._digest(candidate.recording.paths)
                 if digest in seen:
-                    self.all_files(candidate, Action.SKIP, f"the same audio as {seen[digest]}")
+                    self.all_files(
+                        candidate.recording, Action.SKIP, f"the same audio as {seen[digest]}"
+                    )
                     dropped.add(id(candidate))
                 else:
                     seen[digest] = candidate.recording.paths[0]
