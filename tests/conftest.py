@@ -25,3 +25,15 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def samples_dir() -> Path:
     return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def mariadb(tmp_path_factory):
+    """A private MariaDB server (Debian mariadb-server) for the whole session, on its own socket
+    and 127.0.0.1 port; see tests/mariadb_server.py. Missing server: a set-up error, not a skip."""
+    from mariadb_server import MariaDB
+
+    server = MariaDB(tmp_path_factory.mktemp("mariadb"))
+    server.start()
+    yield server
+    server.stop()
