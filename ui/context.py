@@ -83,3 +83,10 @@ class AppContext:
             logger.warning("refused %s: %s", user.username, denied)
             raise gr.Error(str(denied)) from None
         return user
+
+
+def refused(message: str, outputs: int) -> list[Any]:
+    """Tell the user why their action was refused (a warning toast) and leave the ``outputs``
+    as they are: a refusal is not an error of the app, so no output is marked failed."""
+    gr.Warning(message)
+    return [gr.skip()] * outputs

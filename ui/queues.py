@@ -24,7 +24,7 @@ from qa.permissions import Action, PermissionDeniedError, can
 from qa.queues import QUEUE_LABELS, Queue, queue_calls, queue_counts, refresh_queues
 from qa.reviews import ReviewStatus, ReviewWorkflowError
 from qa.users import User
-from ui.context import AppContext
+from ui.context import AppContext, refused
 
 logger = logging.getLogger(__name__)
 
@@ -117,14 +117,14 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
 
     def open_picked(call_id: str, take: bool, request: gr.Request) -> list[Any]:
         if not call_id:
-            raise gr.Error("Select a call in the table first.")
+            return refused("Select a call in the table first.", 1 + len(view.outputs))
         if take:
             user = ctx.allowed(request, Action.REVIEW_CALLS)
             with ctx.db() as db:
                 try:
                     claim(db, call_id, user)
-                except (ReviewWorkflowError, PermissionDeniedError) as refused:
-                    raise gr.Error(str(refused)) from None
+                except (ReviewWorkflowError, PermissionDeniedError) as refusal:
+                    return refused(str(refusal), 1 + len(view.outputs))
         return [gr.Tabs(selected="calls"), *view.open(call_id, request)]
 
     def lead_action(action: str, call_id: str, names: list[str] | None, why: str,
@@ -141,16 +141,16 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
                         f"{name} {len(ids)}" for name, ids in dealt.items()
                     )
                 if not call_id:
-                    raise gr.Error("Select a call in the table first.")
+                    return refused("Select a call in the table first.", 1)[0]
                 if action == "dispute":
                     dispute(db, call_id, user, why or "")
                     return f"Call {call_id} marked disputed."
                 if len(names) != 1:
-                    raise gr.Error("Choose exactly one reviewer to assign the call to.")
+                    return refused("Choose exactly one reviewer to assign the call to.", 1)[0]
                 assign(db, call_id, names[0], user)
                 return f"Call {call_id} assigned to {names[0]}."
-            except (ReviewWorkflowError, PermissionDeniedError) as refused:
-                raise gr.Error(str(refused)) from None
+            except (ReviewWorkflowError, PermissionDeniedError) as refusal:
+                return refused(str(refusal), 1)[0]
 
     def claim_and_open(call_id: str, request: gr.Request) -> list[Any]:
         return open_picked(call_id, True, request)

@@ -25,10 +25,10 @@ from calldata import Verdict
 from qa.assignment import claim, release
 from qa.permissions import Action, PermissionDeniedError, can
 from qa.review import CallDetail, call_detail
-from qa.reviews import Decision, ItemChoice, ReviewWorkflowError, check_may_change
+from qa.reviews import Decision, ItemChoice, ReviewStatus, ReviewWorkflowError, check_may_change
 from qa.submission import submit_review
 from qa.users import User
-from ui.context import AppContext
+from ui.context import AppContext, refused
 from ui.render import CSS, audit_html, scorecard_html
 
 __all__ = ["FormItem", "ReviewForm", "ReviewPanel", "form_for", "status_html"]
@@ -164,11 +164,19 @@ class ReviewPanel:
 
     def values(self, db: sqlite_utils.Database, detail: CallDetail | None, user: User) -> list:
         """The panel's values for ``detail`` as ``user`` sees it, in :attr:`outputs` order."""
-        reviews = detail is not None and can(user.role, Action.REVIEW_CALLS)
+        may_claim = may_release = False
+        if detail is not None and detail.reviewed and can(user.role, Action.REVIEW_CALLS):
+            review = detail.review
+            open_ = review is None or review.status in (ReviewStatus.NEW, ReviewStatus.IN_REVIEW)
+            mine = review is not None and review.assignee == user.username
+            lead = can(user.role, Action.EDIT_OTHERS_REVIEWS)
+            may_claim = open_ and not (mine and review.status is ReviewStatus.IN_REVIEW)
+            may_release = open_ and review is not None and review.assignee is not None
+            may_release = may_release and (mine or lead)
         return [
             status_html(detail),
-            gr.Button(visible=reviews),
-            gr.Button(visible=reviews),
+            gr.Button(visible=may_claim),
+            gr.Button(visible=may_release),
             form_for(db, detail, user),
             audit_html(detail.audit_trail) if detail is not None else "",
         ]
@@ -183,12 +191,12 @@ class ReviewPanel:
     ) -> list:
         user = self.ctx.allowed(request, Action.REVIEW_CALLS)
         if form is None or form.call_id is None:
-            raise gr.Error("Open a call first.")
+            return refused("Open a call first.", len(self.outputs))
         with self.ctx.db() as db:
             try:
                 action(db, form.call_id, user)
-            except (ReviewWorkflowError, PermissionDeniedError) as refused:
-                raise gr.Error(str(refused)) from None
+            except (ReviewWorkflowError, PermissionDeniedError) as refusal:
+                return refused(str(refusal), len(self.outputs))
         return self._reload(form.call_id, user)[1]
 
     def _claim(self, form: ReviewForm | None, request: gr.Request) -> list:
@@ -206,8 +214,9 @@ class ReviewPanel:
     ) -> list:
         """Submit what the form holds: ``fields`` is (decision, verdict, comment) per item."""
         user = self.ctx.allowed(request, Action.REVIEW_CALLS)
+        outputs = len(self.outputs) + 2
         if form.call_id is None or len(fields) != len(form.items):
-            raise gr.Error("The form is out of date: open the call again.")
+            return refused("The form is out of date: open the call again.", outputs)
         choices = []
         for item, (chosen, verdict, note) in zip(form.items, fields, strict=True):
             decision = Decision(chosen or Decision.CONFIRMED.value)
@@ -230,8 +239,8 @@ class ReviewPanel:
                     comment=comment or "",
                     pass_marks=self.ctx.pass_marks,
                 )
-            except (ReviewWorkflowError, PermissionDeniedError) as refused:
-                raise gr.Error(str(refused)) from None
+            except (ReviewWorkflowError, PermissionDeniedError) as refusal:
+                return refused(str(refusal), outputs)
         detail, panel = self._reload(form.call_id, user)
         gr.Info(f"Review of call {form.call_id} submitted ({review.status.value}).")
         logger.info("%s submitted call %s from the app", user.username, form.call_id)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from qa.permissions import Action, can
 from qa.users import Role, UserError, add_user, list_users, set_password
-from ui.context import AppContext
+from ui.context import AppContext, refused
 from ui.render import CSS, denied_html
 
 logger = logging.getLogger(__name__)
@@ -67,8 +67,8 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
         with ctx.db() as db:
             try:
                 added = add_user(db, username.strip(), secret, role_name, by=admin.username)
-            except UserError as refused:
-                raise gr.Error(str(refused)) from None
+            except UserError as refusal:
+                return refused(str(refusal), 3)
             frame = users_frame(db)
         return [frame, f"Added {added.username} ({added.role.value}).", ""]
 
@@ -77,8 +77,8 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
         with ctx.db() as db:
             try:
                 set_password(db, username.strip(), secret, by=admin.username)
-            except UserError as refused:
-                raise gr.Error(str(refused)) from None
+            except UserError as refusal:
+                return refused(str(refusal), 3)
         return [gr.skip(), f"Set a new password for {username.strip()}.", ""]
 
     app.load(load, inputs=None, outputs=[notice, admin_tools, table])
