@@ -1,7 +1,7 @@
 """Helpers for the browser tests: `qa serve` in a subprocess, Debian's chromium through
 Playwright (never `playwright install`), logging in, the audio player, and screenshots.
 
-Screenshots go to ``test-artifacts/screenshots/`` (or ``$CALLQA_SCREENSHOTS``); the tests print
+Screenshots go to ``test-artifacts/screenshots/`` (or ``$QA_SCREENSHOTS``); the tests print
 where.
 """
 
@@ -36,7 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(os.environ.get("CALLQA_SCREENSHOTS", REPO / "test-artifacts" / "screenshots"))
+SCREENSHOTS = Path(os.environ.get("QA_SCREENSHOTS", REPO / "test-artifacts" / "screenshots"))
 
 
 @dataclass(frozen=True)
