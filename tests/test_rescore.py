@@ -225,3 +225,22 @@ def test_stored_transcripts_are_loaded_without_word_timings() -> None:
     ]
     rubric: Rubric = find_rubric(load_rubrics(REPO / "rubrics"), "inbound-service")
     assert score_call(rubric, loaded, call) == score_call(rubric, stored, call)
+
+
+def test_any_valid_transcript_json_loads_the_same_without_its_words() -> None:
+    """Loading skips word lists by slicing the JSON; JSON from another writer (keys in another
+    order, indented) or word texts that look like JSON still give the transcript stored."""
+    _, stored = _stored("x", "good-en", 20)
+    turns = [turn.model_copy(update={"words": ()}) for turn in stored.turns]
+    expected = stored.model_copy(update={"turns": tuple(turns)})
+    data = json.loads(stored.model_dump_json())
+    data["turns"][0]["words"][0]["text"] = ']},{"index":7,"words":[ }]}'
+    data["turns"][1]["words"] = []
+    compact = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    words_first = [{"words": t.pop("words"), **t} for t in json.loads(compact)["turns"]]
+    for text in (
+        compact,
+        json.dumps(data, indent=2),
+        json.dumps({**data, "turns": words_first}, separators=(",", ":")),
+    ):
+        assert transcript_for_scoring(text) == expected
