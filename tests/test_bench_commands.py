@@ -40,6 +40,8 @@ def test_bench_diarization_reports_der_on_the_real_sample_call() -> None:
     assert rows[0.25]["der"] <= 0.15  # the target
     assert rows[0.0]["der"] >= rows[0.25]["der"]
     assert rows[0.0]["speakers_found"] == rows[0.0]["reference_speakers"] == 2
+    (who,) = report["attribution"]  # Whisper's words on the diarized speakers vs sample.stm
+    assert who["lines"] == 13 and who["lines_right"] >= 12  # measured: 12 (the first "Hello?")
 
 
 def test_bench_pipeline_runs_a_sample_call_and_scores_words_and_roles() -> None:

@@ -86,3 +86,18 @@ def test_a_line_nobody_heard_is_not_judged() -> None:
 def test_company_names_are_counted_ignoring_case_and_spacing() -> None:
     assert count_names(["Acme Telecom"], "Thanks for calling ACME telecom, acme-telecom!") == 2
     assert count_names(["安科电信"], "欢迎致电安科 电信") == 1
+
+
+def test_speaker_labels_are_mapped_to_the_script_speakers_before_judging() -> None:
+    script = [
+        ScriptLine("Diane", "Hello, this is Diane in New Jersey."),
+        ScriptLine("Sheila", "And I'm Sheila in Texas."),
+        ScriptLine("Diane", "Oh, nice."),
+    ]
+    transcript = _transcript(
+        (Role.AGENT, "Hello, this is Diane in New Jersey."),
+        (Role.CUSTOMER, "And I'm Sheila in Texas. Oh, nice."),  # the last line given to Sheila
+    )
+    score = score_dialogue(script, transcript, "en", by_speaker=True)
+    assert (score.lines_heard, score.lines_right) == (3, 2)
+    assert score.wrong_lines == ("Diane: Oh, nice. (heard as Sheila)",)

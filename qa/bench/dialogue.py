@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,9 +56,13 @@ def load_scripts(calls_yaml: Path) -> dict[str, list[ScriptLine]]:
 
 
 def score_dialogue(
-    lines: Sequence[ScriptLine], transcript: Transcript, language: str
+    lines: Sequence[ScriptLine], transcript: Transcript, language: str, *, by_speaker: bool = False
 ) -> DialogueScore:
-    """Compare ``transcript`` (turns in time order) with the script ``lines``."""
+    """Compare ``transcript`` (turns in time order) with the script ``lines``.
+
+    ``by_speaker``: judge the turns' speaker labels instead of their roles, each label first
+    mapped to the script speaker it shares most exactly heard words with (a reference with
+    speaker names, like pyannote's ``sample.stm``)."""
     ref: list[str] = []
     ref_line: list[int] = []
     for index, line in enumerate(lines):
@@ -70,12 +74,20 @@ def score_dialogue(
     for turn in sorted(transcript.turns, key=lambda t: (t.start, t.end)):
         words = tokens(turn.text, language)
         hyp.extend(words)
-        hyp_role.extend([turn.role.value] * len(words))
+        hyp_role.extend([turn.speaker if by_speaker else turn.role.value] * len(words))
+    pairs = align(ref, hyp)
+    if by_speaker:
+        mapping = _speaker_mapping(
+            (hyp_role[h], lines[ref_line[r]].role)
+            for r, h in pairs
+            if r is not None and h is not None and ref[r] == hyp[h]
+        )
+        hyp_role = [mapping.get(label, label) for label in hyp_role]
     # per line: roles of the words aligned to it, exact matches apart (they decide when any)
     exact: dict[int, Counter[str]] = {}
     heard: dict[int, Counter[str]] = {}
     matched = role_right = 0
-    for r, h in align(ref, hyp):
+    for r, h in pairs:
         if r is None or h is None:
             continue
         heard.setdefault(ref_line[r], Counter())[hyp_role[h]] += 1
@@ -104,6 +116,15 @@ def score_dialogue(
         words_role_right=role_right,
         wrong_lines=tuple(wrong),
     )
+
+
+def _speaker_mapping(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Transcript speaker → script speaker, greedily by the most words they share."""
+    mapping: dict[str, str] = {}
+    for (label, speaker), _ in Counter(pairs).most_common():
+        if label not in mapping and speaker not in mapping.values():
+            mapping[label] = speaker
+    return mapping
 
 
 def count_names(names: Sequence[str], text: str) -> int:

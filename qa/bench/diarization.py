@@ -18,9 +18,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from asr import load_audio
+from asr.engine import Diarize
 from asr.models import default_models_dir
 from qa.bench.corpora import pyannote_sample_dir
+from qa.bench.dialogue import ScriptLine, score_dialogue
 from qa.bench.speech import RATE, telephone
 
 COLLARS = (0.0, 0.25)  # seconds either side of a reference boundary
@@ -32,6 +36,8 @@ class DiarizationBenchOptions:
 
     models_dir: Path = field(default_factory=default_models_dir)
     telephone: bool = True
+    attribution: bool = True  # also run the speech engine and score who said each stm line
+    threads: int = 2
 
 
 @dataclass(frozen=True)
@@ -47,17 +53,37 @@ class DiarizationRow:
     rtf: float
 
 
+@dataclass(frozen=True)
+class AttributionRow:
+    """Who said what: the speech engine's turns (Whisper words on diarized speakers) against the
+    speakers of ``sample.stm``'s lines, each turn speaker mapped to the stm speaker it shares
+    most words with."""
+
+    set: str
+    lines: int
+    lines_heard: int
+    lines_right: int
+    words_matched: int
+    words_right: int
+    wrong_lines: tuple[str, ...] = ()
+
+
 @dataclass
 class DiarizationReport:
     """Everything ``qa bench diarization`` measured."""
 
     options: DiarizationBenchOptions
     rows: list[DiarizationRow] = field(default_factory=list)
+    attribution: list[AttributionRow] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """A JSON-ready dict (``--json``)."""
         options = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self.options).items()}
-        return {"options": options, "rows": [asdict(row) for row in self.rows]}
+        return {
+            "options": options,
+            "rows": [asdict(row) for row in self.rows],
+            "attribution": [asdict(row) for row in self.attribution],
+        }
 
     def dumps(self) -> str:
         """The JSON report as text."""
@@ -104,4 +130,37 @@ def run_diarization_bench(options: DiarizationBenchOptions | None = None) -> Dia
                     rtf=round(seconds / duration, 4),
                 )
             )
+    if opts.attribution:
+        report.attribution = _attribution(opts, copies, diarizer)
     return report
+
+
+def _attribution(
+    opts: DiarizationBenchOptions, copies: dict[str, np.ndarray], diarizer: Diarize
+) -> list[AttributionRow]:
+    """Run the speech engine (mono: Whisper + this diarizer) on each copy; score its turns'
+    speakers against ``sample.stm``."""
+    from asr import Audio, SpeechEngine, SpeechOptions
+
+    stm = (pyannote_sample_dir() / "sample.stm").read_text(encoding="utf-8").splitlines()
+    lines = [ScriptLine(fields[2], fields[5]) for fields in (line.split(None, 5) for line in stm)]
+    engine = SpeechEngine(
+        SpeechOptions(models_dir=opts.models_dir, cpu_threads=opts.threads), diarizer=diarizer
+    )
+    rows = []
+    for name, signal in copies.items():
+        audio = Audio((signal,), RATE, (pyannote_sample_dir() / "sample.wav",))
+        transcript = engine.transcribe_audio(audio, language="en")
+        score = score_dialogue(lines, transcript, "en", by_speaker=True)
+        rows.append(
+            AttributionRow(
+                set=name,
+                lines=score.lines,
+                lines_heard=score.lines_heard,
+                lines_right=score.lines_right,
+                words_matched=score.words_matched,
+                words_right=score.words_role_right,
+                wrong_lines=score.wrong_lines,
+            )
+        )
+    return rows

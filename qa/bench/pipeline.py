@@ -47,6 +47,7 @@ class PipelineBenchOptions:
     """What ``qa bench pipeline`` runs; every field has a default."""
 
     samples_dir: Path = SAMPLES_DIR  # holds demo.toml, expected.json, calls.yaml, store/
+    config: Path | None = None  # the site config; None: samples_dir / "demo.toml"
     layouts: tuple[str, ...] = LAYOUTS
     calls: tuple[str, ...] = ()  # call keys from expected.json; empty: all
     threads: int = 2
@@ -166,7 +167,7 @@ def _run_layout(
 
     expected = _expected(opts.samples_dir)
     calls = [c for c in expected["calls"] if c["key"] in keys]
-    config = load_config(opts.samples_dir / "demo.toml")
+    config = load_config(opts.config or opts.samples_dir / "demo.toml")
     with tempfile.TemporaryDirectory(prefix="callqa-bench-") as tmp:
         store = _copy_store(config, calls, Path(tmp))
         config = config.with_overrides(
