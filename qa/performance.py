@@ -129,6 +129,13 @@ def scored_calls(
     """Scored calls, oldest first, whose local day is within ``since``..``until`` (inclusive);
     ``agent`` matches the agent id or name."""
     sql, params = _SCORED_CALLS, []
+    # A day later and earlier in UTC hold every local day (zones are within UTC±14h).
+    if since is not None:
+        sql += " and c.start >= ?"
+        params.append((since - timedelta(days=1)).isoformat())
+    if until is not None:
+        sql += " and c.start < ?"
+        params.append((until + timedelta(days=2)).isoformat())
     if agent is not None:
         sql += " and (c.agent = ? or c.agent_name = ?)"
         params += [agent, agent]

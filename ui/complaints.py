@@ -5,6 +5,9 @@ Reviewers, supervisors and admins may open a case on a call (``open_complaints``
 and admins change a case's owner and status (``manage_complaints``); a case's owner may record
 the reply to the customer. Cases from complaint flags are opened when the tab loads.
 
+Supervisors, auditors and admins also get the do-not-disturb list (``export_data``), with a
+CSV download; customer numbers masked unless the role may see personal data.
+
 Run alone for a look: ``python -m ui.complaints var/demo.db`` (login as with ``qa serve``).
 """
 
@@ -37,9 +40,11 @@ from qa.complaints import (
     set_status,
     sync_complaint_cases,
 )
+from qa.export import ExportKind, export_table
 from qa.permissions import Action, PermissionDeniedError, can
 from qa.review import mask_personal_data
 from qa.users import User, list_users
+from ui.audit import write_export
 from ui.context import AppContext
 from ui.render import CSS
 
@@ -49,6 +54,10 @@ OVERDUE_HEADERS = ["Case", "Call", "Agent", "Escalated to", "Due (UTC)", "Overdu
                    "Status"]  # fmt: skip
 CASE_HEADERS = ["Case", "Complained (UTC)", "Call", "Agent", "Severity", "Source", "Status",
                 "Owner", "Escalation", "Summary"]  # fmt: skip
+# column heading -> the dnd export's field
+DND_HEADERS = {"Customer": "customer_number", "Kind refused": "kind", "Call": "call_id",
+               "Start (UTC)": "start", "Agent": "agent_name", "Said": "quote",
+               "At": "quote_at"}  # fmt: skip
 _ALL = "all"
 _PROMPT = '<p class="qa-empty">Select a case in either table to work on it.</p>'
 
@@ -149,6 +158,15 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
         save_owner = gr.Button("Set owner", size="sm", visible=False)
         save_status = gr.Button("Set status", size="sm", visible=False)
         reply = gr.Button("Record reply to the customer", size="sm")
+    with gr.Column(visible=False) as dnd_box:
+        gr.Markdown("### Do-not-disturb list")
+        with gr.Row():
+            dnd_refresh = gr.Button("Refresh the list", size="sm")
+            dnd_download = gr.DownloadButton("Download CSV", size="sm", elem_id="qa-dnd-download")
+        dnd_table = gr.Dataframe(
+            value=pd.DataFrame([], columns=list(DND_HEADERS)), interactive=False, wrap=True,
+            elem_id="qa-dnd", label="Customers who asked not to be called, with the kind refused",
+        )  # fmt: skip
     with gr.Accordion("Open a case on a call", open=False, visible=False) as opener:
         with gr.Row():
             call_id = gr.Textbox(label="Call ID", scale=2)
@@ -184,11 +202,26 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
             gr.Dropdown(choices=["", *users], value=case.owner, interactive=manages),
         ]
 
+    def dnd_list(request: gr.Request) -> list[Any]:
+        user = ctx.allowed(request, Action.EXPORT_DATA)
+        masked = not can(user.role, Action.SEE_PERSONAL_DATA)
+        with ctx.db() as db:
+            table_out = export_table(db, ExportKind.DND, masked=masked, tz=ctx.zone)
+        frame = pd.DataFrame(
+            [[r[column] for column in DND_HEADERS.values()] for r in table_out.records],
+            columns=list(DND_HEADERS),
+        )
+        path = write_export(ctx, table_out, user.username)
+        return [frame, gr.DownloadButton(value=str(path))]
+
     def load(request: gr.Request) -> list[Any]:
         user = ctx.viewer(request)
         buttons = can(user.role, Action.MANAGE_COMPLAINTS)
+        exports = can(user.role, Action.EXPORT_DATA)
         return [*tables(user, _ALL), gr.Accordion(visible=can(user.role, Action.OPEN_COMPLAINTS)),
-                gr.Button(visible=buttons), gr.Button(visible=buttons)]  # fmt: skip
+                gr.Button(visible=buttons), gr.Button(visible=buttons),
+                gr.Column(visible=exports),
+                *(dnd_list(request) if exports else [gr.skip(), gr.skip()])]  # fmt: skip
 
     def reload(status_value: str, case_id: int | None, request: gr.Request) -> list[Any]:
         user = ctx.viewer(request)
@@ -243,7 +276,9 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
         return [*tables(user, status_value), *show(case.case_id, user), "", ""]
 
     view = [detail, open_id, manage, actions, owner]
-    app.load(load, inputs=None, outputs=[overdue, table, opener, save_owner, save_status])
+    startup = [overdue, table, opener, save_owner, save_status, dnd_box, dnd_table, dnd_download]
+    app.load(load, inputs=None, outputs=startup)
+    dnd_refresh.click(dnd_list, inputs=None, outputs=[dnd_table, dnd_download])
     gr.on([refresh.click, status.input], reload, inputs=[status, open_id],
           outputs=[overdue, table, *view])  # fmt: skip
     overdue.select(select, inputs=None, outputs=view)
