@@ -123,6 +123,7 @@ class _Scored:
     call_id: str
     start: datetime
     agent_key: str
+    agent_label: str
     cards: tuple[Scorecard, ...]
     confidence: float | None
     role_confidence: float | None
@@ -130,7 +131,8 @@ class _Scored:
 
 def _scored_calls(db: sqlite_utils.Database) -> list[_Scored]:
     rows = db.execute(
-        "select c.call_id, c.start, coalesce(c.agent, c.agent_name, ''), t.confidence, "
+        "select c.call_id, c.start, coalesce(c.agent, c.agent_name, ''), "
+        "coalesce(c.agent_name, c.agent, 'unknown agent'), t.confidence, "
         "t.role_confidence, s.scorecard_json from calls c "
         "join scorecards s on s.call_id = c.call_id "
         "left join transcripts t on t.call_id = c.call_id "
@@ -138,17 +140,18 @@ def _scored_calls(db: sqlite_utils.Database) -> list[_Scored]:
         "and s2.rubric_id = s.rubric_id) order by c.start, c.call_id, s.rubric_id"
     ).fetchall()
     calls: dict[str, _Scored] = {}
-    for call_id, start, agent, confidence, role_confidence, card_json in rows:
+    for call_id, start, agent, label, confidence, role_confidence, card_json in rows:
         card = Scorecard.model_validate_json(card_json)
-        if call_id in calls:
-            known = calls[call_id]
-            calls[call_id] = _Scored(
-                call_id, known.start, agent, (*known.cards, card), confidence, role_confidence
-            )
-        else:
-            calls[call_id] = _Scored(
-                call_id, datetime.fromisoformat(start), agent, (card,), confidence, role_confidence
-            )
+        known = calls.get(call_id)
+        calls[call_id] = _Scored(
+            call_id,
+            known.start if known else datetime.fromisoformat(start),
+            agent,
+            label,
+            (*known.cards, card) if known else (card,),
+            confidence,
+            role_confidence,
+        )
     return list(calls.values())
 
 
@@ -208,7 +211,7 @@ def refresh_queues(
             key=lambda c: sample_rank(settings.sample_seed, day, agent, c.call_id),
         )
         for call in ranked[: max(0, wanted - have)]:
-            reason = f"{settings.sample_rate:.0%} sample of {agent or 'unknown agent'} on {day}"
+            reason = f"{settings.sample_rate:.0%} sample of {call.agent_label}'s calls on {day}"
             new.append((Queue.SAMPLE, call.call_id, reason, day))
     added: dict[Queue, int] = dict.fromkeys(Queue, 0)
     if new:

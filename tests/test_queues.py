@@ -121,6 +121,7 @@ def test_sample_days_are_local_days() -> None:
     refresh_queues(db, ReviewSettings(), NY)
     (row,) = queue_calls(db, Queue.SAMPLE)
     assert row.day == "2026-11-20"
+    assert row.reason == "10% sample of Agent 1001's calls on 2026-11-20"
 
 
 def test_refresh_only_adds_and_the_sample_keeps_its_calls_as_the_day_grows() -> None:
