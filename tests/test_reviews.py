@@ -390,3 +390,31 @@ def test_dispute_puts_a_submitted_review_back_on_the_submitters_worklist(db) -> 
                                    Verdict.PASS, "greeting at 0:01 after all")}  # fmt: skip
     assert submit_review(db, "c2", lin, _confirm_all(db, "c2", **flip)).status is ReviewStatus.DONE
     assert worklist(db, "lin") == []
+
+
+# --- the read-model the app shows ----------------------------------------------------------------
+
+
+def test_the_call_list_and_call_view_show_the_result_that_counts_masked_for_reviewers(db) -> None:
+    from qa.review import call_detail, list_calls
+
+    lin = user(db, "lin", Role.REVIEWER)
+    flip = {"greeting": ItemChoice(_card_id(db, "c2"), "greeting", Decision.OVERRIDDEN,
+                                   Verdict.PASS, "said hello; caller on 415 555 0134")}  # fmt: skip
+    submit_review(db, "c2", lin, _confirm_all(db, "c2", **flip), comment="ring 415 555 0134")
+    rows = {row.call_id: row for row in list_calls(db)}
+    assert (rows["c2"].score, rows["c2"].passed) == (100.0, True)  # the machine said 0, FAIL
+    assert (rows["c2"].review_status, rows["c2"].reviewed_by) == ("done", "lin")
+    assert (rows["c3"].review_status, rows["c3"].reviewed_by) == (None, None)
+    assert [r.call_id for r in list_calls(db, passed=False)] == ["c1"]
+
+    shown = call_detail(db, "c2", viewer_role=Role.REVIEWER)
+    assert shown.review.status is ReviewStatus.DONE and shown.scorecards[0].score == 0.0
+    (card,) = shown.reviewed
+    assert card.card.item("greeting").result is Verdict.PASS
+    assert "415 555 0134" not in card.decisions[0].comment + shown.review.comment
+    assert "[phone ···0134]" in shown.review.comment
+    assert all("415 555 0134" not in (e.reason + (e.after or "")) for e in shown.audit_trail)
+    assert [e.action for e in shown.audit_trail] == ["item.override", "review.submit"]
+    unmasked = call_detail(db, "c2", viewer_role=Role.AUDITOR)
+    assert "415 555 0134" in unmasked.reviewed[0].decisions[0].comment
