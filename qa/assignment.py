@@ -112,7 +112,7 @@ def claim(db: sqlite_utils.Database, call_id: str, user: User) -> Review:
                 f"the review of call {call_id} is {review.status.value} (by "
                 f"{review.submitted_by}): open the call and submit again to change it"
             )
-        check_may_change(db, review, user)
+        check_may_change(review, user)
         if review.status is ReviewStatus.IN_REVIEW and review.assignee == user.username:
             return review
         updated = _set(db, review, status=ReviewStatus.IN_REVIEW.value, assignee=user.username)

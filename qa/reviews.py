@@ -386,7 +386,7 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
         yield
 
 
-def check_may_change(db: sqlite_utils.Database, review: Review, user: User) -> None:
+def check_may_change(review: Review, user: User) -> None:
     """Raise unless ``user`` may work on ``review`` now: their own, unclaimed, or they may edit
     others' reviews (supervisor, admin)."""
     require(user, Action.REVIEW_CALLS)

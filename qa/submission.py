@@ -146,7 +146,7 @@ def submit_review(
                 f"call {call_id} has no scorecard yet: nothing to review (run qa run first)"
             )
         review = ensure_review(db, call_id)
-        check_may_change(db, review, user)
+        check_may_change(review, user)
         chosen = _validated(cards, choices)
         human: dict[int, tuple[Scorecard, float | None]] = {}
         for card_id, card in cards.items():

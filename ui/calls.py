@@ -191,8 +191,7 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
     def open_view(call_id: str | None, request: gr.Request) -> list[Any]:
         user = ctx.viewer(request)
         if not call_id:
-            with ctx.db() as db:
-                return [_PROMPT, None, "", "", "", "", None, *panel.values(db, None, user)]
+            return [_PROMPT, None, "", "", "", "", None, *panel.values(None, user)]
         with ctx.db() as db:
             try:
                 detail = call_detail(db, call_id, viewer_role=user.role)
@@ -205,7 +204,7 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
             except RecordingError as exc:
                 logger.warning("no audio for call %s: %s", call_id, exc)
                 audio_value, note = None, f"**No audio:** {exc}"
-            review = panel.values(db, detail, user)
+            review = panel.values(detail, user)
         logger.info("%s opened call %s (masked=%s)", user.username, call_id, detail.masked)
         return [
             _title_html(detail),

@@ -19,7 +19,6 @@ from html import escape
 from typing import Any
 
 import gradio as gr
-import sqlite_utils
 
 from calldata import Verdict
 from qa.assignment import claim, release
@@ -73,7 +72,7 @@ class ReviewForm:
     nonce: int = 0
 
 
-def form_for(db: sqlite_utils.Database, detail: CallDetail | None, user: User) -> ReviewForm:
+def form_for(detail: CallDetail | None, user: User) -> ReviewForm:
     """The form for ``user`` on the call in ``detail`` (None: no call open)."""
     nonce = time.monotonic_ns()
     if detail is None:
@@ -105,7 +104,7 @@ def form_for(db: sqlite_utils.Database, detail: CallDetail | None, user: User) -
         note = f"Your role ({user.role.value}) does not review calls: the decisions are shown only."
     elif detail.review is not None:
         try:
-            check_may_change(db, detail.review, user)
+            check_may_change(detail.review, user)
         except (PermissionDeniedError, ReviewWorkflowError) as refused:
             editable, note = False, str(refused)
     comment = detail.review.comment if detail.review else ""
@@ -162,7 +161,7 @@ class ReviewPanel:
     def outputs(self) -> list[Any]:
         return [self.status, self.claim, self.release, self.form, self.audit]
 
-    def values(self, db: sqlite_utils.Database, detail: CallDetail | None, user: User) -> list:
+    def values(self, detail: CallDetail | None, user: User) -> list:
         """The panel's values for ``detail`` as ``user`` sees it, in :attr:`outputs` order."""
         may_claim = may_release = False
         if detail is not None and detail.reviewed and can(user.role, Action.REVIEW_CALLS):
@@ -177,14 +176,14 @@ class ReviewPanel:
             status_html(detail),
             gr.Button(visible=may_claim),
             gr.Button(visible=may_release),
-            form_for(db, detail, user),
+            form_for(detail, user),
             audit_html(detail.audit_trail) if detail is not None else "",
         ]
 
     def _reload(self, call_id: str, user: User) -> tuple[CallDetail, list]:
         with self.ctx.db() as db:
             detail = call_detail(db, call_id, viewer_role=user.role)
-            return detail, self.values(db, detail, user)
+            return detail, self.values(detail, user)
 
     def _act(
         self, form: ReviewForm | None, request: gr.Request, action: Callable[..., Any]
