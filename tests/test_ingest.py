@@ -10,7 +10,7 @@ import gzip
 import os
 import time
 import wave
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -464,3 +464,20 @@ def test_recordings_sharing_a_uniqueid_get_distinct_stable_call_ids(tmp_path):
         "1705347015.101/ondemand-s-1002-20240115-143200-1705347015.101",
         "1705347015.101/q-600-5551234567-20240115-143015-1705347015.101",
     ]
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Australia/Lord_Howe", "Asia/Shanghai"])
+def test_local_times_convert_exactly_across_daylight_saving_changes(zone):
+    from qa.ingest.cdr import local_to_utc
+
+    tz = ZoneInfo(zone)
+    # the days around the 2024 changes in New York (Mar 10, Nov 3) and Lord Howe (Apr 7, Oct 6)
+    for first_day in (date(2024, 3, 9), date(2024, 4, 6), date(2024, 10, 5), date(2024, 11, 2)):
+        instant = datetime.combine(first_day, datetime.min.time(), UTC)
+        end = instant + timedelta(days=2)
+        while instant < end:
+            naive = instant.astimezone(tz).replace(tzinfo=None, fold=0)  # as parsed from text
+            # with the uniqueid's epoch as the hint, the repeated hour comes out right both times
+            assert local_to_utc(naive, tz, int(instant.timestamp())) == instant
+            assert local_to_utc(naive, tz) == naive.replace(tzinfo=tz).astimezone(UTC)
+            instant += timedelta(minutes=7)

@@ -22,13 +22,17 @@ _CHANNEL_SUFFIX = re.compile(r"-[0-9a-f]{6,}(?:;\d)?$", re.IGNORECASE)
 _EXTENSION = re.compile(r"^(?:[A-Za-z0-9]+/)?(?P<ext>[^@/;]+)")
 
 
+_LOCAL_SUFFIX = re.compile(r";\d$")
+_LOCAL_NOANSWER = re.compile(r"/n$")
+
+
 def normalise_identity(identity: str) -> str:
     """Case-folded, without a channel instance's suffix or a Local channel's ``/n`` and ``;1``."""
     text = identity.strip()
     if "/" in text:  # a channel or interface, not a member name
         text = _CHANNEL_SUFFIX.sub("", text)
-        text = re.sub(r";\d$", "", text)
-        text = re.sub(r"/n$", "", text)
+        text = _LOCAL_SUFFIX.sub("", text)
+        text = _LOCAL_NOANSWER.sub("", text)
     return text.casefold()
 
 
@@ -58,7 +62,9 @@ class AgentDirectory:
 
     def resolve(self, identity: str | None) -> AgentEntry | None:
         """The agent known by ``identity`` (a name, extension or channel), or None."""
-        if not identity or identity.strip().upper() in ("NONE", "UNKNOWN", "S"):
+        if not identity or not self._by_identity:
+            return None
+        if identity.strip().upper() in ("NONE", "UNKNOWN", "S"):
             return None
         agent = self._by_identity.get(normalise_identity(identity))
         if agent is not None:

@@ -100,14 +100,36 @@ def recording_stem(recordingfile: str) -> str:
     return _LEG.sub("", stem if dot else base)
 
 
+# (zone, the hour) → the UTC offsets of fold 0 and fold 1, when they hold for the whole hour.
+_OFFSETS: dict[tuple[tzinfo, datetime], tuple[timedelta, timedelta] | None] = {}
+
+
+def _hour_offsets(naive: datetime, zone: tzinfo) -> tuple[timedelta, timedelta] | None:
+    hour = naive.replace(minute=0, second=0, microsecond=0)
+    key = (zone, hour)
+    if key not in _OFFSETS:
+        last = hour + timedelta(minutes=59, seconds=59)
+        steady: list[timedelta] = []
+        for fold in (0, 1):
+            start = hour.replace(tzinfo=zone, fold=fold).utcoffset()
+            end = last.replace(tzinfo=zone, fold=fold).utcoffset()
+            if start is not None and start == end:
+                steady.append(start)
+        _OFFSETS[key] = (steady[0], steady[1]) if len(steady) == 2 else None
+    return _OFFSETS[key]
+
+
 def local_to_utc(naive: datetime, zone: tzinfo, hint_epoch: int | None = None) -> datetime:
     """A PBX wall-clock time in UTC. In the hour that repeats when daylight saving ends, the
     ``hint_epoch`` (a uniqueid's) decides which of the two instants it was."""
-    first = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
-    if hint_epoch is None:
-        return first
-    second = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
-    if first == second:
+    offsets = _hour_offsets(naive, zone)  # a Master.csv has three times a row: cache per hour
+    if offsets is not None:
+        first = (naive - offsets[0]).replace(tzinfo=UTC)
+        second = (naive - offsets[1]).replace(tzinfo=UTC)
+    else:
+        first = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+        second = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    if hint_epoch is None or first == second:
         return first
     hint = datetime.fromtimestamp(hint_epoch, UTC)
     return min((first, second), key=lambda instant: abs(instant - hint))

@@ -257,13 +257,14 @@ def check_file(
             "taken by a later run",
             uid,
         )
+    path = os.path.join(store, rel)  # plain strings: pathlib costs more than the read here
     if name.extension.lower() not in _WAV_EXTENSIONS:
-        return _check_readable(store / rel, rel, uid)
+        return _check_readable(path, rel, uid)
     try:
-        with (store / rel).open("rb") as handle:
+        with open(path, "rb") as handle:
             header = handle.read(_HEADER_READ)
     except OSError as error:
-        return SkippedFile(rel, SkipStatus.FAILED, _cannot("read", str(store / rel), error), uid)
+        return SkippedFile(rel, SkipStatus.FAILED, _cannot("read", path, error), uid)
     state = _wav_state(header, file.size)
     if state == "incomplete":
         if age > ABANDONED_SECONDS:
@@ -290,12 +291,12 @@ def check_file(
     return None
 
 
-def _check_readable(path: Path, rel: str, uid: str | None) -> SkippedFile | None:
+def _check_readable(path: str, rel: str, uid: str | None) -> SkippedFile | None:
     try:
-        with path.open("rb") as handle:
+        with open(path, "rb") as handle:
             handle.read(1)
     except OSError as error:
-        return SkippedFile(rel, SkipStatus.FAILED, _cannot("read", str(path), error), uid)
+        return SkippedFile(rel, SkipStatus.FAILED, _cannot("read", path, error), uid)
     return None
 
 
