@@ -64,6 +64,7 @@ def test_each_call_is_taken_once_and_old_unchanged_days_are_not_walked(tmp_path)
     first = write_wav(recording(root, "2024-01-15 14:30:15", "1705347015.101"), mtime=done)
     outbound = recording(root, "2024-01-15 15:00:00", "1705348800.7", "out-5559990000-1001")
     write_wav(outbound, mtime=done)
+    set_mtime(first.parent, done)  # a folder written seconds ago may still change unnoticed
     night1 = ingest(config, now=at("2024-01-16 00:30:00"))
     assert night1.new_call_ids == {"1705347015.101", "1705348800.7"}
     assert {d.action for d in night1.decisions} == {Action.TAKE}

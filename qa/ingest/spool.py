@@ -59,6 +59,7 @@ _WAV_EXTENSIONS = frozenset({"wav", "wav16", "wav49"})
 # have been made from a partial leg after a transfer: the half-length mp3 beside the full wav).
 _FORMAT_PREFERENCE = ("wav", "wav16", "wav49", "sln", "sln16", "ulaw", "alaw", "gsm", "g722")
 _UNANSWERED = "never answered"
+_SETTLED_NS = 2_000_000_000  # a folder modified this recently may change within its mtime's tick
 
 
 class SpoolError(OSError):
@@ -173,9 +174,12 @@ def list_store(root: Path, *, prune: Callable[[str, int], bool] | None = None) -
             continue
         seen.add(real)
         try:
+            # The mtime before the listing: a file added meanwhile changes it, so a later run
+            # walks the folder again. One too fresh to trust (coarse NFS clocks) is not kept.
+            mtime_ns = os.stat(folder).st_mtime_ns
             with os.scandir(folder) as scanner:
                 entries = sorted(scanner, key=lambda entry: entry.name)
-            listing.folders[rel] = os.stat(folder).st_mtime_ns
+            listing.folders[rel] = mtime_ns if time.time_ns() - mtime_ns > _SETTLED_NS else -1
         except OSError as error:
             listing.failures.append(
                 SkippedFile(rel or ".", SkipStatus.FAILED, _cannot("list folder", folder, error))
