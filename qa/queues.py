@@ -32,7 +32,6 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from calldata import Scorecard, Verdict
 from qa.config import ReviewSettings
 from qa.db import utcnow
 from qa.reviews import ReviewStatus, ensure_review
@@ -43,6 +42,7 @@ __all__ = [
     "QueueCount",
     "QueueRow",
     "RefreshSummary",
+    "latest_scorecard_id",
     "queue_calls",
     "queue_counts",
     "refresh_queues",
@@ -108,14 +108,68 @@ class QueueCount:
     total: int
 
 
-def _is_complaint(flag_id: str) -> bool:
-    return flag_id.startswith("complaint")
-
-
 def sample_rank(seed: int, day: str, agent: str, call_id: str) -> str:
     """The call's place in its agent-day's draw: lower is drawn first. A hash, so the same
     seed, day, agent and call always give the same rank, and nobody can steer it."""
     return hashlib.sha256(f"{seed}\x1f{day}\x1f{agent}\x1f{call_id}".encode()).hexdigest()
+
+
+# The latest version of each rubric per call (re-scoring keeps old rows), as in qa.results.
+_LATEST = """
+with latest as (
+  select s.id, s.call_id, s.rubric_id, s.score, s.max_score from scorecards s
+  where s.id = (select max(s2.id) from scorecards s2
+                where s2.call_id = s.call_id and s2.rubric_id = s.rubric_id)
+)
+"""
+
+
+def _condition_reasons(
+    db: sqlite_utils.Database, settings: ReviewSettings
+) -> dict[Queue, dict[str, str]]:
+    """The condition queues' calls with their reasons, read from the scorecards' queryable rows
+    (flags, item_results, scores, transcript confidences) rather than whole scorecards, so a
+    store of a year's calls is scanned in seconds."""
+    found: dict[Queue, dict[str, list[str]]] = {queue: {} for queue in Queue}
+    for call_id, flag_id, title, severity in db.execute(
+        _LATEST + "select f.call_id, f.flag_id, f.title, f.severity from flags f "
+        "join latest l on l.id = f.scorecard_id where f.flag_id like 'complaint%' "
+        "order by f.call_id, f.rowid"
+    ):
+        found[Queue.COMPLAINTS].setdefault(call_id, []).append(f"{title or flag_id} ({severity})")
+    for call_id, rubric_id, item_id in db.execute(
+        _LATEST + "select l.call_id, l.rubric_id, i.item_id from item_results i "
+        "join latest l on l.id = i.scorecard_id where i.critical = 1 and i.result = 'fail' "
+        "order by l.call_id, l.rubric_id, i.rowid"
+    ):
+        found[Queue.CRITICAL].setdefault(call_id, []).append(f"{rubric_id}/{item_id}")
+    for call_id, rubric_id, score, most in db.execute(
+        _LATEST + "select call_id, rubric_id, score, max_score from latest "
+        "where max_score > 0 and score < ? * max_score order by call_id, rubric_id",
+        [settings.low_score],
+    ):
+        found[Queue.LOW_SCORE].setdefault(call_id, []).append(f"{rubric_id} {score / most:.0%}")
+    for call_id, confidence, role_confidence in db.execute(
+        "select t.call_id, t.confidence, t.role_confidence from transcripts t "
+        "where (t.confidence < ? or t.role_confidence < ?) "
+        "and exists (select 1 from scorecards s where s.call_id = t.call_id)",
+        [settings.low_confidence, settings.low_role_confidence],
+    ):
+        doubts = found[Queue.LOW_CONFIDENCE].setdefault(call_id, [])
+        if confidence is not None and confidence < settings.low_confidence:
+            doubts.append(f"transcript confidence {confidence:.0%}")
+        if role_confidence is not None and role_confidence < settings.low_role_confidence:
+            doubts.append(f"role confidence {role_confidence:.0%}")
+    prefixes = {
+        Queue.COMPLAINTS: "",
+        Queue.CRITICAL: "critical item failed: ",
+        Queue.LOW_SCORE: f"score under {settings.low_score:.0%}: ",
+        Queue.LOW_CONFIDENCE: "",
+    }
+    return {
+        queue: {call_id: prefix + ", ".join(parts) for call_id, parts in found[queue].items()}
+        for queue, prefix in prefixes.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -124,68 +178,23 @@ class _Scored:
     start: datetime
     agent_key: str
     agent_label: str
-    cards: tuple[Scorecard, ...]
-    confidence: float | None
-    role_confidence: float | None
 
 
 def _scored_calls(db: sqlite_utils.Database) -> list[_Scored]:
+    """Every call with a scorecard: what the daily sample draws from."""
     rows = db.execute(
         "select c.call_id, c.start, coalesce(c.agent, c.agent_name, ''), "
-        "coalesce(c.agent_name, c.agent, 'unknown agent'), t.confidence, "
-        "t.role_confidence, s.scorecard_json from calls c "
-        "join scorecards s on s.call_id = c.call_id "
-        "left join transcripts t on t.call_id = c.call_id "
-        "where s.id = (select max(s2.id) from scorecards s2 where s2.call_id = s.call_id "
-        "and s2.rubric_id = s.rubric_id) order by c.start, c.call_id, s.rubric_id"
+        "coalesce(c.agent_name, c.agent, 'unknown agent') from calls c "
+        "where exists (select 1 from scorecards s where s.call_id = c.call_id) "
+        "order by c.start, c.call_id"
     ).fetchall()
-    calls: dict[str, _Scored] = {}
-    for call_id, start, agent, label, confidence, role_confidence, card_json in rows:
-        card = Scorecard.model_validate_json(card_json)
-        known = calls.get(call_id)
-        calls[call_id] = _Scored(
-            call_id,
-            known.start if known else datetime.fromisoformat(start),
-            agent,
-            label,
-            (*known.cards, card) if known else (card,),
-            confidence,
-            role_confidence,
-        )
-    return list(calls.values())
+    return [_Scored(row[0], datetime.fromisoformat(row[1]), row[2], row[3]) for row in rows]
 
 
-def _reasons(call: _Scored, settings: ReviewSettings) -> dict[Queue, str]:
-    """The condition-based queues the call belongs in, each with the reason shown to people."""
-    found: dict[Queue, str] = {}
-    complaints = [f for card in call.cards for f in card.flags if _is_complaint(f.id)]
-    if complaints:
-        found[Queue.COMPLAINTS] = "; ".join(
-            f"{flag.title or flag.id} ({flag.severity})" for flag in complaints
-        )
-    critical = [
-        f"{card.rubric_id}/{item.id}"
-        for card in call.cards
-        for item in card.items
-        if item.critical and item.result is Verdict.FAIL
-    ]
-    if critical:
-        found[Queue.CRITICAL] = "critical item failed: " + ", ".join(critical)
-    low = [
-        f"{card.rubric_id} {card.score / card.max_score:.0%}"
-        for card in call.cards
-        if card.max_score > 0 and card.score / card.max_score < settings.low_score
-    ]
-    if low:
-        found[Queue.LOW_SCORE] = f"score under {settings.low_score:.0%}: " + ", ".join(low)
-    doubts = []
-    if call.confidence is not None and call.confidence < settings.low_confidence:
-        doubts.append(f"transcript confidence {call.confidence:.0%}")
-    if call.role_confidence is not None and call.role_confidence < settings.low_role_confidence:
-        doubts.append(f"role confidence {call.role_confidence:.0%}")
-    if doubts:
-        found[Queue.LOW_CONFIDENCE] = ", ".join(doubts)
-    return found
+def latest_scorecard_id(db: sqlite_utils.Database) -> int:
+    """The newest scorecard's id (0: none): queues only change when it does, so a caller may
+    skip :func:`refresh_queues` while it stays the same."""
+    return db.execute("select coalesce(max(id), 0) from scorecards").fetchone()[0]
 
 
 def refresh_queues(
@@ -193,16 +202,17 @@ def refresh_queues(
 ) -> RefreshSummary:
     """Put every scored call where it belongs: the condition queues, and the day's sample of
     each agent (days in ``zone``, the PBX's time zone). Only adds; safe to run any time."""
-    calls = _scored_calls(db)
     existing = {(q, c) for q, c in db.execute("select queue, call_id from queue_entries")}
+    calls = _scored_calls(db)
+    days = {call.call_id: call.start.astimezone(zone).date().isoformat() for call in calls}
     new: list[tuple[Queue, str, str, str]] = []  # queue, call, reason, day
+    for queue, reasons in _condition_reasons(db, settings).items():
+        for call_id, reason in reasons.items():
+            if (queue.value, call_id) not in existing and call_id in days:
+                new.append((queue, call_id, reason, days[call_id]))
     by_agent_day: dict[tuple[str, str], list[_Scored]] = defaultdict(list)
     for call in calls:
-        day = call.start.astimezone(zone).date().isoformat()
-        by_agent_day[(call.agent_key, day)].append(call)
-        for queue, reason in _reasons(call, settings).items():
-            if (queue.value, call.call_id) not in existing:
-                new.append((queue, call.call_id, reason, day))
+        by_agent_day[(call.agent_key, days[call.call_id])].append(call)
     for (agent, day), day_calls in sorted(by_agent_day.items()):
         wanted = max(1, math.ceil(settings.sample_rate * len(day_calls) - 1e-9))
         have = sum((Queue.SAMPLE.value, c.call_id) in existing for c in day_calls)

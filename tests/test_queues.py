@@ -11,7 +11,14 @@ from test_reviews import Item, store_call
 from calldata import Flag, Verdict
 from qa.config import ReviewSettings, load_config
 from qa.db import memory_db
-from qa.queues import Queue, queue_calls, queue_counts, refresh_queues, sample_rank
+from qa.queues import (
+    Queue,
+    latest_scorecard_id,
+    queue_calls,
+    queue_counts,
+    refresh_queues,
+    sample_rank,
+)
 from qa.reviews import ReviewStatus, get_review
 
 NY = ZoneInfo("America/New_York")
@@ -129,9 +136,10 @@ def test_refresh_only_adds_and_the_sample_keeps_its_calls_as_the_day_grows() -> 
     _day_of_calls(db, "1001", 10, DAY, "a")
     first = refresh_queues(db, ReviewSettings(), NY)
     assert first.added[Queue.SAMPLE] == 1
-    before = _ids(db, Queue.SAMPLE)
+    before, mark = _ids(db, Queue.SAMPLE), latest_scorecard_id(db)
     assert refresh_queues(db, ReviewSettings(), NY).total == 0
     _day_of_calls(db, "1001", 10, DAY + timedelta(hours=2), "b")  # 20 calls now: 2 in sample
+    assert latest_scorecard_id(db) > mark  # what tells the app to refresh again
     assert refresh_queues(db, ReviewSettings(), NY).added[Queue.SAMPLE] == 1
     after = _ids(db, Queue.SAMPLE)
     assert before < after and len(after) == 2

@@ -21,7 +21,15 @@ import pandas as pd
 
 from qa.assignment import assign, assign_round_robin, claim, dispute, reviewers, worklist
 from qa.permissions import Action, PermissionDeniedError, can
-from qa.queues import QUEUE_LABELS, Queue, queue_calls, queue_counts, refresh_queues
+from qa.queues import (
+    QUEUE_LABELS,
+    Queue,
+    RefreshSummary,
+    latest_scorecard_id,
+    queue_calls,
+    queue_counts,
+    refresh_queues,
+)
 from qa.reviews import ReviewStatus, ReviewWorkflowError
 from qa.users import User
 from ui.context import AppContext, refused
@@ -97,7 +105,13 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
     def load(key: str, only_open: bool, request: gr.Request) -> list[Any]:
         user = ctx.allowed(request, Action.VIEW_QUEUES)
         with ctx.db() as db:
-            summary = refresh_queues(db, ctx.review, ctx.zone)
+            # Queues change only with new scorecards: refresh after a run, not on every load.
+            mark = latest_scorecard_id(db)
+            if ctx.parts.get("queues_refreshed_at") != mark:
+                summary = refresh_queues(db, ctx.review, ctx.zone)
+                ctx.parts["queues_refreshed_at"] = mark
+            else:
+                summary = RefreshSummary({})
             counts = {c.queue: (c.open, c.total) for c in queue_counts(db)}
             frame = queue_frame(db, key or MINE, user, only_open)
             names = [u.username for u in reviewers(db)]
