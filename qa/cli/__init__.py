@@ -12,6 +12,10 @@ os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# numpy's OpenBLAS sums in a thread-count-dependent order, and Whisper's features go through it:
+# measured, a transcript differed between OPENBLAS_NUM_THREADS=1 and 2. One BLAS thread makes a
+# call's result the same in every process layout (one process, workers, Ray actors).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import click
 
