@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
 import time
 from dataclasses import replace
 from typing import Any
@@ -29,6 +30,7 @@ from typing import Any
 from qa.callwork import CallResult, CallTask, CallWorker, WorkerSetup
 from qa.config import Config, ConfigError
 from qa.devices import DeviceChoice
+from qa.workers import WORKER_ENVIRONMENT
 
 __all__ = ["RayExecutor", "RayUnavailableError"]
 
@@ -70,6 +72,7 @@ class RayExecutor:
         self.ray = ray
         self.address = config.ray_address or "auto"
         started = time.perf_counter()
+        _check_reachable(self.address)
         try:
             ray.init(
                 address=self.address,
@@ -85,6 +88,7 @@ class RayExecutor:
                 "then pass --ray HEAD:PORT"
             ) from None
         self.threads = config.cpu_threads or 1
+        self.ship_audio = config.ray_ship_audio
         cpus = int(ray.cluster_resources().get("CPU", 1))
         nodes = len([node for node in ray.nodes() if node.get("Alive")])
         if config.workers == "auto":
@@ -96,9 +100,12 @@ class RayExecutor:
         self.workers = actors
         self.setup = WorkerSetup.from_config(config, device, self.threads)
         num_gpus = 1 if device.device == "cuda" else 0
-        self._actor_class = ray.remote(num_cpus=self.threads, num_gpus=num_gpus, max_restarts=0)(
-            _CallActor
-        )
+        self._actor_class = ray.remote(
+            num_cpus=self.threads,
+            num_gpus=num_gpus,
+            max_restarts=0,
+            runtime_env={"env_vars": dict(WORKER_ENVIRONMENT)},
+        )(_CallActor)
         self.per_actor = max(1, math.ceil((config.max_in_flight or 2 * actors) / actors))
         self._actors: dict[str, Any] = {}  # key -> actor handle
         self._load: dict[str, int] = {}
@@ -123,6 +130,7 @@ class RayExecutor:
             "threads_per_worker": self.threads,
             "reason": self.reason,
             "address": self.address,
+            "recordings": "sent as bytes" if self.ship_audio else "read from the shared store path",
         }
 
     def _start_actor(self, key: str) -> None:
@@ -198,6 +206,21 @@ class RayExecutor:
         self._actors.clear()
         self._refs.clear()
         self.ray.shutdown()
+
+
+def _check_reachable(address: str, timeout: float = 10.0) -> None:
+    """Fail fast when the head cannot be reached (ray.init would wait for minutes)."""
+    if address in ("auto", "local") or address.startswith("ray://"):
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+            pass
+    except (OSError, ValueError) as error:
+        raise RayUnavailableError(
+            f"cannot reach the Ray head at {address} ({error}): start it with `ray start --head "
+            "--port PORT` and pass --ray HOST:PORT with the address `ray start` printed"
+        ) from None
 
 
 def _first_line(error: BaseException) -> str:

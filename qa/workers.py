@@ -39,6 +39,7 @@ from qa.config import ConfigError
 
 __all__ = [
     "DEFAULT_WORKER_MEMORY_MB",
+    "WORKER_ENVIRONMENT",
     "Executor",
     "InlineExecutor",
     "ProcessExecutor",
@@ -56,6 +57,10 @@ log = logging.getLogger(__name__)
 DEFAULT_WORKER_MEMORY_MB = 1300
 #: Kept free for the run itself (ingest, the database) and the system.
 PARENT_RESERVE_MB = 768
+
+
+#: Set in every worker before numpy loads (see qa/cli/__init__.py for why).
+WORKER_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1"}
 
 
 class WorkerStartError(RuntimeError):
@@ -247,6 +252,9 @@ class ProcessExecutor:
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            # Spawned workers take this environment: numpy must start with one BLAS thread there,
+            # as in `qa run` itself (see qa/cli/__init__.py), or a call's words can differ.
+            os.environ.update(WORKER_ENVIRONMENT)
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=get_context("spawn"),
