@@ -147,7 +147,7 @@ class Ledger:
             return cls(root, open_db(db_path).conn)
         if not db_path.exists():
             return cls(root)
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+        conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
         tables = {row[0] for row in conn.execute("select name from sqlite_master")}
         if not set(_TABLES) <= tables:
             conn.close()

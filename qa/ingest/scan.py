@@ -24,7 +24,7 @@ import re
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from calldata import Call
@@ -423,7 +423,7 @@ def scan_store(
     scan.take(ready)
     scan.missing(scan.call_sources.cdr)
     scan.update.seconds = time.perf_counter() - started
-    scan.update.started_at = datetime.fromtimestamp(options.now).astimezone().isoformat()
+    scan.update.started_at = datetime.fromtimestamp(options.now, UTC).isoformat(timespec="seconds")
     result = scan.result()
     log.info(
         "ingest %s: %d examined, %d new calls, %d known files, %.1fs",
