@@ -220,6 +220,23 @@ def test_second_run_does_nothing_new(site, first_run):
 
 
 @pytest.mark.models
+def test_each_run_writes_its_report_to_the_report_path(site, first_run, tmp_path):
+    code, output = run_site(site, "--json", "--report", str(tmp_path / "run-{run_id}.json"))
+    printed = json.loads(output)
+    written = json.loads((tmp_path / f"run-{printed['run_id']}.json").read_text())
+    assert written == printed
+    assert (written["exit_code"], written["needs_attention"], written["status"]) == (
+        0,
+        False,
+        "finished",
+    )
+    assert written["device"]["device"] in ("cpu", "cuda")
+    assert written["executor"] == {} and written["timings"]["ingest"] >= 0  # nothing to transcribe
+    code, output = qa("runs", "--db", str(site / "qa.db"), "--json", "--last", "1")
+    assert code == 0 and json.loads(output) == written
+
+
+@pytest.mark.models
 def test_retry_failed_tries_the_corrupt_call_again(site, first_run):
     code, output = run_site(site, "--retry-failed")
     assert code == 1
