@@ -39,6 +39,11 @@ COMMON = frozenset(
         *("think", "this", "those", "time", "today", "very", "want", "week", "well", "were"),
         *("what", "when", "where", "which", "while", "will", "with", "work", "would", "yeah"),
         *("year", "years", "your", "yours"),
+        # and of a telecom call center's calls (misheard as an anchor near them, they would
+        # start a test in most turns: "contract" for "contact", "line" for "lied")
+        *("another", "area", "bill", "change", "charge", "check", "contract"),
+        *("customer", "hold", "internet", "line", "minute", "minutes", "moment", "network"),
+        *("phone", "plan", "send", "service"),
     }
 )
 
@@ -157,9 +162,11 @@ class Anchors:
 
     def _near_word(self, word: str) -> _Near:
         # A one-word phrase heard verbatim is the trie's find; heard close, the word alone is
-        # the window: test it only when it is close enough to pass.
+        # the window: test it only when it is close enough to pass. A common word stands for
+        # itself: ASR writes it right, so "hello" is not a misheard "hell", nor "right" one of
+        # "rights" (and these words are in most turns).
         found = [(a, True) for a in self._anchors.get(word, ()) if a.size > 1]
-        if len(word) >= _ANCHOR_MIN_CHARS and word.isalpha():
+        if len(word) >= _ANCHOR_MIN_CHARS and word.isalpha() and word not in COMMON:
             close = process.extract(
                 word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=_SIMILAR_WORD, limit=None
             )

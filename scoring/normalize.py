@@ -141,7 +141,9 @@ _PUNCTUATION = _PunctuationTable()
 _ASCII_PUNCTUATION = str.maketrans({chr(code): _PUNCTUATION[code] for code in range(128)})
 
 
-_EN_NUMBER_WORD = re.compile(r"\b(?:" + "|".join([*_EN_UNITS, *_EN_TEENS, *_EN_TENS]) + r")\b")
+_EN_NUMBER_WORDS = frozenset([*_EN_UNITS, *_EN_TEENS, *_EN_TENS])
+_OTHER_APOSTROPHES = tuple(char for char in "’‘`´")
+_LATIN_LETTER = re.compile("[a-z]")
 
 
 def _english_numbers(text: str) -> str:
@@ -199,15 +201,16 @@ def _normalize(text: str) -> str:
     if cjk:
         text = _t2s().convert(text)
     text = text.lower()
-    if "'" in text or not text.isascii():
+    if "'" in text or (not text.isascii() and any(char in text for char in _OTHER_APOSTROPHES)):
         text = text.translate(_APOSTROPHES)
         if "'" in text:
             text = _CONTRACTION.sub(_expand, text)
     text = " ".join(text.translate(_ASCII_PUNCTUATION if ascii_only else _PUNCTUATION).split())
-    if _EN_FILLERS.search(text):
-        text = _EN_FILLERS.sub("", text).rstrip()
-    if _EN_NUMBER_WORD.search(text):
-        text = _english_numbers(text)
+    if ascii_only or _LATIN_LETTER.search(text):  # fillers and number words are Latin letters
+        if _EN_FILLERS.search(text):
+            text = _EN_FILLERS.sub("", text).rstrip()
+        if not _EN_NUMBER_WORDS.isdisjoint(text.split(" ")):
+            text = _english_numbers(text)
     if cjk:
         text = _chinese_digits(text)
     if " " in text:

@@ -148,10 +148,18 @@ def _chinese_and_numbers(normalized: str) -> Tokens:
 
 
 def _words(normalized: str) -> Tokens:
-    """Fast path: Latin words and numbers separated by spaces, one token each."""
+    """Fast path: words and numbers separated by spaces, one token each; a turn with a token
+    that mixes letters and digits ("4g", "mp3") is split into pieces instead."""
     keys = normalized.split(" ")
-    kinds = "".join([NUMBER if key.isdigit() else WORD for key in keys])
-    return Tokens(normalized, keys, kinds, None, None)
+    kinds: list[str] = []
+    for key in keys:
+        if key.isdigit():
+            kinds.append(NUMBER)
+        elif key.isalpha() or _DIGIT_IN_WORD.search(key) is None:
+            kinds.append(WORD)
+        else:
+            return _pieces(normalized)
+    return Tokens(normalized, keys, "".join(kinds), None, None)
 
 
 def _pieces(normalized: str) -> Tokens:
@@ -208,9 +216,7 @@ def tokenize_turn(normalized: str) -> Tokens:
     if _HAS_DIGIT.search(normalized) is None:
         return Tokens(normalized, normalized.split(" "), WORD * (normalized.count(" ") + 1),
                       None, None)  # fmt: skip
-    if _DIGIT_IN_WORD.search(normalized) is None:
-        return _words(normalized)
-    return _pieces(normalized)
+    return _words(normalized)
 
 
 def tokenize_phrase(normalized: str) -> Tokens:
