@@ -169,8 +169,9 @@ def transcript_for_scoring(text: str) -> Transcript:
     not even parsed (:func:`_without_word_lists`).
     """
     transcript = _validated_without_words(_without_word_lists(text))
-    if len(transcript.turns) != text.count(_TURN_START):
-        # Only JSON written in another key order than calldata's gets here: parse it all.
+    if any(turn.index != number for number, turn in enumerate(transcript.turns)):
+        # Turns numbered otherwise, or JSON written in another key order than calldata's
+        # (where a cut could span turns): parse it all.
         transcript = _validated_without_words(text)
     return transcript
 
@@ -178,26 +179,28 @@ def transcript_for_scoring(text: str) -> Transcript:
 # In valid JSON these can only be keys (a quote inside a string is escaped): a turn's word list,
 # and the start of the next turn, whose "index" key comes first.
 _WORD_LIST = '"words":['
-_TURN_START = '{"index":'
-_NEXT_TURN = "]}," + _TURN_START
+_NEXT_TURN = '},{"index":'
 
 
 def _without_word_lists(text: str) -> str:
     """The stored JSON with the word list of every turn but the last cut out, unparsed.
 
     A turn is serialised with ``words`` last, so its word list runs from ``"words":[`` to the
-    ``]},{"index":`` that starts the next turn (word objects hold no such text). Slicing the
-    string there is cheaper than parsing thousands of word objects only to drop them.
+    ``]`` followed by ``},{"index":`` that starts the next turn (word objects hold no such
+    text). Slicing the string there is cheaper than parsing thousands of word objects only to
+    drop them.
     """
     kept: list[str] = []
     position = 0
-    find = text.find
+    find, startswith = text.find, text.startswith
     while True:
         start = find(_WORD_LIST, position)
         if start < 0:
             break
         start += len(_WORD_LIST)
-        end = find(_NEXT_TURN, start)
+        end = find("]", start)  # "]" alone: the fastest search; most are the list's end
+        while end >= 0 and not startswith(_NEXT_TURN, end + 1):
+            end = find("]", end + 1)
         if end < 0:  # the last turn: its words are dropped after parsing
             break
         kept.append(text[position:start])

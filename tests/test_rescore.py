@@ -244,3 +244,6 @@ def test_any_valid_transcript_json_loads_the_same_without_its_words() -> None:
         json.dumps({**data, "turns": words_first}, separators=(",", ":")),
     ):
         assert transcript_for_scoring(text) == expected
+    numbered = [{**t, "index": 10 * t["index"]} for t in json.loads(compact)["turns"]]
+    loaded = transcript_for_scoring(json.dumps({**data, "turns": numbered}))
+    assert [t.index for t in loaded.turns] == [10 * t.index for t in expected.turns]
