@@ -269,22 +269,24 @@ def _walk(trie: _Node, tokens: Tokens, found: TurnMatch) -> None:
     pinyin phrases with edits allowed where a piece of them was heard (tested on demand)."""
     keys, hits = tokens.keys, found.hits
     size = len(keys)
-    root = trie.children
+    root = trie.children.get
     places: dict[_EditEntry, set[int]] | None = None
     for start, key in enumerate(keys):
-        node = root.get(key)
+        node = root(key)
         end = start
         while node is not None:
-            for entry in node.ends:
-                _triehit_at(entry, tokens, start, end, hits)
+            if node.ends:
+                for entry in node.ends:
+                    _triehit_at(entry, tokens, start, end, hits)
             if node.pieces:
                 places = places if places is not None else {}
                 for edit, offset in node.pieces:
                     places.setdefault(edit, set()).add(start - offset)
             end += 1
-            if end == size or not node.children:
+            children = node.children
+            if end == size or not children:
                 break
-            node = node.children.get(keys[end])
+            node = children.get(keys[end])
     if places:
         for edit, where in places.items():
             found.later(edit.entry.group, (edit, where))
