@@ -48,13 +48,16 @@ from qa.results import (
     scored_rubrics,
 )
 from qa.run_report import CallOutcome, RunSummary, write_report
-from qa.runlock import HEARTBEAT_SECONDS, RunLock
+from qa.runlock import RunLock
 from qa.workers import Executor, InlineExecutor, ProcessExecutor, plan_workers
 from scoring import Rubric, load_rubrics, score_call, select_rubrics
 
 __all__ = ["CallOutcome", "RunSummary", "check_models", "rescore_call", "run_pipeline"]
 
 log = logging.getLogger(__name__)
+
+#: How long the run waits for a result before looking again (it has nothing else to do).
+WAIT_SECONDS = 30.0
 
 
 def check_models(config: Config) -> None:
@@ -331,7 +334,7 @@ class _PipelineRun:
                     _save_pending(self.db, task.call, self.store)
                 self.step("transcribe", task.call.call_id)
                 executor.submit(task)
-            for result in executor.wait(timeout=HEARTBEAT_SECONDS):
+            for result in executor.wait(timeout=WAIT_SECONDS):
                 call = by_id[result.call_id]
                 if result.status == "failed" and result.retryable and result.attempt == 0:
                     log.warning(
@@ -347,7 +350,6 @@ class _PipelineRun:
                 outcome = self.save(call, result)
                 self.completed += 1
                 self.hook(outcome.status, call.call_id, completed=self.completed, total=self.total)
-            self.lock.heartbeat()
 
     def save(self, call: Call, result: CallResult) -> CallOutcome:
         """Save one result (see :func:`_stage_outcome` for why it is one transaction)."""

@@ -1,8 +1,10 @@
 """One run at a time per database: a lock row in the database itself, with a heartbeat.
 
 Taking the lock is one ``BEGIN IMMEDIATE`` transaction (SQLite serialises it, so two runs that
-start together cannot both win). A run refreshes its heartbeat as results arrive and at least
-every ``HEARTBEAT_SECONDS`` while it waits. A lock is stale, and taken over with a warning, when
+start together cannot both win). While a run holds the lock, a background thread refreshes its
+heartbeat every ``HEARTBEAT_SECONDS`` on a connection of its own (so a beat never commits half of
+the run's own transaction, and a call that takes an hour does not make the lock look dead).
+A lock is stale, and taken over with a warning, when
 
 - it was taken on this host and its process is gone (``kill -9``, a reboot), or
 - it was taken on another host and its heartbeat is older than ``lock_timeout_minutes``.
@@ -21,6 +23,7 @@ import logging
 import os
 import socket
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -165,15 +168,14 @@ class RunLock:
                 [run_id, self.pid, self.host],
             )
 
-    def heartbeat(self, *, force: bool = False) -> None:
-        """Refresh the heartbeat (at most every few seconds unless ``force``)."""
+    def heartbeat(self, conn: sqlite3.Connection | None = None) -> None:
+        """Refresh the heartbeat now (on ``conn``, else the store's own connection)."""
         if not self.held:
             return
-        if not force and time.monotonic() - self._last_beat < 5.0:
-            return
+        conn = conn or self.db.conn
         try:
-            with self.db.conn:
-                self.db.conn.execute(
+            with conn:
+                conn.execute(
                     "update run_lock set heartbeat_at = ? where lock_id = 1 and pid = ? "
                     "and host = ?",
                     [utcnow(), self.pid, self.host],
@@ -181,6 +183,27 @@ class RunLock:
         except sqlite3.OperationalError as error:  # a busy store: the next beat will do
             log.warning("run lock heartbeat failed: %s", error)
         self._last_beat = time.monotonic()
+
+    def _beat_until(self, stop: threading.Event, path: str, interval: float) -> None:
+        conn = sqlite3.connect(path, timeout=30)
+        try:
+            while not stop.wait(interval):
+                self.heartbeat(conn)
+        finally:
+            conn.close()
+
+    def _start_heartbeat(self, interval: float) -> tuple[threading.Event, threading.Thread] | None:
+        row = self.db.execute("pragma database_list").fetchone()
+        path = row[2] if row else ""
+        if not path:  # an in-memory store: no other run can see it anyway
+            return None
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=self._beat_until, args=(stop, path, interval), name="run-lock-heartbeat"
+        )
+        thread.daemon = True
+        thread.start()
+        return stop, thread
 
     def release(self) -> None:
         """Give the lock back (only this run's)."""
@@ -194,10 +217,15 @@ class RunLock:
         self.held = False
 
     @contextmanager
-    def hold(self) -> Iterator[RunLock]:
-        """Hold the lock for the duration of a ``with`` block."""
+    def hold(self, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> Iterator[RunLock]:
+        """Hold the lock, with its heartbeat running, for the duration of a ``with`` block."""
         self.acquire()
+        beating = self._start_heartbeat(heartbeat_seconds)
         try:
             yield self
         finally:
+            if beating is not None:
+                stop, thread = beating
+                stop.set()
+                thread.join(timeout=60)
             self.release()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -133,3 +134,17 @@ def test_qa_runs_lists_the_runs(tmp_path):
     reports = [json.loads(line) for line in result.output.splitlines()]
     assert [report["run_id"] for report in reports] == [3, 2, 1]
     assert reports[0]["exit_code"] == 0 and reports[0]["found"] == 0
+
+
+def test_a_held_lock_keeps_beating_while_the_run_works(tmp_path):
+    db = open_db(tmp_path / "qa.db")
+    lock = RunLock(db)
+    with lock.hold(heartbeat_seconds=0.1):
+        with db.conn:  # as if the last beat were an hour ago
+            db.conn.execute(
+                "update run_lock set heartbeat_at = ?",
+                [_iso(datetime.now(UTC) - timedelta(hours=1))],
+            )
+        time.sleep(0.6)  # a long call: the run itself writes nothing meanwhile
+        assert lock.holder().heartbeat_age() < 5
+    assert lock.holder() is None
