@@ -150,6 +150,11 @@ def _finish_run(db: sqlite_utils.Database, summary: RunSummary) -> None:
         )
 
 
+def _unreadable(task: CallTask, error: OSError) -> CallResult:
+    reason = f"cannot read the recording to send it: {error}"
+    return CallResult(task.call.call_id, "failed", "transcribe", reason, attempt=task.attempt)
+
+
 def _set_aside(skipped: Sequence[SkippedFile], taken: set[str]) -> list[CallOutcome]:
     """Outcomes for the files ingest set aside, keyed by uniqueid where that names no other call
     of this run (a duplicate of a taken call is keyed by its path)."""
@@ -327,11 +332,15 @@ class _PipelineRun:
         while pending or executor.in_flight:
             while pending and executor.in_flight < limit:
                 task = pending.popleft()
-                if self.config.ray_ship_audio and executor.kind == "ray":
-                    # Read only now: the bytes of at most `limit` calls are held at once.
-                    task = replace(task, audio=gather_audio(self.store, task.call))
                 if task.attempt == 0:
                     _save_pending(self.db, task.call, self.store)
+                if self.config.ray_ship_audio and executor.kind == "ray":
+                    # Read only now: the bytes of at most `limit` calls are held at once.
+                    try:
+                        task = replace(task, audio=gather_audio(self.store, task.call))
+                    except OSError as error:  # gone or unreadable since ingest
+                        self.finish(task.call, _unreadable(task, error))
+                        continue
                 self.step("transcribe", task.call.call_id)
                 executor.submit(task)
             for result in executor.wait(timeout=WAIT_SECONDS):
@@ -347,9 +356,13 @@ class _PipelineRun:
                     retry = CallTask(call, str(self.store), attempt=1, avoid_worker=result.worker)
                     pending.appendleft(retry)
                     continue
-                outcome = self.save(call, result)
-                self.completed += 1
-                self.hook(outcome.status, call.call_id, completed=self.completed, total=self.total)
+                self.finish(call, result)
+
+    def finish(self, call: Call, result: CallResult) -> None:
+        """Save a call's final result and tell the progress hook."""
+        outcome = self.save(call, result)
+        self.completed += 1
+        self.hook(outcome.status, call.call_id, completed=self.completed, total=self.total)
 
     def save(self, call: Call, result: CallResult) -> CallOutcome:
         """Save one result (see :func:`_stage_outcome` for why it is one transaction)."""
