@@ -18,9 +18,7 @@ a time holds the database (:mod:`qa.runlock`); each run stores a JSON report
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import socket
 import time
 from collections import deque
@@ -39,18 +37,20 @@ from qa.db import open_db, utcnow
 from qa.devices import DeviceChoice, choose_device
 from qa.ingest import IngestResult, SkippedFile, ingest
 from qa.progress import ProgressHook, no_progress
-from qa.results import (
-    insert_scorecards,
-    load_call,
-    load_transcript,
-    save_call,
-    save_results,
-    scored_rubrics,
-)
+from qa.results import save_results
 from qa.run_report import CallOutcome, RunSummary, write_report
+from qa.run_store import (
+    call_states,
+    finish_run,
+    rescore_call,
+    save_pending,
+    set_status,
+    stage_outcome,
+    start_run,
+)
 from qa.runlock import RunLock
 from qa.workers import Executor, InlineExecutor, ProcessExecutor, plan_workers
-from scoring import Rubric, load_rubrics, score_call, select_rubrics
+from scoring import Rubric, load_rubrics
 
 __all__ = ["CallOutcome", "RunSummary", "check_models", "rescore_call", "run_pipeline"]
 
@@ -63,91 +63,6 @@ WAIT_SECONDS = 30.0
 def check_models(config: Config) -> None:
     """Raise ``asr.models.ModelMissingError`` (with the fix) if a model is missing."""
     require_models(config.models_dir or default_models_dir(), whisper_dir=config.whisper_dir)
-
-
-# --- writing ---------------------------------------------------------------------------------
-
-
-def _stage_outcome(db: sqlite_utils.Database, run_id: int, outcome: CallOutcome) -> None:
-    """This run's record of a call, *not committed*: Python's sqlite3 opens a transaction on this
-    insert, and the call's own save (``save_results`` / ``_set_status``) commits both at once, or
-    rolls both back. So no run ever has a done call without its record, or the other way round."""
-    db.conn.execute(
-        "insert or replace into run_calls (run_id, call_id, status, stage, reason, "
-        "audio_seconds, seconds) values (?, ?, ?, ?, ?, ?, ?)",
-        [run_id, outcome.call_id, outcome.status, outcome.stage, outcome.reason,
-         outcome.audio_seconds, outcome.seconds],
-    )  # fmt: skip
-
-
-def _set_status(db: sqlite_utils.Database, call_id: str, status: str, reason: str) -> None:
-    """Record why a call is not done (``failed`` or ``skipped``)."""
-    with db.conn:
-        db.conn.execute(
-            "update calls set status = ?, error = ?, updated_at = ? where call_id = ?",
-            [status, reason, utcnow(), call_id],
-        )
-
-
-def _save_pending(db: sqlite_utils.Database, call: Call, store: Path) -> None:
-    """Insert or refresh a call's row (metadata from this ingest) as ``pending``."""
-    with db.conn:
-        save_call(db, call, store, status="pending")
-
-
-def rescore_call(db: sqlite_utils.Database, rubrics: Sequence[Rubric], call_id: str) -> int:
-    """Score a done call against rubric versions it has no scorecard for, from its stored
-    transcript. Returns how many scorecards were added."""
-    transcript = load_transcript(db, call_id, words=False)
-    if transcript is None:
-        return 0
-    call = load_call(db, call_id)
-    have = scored_rubrics(db, call_id)
-    missing = [
-        rubric
-        for rubric in select_rubrics(list(rubrics), call, transcript.language)
-        if (rubric.id, rubric.version) not in have
-    ]
-    if not missing:
-        return 0
-    cards = [score_call(rubric, transcript, call) for rubric in missing]
-    with db.conn:
-        insert_scorecards(db, cards)
-    return len(cards)
-
-
-# --- run bookkeeping ---------------------------------------------------------------------------
-
-
-def _start_run(db: sqlite_utils.Database, config: Config) -> int:
-    options = config.model_dump(mode="json", exclude={"agents"})
-    with db.conn:
-        cursor = db.conn.execute(
-            "insert into runs (started_at, status, options_json, host, pid) "
-            "values (?, 'running', ?, ?, ?)",
-            [utcnow(), json.dumps(options), socket.gethostname(), os.getpid()],
-        )
-    return int(cursor.lastrowid)
-
-
-def _finish_run(db: sqlite_utils.Database, summary: RunSummary) -> None:
-    with db.conn:
-        db.conn.execute(
-            "update runs set finished_at = ?, status = ?, found = ?, done = ?, skipped = ?, "
-            "failed = ?, audio_seconds = ?, wall_seconds = ?, report_json = ? where run_id = ?",
-            [
-                summary.finished_at,
-                summary.status,
-                summary.found,
-                summary.done,
-                len(summary.skipped),
-                len(summary.failed),
-                summary.audio_seconds,
-                summary.wall_seconds,
-                json.dumps(summary.to_json(), ensure_ascii=False),
-                summary.run_id,
-            ],
-        )
 
 
 def _unreadable(task: CallTask, error: OSError) -> CallResult:
@@ -164,17 +79,6 @@ def _set_aside(skipped: Sequence[SkippedFile], taken: set[str]) -> list[CallOutc
         used.add(key)
         outcomes.append(CallOutcome(key, item.status.value, "ingest", item.reason, item.path))
     return outcomes
-
-
-def _call_states(db: sqlite_utils.Database, call_ids: Sequence[str]) -> dict[str, str]:
-    states: dict[str, str] = {}
-    ids = list(call_ids)
-    for offset in range(0, len(ids), 500):
-        chunk = ids[offset : offset + 500]
-        marks = ",".join("?" * len(chunk))
-        rows = db.execute(f"select call_id, status from calls where call_id in ({marks})", chunk)
-        states.update(dict(rows.fetchall()))
-    return states
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -219,7 +123,7 @@ def run_pipeline(
                 summary.finished_at = utcnow()
                 if summary.status == "running":
                     summary.status = "crashed"
-                _finish_run(db, summary)
+                finish_run(db, summary)
                 if config.report_path is not None:
                     written = write_report(config.report_path, summary.to_json())
                     log.info("run report written to %s", written)
@@ -243,7 +147,7 @@ class _PipelineRun:
         self.db, self.config, self.rubrics, self.hook = db, config, rubrics, hook
         self.lock, self.device = lock, device
         self.store: Path = config.require("store")
-        run_id = _start_run(db, config)
+        run_id = start_run(db, config)
         lock.attach(run_id)
         self.summary = RunSummary(
             run_id=run_id, started_at=utcnow(), host=socket.gethostname(), device=device.to_json()
@@ -279,7 +183,7 @@ class _PipelineRun:
 
     def plan(self, calls: Sequence[Call], retry_failed: bool) -> tuple[list[Call], list[str]]:
         """Split the calls into those to transcribe now and those done by an earlier run."""
-        states = _call_states(self.db, [call.call_id for call in calls])
+        states = call_states(self.db, [call.call_id for call in calls])
         todo, done_before = [], []
         for call in calls:
             state = states.get(call.call_id)
@@ -333,7 +237,7 @@ class _PipelineRun:
             while pending and executor.in_flight < limit:
                 task = pending.popleft()
                 if task.attempt == 0:
-                    _save_pending(self.db, task.call, self.store)
+                    save_pending(self.db, task.call, self.store)
                 if self.config.ray_ship_audio and executor.kind == "ray":
                     # Read only now: the bytes of at most `limit` calls are held at once.
                     try:
@@ -365,7 +269,7 @@ class _PipelineRun:
         self.hook(outcome.status, call.call_id, completed=self.completed, total=self.total)
 
     def save(self, call: Call, result: CallResult) -> CallOutcome:
-        """Save one result (see :func:`_stage_outcome` for why it is one transaction)."""
+        """Save one result (see :func:`qa.run_store.stage_outcome`: one transaction)."""
         outcome = CallOutcome(
             call.call_id,
             result.status,
@@ -382,22 +286,22 @@ class _PipelineRun:
             if result.status == "done":
                 transcript = Transcript.model_validate_json(result.transcript_json or "")
                 cards = [Scorecard.model_validate_json(card) for card in result.scorecards_json]
-                _stage_outcome(self.db, run_id, outcome)
+                stage_outcome(self.db, run_id, outcome)
                 save_results(self.db, call.call_id, transcript, cards)
             elif result.status == "deferred":
-                _stage_outcome(self.db, run_id, outcome)
-                _set_status(self.db, call.call_id, "skipped", result.reason)
+                stage_outcome(self.db, run_id, outcome)
+                set_status(self.db, call.call_id, "skipped", result.reason)
             else:
-                _stage_outcome(self.db, run_id, outcome)
-                _set_status(self.db, call.call_id, "failed", f"{result.stage}: {result.reason}")
+                stage_outcome(self.db, run_id, outcome)
+                set_status(self.db, call.call_id, "failed", f"{result.stage}: {result.reason}")
         except Exception as error:  # e.g. a full disk: the call is failed, the run goes on
             self.db.conn.rollback()
             log.exception("could not save %s", call.call_id)
             reason = f"{type(error).__name__}: {error}"
             outcome = replace(outcome, status="failed", stage="save", reason=reason)
             try:
-                _stage_outcome(self.db, run_id, outcome)
-                _set_status(self.db, call.call_id, "failed", f"save: {reason}")
+                stage_outcome(self.db, run_id, outcome)
+                set_status(self.db, call.call_id, "failed", f"save: {reason}")
             except Exception:
                 self.db.conn.rollback()
                 log.exception("could not record the failure of %s", call.call_id)
@@ -410,7 +314,7 @@ class _PipelineRun:
     def record(self, outcome: CallOutcome) -> None:
         """Record an outcome that has no call results to save (files set aside, re-scoring)."""
         with self.db.conn:
-            _stage_outcome(self.db, self.summary.run_id, outcome)
+            stage_outcome(self.db, self.summary.run_id, outcome)
         self.count(outcome)
 
     def count(self, outcome: CallOutcome) -> None:
