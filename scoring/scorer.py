@@ -106,6 +106,7 @@ def score_call(rubric: Rubric, transcript: Transcript, call: Call) -> Scorecard:
         score=score,
         max_score=100.0 if total > 0 else 0.0,
         passed=passed,
+        pass_mark=rubric.pass_mark,
         items=items,
         flags=flags,
     )
