@@ -96,7 +96,7 @@ def format_summary(summary: RunSummary) -> str:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Default: auto.")
 @click.option("--compute-type", help="CTranslate2 compute type: auto, int8, float16, ...")
 @click.option("--cpu-threads", type=click.IntRange(min=0), help="Threads per worker (0: split).")
-@click.option("--workers", type=_Workers(), help="Worker processes, or auto (default 1).")
+@click.option("--workers", type=_Workers(), help="Processes (--ray: actors), or auto.")
 @click.option("--max-in-flight", type=click.IntRange(min=0), help="Calls handed out at once.")
 @click.option("--ray", "ray_address", help="Run on a Ray cluster: HOST:PORT of its head, or auto.")
 @click.option(
