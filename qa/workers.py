@@ -136,6 +136,8 @@ def plan_workers(
         if workers < 1:
             raise ConfigError("workers must be 1 or more, or 'auto'")
         reason = "configured"
+        if todo is not None and 0 < todo < workers:  # a worker with no call only loads models
+            workers, reason = todo, f"configured {requested}, {todo} call(s) to do"
     threads = cpu_threads or max(1, cores // workers)
     if workers * threads > cores:
         log.warning(

@@ -54,6 +54,8 @@ def test_threads_are_split_so_workers_do_not_oversubscribe_the_cores():
     assert plan_workers(1, cores=2).threads == 2
     assert plan_workers(3, cores=12).threads == 4
     assert plan_workers(2, cores=2, cpu_threads=3).threads == 3  # the operator's choice wins
+    one_call = plan_workers(4, cores=4, todo=1)  # no worker is started without a call to take
+    assert (one_call.workers, one_call.threads) == (1, 4)
     with pytest.raises(ConfigError, match="1 or more"):
         plan_workers(0, cores=2)
 
