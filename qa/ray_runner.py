@@ -95,8 +95,8 @@ class RayExecutor:
             actors = max(1, min(cpus // self.threads, todo))
             self.reason = f"auto: {cpus} CPU(s) on {nodes} node(s), {self.threads} per actor"
         else:
-            actors = int(config.workers)
-            self.reason = f"configured, {cpus} CPU(s) on {nodes} node(s)"
+            actors = max(1, min(int(config.workers), todo))
+            self.reason = f"configured {config.workers}, {cpus} CPU(s) on {nodes} node(s)"
         self.workers = actors
         self.setup = WorkerSetup.from_config(config, device, self.threads)
         num_gpus = 1 if device.device == "cuda" else 0
