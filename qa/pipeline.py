@@ -32,6 +32,7 @@ from asr import SpeechEngine, SpeechOptions
 from asr.models import default_models_dir, require_models
 from calldata import Call, Scorecard, Transcript
 from qa.callwork import CallResult, CallTask, CallWorker, WorkerSetup, gather_audio
+from qa.complaints import open_cases_from_flags
 from qa.config import Config
 from qa.db import open_db, utcnow
 from qa.devices import DeviceChoice, choose_device
@@ -106,12 +107,14 @@ def run_pipeline(
     rubrics = load_rubrics(config.rubrics)
     check_models(config)
     device = choose_device(config)
-    found = ingest(config, now=now)
-    ingest_seconds = time.perf_counter() - wall_start
     db = open_db(db_path)
     try:
         lock = RunLock(db, timeout_minutes=config.lock_timeout_minutes)
         with lock.hold():
+            # under the lock: ingest writes its ledger, and two runs must not both take a call
+            started = time.perf_counter()
+            found = ingest(config, now=now)
+            ingest_seconds = time.perf_counter() - started
             run = _PipelineRun(db, config, rubrics, hook, lock, device)
             run.summary.timings["ingest"] = ingest_seconds
             try:
@@ -265,6 +268,8 @@ class _PipelineRun:
     def finish(self, call: Call, result: CallResult) -> None:
         """Save a call's final result and tell the progress hook."""
         outcome = self.save(call, result)
+        if outcome.status == "done":
+            self.open_complaint_case(call.call_id)
         self.completed += 1
         self.hook(outcome.status, call.call_id, completed=self.completed, total=self.total)
 
@@ -332,7 +337,20 @@ class _PipelineRun:
         try:
             if rescore_call(self.db, self.rubrics, call_id):
                 self.summary.rescored += 1
+                self.open_complaint_case(call_id)
         except Exception as error:
             log.warning("re-scoring %s failed: %s", call_id, error)
             reason = f"re-scoring: {type(error).__name__}: {error}"
             self.record(CallOutcome(call_id, "failed", "score", reason))
+
+    def open_complaint_case(self, call_id: str) -> None:
+        """Open a complaint case when the call's scorecards flag a complaint (after its results
+        are committed); a failure here is logged and the case is opened by the next backfill."""
+        try:
+            opened = open_cases_from_flags(self.db, call_id)
+        except Exception:
+            self.db.conn.rollback()
+            log.exception("could not open a complaint case for %s", call_id)
+            return
+        if opened:
+            log.info("complaint case opened for %s", call_id)

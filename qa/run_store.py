@@ -66,17 +66,20 @@ def save_pending(db: sqlite_utils.Database, call: Call, store: Path) -> None:
 def rescore_call(db: sqlite_utils.Database, rubrics: Sequence[Rubric], call_id: str) -> int:
     """Score a done call against rubric versions it has no scorecard for, from its stored
     transcript. Returns how many scorecards were added."""
-    transcript = load_transcript(db, call_id, words=False)
-    if transcript is None:
+    row = db.execute("select language from transcripts where call_id = ?", [call_id]).fetchone()
+    if row is None:
         return 0
     call = load_call(db, call_id)
     have = scored_rubrics(db, call_id)
     missing = [
         rubric
-        for rubric in select_rubrics(list(rubrics), call, transcript.language)
+        for rubric in select_rubrics(list(rubrics), call, row[0])
         if (rubric.id, rubric.version) not in have
     ]
-    if not missing:
+    if not missing:  # the usual night: decided without parsing the stored transcript
+        return 0
+    transcript = load_transcript(db, call_id, words=False)
+    if transcript is None:  # removed since the row above was read
         return 0
     cards = [score_call(rubric, transcript, call) for rubric in missing]
     with db.conn:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -38,10 +39,12 @@ def demo(tmp_path_factory, samples_dir: Path) -> dict:
     first = json.loads(
         _invoke("run", "--config", str(site / "demo.toml"), "--db", str(db), "--json")
     )
+    with sqlite3.connect(db) as conn:  # read before any command that backfills cases
+        cases = conn.execute("select call_id, source, status from complaint_cases").fetchall()
     second = json.loads(
         _invoke("run", "--config", str(site / "demo.toml"), "--db", str(db), "--json")
     )
-    return {"db": db, "first": first, "second": second}
+    return {"db": db, "first": first, "second": second, "cases_after_first_run": cases}
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +67,16 @@ def test_first_run_takes_every_call_and_skips_the_unanswered_file(demo, expected
         assert skipped[item["call_id"]]["status"] == item["status"]
         assert "answered" in skipped[item["call_id"]]["reason"]  # says why: never answered
     assert first["audio_minutes"] > 0 and first["real_time_factor"] > 0
+
+
+def test_the_run_opens_a_complaint_case_for_each_complaint_call(demo, expected):
+    complaint_calls = {c["call_id"] for c in expected["calls"] if "complaint" in c["flags"]}
+    assert complaint_calls  # the sample store has an English and a Mandarin complaint
+    opened = {
+        call_id: (source, status) for call_id, source, status in demo["cases_after_first_run"]
+    }
+    assert set(opened) == complaint_calls
+    assert set(opened.values()) == {("flag", "open")}
 
 
 def test_second_run_has_nothing_new_to_do(demo, expected):
