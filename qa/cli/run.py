@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from asr.models import ModelError
-from qa.config import ConfigError, load_config
+from qa.config import PATH_KEYS, ConfigError, load_config
 from qa.ingest import CdrReadError, QueueLogReadError, SpoolError
 from qa.pipeline import RunSummary, run_pipeline
 from qa.progress import TerminalProgress, no_progress
@@ -123,17 +123,9 @@ def run(config_file: Path | None, retry_failed: bool, as_json: bool, **flags: An
 
     Example: qa run --config site.toml --workers auto --report /var/log/callqa/run-{run_id}.json
     """
-    for key in (
-        "store",
-        "cdr_csv",
-        "queue_log",
-        "db",
-        "rubrics",
-        "models_dir",
-        "whisper_dir",
-        "report_path",
-    ):
-        flags[key] = _absolute(flags[key])
+    for key in PATH_KEYS:
+        if key in flags:
+            flags[key] = _absolute(flags[key])
     show_progress = sys.stderr.isatty()
     try:
         config = load_config(config_file).with_overrides(flags)
