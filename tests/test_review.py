@@ -426,6 +426,12 @@ def test_playable_audio_reports_an_undecodable_recording(store_db, tmp_path: Pat
         ("card 4111 1111 1111 1111, expiry 12/27", "card [card ···1111], expiry 12/27"),
         ("paid 1500 dollars on 2026-11-20, 3 lines", "paid 1500 dollars on 2026-11-20, 3 lines"),
         ("Oh, one more thing: extension 1001.", "Oh, one more thing: extension 1001."),
+        ("my date of birth is 12 March 1985", "my date of birth is [date of birth]"),
+        ("born on March the twelfth, nineteen eighty five", "born on [date of birth]"),
+        ("DOB 03/12/1985, postcode next", "DOB [date of birth], postcode next"),
+        ("my birthday is March 12th", "my birthday is [date of birth]"),
+        ("your trial ends on March 12, 2027", "your trial ends on March 12, 2027"),
+        ("see you on the 5th of May", "see you on the 5th of May"),
     ],
 )  # fmt: skip
 def test_mask_personal_data_english(text: str, expected: str) -> None:
@@ -443,6 +449,10 @@ def test_mask_personal_data_english(text: str, expected: str) -> None:
         ("银行卡号是6222 0212 3456 7890 123", "银行卡号是[card ···0123]"),
         ("+86 138 0013 8000", "[phone ···8000]"),
         ("我要办一个套餐，每月三十九元，两个人用", "我要办一个套餐，每月三十九元，两个人用"),
+        ("我的出生日期是1985年3月12日", "我的出生日期是[date of birth]"),
+        ("我是八五年三月十二号出生的", "我是[date of birth]出生的"),
+        ("生日是三月十二号", "生日是[date of birth]"),
+        ("试用期到二零二七年三月十二号结束", "试用期到二零二七年三月十二号结束"),
     ],
 )  # fmt: skip
 def test_mask_personal_data_mandarin(text: str, expected: str) -> None:
