@@ -81,6 +81,7 @@ def build_app(
         review=config.review,
         zone=config.zone,
         pass_marks=_pass_marks(config),
+        rubrics_dir=config.rubrics,
     )
     chosen = list(tabs or TABS)
     unknown = [key for key in chosen if key not in TABS]

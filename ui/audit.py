@@ -141,7 +141,9 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
         span = {"since": parse_day(first, "Since"), "until": parse_day(last, "Until")}
         masked = not can(user.role, Action.SEE_PERSONAL_DATA)
         with ctx.db() as db:
-            checks = identity_audit(db, masked=masked, tz=ctx.zone, **span)
+            checks = identity_audit(
+                db, masked=masked, tz=ctx.zone, rubrics_dir=ctx.rubrics_dir, **span
+            )
         if failed_only:
             checks = [c for c in checks if not c.verified_before]
         missed = sum(not c.verified_before for c in checks)

@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class AppContext:
     """The store file, the folder playable audio is written to (a private temp folder), and
-    the site's review settings: queue thresholds, its time zone, the rubrics' pass marks.
+    the site's review settings: queue thresholds, its time zone, its rubrics folder and the
+    rubrics' pass marks.
 
     ``parts`` holds components one tab lends another (the call view, the tabs themselves):
     layout shared by every user, never a user's data."""
@@ -39,6 +40,7 @@ class AppContext:
     review: ReviewSettings = field(default_factory=ReviewSettings)
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     pass_marks: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    rubrics_dir: Path | None = None  # None: the shipped rubrics
     parts: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @contextlib.contextmanager
