@@ -52,7 +52,7 @@ PERMISSIONS: Mapping[Action, tuple[frozenset[Role], str]] = {
     Action.VIEW_AUDIT_LOG: (_ALL, "read the audit trail of a call"),
     Action.SEE_PERSONAL_DATA: (
         frozenset({Role.AUDITOR, Role.ADMIN}),
-        "see ID-card, bank-card and phone numbers unmasked",
+        "see ID-card, bank-card, phone numbers and dates of birth unmasked",
     ),
     Action.MANAGE_USERS: (frozenset({Role.ADMIN}), "add users and change their passwords"),
     Action.VIEW_AGENT_RECORDS: (
