@@ -25,7 +25,7 @@ import hashlib
 import logging
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -71,9 +71,10 @@ QUEUE_LABELS = {
 
 @dataclass(frozen=True)
 class RefreshSummary:
-    """How many calls each queue gained in one refresh."""
+    """How many calls each queue gained, and lost, in one refresh."""
 
     added: dict[Queue, int]
+    withdrawn: dict[Queue, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -201,12 +202,21 @@ def refresh_queues(
     db: sqlite_utils.Database, settings: ReviewSettings, zone: ZoneInfo
 ) -> RefreshSummary:
     """Put every scored call where it belongs: the condition queues, and the day's sample of
-    each agent (days in ``zone``, the PBX's time zone). Only adds; safe to run any time."""
+    each agent (days in ``zone``, the PBX's time zone). Safe to run any time.
+
+    A call leaves a condition queue when it no longer meets the condition (re-scored with a new
+    rubric version, or the thresholds changed) while nobody has touched its review yet (status
+    new, no assignee); once a reviewer has it, it stays. Sample picks are never withdrawn."""
     existing = {(q, c) for q, c in db.execute("select queue, call_id from queue_entries")}
     calls = _scored_calls(db)
     days = {call.call_id: call.start.astimezone(zone).date().isoformat() for call in calls}
     new: list[tuple[Queue, str, str, str]] = []  # queue, call, reason, day
-    for queue, reasons in _condition_reasons(db, settings).items():
+    conditions = _condition_reasons(db, settings)
+    withdrawn = _withdraw_stale(db, conditions)
+    existing -= {
+        (queue.value, call_id) for queue, call_ids in withdrawn.items() for call_id in call_ids
+    }
+    for queue, reasons in conditions.items():
         for call_id, reason in reasons.items():
             if (queue.value, call_id) not in existing and call_id in days:
                 new.append((queue, call_id, reason, days[call_id]))
@@ -236,7 +246,37 @@ def refresh_queues(
                 ensure_review(db, call_id)
                 added[queue] += 1
         logger.info("review queues: added %s", {q.value: n for q, n in added.items() if n})
-    return RefreshSummary(added)
+    return RefreshSummary(added, {queue: len(ids) for queue, ids in withdrawn.items() if ids})
+
+
+def _withdraw_stale(
+    db: sqlite_utils.Database, conditions: dict[Queue, dict[str, str]]
+) -> dict[Queue, list[str]]:
+    """Remove condition-queue entries whose call no longer meets the condition and whose review
+    nobody has touched; return what was removed, per queue."""
+    untouched = db.execute(
+        "select e.queue, e.call_id from queue_entries e "
+        "left join reviews r on r.call_id = e.call_id "
+        "where e.queue != ? and coalesce(r.status, 'new') = 'new' and r.assignee is null",
+        [Queue.SAMPLE.value],
+    ).fetchall()
+    stale: dict[Queue, list[str]] = defaultdict(list)
+    for queue_name, call_id in untouched:
+        queue = Queue(queue_name)
+        if call_id not in conditions.get(queue, {}):
+            stale[queue].append(call_id)
+    if stale:
+        with db.conn:
+            for queue, call_ids in stale.items():
+                db.conn.executemany(
+                    "delete from queue_entries where queue = ? and call_id = ?",
+                    [(queue.value, call_id) for call_id in call_ids],
+                )
+        logger.info(
+            "review queues: withdrawn (condition no longer met) %s",
+            {q.value: len(ids) for q, ids in stale.items()},
+        )
+    return dict(stale)
 
 
 _QUEUE_SQL = """

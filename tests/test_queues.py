@@ -6,9 +6,10 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from test_reviews import Item, store_call
+from test_reviews import Item, store_call, user
 
 from calldata import Flag, Verdict
+from qa.assignment import claim
 from qa.config import ReviewSettings, load_config
 from qa.db import memory_db
 from qa.queues import (
@@ -20,6 +21,7 @@ from qa.queues import (
     sample_rank,
 )
 from qa.reviews import ReviewStatus, get_review
+from qa.users import Role
 
 NY = ZoneInfo("America/New_York")
 DAY = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)  # 09:00 in New York
@@ -131,7 +133,7 @@ def test_sample_days_are_local_days() -> None:
     assert row.reason == "10% sample of Agent 1001's calls on 2026-11-20"
 
 
-def test_refresh_only_adds_and_the_sample_keeps_its_calls_as_the_day_grows() -> None:
+def test_the_sample_keeps_its_calls_as_the_day_grows() -> None:
     db = memory_db()
     _day_of_calls(db, "1001", 10, DAY, "a")
     first = refresh_queues(db, ReviewSettings(), NY)
@@ -163,3 +165,22 @@ def test_queue_counts_and_filters_follow_the_review_status() -> None:
         for r in queue_calls(db, Queue.COMPLAINTS, statuses=(ReviewStatus.NEW,), unassigned=True)
     ]
     assert open_ids == ["c2", "c0"]
+
+
+def test_a_call_leaves_a_condition_queue_it_no_longer_meets_unless_a_reviewer_has_it() -> None:
+    db = memory_db()
+    half = [Item("greeting", Verdict.PASS, weight=1), Item("closing", Verdict.FAIL, weight=1)]
+    store_call(db, "untouched", DAY, "1001", half)
+    store_call(db, "claimed", DAY, "1002", half)
+    refresh_queues(db, ReviewSettings(low_score=0.7), NY)
+    assert _ids(db, Queue.LOW_SCORE) == {"untouched", "claimed"}  # 50% < 70%
+    claim(db, "claimed", user(db, "rita", Role.REVIEWER))
+
+    # The site lowers its threshold: 50% is no longer low.
+    summary = refresh_queues(db, ReviewSettings(low_score=0.4), NY)
+    assert summary.withdrawn == {Queue.LOW_SCORE: 1}
+    assert _ids(db, Queue.LOW_SCORE) == {"claimed"}  # rita's work is not pulled from under her
+    # Sample picks stay whatever happens to the conditions.
+    assert _ids(db, Queue.SAMPLE) == {"untouched", "claimed"}
+    # Back above the threshold: the call returns.
+    assert refresh_queues(db, ReviewSettings(low_score=0.7), NY).added[Queue.LOW_SCORE] == 1
