@@ -92,6 +92,7 @@ class Diarizer:
     def __init__(
         self, models_dir: Path, *, device: str = "cpu", segmentation_step: float = SEGMENTATION_STEP
     ) -> None:
+        self.segmentation_step = segmentation_step
         segmentation_path = models_dir / SEGMENTATION_FILE
         campplus_path = models_dir / CAMPPLUS_FILE
         for path in (segmentation_path, campplus_path):

@@ -61,6 +61,7 @@ def speech_options(config: Config, device: DeviceChoice, threads: int) -> Speech
         cpu_threads=threads,
         languages=tuple(config.languages),
         batch_size=device.batch_size,
+        diarization_step=config.diarization_step,
     )
 
 

@@ -161,6 +161,12 @@ class Config(BaseModel):
     gpu_batch_size: int = Field(
         default=8, ge=0, description="Whisper chunks decoded at once on cuda; 0: sequential."
     )
+    diarization_step: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description="Mono calls: the diarizer's window step as a share of its 10 s window.",
+    )
     ray_address: str | None = Field(
         default=None, description="A Ray cluster (host:port, or auto) to spread the calls over."
     )

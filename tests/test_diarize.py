@@ -25,6 +25,7 @@ from pyannote.core import Annotation, Segment
 from pyannote.database.util import load_rttm
 from pyannote.metrics.diarization import DiarizationErrorRate
 
+from asr import SpeechEngine, SpeechOptions
 from asr.diarize import DiarizationError, Diarizer, SpeakerSegment
 from asr.models import default_models_dir
 
@@ -108,6 +109,15 @@ def test_telephone_copy_is_diarized_within_der_bound(
 ) -> None:
     assert len(_speakers(telephone_segments)) == 2
     assert _der(telephone_segments) < MAX_DER
+
+
+def test_the_faster_configured_step_stays_within_the_der_bound_on_telephone_audio() -> None:
+    # qa's `diarization_step = 0.5` reaches the engine's diarizer (half the embeddings).
+    engine = SpeechEngine(SpeechOptions(diarization_step=0.5))
+    assert engine.diarizer.segmentation_step == 0.5
+    segments = engine.diarizer(_read(SAMPLE_DIR / "sample.wav", 8000), 8000)
+    assert len(_speakers(segments)) == 2
+    assert _der(segments) < MAX_DER
 
 
 def test_segments_are_sorted_and_named_by_first_appearance(
