@@ -15,6 +15,23 @@ from qa.bench.speech import ALL_SETS, AsrBenchOptions, AsrRow, LanguageRow, run_
 _MODELS_HELP = "Models directory (default: $CALLQA_MODELS_DIR or ~/.cache/callqa/models)."
 
 
+# Options several bench commands take.
+_threads_option = click.option(
+    "--threads", default=2, show_default=True, help="Whisper CPU threads."
+)
+_vad_option = click.option(
+    "--vad",
+    type=click.Choice(["default", "on", "off"]),
+    default="default",
+    show_default=True,
+    help="Voice activity filter of the speech layer.",
+)
+_models_dir_option = click.option(
+    "--models-dir", type=click.Path(file_okay=False, path_type=Path), help=_MODELS_HELP
+)
+_json_option = click.option("--json", "as_json", is_flag=True, help="One JSON report on stdout.")
+
+
 def _vad(value: str) -> bool | None:
     return {"default": None, "on": True, "off": False}[value]
 
@@ -42,18 +59,12 @@ def bench() -> None:
     help="Recording sets to run (repeat the option; default: all).",
 )
 @click.option("--asterisk", "asterisk_count", default=40, show_default=True, help="Prompts.")
-@click.option("--threads", default=2, show_default=True, help="Whisper CPU threads.")
-@click.option(
-    "--vad",
-    type=click.Choice(["default", "on", "off"]),
-    default="default",
-    show_default=True,
-    help="Voice activity filter of the speech layer.",
-)
+@_threads_option
+@_vad_option
 @click.option("--no-baseline", is_flag=True, help="Leave out plain faster-whisper.")
 @click.option("--no-telephone", is_flag=True, help="Leave out the 8 kHz copies.")
 @click.option("--no-language-id", is_flag=True, help="Leave out language identification.")
-@click.option("--models-dir", type=click.Path(file_okay=False, path_type=Path), help=_MODELS_HELP)
+@_models_dir_option
 @click.option(
     "--cache",
     type=click.Path(file_okay=False, path_type=Path),
@@ -61,7 +72,7 @@ def bench() -> None:
     show_default=True,
     help="Where the recordings are fetched to once.",
 )
-@click.option("--json", "as_json", is_flag=True, help="One JSON report on stdout.")
+@_json_option
 def asr(
     sets: tuple[str, ...],
     asterisk_count: int,
@@ -123,9 +134,9 @@ def _echo_asr_row(row: AsrRow | LanguageRow) -> None:
 @bench.command()
 @click.option("--no-telephone", is_flag=True, help="Leave out the 8 kHz copy.")
 @click.option("--no-attribution", is_flag=True, help="Leave out who-said-what (no Whisper).")
-@click.option("--threads", default=2, show_default=True, help="Whisper CPU threads.")
-@click.option("--models-dir", type=click.Path(file_okay=False, path_type=Path), help=_MODELS_HELP)
-@click.option("--json", "as_json", is_flag=True, help="One JSON report on stdout.")
+@_threads_option
+@_models_dir_option
+@_json_option
 def diarization(
     no_telephone: bool, no_attribution: bool, threads: int, models_dir: Path | None, as_json: bool
 ) -> None:
@@ -174,14 +185,8 @@ def _echo_diarization(report: DiarizationReport) -> None:
     help="Channel layouts to run (repeat; default: all).",
 )
 @click.option("--call", "calls", multiple=True, help="Only these sample calls (key, repeat).")
-@click.option("--threads", default=2, show_default=True, help="Whisper CPU threads.")
-@click.option(
-    "--vad",
-    type=click.Choice(["default", "on", "off"]),
-    default="default",
-    show_default=True,
-    help="Voice activity filter of the speech layer.",
-)
+@_threads_option
+@_vad_option
 @click.option(
     "--config",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -190,7 +195,7 @@ def _echo_diarization(report: DiarizationReport) -> None:
 )
 @click.option("--no-hotwords", is_flag=True, help="Leave the config's hotwords out.")
 @click.option("--no-baseline", is_flag=True, help="Leave out plain faster-whisper.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON report on stdout.")
+@_json_option
 def pipeline(
     layouts: tuple[str, ...],
     calls: tuple[str, ...],
