@@ -65,16 +65,18 @@ def write_in_progress(path: Path, seconds: float = 1.0, mtime: float = OLD) -> P
     return set_mtime(path, mtime)
 
 
-def _encode(path: Path, samples: np.ndarray, container: str, codec: str) -> None:
+def encode(path: Path, samples: np.ndarray, rate: int, container: str, codec: str) -> Path:
+    """Write ``samples`` with ffmpeg's own encoder (mu-law, A-law, mp3)."""
     pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)[None, :]
     with av.open(str(path), "w", format=container) as out:
-        stream = out.add_stream(codec, rate=RATE, layout="mono")
+        stream = out.add_stream(codec, rate=rate, layout="mono")
         frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
-        frame.sample_rate = RATE
+        frame.sample_rate = rate
         for packet in stream.encode(frame):
             out.mux(packet)
         for packet in stream.encode(None):
             out.mux(packet)
+    return path
 
 
 def write_format(path: Path, seconds: float = 1.0, freq: float = 300.0, mtime: float = OLD) -> Path:
@@ -95,9 +97,9 @@ def write_format(path: Path, seconds: float = 1.0, freq: float = 300.0, mtime: f
         path.write_bytes((samples * 32767).astype("<i2").tobytes())
     elif extension in ("ulaw", "alaw"):
         codec = "pcm_mulaw" if extension == "ulaw" else "pcm_alaw"
-        _encode(path, samples, "mulaw" if extension == "ulaw" else "alaw", codec)
+        encode(path, samples, RATE, "mulaw" if extension == "ulaw" else "alaw", codec)
     elif extension == "mp3":
-        _encode(path, samples, "mp3", "libmp3lame")
+        encode(path, samples, RATE, "mp3", "libmp3lame")
     else:
         raise ValueError(f"no writer for .{extension}")
     return set_mtime(path, mtime)

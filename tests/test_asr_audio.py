@@ -13,11 +13,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 import soundfile as sf
 import soxr
+from pbx_store import encode
 
 from asr.audio import AudioDecodeError, AudioIncompleteError, load_audio, load_call_audio
 
@@ -35,20 +35,6 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
     subprocess.run([espeak, "-v", "en-us", "-w", str(wav), text], check=True)
     samples, rate = sf.read(wav, dtype="float32")
     return soxr.resample(samples, rate, RATE).astype(np.float32)
-
-
-def encode(path: Path, samples: np.ndarray, rate: int, container: str, codec: str) -> Path:
-    """Write ``samples`` with ffmpeg's own encoder (mu-law, A-law, mp3)."""
-    pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)[None, :]
-    with av.open(str(path), "w", format=container) as out:
-        stream = out.add_stream(codec, rate=rate, layout="mono")
-        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
-        frame.sample_rate = rate
-        for packet in stream.encode(frame):
-            out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return path
 
 
 @pytest.fixture(scope="module")
