@@ -8,7 +8,6 @@ to test-artifacts/screenshots/ (or $QA_SCREENSHOTS) and their paths are printed.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from browser import chromium_browser, free_port, screenshot, send_login
+from playwright.sync_api import Browser, Page, expect
 from test_performance import PASSWORD, REVIEWER, SUPERVISOR, build_records_store
 
 from qa.db import open_db
@@ -27,19 +27,7 @@ from qa.users import Role, add_user
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)  # the first page loads every tab's records at once
 
-REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]  # fmt: skip
 AUDITOR = "aude"
-SCREENSHOTS = Path(os.environ.get("QA_SCREENSHOTS", REPO / "test-artifacts" / "screenshots"))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +36,7 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = open_db(db_path)
     add_user(db, AUDITOR, PASSWORD, Role.AUDITOR)
     db.close()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
     log = db_path.with_name("serve.log")
     with log.open("w") as output:
@@ -83,22 +71,15 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), "no /usr/bin/chromium: run `make system` (scripts/install-system.sh)"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 def _login(chromium: Browser, url: str, username: str) -> Page:
     page = chromium.new_context(viewport={"width": 1500, "height": 1300}).new_page()
     page.set_default_timeout(20_000)
     page.goto(url)
-    page.get_by_label("username").fill(username)
-    page.get_by_label("password").fill(PASSWORD)
-    page.get_by_role("button", name="Login").click()
+    send_login(page, username, PASSWORD)
     expect(page.locator("#qa-header")).to_contain_text(f"Signed in as {username}")
     return page
 
@@ -109,10 +90,7 @@ def _tab(page: Page, name: str) -> None:
 
 def _screenshot(page: Page, name: str) -> None:
     page.wait_for_timeout(800)  # let the last update's fade-in settle: a picture for people
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    print(f"screenshot: {path}")
+    screenshot(page, name)
 
 
 def test_agents_tab_shows_the_team_with_rank_and_a_trend_plot(url, chromium):
