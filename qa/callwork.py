@@ -96,6 +96,19 @@ class CallResult:
     attempt: int = 0
     timings: dict[str, float] = field(default_factory=dict)
 
+    @classmethod
+    def lost(cls, task: CallTask, reason: str, worker: str = "") -> CallResult:
+        """The task's worker died or could not be reached: a failure worth one retry."""
+        return cls(
+            task.call.call_id,
+            "failed",
+            "transcribe",
+            reason=reason,
+            worker=worker,
+            retryable=True,
+            attempt=task.attempt,
+        )
+
 
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far, in MiB."""

@@ -24,7 +24,6 @@ import logging
 import math
 import socket
 import time
-from dataclasses import replace
 from typing import Any
 
 from qa.callwork import CallResult, CallTask, CallWorker, WorkerSetup
@@ -171,15 +170,7 @@ class RayExecutor:
         return results
 
     def _lost(self, task: CallTask, key: str, reason: str) -> CallResult:
-        result = CallResult(
-            task.call.call_id,
-            "failed",
-            "transcribe",
-            reason=reason,
-            retryable=True,
-            attempt=task.attempt,
-        )
-        return replace(result, worker=self._names.get(key, key))
+        return CallResult.lost(task, reason, worker=self._names.get(key, key))
 
     def _replace(self, key: str) -> None:
         """Start a new actor in place of a dead one (bounded: a cluster that keeps killing its

@@ -289,14 +289,18 @@ class ProcessExecutor:
                 self._breaks_without_result = 0
             elif isinstance(error, BrokenProcessPool):
                 broken = True
-                results.append(_lost(task, "a worker process died (killed, or out of memory?)"))
+                results.append(
+                    CallResult.lost(task, "a worker process died (killed, or out of memory?)")
+                )
             else:  # the task could not be sent or its result not returned
-                results.append(_lost(task, f"{type(error).__name__}: {error}"))
+                results.append(CallResult.lost(task, f"{type(error).__name__}: {error}"))
         if broken:
             # Every call still held by the broken pool comes back for a retry in a new pool.
             for future, task in list(self._futures.items()):
                 future.cancel()
-                results.append(_lost(task, "its worker pool broke (a worker process died)"))
+                results.append(
+                    CallResult.lost(task, "its worker pool broke (a worker process died)")
+                )
             self._futures.clear()
             self._restart()
         return results
@@ -332,14 +336,3 @@ class ProcessExecutor:
         trace: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _lost(task: CallTask, reason: str) -> CallResult:
-    return CallResult(
-        task.call.call_id,
-        "failed",
-        "transcribe",
-        reason=reason,
-        retryable=True,
-        attempt=task.attempt,
-    )
