@@ -5,13 +5,15 @@ Usage:
       --banking77 train.csv test.csv \
       --dstc11 development.jsonl test-banking.jsonl test-finance.jsonl \
       --crosswoz val.json.zip test.json.zip \
-      --kdconv film_dev.json film_test.json music_dev.json music_test.json travel_dev.json travel_test.json
+      --kdconv film_dev.json film_test.json music_dev.json music_test.json \
+               travel_dev.json travel_test.json
 Writes clean-en.jsonl.gz, clean-zh.jsonl.gz, clean-{en,zh}.sample.jsonl and
 complaints-en-utterances.{dev,heldout}.jsonl. Sources and licences: README.md.
 Nothing in the labelled sets (star.*, crosswoz.*, complaints-*) is put in the clean
 files; the banking77 / DSTC11 utterances that were read for complaints
 (labels/utterances.manual.json) go to complaints-en-utterances only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +30,13 @@ SAMPLE = 200
 
 
 def one_turn(did: str, source: str, text: str) -> dict:
-    return {"id": did, "source": source, "language": "en", "direction": "inbound",
-            "turns": [{"role": "customer", "text": text.strip()}]}
+    return {
+        "id": did,
+        "source": source,
+        "language": "en",
+        "direction": "inbound",
+        "turns": [{"role": "customer", "text": text.strip()}],
+    }
 
 
 def english(a) -> tuple[list[dict], list[dict]]:
@@ -42,7 +49,7 @@ def english(a) -> tuple[list[dict], list[dict]]:
             for k, row in enumerate(csv.DictReader(f)):
                 utts.append(one_turn(f"banking77-{part}-{k}", "banking77", row["text"]))
     for path in a.dstc11:
-        for line in open(path, encoding="utf-8"):
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
             u = json.loads(line)
             utts.append(one_turn(f"dstc11-{u['utterance_id']}", "dstc11", u["utterance"]))
     clean, compl = [], []
@@ -56,9 +63,14 @@ def english(a) -> tuple[list[dict], list[dict]]:
     rows, chosen, compl_star = build_star.select(a.star)
     used = set(chosen) | set(compl_star)
     angry = _angry_ids(a.star)
-    star = [rows[i] for i in sorted(rows, key=lambda i: rank(i, "star-clean"))
-            if i not in used and i not in angry][:STAR_CLEAN_MAX]
-    manual = load_manual("clean")  # dialogues that, read after a screen, hold a complaint or agent profanity
+    star = [
+        rows[i]
+        for i in sorted(rows, key=lambda i: rank(i, "star-clean"))
+        if i not in used and i not in angry
+    ][:STAR_CLEAN_MAX]
+    manual = load_manual(
+        "clean"
+    )  # dialogues that, read after a screen, hold a complaint or agent profanity
     for r in star:
         r.pop("labels", None)
         r.pop("meta", None)
@@ -93,10 +105,20 @@ def chinese(a) -> list[dict]:
         name = Path(path).stem  # e.g. kdconv_film_dev or film_dev
         tag = name.replace("kdconv_", "")
         for k, d in enumerate(json.loads(Path(path).read_text(encoding="utf-8"))):
-            turns = [{"role": "customer" if j % 2 == 0 else "agent", "text": m["message"].strip()}
-                     for j, m in enumerate(d["messages"]) if m["message"].strip()]
-            out.append({"id": f"kdconv-{tag}-{k}", "source": "kdconv", "language": "zh",
-                        "direction": "inbound", "turns": turns})
+            turns = [
+                {"role": "customer" if j % 2 == 0 else "agent", "text": m["message"].strip()}
+                for j, m in enumerate(d["messages"])
+                if m["message"].strip()
+            ]
+            out.append(
+                {
+                    "id": f"kdconv-{tag}-{k}",
+                    "source": "kdconv",
+                    "language": "zh",
+                    "direction": "inbound",
+                    "turns": turns,
+                }
+            )
     return out
 
 
@@ -129,7 +151,16 @@ def main() -> None:
     dev, held = split(compl)
     write_jsonl(HERE / "complaints-en-utterances.dev.jsonl", dev)
     write_jsonl(HERE / "complaints-en-utterances.heldout.jsonl", held)
-    print("clean-en", len(en), "clean-zh", len(zh), "complaint utterances dev", len(dev), "heldout", len(held))
+    print(
+        "clean-en",
+        len(en),
+        "clean-zh",
+        len(zh),
+        "complaint utterances dev",
+        len(dev),
+        "heldout",
+        len(held),
+    )
 
 
 if __name__ == "__main__":

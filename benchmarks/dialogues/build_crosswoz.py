@@ -6,6 +6,7 @@ The zips are data/crosswoz/val.json.zip and test.json.zip of github thu-coai/Cro
 transactions, so identity_verification is always "na"; the other labels come from
 labels/crosswoz.manual.json (README, labelling rules).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,12 +26,24 @@ def load(paths: list[Path]) -> dict[str, dict]:
         with zipfile.ZipFile(p) as z:
             data = json.loads(z.read(z.namelist()[0]))
         for k, v in data.items():
-            turns = [{"role": "customer" if m["role"] == "usr" else "agent", "text": m["content"].strip()}
-                     for m in v["messages"] if m["content"].strip()]
+            turns = [
+                {
+                    "role": "customer" if m["role"] == "usr" else "agent",
+                    "text": m["content"].strip(),
+                }
+                for m in v["messages"]
+                if m["content"].strip()
+            ]
             did = f"crosswoz-{part}-{k}"
-            rows[did] = {"id": did, "source": "crosswoz", "language": "zh", "direction": "inbound",
-                         "turns": turns, "labels": {"identity_verification": "na"},
-                         "meta": {"type": v.get("type")}}
+            rows[did] = {
+                "id": did,
+                "source": "crosswoz",
+                "language": "zh",
+                "direction": "inbound",
+                "turns": turns,
+                "labels": {"identity_verification": "na"},
+                "meta": {"type": v.get("type")},
+            }
     return rows
 
 
@@ -53,8 +66,13 @@ def main() -> None:
                 r = rows[i]
                 ag = [t["text"] for t in r["turns"] if t["role"] == "agent"]
                 cu = [t["text"] for t in r["turns"] if t["role"] == "customer"]
-                f.write(f"## {i}\n A1: {ag[0]}\n A2: {ag[1]}\n ..\n" + "".join(f" A-: {x}\n" for x in ag[-3:])
-                        + " C: " + " | ".join(cu) + "\n")
+                f.write(
+                    f"## {i}\n A1: {ag[0]}\n A2: {ag[1]}\n ..\n"
+                    + "".join(f" A-: {x}\n" for x in ag[-3:])
+                    + " C: "
+                    + " | ".join(cu)
+                    + "\n"
+                )
         return
     manual = load_manual("crosswoz")
     labelled = [merge_labels(rows[i], manual) for i in chosen]

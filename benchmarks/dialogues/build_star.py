@@ -7,6 +7,7 @@ mechanically from the logged API calls (README, "identity_verification"); the ot
 labels come from labels/star.manual.json and labels/complaints-en.manual.json.
 --review writes the selected dialogues in a readable form for the person labelling.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,14 +19,18 @@ from common import HERE, load_manual, merge_labels, rank, split, write_jsonl
 
 BANK = ("bank_balance", "bank_fraud_report")
 CRED_ERROR = "You must provide either"
-PERSONA = re.compile(r"angry|rude|annoy|frustrat|upset|complain|impatien|\bmad\b|irritat|aggress", re.I)
+PERSONA = re.compile(
+    r"angry|rude|annoy|frustrat|upset|complain|impatien|\bmad\b|irritat|aggress", re.I
+)
 
 
 def change_ok(api: str, item: dict) -> bool:
     if not item:
         return False
-    msg = " ".join(str(item.get(k, "")) for k in
-                   ("Message", "Confirmation", "ReservationStatus", "ChangeStatus", "RequestStatus"))
+    msg = " ".join(
+        str(item.get(k, ""))
+        for k in ("Message", "Confirmation", "ReservationStatus", "ChangeStatus", "RequestStatus")
+    )
     if api in ("hotel_book", "restaurant_book", "plane_book"):
         return "Reservation Confirmed" in msg
     if api == "ride_book":
@@ -54,7 +59,11 @@ def convert(d: dict) -> dict:
         agent, action = e.get("Agent"), e.get("Action")
         if agent == "User" and action == "utter" and e.get("Text", "").strip():
             turns.append({"role": "customer", "text": e["Text"].strip()})
-        elif agent == "Wizard" and action in ("utter", "pick_suggestion") and e.get("Text", "").strip():
+        elif (
+            agent == "Wizard"
+            and action in ("utter", "pick_suggestion")
+            and e.get("Text", "").strip()
+        ):
             turns.append({"role": "agent", "text": e["Text"].strip()})
         elif agent == "Wizard" and action == "query":
             pending = e.get("APIName")
@@ -72,14 +81,23 @@ def convert(d: dict) -> dict:
     else:
         ident = "fail"
     tasks = [c["Task"] for c in d["Scenario"]["WizardCapabilities"]]
-    return {"id": f"star-{d['DialogueID']}", "source": "star", "language": "en",
-            "direction": "inbound", "turns": turns,
-            "labels": {"identity_verification": ident},
-            "meta": {"tasks": tasks, "first_change": change, "first_verification": verify}}
+    return {
+        "id": f"star-{d['DialogueID']}",
+        "source": "star",
+        "language": "en",
+        "direction": "inbound",
+        "turns": turns,
+        "labels": {"identity_verification": ident},
+        "meta": {"tasks": tasks, "first_change": change, "first_verification": verify},
+    }
 
 
 def persona(d: dict) -> bool:
-    return bool(PERSONA.search(" ".join(e.get("Text", "") for e in d["Events"] if e.get("Agent") == "UserGuide")))
+    return bool(
+        PERSONA.search(
+            " ".join(e.get("Text", "") for e in d["Events"] if e.get("Agent") == "UserGuide")
+        )
+    )
 
 
 def select(raw: Path):
@@ -90,7 +108,10 @@ def select(raw: Path):
         if d.get("CompletionLevel") != "Complete":
             continue
         r = convert(d)
-        if sum(t["role"] == "agent" for t in r["turns"]) < 2 or sum(t["role"] == "customer" for t in r["turns"]) < 2:
+        if (
+            sum(t["role"] == "agent" for t in r["turns"]) < 2
+            or sum(t["role"] == "customer" for t in r["turns"]) < 2
+        ):
             continue
         rows[r["id"]] = r
         if persona(d):
@@ -114,13 +135,21 @@ def main() -> None:
     ap.add_argument("--review", type=Path)
     a = ap.parse_args()
     rows, chosen, compl = select(a.raw)
-    labelled = [merge_labels(rows[i], load_manual("star")) for i in sorted(chosen, key=lambda s: int(s.split("-")[1]))]
+    labelled = [
+        merge_labels(rows[i], load_manual("star"))
+        for i in sorted(chosen, key=lambda s: int(s.split("-")[1]))
+    ]
     cman = load_manual("complaints-en")
     complaints = []
     for i in sorted(compl, key=lambda s: int(s.split("-")[1])):
         r = rows[i]
-        c = {"id": f"{i}-customer", "source": "star", "language": "en", "direction": "inbound",
-             "turns": [t for t in r["turns"] if t["role"] == "customer"]}
+        c = {
+            "id": f"{i}-customer",
+            "source": "star",
+            "language": "en",
+            "direction": "inbound",
+            "turns": [t for t in r["turns"] if t["role"] == "customer"],
+        }
         if f"{i}-customer" in cman:
             c["labels"] = {"complaint": cman[f"{i}-customer"]["complaint"]}
             if cman[f"{i}-customer"].get("notes"):

@@ -1,4 +1,5 @@
 """Shared helpers for the build_<source>.py scripts (standard library only)."""
+
 from __future__ import annotations
 
 import gzip
@@ -7,8 +8,14 @@ import json
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-LABEL_KEYS = ("identity_verification", "greeting", "closing",
-              "satisfaction_invite", "complaint", "profanity_by_agent")
+LABEL_KEYS = (
+    "identity_verification",
+    "greeting",
+    "closing",
+    "satisfaction_invite",
+    "complaint",
+    "profanity_by_agent",
+)
 
 
 def is_heldout(dialogue_id: str) -> bool:
