@@ -44,6 +44,7 @@ from calldata import (
 )
 from qa.rescore import transcript_for_scoring
 from scoring import Rubric, load_case, load_rubrics, normalize_text, score_call, select_rubrics
+from sentences import SentenceVectors, encode_turns, load_encoder
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "rubric_cases" / "transcripts"
@@ -352,11 +353,17 @@ def make_call(index: int, rng: random.Random) -> tuple[Call, Transcript]:
     return call, transcript
 
 
-def make_store(count: int, seed: int) -> list[tuple[Call, str]]:
-    """``count`` calls as the store holds them: the Call and the transcript's JSON."""
+def make_store(count: int, seed: int) -> list[tuple[Call, str, bytes]]:
+    """``count`` calls as the store holds them: the Call, the transcript's JSON and its sentence
+    vectors (encoded here, as the pipeline does when it processes a call)."""
     rng = random.Random(seed)
+    encoder = load_encoder()
     return [
-        (call, transcript.model_dump_json())
+        (
+            call,
+            transcript.model_dump_json(),
+            encode_turns(encoder, [(t.index, t.text) for t in transcript.turns]).to_bytes(),
+        )
         for call, transcript in (make_call(i, rng) for i in range(count))
     ]
 
@@ -382,11 +389,13 @@ class Throughput:
         return self.calls / (self.score_seconds + self.parse_seconds)
 
 
-def _score_all(rubrics: list[Rubric], parsed: list[tuple[Call, Transcript]]) -> int:
+def _score_all(
+    rubrics: list[Rubric], parsed: list[tuple[Call, Transcript, SentenceVectors]]
+) -> int:
     cards = 0
-    for call, transcript in parsed:
+    for call, transcript, vectors in parsed:
         for rubric in select_rubrics(rubrics, call, transcript.language):
-            score_call(rubric, transcript, call)
+            score_call(rubric, transcript, call, vectors=vectors)
             cards += 1
     return cards
 
@@ -394,7 +403,10 @@ def _score_all(rubrics: list[Rubric], parsed: list[tuple[Call, Transcript]]) -> 
 def measure_throughput(rubrics: list[Rubric], count: int, seed: int = 7) -> Throughput:
     """Load and score ``count`` synthetic stored calls one by one, as ``qa rescore`` does, after
     a warm-up on 40 others; CPU time of this process, loading and scoring apart."""
-    warm = [(c, transcript_for_scoring(t)) for c, t in make_store(40, seed + 1000)]
+    warm = [
+        (c, transcript_for_scoring(t), SentenceVectors.from_bytes(v))
+        for c, t, v in make_store(40, seed + 1000)
+    ]
     _score_all(rubrics, warm)
     store = make_store(count, seed)
     normalize_text.cache_clear()  # no turn text of the timed set counts as seen before
@@ -402,11 +414,12 @@ def measure_throughput(rubrics: list[Rubric], count: int, seed: int = 7) -> Thro
     parse_seconds = score_seconds = 0.0
     cards = turns = 0
     by_kind: dict[str, tuple[int, float]] = {}
-    for call, text in store:
+    for call, text, blob in store:
         started = time.process_time()
         transcript = transcript_for_scoring(text)
+        vectors = SentenceVectors.from_bytes(blob)
         loaded = time.process_time()
-        cards += _score_all(rubrics, [(call, transcript)])
+        cards += _score_all(rubrics, [(call, transcript, vectors)])
         scored = time.process_time()
         parse_seconds += loaded - started
         score_seconds += scored - loaded

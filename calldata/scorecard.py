@@ -53,6 +53,11 @@ class Flag(BaseModel):
         "of call a do-not-disturb request refuses ('marketing', 'survey', 'care').",
     )
     evidence: tuple[Evidence, ...] = ()
+    hint: bool = Field(
+        default=False,
+        description="Raised only on a guess about misheard words (an approximate phrase match): "
+        "low severity, for a reviewer to confirm, never counted as a complaint until confirmed.",
+    )
 
 
 class Scorecard(BaseModel):

@@ -18,6 +18,7 @@ from scoring.index import PhraseIndex, match_phrase
 from scoring.loader import (
     FileCheck,
     check_rubric_dir,
+    load_intent_libraries,
     load_phrase_libraries,
     load_rubric,
     load_rubrics,
@@ -25,12 +26,13 @@ from scoring.loader import (
 from scoring.matching import MatchMode, PhraseHit
 from scoring.normalize import normalize_text
 from scoring.phrases import expand_alternatives
-from scoring.schema import Condition, PhraseLibrary, Rubric, rubric_json_schema
+from scoring.schema import Condition, IntentLibrary, PhraseLibrary, Rubric, rubric_json_schema
 from scoring.scorer import rubric_applies, score_call, select_rubrics
 
 __all__ = [
     "Condition",
     "FileCheck",
+    "IntentLibrary",
     "MatchMode",
     "PhraseHit",
     "PhraseIndex",
@@ -44,6 +46,7 @@ __all__ = [
     "describe_rubric",
     "expand_alternatives",
     "load_case",
+    "load_intent_libraries",
     "load_phrase_libraries",
     "load_rubric",
     "load_rubrics",

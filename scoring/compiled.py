@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from scoring.errors import RubricError
 from scoring.index import PhraseIndex
 from scoring.loader import walk_conditions
+from scoring.meaning import ExampleTable, IntentPlan, plan_intent
 from scoring.phrases import exclusions_for, phrases_for, primary_language
-from scoring.schema import Condition, PhraseSpec, Rubric, Window
+from scoring.schema import Condition, IntentSpec, PhraseSpec, Rubric, Window
 
 logger = logging.getLogger(__name__)
 
@@ -36,15 +37,21 @@ class PhrasePlan:
 
 @dataclass(frozen=True)
 class CompiledRubric:
-    """A rubric's phrase index for one language, its phrase plans and condition keys."""
+    """A rubric's phrase index for one language, its phrase and intent plans and condition
+    keys."""
 
     language: str
     index: PhraseIndex
     plans: dict[int, PhrasePlan]  # id(PhraseSpec) → plan
+    intents: dict[int, IntentPlan]  # id(IntentSpec) → plan
+    examples: ExampleTable  # every intent plan's examples, encoded together
     keys: dict[int, str]  # id(Condition) → structural key
 
     def plan(self, spec: PhraseSpec) -> PhrasePlan:
         return self.plans[id(spec)]
+
+    def intent_plan(self, spec: IntentSpec) -> IntentPlan:
+        return self.intents[id(spec)]
 
     def key(self, condition: Condition) -> str:
         return self.keys[id(condition)]
@@ -115,16 +122,28 @@ def compile_rubric(rubric: Rubric, language: str) -> CompiledRubric:
     language = primary_language(language)
     index = PhraseIndex(language)
     plans: dict[int, PhrasePlan] = {}
+    intents: dict[int, IntentPlan] = {}
+    examples = ExampleTable()
     keys: dict[int, str] = {}
     for _, condition in walk_conditions(rubric):
         keys[id(condition)] = condition.model_dump_json(by_alias=True, exclude_none=True)
         spec = condition.phrase or (condition.count.phrase if condition.count else None)
         if spec is not None and id(spec) not in plans:
             plans[id(spec)] = _plan(spec, rubric, index, language)
+        if condition.intent is not None and id(condition.intent) not in intents:
+            try:
+                intents[id(condition.intent)] = plan_intent(
+                    condition.intent, language, rubric.intents, examples
+                )
+            except KeyError as error:
+                raise RubricError(
+                    f"intent library {error} is not loaded; load rubrics with "
+                    "load_rubric/load_rubrics so their intent libraries are attached"
+                ) from error
     logger.debug(
         "compiled rubric %s for %r: %d phrase groups", rubric.id, language, index.group_count
     )
-    return CompiledRubric(language, index, plans, keys)
+    return CompiledRubric(language, index, plans, intents, examples, keys)
 
 
 def compiled_for(rubric: Rubric, language: str) -> CompiledRubric:

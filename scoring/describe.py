@@ -6,24 +6,58 @@ import textwrap
 
 from scoring.compiled import describe_source, describe_window
 from scoring.loader import walk_conditions
-from scoring.schema import Condition, PhraseLibrary, PhraseSpec, Rubric
+from scoring.schema import (
+    Condition,
+    IntentLibrary,
+    IntentSpec,
+    PhraseLibrary,
+    PhraseSpec,
+    Rubric,
+)
 
 _PREVIEW = 4
 
 
-def _library_lines(name: str, library: PhraseLibrary | None, indent: str) -> list[str]:
+def _preview(phrases: tuple[str, ...]) -> str:
+    shown = ", ".join(repr(p) for p in phrases[:_PREVIEW])
+    return shown + (f", ... ({len(phrases)} in all)" if len(phrases) > _PREVIEW else "")
+
+
+def _library_lines(
+    name: str, library: PhraseLibrary | IntentLibrary | None, indent: str
+) -> list[str]:
     if library is None:
         return [f"{indent}{name}: (not loaded)"]
     lines = [f"{indent}{name}" + (f" — {library.description}" if library.description else "")]
-    for language, phrases in library.phrases.items():
-        shown = ", ".join(repr(p) for p in phrases[:_PREVIEW])
-        more = f", ... ({len(phrases)} in all)" if len(phrases) > _PREVIEW else ""
-        lines.append(f"{indent}  {language}: {shown}{more}")
+    if isinstance(library, IntentLibrary):
+        lines[0] += f" (similarity at least {library.threshold:g})"
+        listed, near = library.examples, "not like"
+    else:
+        listed, near = library.phrases, "not inside"
+    for language, phrases in listed.items():
+        lines.append(f"{indent}  {language}: {_preview(phrases)}")
     for language, phrases in library.exclude.items():
-        shown = ", ".join(repr(p) for p in phrases[:_PREVIEW])
-        more = f", ... ({len(phrases)} in all)" if len(phrases) > _PREVIEW else ""
-        lines.append(f"{indent}  {language}, not inside: {shown}{more}")
+        lines.append(f"{indent}  {language}, {near}: {_preview(phrases)}")
     return lines
+
+
+def _intent_line(spec: IntentSpec) -> str:
+    who = "anyone" if spec.role == "any" else spec.role
+    names = ", ".join(spec.libraries)
+    source = " or ".join(
+        part
+        for part in (names and f"intent {names}", spec.examples is not None and "inline examples")
+        if part
+    )
+    details = []
+    if spec.threshold is not None:
+        details.append(f"similarity at least {spec.threshold:g}")
+    if spec.min_count > 1:
+        details.append(f"in at least {spec.min_count} turns")
+    if spec.exclude is not None:
+        details.append("unless closer to its exclude examples")
+    tail = f" ({', '.join(details)})" if details else ""
+    return f"{who} says something meaning {source}{describe_window(spec.window, spec.role)}{tail}"
 
 
 def _phrase_line(spec: PhraseSpec) -> str:
@@ -70,6 +104,8 @@ def describe_condition(condition: Condition, indent: str = "") -> list[str]:
         ]
     if kind == "phrase" and condition.phrase is not None:
         return [f"{indent}{_phrase_line(condition.phrase)}"]
+    if kind == "intent" and condition.intent is not None:
+        return [f"{indent}{_intent_line(condition.intent)}"]
     if kind == "count" and condition.count is not None:
         count = condition.count
         bounds = [
@@ -165,6 +201,12 @@ def describe_rubric(rubric: Rubric) -> str:
         lines.append("Phrase libraries:")
         for name in used:
             lines.extend(_library_lines(name, rubric.libraries.get(name), "  "))
+    meant = sorted({n for c in _conditions(rubric) if c.intent for n in c.intent.libraries})
+    if meant:
+        lines.append("")
+        lines.append("Intent libraries:")
+        for name in meant:
+            lines.extend(_library_lines(name, rubric.intents.get(name), "  "))
     return "\n".join(lines)
 
 

@@ -3,11 +3,18 @@ evidence that decided it, the points in the call where it was met, and a readabl
 
 Per call, every turn is normalised and tokenised once and matched once against the rubric's
 compiled phrase index (:mod:`scoring.compiled`); conditions then only read those hits, and each
-distinct condition is evaluated once (``CallContext.memo``).
+distinct condition is evaluated once (``CallContext.memo``). Intent conditions compare the
+call's sentence vectors with their examples (:mod:`scoring.meaning`).
+
+Approximate phrase hits (English fuzzy matches, pinyin with syllable edits) are guesses about
+misheard words. They may support a verdict in the agent's favour, but never count against
+anyone: ``not`` and flags look only at confident hits (:meth:`CallContext.confident`) — as
+written, homophones of Chinese phrases, or meaning.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import operator
@@ -15,9 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from calldata import Call, Evidence, Metrics, Role, Transcript, Turn
-from scoring.compiled import CompiledRubric, PhrasePlan
+from scoring.compiled import CompiledRubric, PhrasePlan, describe_window
 from scoring.index import TurnMatch
 from scoring.matching import PhraseHit
+from scoring.meaning import IntentHit, MeaningMatcher
 from scoring.normalize import normalize_text
 from scoring.phrases import primary_language
 from scoring.schema import (
@@ -26,6 +34,7 @@ from scoring.schema import (
     BeforeSpec,
     Condition,
     CountSpec,
+    IntentSpec,
     MetaSpec,
     MetricName,
     MetricSpec,
@@ -33,6 +42,7 @@ from scoring.schema import (
     Window,
 )
 from scoring.tokens import tokenize_turn
+from sentences import SentenceEncoder, SentenceVectors, encode_turns, load_encoder
 
 logger = logging.getLogger(__name__)
 
@@ -66,17 +76,26 @@ class Outcome:
 
 @dataclass
 class CallContext:
-    """One call being scored with one compiled rubric: per-turn phrase hits, computed once."""
+    """One call being scored with one compiled rubric: per-turn phrase hits, computed once.
+
+    ``vectors``: the call's stored sentence vectors; when None (or from another encoder) and an
+    intent condition needs them, the turns are encoded here with ``encoder``.
+    """
 
     transcript: Transcript
     call: Call
     compiled: CompiledRubric
+    vectors: SentenceVectors | None = None
+    encoder: Callable[[], SentenceEncoder] = load_encoder
+    confident_only: bool = False  # approximate phrase hits do not count (see confident())
     language: str = ""
     turns: tuple[Turn, ...] = field(default=())
     memo: dict[str, Outcome] = field(default_factory=dict)
     _hits: list[TurnMatch] | None = None
     _by_group: dict[int, list[int]] = field(default_factory=dict)
     _by_role: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    _meaning: MeaningMatcher | None = None
+    _confident: CallContext | None = None
 
     def __post_init__(self) -> None:
         self.language = primary_language(self.transcript.language or self.call.language)
@@ -84,6 +103,42 @@ class CallContext:
         if any(a.index > b.index for a, b in itertools.pairwise(turns)):
             turns = tuple(sorted(turns, key=lambda t: (t.index, t.start)))
         self.turns = turns
+
+    def confident(self) -> CallContext:
+        """The same call where only confident phrase hits count (its own memo, shared hits)."""
+        if self.confident_only:
+            return self
+        if self._confident is None:
+            self._match_turns()
+            self._confident = dataclasses.replace(
+                self, confident_only=True, memo={}, _confident=None
+            )
+            self._confident._meaning = self.meaning
+        return self._confident
+
+    @property
+    def meaning(self) -> MeaningMatcher:
+        """The call's sentences for intent conditions (encoded now if none were stored)."""
+        if self._meaning is None:
+            encoder = self.encoder()
+            vectors = self.vectors
+            if vectors is None or vectors.encoder != encoder.id:
+                if vectors is not None:
+                    logger.warning(
+                        "call %s: stored sentence vectors are from %s, not %s; encoding again",
+                        self.call.call_id,
+                        vectors.encoder,
+                        encoder.id,
+                    )
+                vectors = encode_turns(encoder, [(t.index, t.text) for t in self.turns])
+            self._meaning = MeaningMatcher(
+                vectors,
+                [t.index for t in self.turns],
+                [t.text for t in self.turns],
+                self.compiled.examples,
+                encoder.encode,
+            )
+        return self._meaning
 
     @property
     def end_time(self) -> float:
@@ -146,7 +201,8 @@ def _evaluate(condition: Condition, context: CallContext) -> Outcome:
     if condition.any_ is not None:
         return _any([evaluate(child, context) for child in condition.any_])
     if condition.not_ is not None:
-        inner = evaluate(condition.not_, context)
+        # a guess about misheard words never counts against anyone
+        inner = evaluate(condition.not_, context.confident())
         return Outcome(not inner.matched, inner.reason, inner.evidence)
     if condition.before is not None:
         return _before(condition.before, context)
@@ -154,6 +210,8 @@ def _evaluate(condition: Condition, context: CallContext) -> Outcome:
         return _after(condition.after, context)
     if condition.phrase is not None:
         return _phrase(condition.phrase, context)
+    if condition.intent is not None:
+        return _intent(condition.intent, context)
     if condition.count is not None:
         return _count(condition.count, context)
     if condition.metric is not None:
@@ -189,7 +247,10 @@ def _any(outcomes: list[Outcome]) -> Outcome:
             merge_evidence(*(o.evidence for o in outcomes)),
         )
     positions = tuple(sorted({p for o in met for p in o.positions}))
-    first = next((o for o in met if o.positions and o.positions[0] == positions[0]), met[0])
+    # the reason of the first listed part met in the earliest turn (phrases are usually listed
+    # before intents: their reason quotes the words, and what ASR wrote when it misheard them)
+    turn = positions[0][0] if positions else None
+    first = next((o for o in met if o.positions and o.positions[0][0] == turn), met[0])
     return Outcome(True, first.reason, merge_evidence(*(o.evidence for o in met)), positions)
 
 
@@ -256,6 +317,11 @@ def window_positions(
     return tuple(p for p in positions if turns[p].end > limit)
 
 
+def _where(role: str, window: Window | None, context: CallContext) -> tuple[int, ...]:
+    """Positions of the role's turns inside the window."""
+    return window_positions(context.role_positions(role), context.turns, window, context.end_time)
+
+
 def _best(hits: list[PhraseHit]) -> PhraseHit:
     return max(hits, key=lambda h: (h.similarity, h.end - h.start, -h.offset))
 
@@ -263,6 +329,12 @@ def _best(hits: list[PhraseHit]) -> PhraseHit:
 def _turn_hits(plan: PhrasePlan, context: CallContext, position: int) -> dict[int, PhraseHit]:
     """The plan's hits in one turn (listed phrase → best hit), near-misses removed."""
     found = context.hits(position, plan.group) if plan.group is not None else None
+    if found and context.confident_only:
+        found = {
+            listed: sure
+            for listed, options in found.items()
+            if (sure := [hit for hit in options if not hit.approximate])
+        }
     if not found:
         return {}
     near = context.hits(position, plan.exclude) if plan.exclude is not None else None
@@ -296,11 +368,7 @@ def _find(plan: PhrasePlan, context: CallContext) -> _Matches:
     if not candidates:
         return matches
     if spec.window is not None:
-        allowed = set(
-            window_positions(
-                context.role_positions(spec.role), context.turns, spec.window, context.end_time
-            )
-        )
+        allowed = set(_where(spec.role, spec.window, context))
         candidates = [p for p in candidates if p in allowed]
     elif spec.role != "any":
         role = Role(spec.role)
@@ -394,6 +462,49 @@ def _count(spec: CountSpec, context: CallContext) -> Outcome:
     skip = (spec.at_least or 1) - 1
     points = tuple((turn.index, hit.offset) for turn, hit in said[skip:])
     return Outcome(True, f"{summary} ({wanted})", evidence, points)
+
+
+# ---- intent ----------------------------------------------------------------------------------
+
+
+def _intent(spec: IntentSpec, context: CallContext) -> Outcome:
+    plan = context.compiled.intent_plan(spec)
+    who = "someone" if spec.role == "any" else f"the {spec.role}"
+    where = describe_window(spec.window, spec.role)
+    if not plan.examples:
+        return Outcome(False, f"no examples for language {context.language!r} in {plan.what}")
+    positions = _where(spec.role, spec.window, context)
+    found = context.meaning.hits(plan, positions)
+    said = [(context.turns[p], found[p]) for p in positions if p in found]
+    evidence = tuple(_intent_evidence(turn, hit) for turn, hit in said[:MAX_EVIDENCE])
+    if not said:
+        return Outcome(False, f"{who} said nothing {plan.what}{where}")
+    if len(said) < spec.min_count:
+        return Outcome(
+            False,
+            f"{who} said something {plan.what} in {len(said)} turn(s){where}, "
+            f"fewer than {spec.min_count}",
+            evidence,
+        )
+    quoted = ", ".join(
+        f"{turn.text[hit.start : hit.end]!r} ≈ {hit.example!r} ({hit.similarity:.2f}, "
+        f"turn {turn.index})"
+        for turn, hit in said[: max(2, spec.min_count)]
+    )
+    points = tuple((turn.index, hit.offset) for turn, hit in said[spec.min_count - 1 :])
+    return Outcome(True, f"{who} said {quoted}", evidence, points)
+
+
+def _intent_evidence(turn: Turn, hit: IntentHit) -> Evidence:
+    return Evidence(
+        turn_index=turn.index,
+        speaker=turn.role,
+        start=turn.start,
+        end=turn.end,
+        text=turn.text,
+        matched=hit.example,
+        similarity=hit.similarity,
+    )
 
 
 # ---- metric and meta ------------------------------------------------------------------------

@@ -10,7 +10,7 @@ condition asks for the phrase's group in that turn (:class:`scoring.index.TurnMa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
@@ -190,6 +190,21 @@ class Anchors:
         return result
 
 
+_ENDINGS = ("s", "es", "ed", "d", "ing", "er", "ers")
+
+
+def inflected(heard: Sequence[str], phrase: Sequence[str]) -> bool:
+    """Whether the words heard are the phrase's words, some with an ending ("complaints",
+    "complained" for "complaint", "complain"): the phrase said, not a guess at a misheard word.
+    """
+    if len(heard) != len(phrase):
+        return False
+    return all(
+        said == word or (said.startswith(word) and said[len(word) :] in _ENDINGS)
+        for said, word in zip(heard, phrase, strict=True)
+    )
+
+
 def run(test: FuzzyTest, tokens: Tokens, hits: TurnHits) -> None:
     """Run one noted test: the support check where needed, then the windows."""
     anchored, start, joined = test
@@ -268,5 +283,7 @@ def _windows(anchored: Anchored, start: int, joined: int, tokens: Tokens, hits: 
     if found is not None:
         score, which, begin, finish = found
         entry = anchored.entries[which]
-        hit = hit_at(entry, tokens, begin, finish, round(score / 100, 3))
+        heard = tokens.keys[begin : finish + 1]
+        approximate = not inflected(heard, entry.normalized.split())
+        hit = hit_at(entry, tokens, begin, finish, round(score / 100, 3), approximate)
         keep(hits, entry.group, entry.listed, hit)

@@ -25,11 +25,19 @@ class Entry:
     verbatim_only: bool  # a homophone is not enough
 
 
-def hit_at(entry: Entry, tokens: Tokens, start: int, end: int, similarity: float) -> PhraseHit:
+def hit_at(
+    entry: Entry,
+    tokens: Tokens,
+    start: int,
+    end: int,
+    similarity: float,
+    approximate: bool = False,
+) -> PhraseHit:
     """The hit of ``entry`` on tokens ``start``..``end`` of a turn."""
     begin, finish = tokens.starts[start], tokens.ends[end]
     heard = tokens.normalized[begin:finish]
-    return PhraseHit(entry.phrase, similarity, heard, begin / len(tokens.normalized), begin, finish)
+    offset = begin / len(tokens.normalized)
+    return PhraseHit(entry.phrase, similarity, heard, offset, begin, finish, approximate)
 
 
 def keep(hits: TurnHits, group: int, listed: int, hit: PhraseHit) -> None:

@@ -320,7 +320,7 @@ def _edit_matches(edit: _EditEntry, tokens: Tokens, hits: TurnHits, places: set[
                 best = (score, begin, begin + width - 1)
     if best is not None and best[0] >= edit.entry.threshold:
         score, begin, finish = best
-        hit = hit_at(edit.entry, tokens, begin, finish, round(score, 3))
+        hit = hit_at(edit.entry, tokens, begin, finish, round(score, 3), approximate=score < 1.0)
         keep(hits, edit.entry.group, edit.entry.listed, hit)
 
 

@@ -1,7 +1,8 @@
 """Loading and checking rubric files and phrase libraries.
 
-A rubric directory holds rubric files (``*.yaml`` / ``*.yml`` at its top level) and phrase
-libraries (``phrases/*.yaml``). Every problem is reported with its file and line.
+A rubric directory holds rubric files (``*.yaml`` / ``*.yml`` at its top level), phrase
+libraries (``phrases/*.yaml``) and intent libraries (``intents/*.yaml``). Every problem is
+reported with its file and line.
 """
 
 from __future__ import annotations
@@ -9,21 +10,38 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TypeVar, cast
 
 from scoring.errors import Problem, RubricError
 from scoring.matching import MatchMode, compile_regex
 from scoring.normalize import normalize_text
-from scoring.phrases import PhraseSyntaxError, expand_alternatives, languages_of, phrases_for
-from scoring.schema import Condition, PhraseLibrary, PhraseLibraryFile, PhraseSpec, Rubric
+from scoring.phrases import (
+    PhraseSyntaxError,
+    expand_alternatives,
+    languages_of,
+    phrases_for,
+    primary_language,
+)
+from scoring.schema import (
+    Condition,
+    IntentLibrary,
+    IntentLibraryFile,
+    IntentSpec,
+    PhraseLibrary,
+    PhraseLibraryFile,
+    PhraseSpec,
+    Rubric,
+)
 from scoring.yamlsource import PathKey, YamlSource, read_yaml, validate
 
 logger = logging.getLogger(__name__)
 
 PHRASES_DIR = "phrases"
+INTENTS_DIR = "intents"
+_Library = TypeVar("_Library", PhraseLibrary, IntentLibrary)
 _POSITIONAL = ("phrase", "before", "all", "any")
 
 
@@ -32,7 +50,7 @@ class FileCheck:
     """The result of checking one file: what it is, a one-line summary, and its problems."""
 
     path: Path
-    kind: str  # "rubric" or "phrases"
+    kind: str  # "rubric", "phrases" or "intents"
     summary: str
     problems: tuple[Problem, ...] = ()
 
@@ -75,7 +93,7 @@ def is_positional(condition: Condition) -> bool:
     """Whether the condition is met at a point in the call (so ``before``/``after`` can order
     it): a phrase, an ordering, a count with ``at_least``, or all/any holding one."""
     kind = condition.kind
-    if kind in ("phrase", "before", "after"):
+    if kind in ("phrase", "intent", "before", "after"):
         return True
     if kind == "count" and condition.count is not None:
         return condition.count.at_least is not None
@@ -121,7 +139,10 @@ def _regex_problems(patterns: Iterable[str], source: YamlSource, path: PathKey) 
 
 
 def _check_rubric(
-    rubric: Rubric, source: YamlSource, libraries: dict[str, PhraseLibrary]
+    rubric: Rubric,
+    source: YamlSource,
+    libraries: dict[str, PhraseLibrary],
+    intents: dict[str, IntentLibrary],
 ) -> list[Problem]:
     problems: list[Problem] = []
     for group, entries in (("items", rubric.items), ("flags", rubric.flags)):
@@ -152,6 +173,11 @@ def _check_rubric(
                             "something said at a point in the call",
                         )
                     )
+        if condition.intent is not None:
+            problems.extend(
+                _intent_problems(condition.intent, (*path, "intent"), source, intents, languages)
+            )
+            continue
         if condition.phrase is not None:
             spec, here = condition.phrase, (*path, "phrase")
         elif condition.count is not None:
@@ -170,6 +196,61 @@ def _inline(lists: dict[str, tuple[str, ...]] | tuple[str, ...] | None) -> list[
     return []
 
 
+def _unknown(
+    names: Iterable[str], known: dict[str, _Library], what: str, folder: str
+) -> list[tuple[str, str]]:
+    """(message, hint) for each name that is not a loaded library."""
+    found = []
+    for name in names:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, list(known), n=1)
+        hint = (
+            f"did you mean {close[0]!r}?"
+            if close
+            else (
+                f"define it in {folder}/*.yaml beside the rubric"
+                + (f" (known: {', '.join(sorted(known))})" if known else "")
+            )
+        )
+        found.append((f"unknown {what} {name!r}", hint))
+    return found
+
+
+def _intent_problems(
+    spec: IntentSpec,
+    here: PathKey,
+    source: YamlSource,
+    intents: dict[str, IntentLibrary],
+    languages: set[str],
+) -> list[Problem]:
+    """Problems of one intent condition: unknown libraries, empty examples, missing languages."""
+    problems = [
+        source.problem((*here, "library"), message, hint)
+        for message, hint in _unknown(spec.libraries, intents, "intent library", INTENTS_DIR)
+    ]
+    for key, lists in (("examples", spec.examples), ("exclude", spec.exclude)):
+        problems.extend(
+            source.problem((*here, key), f"example {example!r} has no words", "give it words")
+            for example in _inline(lists)
+            if not normalize_text(example)
+        )
+    if problems or isinstance(spec.examples, tuple):
+        return problems
+    have = {primary_language(key) for key in (spec.examples or {})}
+    for name in spec.libraries:
+        have.update(primary_language(key) for key in intents[name].examples)
+    for language in sorted(languages - have):
+        problems.append(
+            source.problem(
+                here,
+                f"no {language!r} examples here, but the rubric applies to {language!r}",
+                f"add {language}: [...] to the examples or to the intent library",
+            )
+        )
+    return problems
+
+
 def _spec_problems(
     spec: PhraseSpec,
     here: PathKey,
@@ -181,19 +262,10 @@ def _spec_problems(
     languages, and more distinct phrases asked for than listed."""
     problems: list[Problem] = []
     missing = [name for name in spec.libraries if name not in libraries]
-    for name in missing:
-        close = difflib.get_close_matches(name, list(libraries), n=1)
-        hint = (
-            f"did you mean {close[0]!r}?"
-            if close
-            else (
-                f"define it in {PHRASES_DIR}/*.yaml beside the rubric"
-                + (f" (known: {', '.join(sorted(libraries))})" if libraries else "")
-            )
-        )
-        problems.append(
-            source.problem((*here, "library"), f"unknown phrase library {name!r}", hint)
-        )
+    problems.extend(
+        source.problem((*here, "library"), message, hint)
+        for message, hint in _unknown(missing, libraries, "phrase library", PHRASES_DIR)
+    )
     regex = spec.match is MatchMode.REGEX
     for name in spec.libraries:
         if name in libraries and libraries[name].regex != regex:
@@ -254,38 +326,74 @@ def _load_library_file(path: Path) -> dict[str, PhraseLibrary]:
     return dict(parsed.libraries)
 
 
-def load_phrase_libraries(paths: Iterable[Path | str]) -> dict[str, PhraseLibrary]:
-    """Load phrase-library files into one name → library map; names must be unique."""
-    libraries: dict[str, PhraseLibrary] = {}
+def _load_intent_file(path: Path) -> dict[str, IntentLibrary]:
+    source = read_yaml(path)
+    parsed = cast(IntentLibraryFile, validate(IntentLibraryFile, source))
+    problems: list[Problem] = []
+    for name, library in parsed.intents.items():
+        for key in ("examples", "exclude"):
+            for language, examples in getattr(library, key).items():
+                problems.extend(
+                    source.problem(
+                        ("intents", name, key, language),
+                        f"example {example!r} has no words",
+                        "give each example the words of a whole utterance",
+                    )
+                    for example in examples
+                    if not normalize_text(example)
+                )
+    if problems:
+        raise RubricError(problems)
+    return dict(parsed.intents)
+
+
+def _load_named(
+    paths: Iterable[Path | str],
+    read: Callable[[Path], dict[str, _Library]],
+    what: str,
+    key: str,
+) -> dict[str, _Library]:
+    """Every library of the files, by name (``key``: the files' top-level key)."""
+    found: dict[str, _Library] = {}
     origin: dict[str, Path] = {}
     problems: list[Problem] = []
     for path in map(Path, paths):
         try:
-            found = _load_library_file(path)
+            named = read(path)
         except RubricError as error:
             problems.extend(error.problems)
             continue
-        for name, library in found.items():
-            if name in libraries:
+        for name, library in named.items():
+            if name in found:
                 problems.append(
                     Problem(
                         str(path),
                         None,
-                        f"libraries.{name}",
-                        f"phrase library {name!r} is also defined in {origin[name]}",
-                        "library names must be unique across phrase files",
+                        f"{key}.{name}",
+                        f"{what} {name!r} is also defined in {origin[name]}",
+                        f"{what} names must be unique across files",
                     )
                 )
                 continue
-            libraries[name] = library
+            found[name] = library
             origin[name] = path
     if problems:
         raise RubricError(problems)
-    return libraries
+    return found
 
 
-def _library_files(directory: Path) -> list[Path]:
-    folder = directory / PHRASES_DIR
+def load_phrase_libraries(paths: Iterable[Path | str]) -> dict[str, PhraseLibrary]:
+    """Load phrase-library files into one name → library map; names must be unique."""
+    return _load_named(paths, _load_library_file, "phrase library", "libraries")
+
+
+def load_intent_libraries(paths: Iterable[Path | str]) -> dict[str, IntentLibrary]:
+    """Load intent-library files into one name → intent map; names must be unique."""
+    return _load_named(paths, _load_intent_file, "intent library", "intents")
+
+
+def _library_files(directory: Path, folder_name: str = PHRASES_DIR) -> list[Path]:
+    folder = directory / folder_name
     if not folder.is_dir():
         return []
     return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
@@ -295,28 +403,36 @@ def _rubric_files(directory: Path) -> list[Path]:
     return sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
 
 
-def load_rubric(path: Path | str, libraries: dict[str, PhraseLibrary] | None = None) -> Rubric:
+def load_rubric(
+    path: Path | str,
+    libraries: dict[str, PhraseLibrary] | None = None,
+    intents: dict[str, IntentLibrary] | None = None,
+) -> Rubric:
     """Load and check one rubric file.
 
-    Phrase libraries come from ``libraries`` or, when None, from ``phrases/`` beside the file.
-    Raises RubricError (file:line: what is wrong — hint) for any problem.
+    Phrase and intent libraries come from ``libraries`` / ``intents`` or, when None, from
+    ``phrases/`` / ``intents/`` beside the file. Raises RubricError (file:line: what is wrong —
+    hint) for any problem.
 
     Example: ``rubric = load_rubric("rubrics/inbound-service.yaml")``
     """
     path = Path(path)
     if libraries is None:
         libraries = load_phrase_libraries(_library_files(path.parent))
+    if intents is None:
+        intents = load_intent_libraries(_library_files(path.parent, INTENTS_DIR))
     source = read_yaml(path)
     rubric = cast(Rubric, validate(Rubric, source))
-    problems = _check_rubric(rubric, source, libraries)
+    problems = _check_rubric(rubric, source, libraries, intents)
     if problems:
         raise RubricError(problems)
     logger.debug("loaded rubric %s v%s from %s", rubric.id, rubric.version, path)
-    return rubric.with_libraries(libraries, source=str(path))
+    return rubric.with_libraries(libraries, source=str(path), intents=intents)
 
 
 def load_rubrics(directory: Path | str) -> list[Rubric]:
-    """Load every rubric in a directory with its phrase libraries (``phrases/*.yaml``).
+    """Load every rubric in a directory with its phrase and intent libraries (``phrases/*.yaml``,
+    ``intents/*.yaml``).
 
     Raises RubricError listing every problem in every file, or when there is no rubric.
 
@@ -330,12 +446,13 @@ def load_rubrics(directory: Path | str) -> list[Rubric]:
             hint="pass the folder that holds the rubric *.yaml files",
         )
     libraries = load_phrase_libraries(_library_files(directory))
+    intents = load_intent_libraries(_library_files(directory, INTENTS_DIR))
     rubrics: list[Rubric] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     for path in _rubric_files(directory):
         try:
-            rubric = load_rubric(path, libraries)
+            rubric = load_rubric(path, libraries, intents)
         except RubricError as error:
             problems.extend(error.problems)
             continue
@@ -361,6 +478,37 @@ def load_rubrics(directory: Path | str) -> list[Rubric]:
     return rubrics
 
 
+def _check_libraries(
+    paths: list[Path],
+    load: Callable[[list[Path]], dict[str, _Library]],
+    kind: str,
+    checks: list[FileCheck],
+) -> dict[str, _Library]:
+    """Load library files one by one, appending a check per file; the libraries that loaded."""
+    found: dict[str, _Library] = {}
+    for path in paths:
+        try:
+            named = load([path])
+        except RubricError as error:
+            checks.append(FileCheck(path, kind, "invalid", error.problems))
+            continue
+        clashes = sorted(set(named) & set(found))
+        if clashes:
+            problem = Problem(
+                str(path),
+                None,
+                "",
+                f"libraries defined twice: {', '.join(clashes)}",
+                "library names must be unique across files",
+            )
+            checks.append(FileCheck(path, kind, "invalid", (problem,)))
+            continue
+        found.update(named)
+        label = "phrase libraries" if kind == "phrases" else "intents"
+        checks.append(FileCheck(path, kind, f"{label}: {', '.join(named)}"))
+    return found
+
+
 def check_rubric_dir(directory: Path | str) -> list[FileCheck]:
     """Check every phrase library and rubric in a directory, one :class:`FileCheck` per file."""
     directory = Path(directory)
@@ -368,30 +516,16 @@ def check_rubric_dir(directory: Path | str) -> list[FileCheck]:
         problem = Problem(str(directory), None, "", "no such rubric directory")
         return [FileCheck(directory, "rubric", "missing", (problem,))]
     checks: list[FileCheck] = []
-    libraries: dict[str, PhraseLibrary] = {}
-    for path in _library_files(directory):
-        try:
-            found = load_phrase_libraries([path])
-        except RubricError as error:
-            checks.append(FileCheck(path, "phrases", "invalid", error.problems))
-            continue
-        clashes = sorted(set(found) & set(libraries))
-        if clashes:
-            problem = Problem(
-                str(path),
-                None,
-                "",
-                f"libraries defined twice: {', '.join(clashes)}",
-                "library names must be unique across phrase files",
-            )
-            checks.append(FileCheck(path, "phrases", "invalid", (problem,)))
-            continue
-        libraries.update(found)
-        checks.append(FileCheck(path, "phrases", f"phrase libraries: {', '.join(found)}"))
+    libraries = _check_libraries(
+        _library_files(directory), load_phrase_libraries, "phrases", checks
+    )
+    intents = _check_libraries(
+        _library_files(directory, INTENTS_DIR), load_intent_libraries, "intents", checks
+    )
     rubric_ids: dict[str, Path] = {}
     for path in _rubric_files(directory):
         try:
-            rubric = load_rubric(path, libraries)
+            rubric = load_rubric(path, libraries, intents)
         except RubricError as error:
             checks.append(FileCheck(path, "rubric", "invalid", error.problems))
             continue

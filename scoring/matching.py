@@ -43,7 +43,9 @@ class PhraseHit:
     """A phrase found in a turn: which phrase, how close, and the words heard there.
 
     ``start``/``end`` are character offsets in the normalised turn; ``offset`` is ``start`` as
-    a fraction of it (0..1), which orders two hits in one turn.
+    a fraction of it (0..1), which orders two hits in one turn. ``approximate``: a guess that
+    the words heard are a misheard phrase (fuzzy, or pinyin with syllable edits), as opposed to
+    the phrase as written or a homophone of it.
     """
 
     phrase: str
@@ -52,6 +54,7 @@ class PhraseHit:
     offset: float = 0.0
     start: int = 0
     end: int = 0
+    approximate: bool = False
 
     def overlaps(self, other: PhraseHit) -> bool:
         """Whether the two hits share a stretch of the turn."""

@@ -2,8 +2,8 @@
 
 Every model forbids unknown keys. A condition node holds exactly one operator (semgrep style):
 the combinators ``all``, ``any``, ``not``, the ordering operators ``before`` and ``after``, and
-the leaves ``phrase``, ``count``, ``metric`` and ``meta``. ``docs/rubrics.md`` documents each;
-``docs/rubric-schema.json`` is ``Rubric.model_json_schema()``.
+the leaves ``phrase``, ``intent``, ``count``, ``metric`` and ``meta``. ``docs/rubrics.md``
+documents each; ``docs/rubric-schema.json`` is ``Rubric.model_json_schema()``.
 """
 
 from __future__ import annotations
@@ -141,6 +141,64 @@ class PhraseSpec(_Strict):
         return (self.library,) if isinstance(self.library, str) else self.library
 
 
+DEFAULT_INTENT_THRESHOLD = 0.7
+
+
+class IntentSpec(_Strict):
+    """Leaf: someone says something that *means* what one of these example utterances means.
+
+    Each sentence (or clause of a long sentence) of a turn is compared with the examples by the
+    cosine similarity of their sentence vectors (``sentences``: a multilingual encoder); a
+    sentence matches when it is at least ``threshold`` similar to an example and closer to that
+    example than to any near-miss (``exclude``: "can I have your account ID" is not identity
+    verification).
+    """
+
+    role: RoleFilter = "any"
+    examples: PhraseLists | None = Field(
+        default=None, description="Example utterances: a list for every language, or per language."
+    )
+    library: Identifier | tuple[Identifier, ...] | None = Field(
+        default=None, description="Name(s) of intent libraries (rubrics/intents/*.yaml)."
+    )
+    exclude: PhraseLists | None = Field(
+        default=None,
+        description="Near-miss examples: a sentence closer to one of these than to every "
+        "example does not count.",
+    )
+    threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Least cosine similarity to an example; default: each library's own, "
+        f"{DEFAULT_INTENT_THRESHOLD} for inline examples.",
+    )
+    min_count: int = Field(default=1, ge=1, description="At least this many matching turns.")
+    window: Window | None = None
+
+    @field_validator("library", mode="before")
+    @classmethod
+    def _library_list(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("examples", "exclude", mode="before")
+    @classmethod
+    def _example_list(cls, value: Any) -> Any:
+        return _phrase_texts(value)
+
+    @model_validator(mode="after")
+    def _has_examples(self) -> IntentSpec:
+        if self.examples is None and self.library is None:
+            raise ValueError("an intent condition needs 'examples' or 'library' (or both)")
+        return self
+
+    @property
+    def libraries(self) -> tuple[str, ...]:
+        if self.library is None:
+            return ()
+        return (self.library,) if isinstance(self.library, str) else self.library
+
+
 Anchor = Literal["first", "last"]
 
 
@@ -260,7 +318,18 @@ class MetaSpec(_Strict):
         return self
 
 
-OPERATOR_KEYS = ("all", "any", "not", "before", "after", "phrase", "count", "metric", "meta")
+OPERATOR_KEYS = (
+    "all",
+    "any",
+    "not",
+    "before",
+    "after",
+    "phrase",
+    "intent",
+    "count",
+    "metric",
+    "meta",
+)
 
 
 class Condition(_Strict):
@@ -274,6 +343,7 @@ class Condition(_Strict):
     before: BeforeSpec | None = None
     after: AfterSpec | None = None
     phrase: PhraseSpec | None = None
+    intent: IntentSpec | None = None
     count: CountSpec | None = None
     metric: MetricSpec | None = None
     meta: MetaSpec | None = None
@@ -298,6 +368,7 @@ class Condition(_Strict):
             self.before,
             self.after,
             self.phrase,
+            self.intent,
             self.count,
             self.metric,
             self.meta,
@@ -390,6 +461,36 @@ class PhraseLibrary(_Strict):
         return _phrase_texts(value)
 
 
+class IntentLibrary(_Strict):
+    """A named intent: example utterances per language that mean it, and near-misses that do
+    not, shared by rubrics (``intent: {library: name}``)."""
+
+    description: str = ""
+    threshold: float = Field(
+        default=DEFAULT_INTENT_THRESHOLD,
+        ge=0.0,
+        le=1.0,
+        description="Least cosine similarity of a sentence to one of the examples.",
+    )
+    examples: dict[LanguageCode, tuple[Phrase, ...]] = Field(min_length=1)
+    exclude: dict[LanguageCode, tuple[Phrase, ...]] = Field(
+        default_factory=dict,
+        description="Near-miss utterances per language: a sentence closer to one of these than "
+        "to every example does not count.",
+    )
+
+    @field_validator("examples", "exclude", mode="before")
+    @classmethod
+    def _example_list(cls, value: Any) -> Any:
+        return _phrase_texts(value)
+
+
+class IntentLibraryFile(_Strict):
+    """An intent-library file: ``intents: {name: {description, threshold, examples: {...}}}``."""
+
+    intents: dict[Identifier, IntentLibrary] = Field(min_length=1)
+
+
 class PhraseLibraryFile(_Strict):
     """A phrase-library file: ``libraries: {name: {description, phrases: {en: [...]}}}``."""
 
@@ -409,6 +510,7 @@ class Rubric(_Strict):
     flags: tuple[FlagSpec, ...] = ()
 
     _libraries: dict[str, PhraseLibrary] = PrivateAttr(default_factory=dict)
+    _intents: dict[str, IntentLibrary] = PrivateAttr(default_factory=dict)
     _source: str | None = PrivateAttr(default=None)
     _compiled: dict[str, Any] = PrivateAttr(default_factory=dict)
 
@@ -425,16 +527,26 @@ class Rubric(_Strict):
         return dict(self._libraries)
 
     @property
+    def intents(self) -> dict[str, IntentLibrary]:
+        """The intent libraries this rubric was loaded with (name → library)."""
+        return dict(self._intents)
+
+    @property
     def source(self) -> str | None:
         """The file the rubric was loaded from, if any."""
         return self._source
 
     def with_libraries(
-        self, libraries: dict[str, PhraseLibrary], source: str | None = None
+        self,
+        libraries: dict[str, PhraseLibrary],
+        source: str | None = None,
+        intents: dict[str, IntentLibrary] | None = None,
     ) -> Rubric:
-        """A copy of this rubric that resolves ``library:`` references from ``libraries``."""
+        """A copy of this rubric that resolves ``library:`` references from ``libraries`` (and
+        those of intent conditions from ``intents``; None keeps the ones it has)."""
         copy = self.model_copy()
         copy._libraries = dict(libraries)
+        copy._intents = dict(self._intents if intents is None else intents)
         copy._source = source if source is not None else self._source
         copy._compiled = {}
         return copy

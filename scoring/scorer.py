@@ -10,6 +10,7 @@ from scoring.compiled import compiled_for
 from scoring.evaluate import CallContext, evaluate, merge_evidence
 from scoring.phrases import primary_language
 from scoring.schema import FlagSpec, Item, Rubric
+from sentences import SentenceVectors
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +54,24 @@ def _score_item(item: Item, context: CallContext) -> ItemResult:
 
 
 def _raise_flag(spec: FlagSpec, context: CallContext) -> Flag | None:
-    outcome = evaluate(spec.when, context)
+    """The flag, when its condition holds on confident hits; a low-severity hint when it holds
+    only on approximate ones (a misheard word is no ground for a complaint or profanity)."""
+    sure = context.confident()
+    outcome = evaluate(spec.when, sure)
     if not outcome.matched:
-        return None
+        guess = evaluate(spec.when, context)
+        if not guess.matched:
+            return None
+        return Flag(
+            id=spec.id,
+            title=spec.title,
+            severity="low",
+            kind=spec.default_kind or "",
+            evidence=guess.evidence,
+            hint=True,
+        )
     level, evidence = spec.default_level, outcome.evidence
+    context = sure
     for rule in spec.severity:
         decided = evaluate(rule.when, context)
         if decided.matched:
@@ -71,18 +86,28 @@ def _raise_flag(spec: FlagSpec, context: CallContext) -> Flag | None:
     return Flag(id=spec.id, title=spec.title, severity=level, kind=kind, evidence=evidence)
 
 
-def score_call(rubric: Rubric, transcript: Transcript, call: Call) -> Scorecard:
+def score_call(
+    rubric: Rubric,
+    transcript: Transcript,
+    call: Call,
+    *,
+    vectors: SentenceVectors | None = None,
+) -> Scorecard:
     """Score one call: every item pass/fail/N/A with evidence, the score, and the flags raised.
 
     The score is 0-100: the weights of passed items over the weights of applicable items
     (``max_score`` is 100, or 0 when no item applies). A failed critical item fails the call
     and zeroes its score, as commercial QA forms do; the item verdicts are kept as they are.
     ``passed`` needs no critical failure and a score at or above the rubric's ``pass_mark``.
+    ``vectors``: the call's stored sentence vectors (:mod:`sentences`) for intent conditions;
+    without them the turns are encoded when an intent condition is first evaluated.
 
     Example: ``card = score_call(rubric, transcript, call); card.item("greeting").result``
     """
     language = primary_language(transcript.language or call.language)
-    context = CallContext(transcript=transcript, call=call, compiled=compiled_for(rubric, language))
+    context = CallContext(
+        transcript=transcript, call=call, compiled=compiled_for(rubric, language), vectors=vectors
+    )
     items = tuple(_score_item(item, context) for item in rubric.items)
     applicable = [r for r in items if r.result is not Verdict.NA]
     total = sum(r.weight for r in applicable)

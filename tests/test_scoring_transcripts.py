@@ -61,8 +61,13 @@ def test_annotated_transcript_verdicts(path: Path, rubrics: dict[str, Rubric]) -
         assert card.score == pytest.approx(expected["score"])
 
 
-# Items that pass on the absence of something: nothing to quote.
-_PASS_BY_ABSENCE = {"no_forbidden_phrases", "no_long_silence", "customer_understood"}
+# Items that pass on the absence of something, or on a fact from the PBX: nothing to quote.
+_PASS_BY_ABSENCE = {
+    "no_forbidden_phrases",
+    "no_long_silence",
+    "customer_understood",
+    "customer_hangs_up_first",
+}
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
@@ -109,13 +114,16 @@ def test_homophone_evidence_shows_what_asr_wrote(rubrics: dict[str, Rubric]) -> 
 
 
 def test_failed_verification_says_what_was_missing(rubrics: dict[str, Rubric]) -> None:
-    _, card = _score(rubrics, TRANSCRIPTS / "no-id-en.yaml")
+    _, card = _score(rubrics, TRANSCRIPTS / "no-verification-zh.yaml")
     item = card.item("identity_verification")
     assert item.result is Verdict.FAIL and item.critical
     assert "service_password" in item.reason and "id_number" in item.reason
+    assert "identity_check" in item.reason  # the intent looked for, too
     assert card.score == 0 and not card.passed
-    _, late = _score(rubrics, TRANSCRIPTS / "late-verification-en.yaml")
-    assert "too late" in late.item("identity_verification").reason
+    for late_case in ("no-id-en.yaml", "late-verification-en.yaml"):
+        _, late = _score(rubrics, TRANSCRIPTS / late_case)
+        reason = late.item("identity_verification").reason
+        assert "too late" in reason and "only after" in reason, reason
 
 
 def _sample_transcript(sample: dict[str, Any]) -> Transcript:
