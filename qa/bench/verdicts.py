@@ -1,0 +1,291 @@
+"""``qa bench verdicts``: how often the shipped rubrics' verdicts are right on conversations this
+project did not write, and how often they raise a flag on clean ones.
+
+Sets (``benchmarks/dialogues/``, see its README for sources, licences and labelling rules):
+
+- labelled real dialogues, each split into ``dev`` (tune on it) and ``heldout`` (never tune on
+  it): STAR (English task dialogues; identity before a change from the logged API calls),
+  CrossWOZ (Mandarin), and real customer complaints (English);
+- clean real text for the false-flag rate: ``clean-en`` (STAR, banking77, DSTC11) and
+  ``clean-zh`` (CrossWOZ, KdConv), every flag raised on a dialogue not labelled a complaint
+  counts as false.
+
+Per item: accuracy over every labelled dialogue, and precision / recall of **fail** verdicts (a
+fail is what a reviewer acts on); for flags, precision / recall of raising it. The sample store
+from audio (``--audio``) runs the real pipeline over ``samples/store`` and compares with
+``samples/expected.json``::
+
+    report = run_verdict_bench(VerdictBenchOptions(parts=("dev", "heldout")))
+    report.sets[0].items["identity_verification"].recall
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from calldata import Call, Direction, Scorecard, Verdict
+from qa.transcript_files import FileDialogue, read_transcripts
+from scoring import Rubric, load_rubrics, score_call, select_rubrics
+from sentences import encode_turns, load_encoder
+
+REPO = Path(__file__).resolve().parents[2]
+DIALOGUES = REPO / "benchmarks" / "dialogues"
+#: labelled sets: file stem → language
+LABELLED = {"star": "en", "crosswoz": "zh", "complaints-en": "en", "complaints-en-utterances": "en"}
+CLEAN = {"clean-en": "en", "clean-zh": "zh"}
+ITEMS = ("identity_verification", "greeting", "closing", "satisfaction_invite")
+#: flags that must not be raised on clean text: a complaint, strong language, profanity
+SEVERE_FLAGS = ("complaint", "escalation_risk")
+_MISSES_SHOWN = 40
+
+
+@dataclass(frozen=True)
+class VerdictBenchOptions:
+    """What ``qa bench verdicts`` runs; every field has a default."""
+
+    dialogues: Path = DIALOGUES
+    rubrics: Path = REPO / "rubrics"
+    parts: tuple[str, ...] = ("dev", "heldout")
+    clean: bool = True  # the false-flag rate on clean-*.jsonl.gz
+    clean_sample: bool = False  # ... on the committed 200-dialogue samples instead
+    audio: bool = False  # the sample store from audio, through the whole pipeline
+
+
+@dataclass
+class Tally:
+    """Agreement on one item or flag; positive = a fail verdict / a raised flag."""
+
+    name: str
+    cases: int = 0
+    agree: int = 0
+    true_pos: int = 0
+    false_pos: int = 0
+    false_neg: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    def add(self, ident: str, want: str, got: str, positive: str, why: str) -> None:
+        self.cases += 1
+        self.agree += want == got
+        self.true_pos += want == positive and got == positive
+        self.false_pos += want != positive and got == positive
+        self.false_neg += want == positive and got != positive
+        if want != got and len(self.misses) < _MISSES_SHOWN:
+            self.misses.append(f"{ident}: {want} → {got} ({why[:140]})")
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.agree / self.cases if self.cases else None
+
+    @property
+    def precision(self) -> float | None:
+        found = self.true_pos + self.false_pos
+        return self.true_pos / found if found else None
+
+    @property
+    def recall(self) -> float | None:
+        wanted = self.true_pos + self.false_neg
+        return self.true_pos / wanted if wanted else None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            **asdict(self),
+            "accuracy": self.accuracy,
+            "precision": self.precision,
+            "recall": self.recall,
+        }
+
+
+@dataclass
+class SetReport:
+    """One labelled set (e.g. ``star.heldout``)."""
+
+    name: str
+    language: str
+    dialogues: int
+    items: dict[str, Tally] = field(default_factory=dict)
+    flags: dict[str, Tally] = field(default_factory=dict)
+
+
+@dataclass
+class CleanReport:
+    """Flags raised on clean real text (dialogues labelled a complaint left out)."""
+
+    name: str
+    language: str
+    dialogues: int
+    false_flags: int = 0
+    by_flag: dict[str, int] = field(default_factory=dict)
+    hints: int = 0  # low-severity hints from guesses at misheard words (not flags)
+    examples: list[str] = field(default_factory=list)
+
+    @property
+    def per_thousand(self) -> float:
+        return 1000 * self.false_flags / self.dialogues if self.dialogues else 0.0
+
+
+@dataclass
+class VerdictReport:
+    """Everything ``qa bench verdicts`` measured."""
+
+    options: VerdictBenchOptions
+    sets: list[SetReport] = field(default_factory=list)
+    clean: list[CleanReport] = field(default_factory=list)
+    audio: SetReport | None = None
+    seconds: float = 0.0
+    sentences: int = 0
+    encode_seconds: float = 0.0
+
+    def to_json(self) -> dict[str, object]:
+        def tallies(group: dict[str, Tally]) -> dict[str, object]:
+            return {name: tally.to_json() for name, tally in group.items()}
+
+        def labelled(report: SetReport) -> dict[str, object]:
+            return {
+                "name": report.name,
+                "language": report.language,
+                "dialogues": report.dialogues,
+                "items": tallies(report.items),
+                "flags": tallies(report.flags),
+            }
+
+        options = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self.options).items()}
+        return {
+            "options": options,
+            "sets": [labelled(s) for s in self.sets],
+            "clean": [{**asdict(c), "per_thousand": c.per_thousand} for c in self.clean],
+            "audio": labelled(self.audio) if self.audio else None,
+            "seconds": round(self.seconds, 1),
+            "sentences": self.sentences,
+            "encode_seconds": round(self.encode_seconds, 1),
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), ensure_ascii=False, indent=2)
+
+
+def _call(dialogue: FileDialogue) -> Call:
+    from datetime import UTC, datetime
+
+    return Call(
+        call_id=dialogue.id,
+        recordings=(f"{dialogue.id}.wav",),
+        start=datetime(2026, 1, 1, tzinfo=UTC),
+        direction=dialogue.direction
+        if dialogue.direction is not Direction.UNKNOWN
+        else Direction.INBOUND,
+        language=dialogue.transcript.language,
+    )
+
+
+def score_dialogues(
+    dialogues: Sequence[FileDialogue], rubrics: Sequence[Rubric], report: VerdictReport
+) -> list[tuple[FileDialogue, Scorecard | None]]:
+    """Score each dialogue with the first rubric that applies (sentence vectors encoded once,
+    as the pipeline does; the time is added to the report)."""
+    encoder = load_encoder()
+    scored = []
+    for dialogue in dialogues:
+        call = _call(dialogue)
+        started = time.perf_counter()
+        turns = dialogue.transcript.turns
+        vectors = encode_turns(encoder, [(t.index, t.text) for t in turns])
+        report.encode_seconds += time.perf_counter() - started
+        report.sentences += len(vectors)
+        chosen = select_rubrics(rubrics, call, dialogue.transcript.language)
+        card = score_call(chosen[0], dialogue.transcript, call, vectors=vectors) if chosen else None
+        scored.append((dialogue, card))
+    return scored
+
+
+def _raised(card: Scorecard, flag: str) -> bool:
+    return any(f.id == flag and not f.hint for f in card.flags)
+
+
+def tally_set(
+    name: str, language: str, scored: Iterable[tuple[FileDialogue, Scorecard | None]]
+) -> SetReport:
+    """Compare verdicts with labels: items (pass/fail/na), the complaint flag, agent profanity."""
+    pairs = [(d, c) for d, c in scored if c is not None]
+    report = SetReport(name, language, len(pairs))
+    for dialogue, card in pairs:
+        labels = dialogue.labels
+        for item in ITEMS:
+            if item not in labels:
+                continue
+            result = card.item(item)
+            tally = report.items.setdefault(item, Tally(item))
+            tally.add(dialogue.id, str(labels[item]), result.result.value, "fail", result.reason)
+        if "complaint" in labels:
+            want = "raised" if labels["complaint"] else "not"
+            got = "raised" if _raised(card, "complaint") else "not"
+            why = "; ".join(
+                f"{f.id} {f.severity}: " + " | ".join(e.text[:60] for e in f.evidence[:2])
+                for f in card.flags
+            )
+            report.flags.setdefault("complaint", Tally("complaint")).add(
+                dialogue.id, want, got, "raised", why or "no flag"
+            )
+        if "profanity_by_agent" in labels:
+            want = "fail" if labels["profanity_by_agent"] else "pass"
+            result = card.item("no_forbidden_phrases")
+            report.items.setdefault("no_forbidden_phrases", Tally("no_forbidden_phrases")).add(
+                dialogue.id, want, result.result.value, "fail", result.reason
+            )
+    return report
+
+
+def tally_clean(
+    name: str, language: str, scored: Iterable[tuple[FileDialogue, Scorecard | None]]
+) -> CleanReport:
+    """Flags raised on clean text; dialogues the labeller marked a complaint are left out."""
+    pairs = [(d, c) for d, c in scored if c is not None and not d.labels.get("complaint")]
+    report = CleanReport(name, language, len(pairs))
+    for dialogue, card in pairs:
+        bad = [f for f in card.flags if f.id in SEVERE_FLAGS and not f.hint]
+        if card.item("no_forbidden_phrases").result is Verdict.FAIL:
+            bad_names = [f.id for f in bad] + ["no_forbidden_phrases"]
+        else:
+            bad_names = [f.id for f in bad]
+        report.hints += sum(f.hint for f in card.flags)
+        if not bad_names:
+            continue
+        report.false_flags += 1
+        for flag in bad_names:
+            report.by_flag[flag] = report.by_flag.get(flag, 0) + 1
+        if len(report.examples) < _MISSES_SHOWN:
+            quoted = " | ".join(e.text[:80] for f in bad for e in f.evidence[:1])
+            report.examples.append(f"{dialogue.id}: {', '.join(bad_names)} ({quoted})")
+    return report
+
+
+def run_verdict_bench(options: VerdictBenchOptions | None = None) -> VerdictReport:
+    """Score every set the options name; see the module docstring."""
+    opts = options or VerdictBenchOptions()
+    started = time.perf_counter()
+    rubrics = load_rubrics(opts.rubrics)
+    report = VerdictReport(opts)
+    for stem, language in LABELLED.items():
+        for part in opts.parts:
+            path = opts.dialogues / f"{stem}.{part}.jsonl"
+            if not path.is_file():
+                continue
+            dialogues = read_transcripts(path, language=language)
+            scored = score_dialogues(dialogues, rubrics, report)
+            report.sets.append(tally_set(f"{stem}.{part}", language, scored))
+    if opts.clean:
+        for stem, language in CLEAN.items():
+            name = f"{stem}.sample.jsonl" if opts.clean_sample else f"{stem}.jsonl.gz"
+            path = opts.dialogues / name
+            dialogues = read_transcripts(path, language=language, direction=Direction.INBOUND)
+            scored = score_dialogues(dialogues, rubrics, report)
+            report.clean.append(tally_clean(name, language, scored))
+    if opts.audio:
+        from qa.bench.sample_verdicts import sample_store_verdicts
+
+        report.audio = sample_store_verdicts(opts.rubrics)
+    report.seconds = time.perf_counter() - started
+    return report
