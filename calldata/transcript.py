@@ -74,6 +74,11 @@ class Metrics(BaseModel):
     overtalk_duration: float = 0.0
     first_speaker: Role | None = None
     last_speaker: Role | None = None
+    measured: bool = Field(
+        default=True,
+        description="False for a transcript without timings (typed in, or from elsewhere): "
+        "every metric is unknown, and rubric items on metrics are N/A, never a pass.",
+    )
 
 
 class Transcript(BaseModel):

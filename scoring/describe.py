@@ -30,7 +30,13 @@ def _library_lines(
         return [f"{indent}{name}: (not loaded)"]
     lines = [f"{indent}{name}" + (f" — {library.description}" if library.description else "")]
     if isinstance(library, IntentLibrary):
-        lines[0] += f" (similarity at least {library.threshold:g})"
+        limit = library.threshold
+        shown = (
+            ", ".join(f"{k} {v:g}" for k, v in limit.items())
+            if isinstance(limit, dict)
+            else f"{limit:g}"
+        )
+        lines[0] += f" (similarity at least {shown})"
         listed, near = library.examples, "not like"
     else:
         listed, near = library.phrases, "not inside"

@@ -67,6 +67,9 @@ class Outcome:
     reason: str
     evidence: tuple[Evidence, ...] = ()
     positions: tuple[Position, ...] = ()
+    # The call cannot tell (a metric of a transcript without timings): the item is N/A and the
+    # flag not raised, whatever ``matched`` says, never a pass.
+    unknown: bool = False
 
     @property
     def at(self) -> Position | None:
@@ -203,7 +206,7 @@ def _evaluate(condition: Condition, context: CallContext) -> Outcome:
     if condition.not_ is not None:
         # a guess about misheard words never counts against anyone
         inner = evaluate(condition.not_, context.confident())
-        return Outcome(not inner.matched, inner.reason, inner.evidence)
+        return Outcome(not inner.matched, inner.reason, inner.evidence, unknown=inner.unknown)
     if condition.before is not None:
         return _before(condition.before, context)
     if condition.after is not None:
@@ -225,10 +228,12 @@ def _evaluate(condition: Condition, context: CallContext) -> Outcome:
 
 
 def _all(outcomes: list[Outcome]) -> Outcome:
-    failed = [o for o in outcomes if not o.matched]
+    failed = [o for o in outcomes if not o.matched or o.unknown]
     evidence = merge_evidence(*(o.evidence for o in outcomes))
     if failed:
-        return Outcome(False, "; ".join(o.reason for o in failed), evidence)
+        # unknown unless some part surely failed
+        unknown = all(o.unknown for o in failed)
+        return Outcome(False, "; ".join(o.reason for o in failed), evidence, unknown=unknown)
     timed = [o for o in outcomes if o.positions]
     positions: tuple[Position, ...] = ()
     if timed:
@@ -239,12 +244,13 @@ def _all(outcomes: list[Outcome]) -> Outcome:
 
 
 def _any(outcomes: list[Outcome]) -> Outcome:
-    met = [o for o in outcomes if o.matched]
+    met = [o for o in outcomes if o.matched and not o.unknown]
     if not met:
         return Outcome(
             False,
             "none of: " + " | ".join(o.reason for o in outcomes),
             merge_evidence(*(o.evidence for o in outcomes)),
+            unknown=any(o.unknown for o in outcomes),
         )
     positions = tuple(sorted({p for o in met for p in o.positions}))
     # the reason of the first listed part met in the earliest turn (phrases are usually listed
@@ -256,6 +262,8 @@ def _any(outcomes: list[Outcome]) -> Outcome:
 
 def _unordered(first: Outcome, then: Outcome, evidence: tuple[Evidence, ...]) -> Outcome | None:
     """The failed outcome of an ordering test when one side never happened or has no time."""
+    if first.unknown or then.unknown:
+        return Outcome(False, f"cannot tell: {first.reason}; {then.reason}", evidence, unknown=True)
     if not first.matched:
         return Outcome(False, f"never happened: {first.reason}", evidence)
     if not then.matched:
@@ -522,6 +530,10 @@ def metric_value(spec: MetricSpec, metrics: Metrics, transcript: Transcript) -> 
 
 def _metric(spec: MetricSpec, context: CallContext) -> Outcome:
     label = spec.name.value if spec.role is None else f"{spec.role} {spec.name.value}"
+    if not context.transcript.metrics.measured:
+        return Outcome(
+            False, f"{label} cannot be measured: the transcript has no timings", unknown=True
+        )
     value = metric_value(spec, context.transcript.metrics, context.transcript)
     if value is None:
         return Outcome(False, f"{label} was not measured for this call")

@@ -50,6 +50,7 @@ from scoring.tokens import CJK, Tokens, tokenize_phrase, tokenize_turn
 # not match inside "this", and one syllable has too many homophones to mean anything.
 FUZZY_MIN_CHARS = 4
 PINYIN_MIN_SYLLABLES = 2
+CONFIDENT_HOMOPHONE_SYLLABLES = 3
 
 
 @dataclass(slots=True, eq=False)
@@ -293,13 +294,16 @@ def _walk(trie: _Node, tokens: Tokens, found: TurnMatch) -> None:
 
 
 def _triehit_at(entry: Entry, tokens: Tokens, start: int, end: int, hits: TurnHits) -> None:
-    similarity = 1.0
+    similarity, approximate = 1.0, False
     if entry.check_surface and tokens.surface(start, end) != entry.normalized:
         if entry.verbatim_only:
             return
-        similarity = HOMOPHONE_SIMILARITY
+        # A homophone of a two-syllable phrase is too often another word (鑫方 for 信访, 油饼
+        # for 有病): a guess. Three syllables and more sound alike far less by chance.
+        similarity, approximate = HOMOPHONE_SIMILARITY, entry.size < CONFIDENT_HOMOPHONE_SYLLABLES
     if similarity >= entry.threshold:
-        keep(hits, entry.group, entry.listed, hit_at(entry, tokens, start, end, similarity))
+        hit = hit_at(entry, tokens, start, end, similarity, approximate)
+        keep(hits, entry.group, entry.listed, hit)
 
 
 def _edit_matches(edit: _EditEntry, tokens: Tokens, hits: TurnHits, places: set[int]) -> None:

@@ -137,7 +137,7 @@ def plan_intent(
         library = libraries[name]
         found = _pick(dict(library.examples), language)
         examples.extend(found)
-        thresholds.extend([spec.threshold or library.threshold] * len(found))
+        thresholds.extend([spec.threshold or library.threshold_for(language)] * len(found))
         if library.exclude:
             near.extend(_pick(dict(library.exclude), language))
     unique = dict.fromkeys(zip(examples, thresholds, strict=True))

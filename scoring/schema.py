@@ -466,11 +466,13 @@ class IntentLibrary(_Strict):
     not, shared by rubrics (``intent: {library: name}``)."""
 
     description: str = ""
-    threshold: float = Field(
+    threshold: (
+        Annotated[float, Field(ge=0.0, le=1.0)]
+        | dict[LanguageCode, Annotated[float, Field(ge=0.0, le=1.0)]]
+    ) = Field(
         default=DEFAULT_INTENT_THRESHOLD,
-        ge=0.0,
-        le=1.0,
-        description="Least cosine similarity of a sentence to one of the examples.",
+        description="Least cosine similarity of a sentence to one of the examples: one number, "
+        f"or one per language (a language not named gets {DEFAULT_INTENT_THRESHOLD}).",
     )
     examples: dict[LanguageCode, tuple[Phrase, ...]] = Field(min_length=1)
     exclude: dict[LanguageCode, tuple[Phrase, ...]] = Field(
@@ -483,6 +485,15 @@ class IntentLibrary(_Strict):
     @classmethod
     def _example_list(cls, value: Any) -> Any:
         return _phrase_texts(value)
+
+    def threshold_for(self, language: str) -> float:
+        """The threshold for calls in ``language`` (a primary code: 'en', 'zh')."""
+        if isinstance(self.threshold, dict):
+            for key, value in self.threshold.items():
+                if key.lower().replace("_", "-").split("-")[0] == language:
+                    return value
+            return DEFAULT_INTENT_THRESHOLD
+        return self.threshold
 
 
 class IntentLibraryFile(_Strict):

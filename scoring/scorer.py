@@ -44,10 +44,12 @@ def _score_item(item: Item, context: CallContext) -> ItemResult:
     gate_evidence = ()
     if item.applies_if is not None:
         gate = evaluate(item.applies_if, context)
-        if not gate.matched:
+        if not gate.matched or gate.unknown:
             return ItemResult(**base, result=Verdict.NA, reason=f"not applicable: {gate.reason}")
         gate_evidence = gate.evidence
     outcome = evaluate(item.check, context)
+    if outcome.unknown:
+        return ItemResult(**base, result=Verdict.NA, reason=f"not applicable: {outcome.reason}")
     verdict = Verdict.PASS if outcome.matched else Verdict.FAIL
     evidence = merge_evidence(gate_evidence, outcome.evidence)
     return ItemResult(**base, result=verdict, evidence=evidence, reason=outcome.reason)
@@ -58,9 +60,9 @@ def _raise_flag(spec: FlagSpec, context: CallContext) -> Flag | None:
     only on approximate ones (a misheard word is no ground for a complaint or profanity)."""
     sure = context.confident()
     outcome = evaluate(spec.when, sure)
-    if not outcome.matched:
+    if not outcome.matched or outcome.unknown:
         guess = evaluate(spec.when, context)
-        if not guess.matched:
+        if not guess.matched or guess.unknown:
             return None
         return Flag(
             id=spec.id,

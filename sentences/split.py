@@ -12,8 +12,12 @@ from __future__ import annotations
 import re
 
 # A sentence ends at . ! ? ; … (ASCII ones only before a space or the end: "4.99" and "e.g."
-# inside a word stay whole) or at a CJK end mark, anywhere.
-_SENTENCE_END = re.compile(r"[.!?;…]+[\"')\]]*(?=\s|$)|[。！？；]+[”’」』）]*")
+# inside a word stay whole), at a CJK end mark, anywhere, or at a space between two Chinese
+# characters (Whisper often marks a pause in Mandarin with a space instead of punctuation).
+_SENTENCE_END = re.compile(
+    r"[.!?;…]+[\"')\]]*(?=\s|$)|[。！？；]+[”’」』）]*"
+    r"|(?<=[\u3400-\u4dbf\u4e00-\u9fff])\s+(?=[\u3400-\u4dbf\u4e00-\u9fff])"
+)
 # A clause ends at a comma that is not inside a number ("1,000").
 _CLAUSE_END = re.compile(r"(?<!\d),|,(?!\d)|[，、]")
 _WORD = re.compile(r"\S+")
