@@ -4,12 +4,16 @@ SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DB ?= var/demo.db
+# The process environment: these exports mirror qa/runtime.py's ENV, which every library entry
+# point and `qa` itself apply (see there for why each is set). Keep the two in step.
 # Call audio and metadata never leave the machine: no telemetry, no hub downloads.
 export PYANNOTE_METRICS_ENABLED := 0
 export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 # torch's OpenMP threads spin while waiting; on shared cores that slows diarization 30x.
 export OMP_WAIT_POLICY := PASSIVE
+# numpy's OpenBLAS with one thread: a call's transcript is the same in every process layout.
+export OPENBLAS_NUM_THREADS := 1
 
 .PHONY: setup system python models demo test lint samples
 

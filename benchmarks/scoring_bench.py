@@ -42,7 +42,7 @@ from calldata import (
     Turn,
     Word,
 )
-from qa.rescore import transcript_for_scoring
+from qa.results.rescore import transcript_for_scoring
 from scoring import Rubric, load_case, load_rubrics, normalize_text, score_call, select_rubrics
 from sentences import SentenceVectors, encode_turns, load_encoder
 

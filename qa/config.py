@@ -11,10 +11,13 @@ given wins over the file. Unknown keys are errors that name the file and the key
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -31,12 +34,14 @@ from calldata import Direction, Role
 
 __all__ = [
     "AgentEntry",
+    "CdrDatabaseUrl",
     "ChannelRoles",
     "Config",
     "ConfigError",
     "ReviewSettings",
     "default_rubrics_dir",
     "load_config",
+    "parse_cdr_url",
 ]
 
 # Keys holding paths: a relative value in a file is relative to that file's folder.
@@ -52,6 +57,11 @@ PATH_KEYS = (
 )
 
 
+#: Where the CDR database password is read when ``cdr_url`` leaves it out.
+PASSWORD_VARIABLE = "CALLQA_CDR_PASSWORD"
+_CDR_SCHEMES = ("mysql", "mariadb", "mysql+pymysql", "mariadb+pymysql")
+
+
 class ConfigError(ValueError):
     """The configuration is unusable; the message names the file, the key and the fix."""
 
@@ -59,6 +69,56 @@ class ConfigError(ValueError):
 def default_rubrics_dir() -> Path:
     """The rubrics that ship with the toolkit (``rubrics/`` next to the packages)."""
     return Path(__file__).resolve().parent.parent / "rubrics"
+
+
+@dataclass(frozen=True)
+class CdrDatabaseUrl:
+    """Where the CDR database is: ``mysql://user:password@host:port/database`` (or
+    ``?socket=/path/mysqld.sock`` for a local socket)."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
+    socket: str | None = None
+
+    def redacted(self) -> str:
+        """The URL without the password, for messages and logs."""
+        where = f"socket {self.socket}" if self.socket else f"{self.host}:{self.port}"
+        return f"mysql://{self.user}@{where}/{self.database}"
+
+
+def parse_cdr_url(url: str) -> CdrDatabaseUrl:
+    """Parse a ``cdr_url`` (syntax only: nothing is connected). Raises ValueError saying what is
+    wrong with it. It lives here, not in :mod:`qa.ingest.cdr_mysql`, so that loading a config checks
+    the URL without importing ingest (which imports this module)."""
+    parts = urlsplit(url)
+    if parts.scheme not in _CDR_SCHEMES:
+        raise ValueError(
+            f"cdr_url must start with mysql:// (or mariadb://), e.g. "
+            f"mysql://user:password@localhost:3306/asteriskcdrdb; got {parts.scheme or 'none'}://"
+        )
+    database = unquote(parts.path.lstrip("/"))
+    if not database or "/" in database:
+        raise ValueError("cdr_url names no database: end it with /asteriskcdrdb")
+    query = parse_qs(parts.query)
+    unknown = set(query) - {"socket"}
+    if unknown:
+        raise ValueError(f"cdr_url: unknown option(s) {sorted(unknown)}; only ?socket= is known")
+    try:
+        port = parts.port or 3306
+    except ValueError:
+        raise ValueError("cdr_url: the port is not a number") from None
+    password = unquote(parts.password) if parts.password is not None else None
+    return CdrDatabaseUrl(
+        host=parts.hostname or "localhost",
+        port=port,
+        user=unquote(parts.username or "") or "asteriskuser",
+        password=password if password is not None else os.environ.get(PASSWORD_VARIABLE, ""),
+        database=database,
+        socket=query["socket"][0] if "socket" in query else None,
+    )
 
 
 class AgentEntry(BaseModel):
@@ -147,7 +207,7 @@ class Config(BaseModel):
         default="auto", description="auto: int8 on cpu, float16 (or int8_float16) on cuda."
     )
     cpu_threads: int = Field(default=0, ge=0, description="0: let the engine decide.")
-    # Batch runs (qa.pipeline, qa.workers, qa.ray_runner, qa.runlock, qa.run_report).
+    # Batch runs (qa.run.pipeline, qa.run.local, qa.run.ray, qa.run.lock, qa.run.report).
     workers: int | Literal["auto"] = Field(
         default=1,
         description="Worker processes (each loads the models once); auto: from cores and memory.",
@@ -234,8 +294,6 @@ class Config(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> Config:
         if self.cdr_url is not None:
-            from qa.ingest.cdr_mysql import parse_cdr_url  # here: qa.ingest imports this module
-
             parse_cdr_url(self.cdr_url.get_secret_value())
             if self.cdr_csv is not None:
                 raise ValueError("cdr_csv and cdr_url are both set: give one CDR source")

@@ -366,7 +366,7 @@ def _m006_reviews(db: sqlite_utils.Database) -> None:
 
 
 def _m008_run_reports(db: sqlite_utils.Database) -> None:
-    # Each run's machine-readable report (qa runs), where it ran, and the run lock (qa.runlock):
+    # Each run's machine-readable report (qa runs), where it ran, and the run lock (qa.run.lock):
     # one row while a run holds the database, with a heartbeat that tells a stale lock.
     db["runs"].add_column("report_json", str)
     db["runs"].add_column("host", str)

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from qa import runtime
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
 
@@ -32,7 +34,7 @@ def make_site(root: Path) -> Path:
 
 def qa_env() -> dict[str, str]:
     env = dict(os.environ)
-    env.update(PYANNOTE_METRICS_ENABLED="0", HF_HUB_OFFLINE="1", OMP_WAIT_POLICY="PASSIVE")
+    env.update(runtime.ENV)  # what `qa` runs with (qa/runtime.py), whatever this shell has set
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
 
@@ -114,7 +116,7 @@ def assert_expected_verdicts(db: Path) -> None:
 
 def reference_site(base: Path) -> Path:
     """Where the session's local reference run of the sample store lives (under ``base``, the
-    session's basetemp): tests/test_crash.py makes it there (killed and resumed); when that test
+    session's basetemp): tests/run/test_crash.py makes it there (killed and resumed); when that test
     does not run in this session, :func:`local_reference` makes it with a plain run."""
     return base / "reference-site"
 

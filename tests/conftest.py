@@ -3,15 +3,13 @@ the models before pytest runs, so a missing model is a set-up error, not a skip.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads; see qa/cli/__init__.py
+from qa import runtime
+
+runtime.apply()  # before any test module imports torch or numpy; see qa/runtime.py
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"

@@ -57,3 +57,28 @@ def test_quick_start_is_exactly_the_two_make_commands():
 
 def test_ci_runs_the_readme_test_command():
     assert "make test" in (REPO / ".ci" / "run").read_text()
+
+
+def test_the_architecture_module_map_names_every_qa_module():
+    doc = (REPO / "docs" / "architecture.md").read_text()
+    table = doc.split("## The `qa` package, module by module", 1)[1]
+    rows = {
+        line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")
+    }
+    qa = REPO / "qa"
+    missing = []
+    for path in sorted(qa.glob("*.py")):
+        if path.stem != "__init__" and f"`qa/{path.name}`" not in rows["core"]:
+            missing.append(f"qa/{path.name}")
+    for folder in sorted(p for p in qa.iterdir() if (p / "__init__.py").exists()):
+        row = next((line for line in rows.values() if f"`qa/{folder.name}/`" in line), None)
+        if row is None:
+            missing.append(f"qa/{folder.name}/")
+            continue
+        if folder.name in ("cli", "bench"):  # one module per command (group): the folder is named
+            continue
+        for path in sorted(folder.iterdir()):
+            name = f"`{path.stem}`" if path.suffix == ".py" else f"`{path.name}/`"
+            if path.stem != "__init__" and not path.name.startswith("__") and name not in row:
+                missing.append(f"qa/{folder.name}/{path.name}")
+    assert not missing, f"docs/architecture.md's module map does not name: {missing}"

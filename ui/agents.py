@@ -1,7 +1,7 @@
 """The Agents tab: the team's records with rank, trends over time, one agent's items and complaints.
 
 Supervisors, auditors and admins see it (``view_agent_records``); other roles get a note. Every
-figure counts the reviewer's verdict where a call was reviewed (qa.performance). Days, weeks and
+figure counts the reviewer's verdict where a call was reviewed (qa.records.agents). Days, weeks and
 months are the site's (the time zone ``qa serve --config`` names; UTC without one).
 
 Run alone for a look: ``python -m ui.agents var/demo.db`` (login as with ``qa serve``).
@@ -17,11 +17,11 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from qa.complaints import list_cases, sync_complaint_cases
-from qa.performance import AgentRecord, Period, agent_records
-from qa.permissions import Action, can
-from qa.review import mask_personal_data
-from qa.users import User
+from qa.access.masking import mask_personal_data
+from qa.access.permissions import Action, can
+from qa.access.roles import User
+from qa.records.agents import AgentRecord, Period, agent_records
+from qa.records.complaints import list_cases, sync_complaint_cases
 from ui.context import AppContext
 
 logger = logging.getLogger(__name__)

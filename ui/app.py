@@ -6,9 +6,9 @@ Usage::
     app = build_app("var/demo.db")   # the Blocks; launch them with launch_options()
 
 Users and roles come from the store (``qa users``); Gradio's login page checks passwords with
-:func:`qa.users.authenticate`, and every handler learns the user from ``gr.Request.username``.
-The app binds to 127.0.0.1 unless told otherwise: put it behind a TLS reverse proxy to open it to
-a network.
+:func:`qa.access.users.authenticate`, and every handler learns the user from
+``gr.Request.username``. The app binds to 127.0.0.1 unless told otherwise: put it behind a TLS
+reverse proxy to open it to a network.
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ from typing import Any
 
 import gradio as gr
 
+from qa import runtime
+from qa.access.permissions import sees_personal_data
 from qa.config import Config
 from qa.db import open_db
-from qa.reviews import rubric_pass_marks
+from qa.review.state import rubric_pass_marks
 from scoring import RubricError
 from ui import agents, audit, calls, complaints, queues, users
 from ui.context import AppContext
@@ -108,7 +110,7 @@ def build_app(
 
         def who(request: gr.Request) -> str:
             user = ctx.viewer(request)
-            masking = "unmasked" if user.role.sees_personal_data else "personal numbers masked"
+            masking = "unmasked" if sees_personal_data(user.role) else "personal numbers masked"
             return (
                 f"Signed in as <b>{escape(user.username)}</b> ({user.role.value}; {masking}) · "
                 '<a href="logout" target="_self">Log out</a>'
@@ -126,7 +128,7 @@ def launch_options(
     """Keyword arguments for ``Blocks.launch``: the login check against the store, the address,
     no share link, no server-side rendering (needs Node) and no API page."""
     return {
-        # qa.users' password check with its rate limit per user and client address.
+        # qa.access.users' password check with its rate limit per user and client address.
         "auth": login_check(db_path),
         "auth_message": AUTH_MESSAGE,
         "app_kwargs": {"middleware": [client_middleware()]},
@@ -151,7 +153,9 @@ def serve(
 ) -> gr.Blocks:
     """Build the app and serve it at http://HOST:PORT behind the login. ``block=False`` returns
     at once with the server running in the background (tests; stop it with ``app.close()``).
-    ``config`` gives the review queue settings, time zone and rubrics (``qa serve --config``)."""
+    ``config`` gives the review queue settings, time zone and rubrics (``qa serve --config``).
+    The process environment is :mod:`qa.runtime`'s (no Gradio analytics, no hub lookups)."""
+    runtime.apply()
     app = build_app(db_path, tabs=tabs, config=config)
     logger.info("serving the review app for %s on %s:%d", db_path, host, port)
     app.launch(**launch_options(db_path, host, port), prevent_thread_lock=not block, quiet=True)

@@ -22,9 +22,9 @@ import gradio as gr
 import pandas as pd
 
 from calldata import Evidence
-from qa.audit import IdentityCheck, identity_audit
-from qa.export import ExportTable, identity_table
-from qa.permissions import Action, can
+from qa.access.permissions import Action, can
+from qa.records.export import ExportTable, identity_table
+from qa.records.identity_audit import IdentityCheck, identity_audit
 from ui.agents import parse_day
 from ui.context import AppContext
 from ui.render import CSS, clock

@@ -4,7 +4,7 @@ Selecting a row opens the call: its recording in the player (a leg pair as one s
 the transcript beside it with roles and times, the scorecard with each item's verdict and
 evidence, the flags, and the review panel (ui.review_form). Clicking a turn or an evidence time
 plays the audio from there. Personal numbers in the text are masked unless the user's role may
-see them (qa.review). Other tabs open a call here through ``ctx.parts["call_view"]``.
+see them (qa.review.call_view). Other tabs open a call here through ``ctx.parts["call_view"]``.
 
 Run alone for a look: ``python -m ui.calls var/demo.db`` (login as with ``qa serve``).
 """
@@ -21,7 +21,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from qa.review import (
+from qa.review.call_view import (
     CallDetail,
     CallNotFoundError,
     CallRow,

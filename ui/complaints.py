@@ -23,7 +23,11 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from qa.complaints import (
+from qa.access.masking import mask_personal_data
+from qa.access.permissions import Action, PermissionDeniedError, can
+from qa.access.roles import User
+from qa.access.users import list_users
+from qa.records.complaints import (
     SEVERITIES,
     CaseError,
     CaseEvent,
@@ -40,10 +44,7 @@ from qa.complaints import (
     set_status,
     sync_complaint_cases,
 )
-from qa.export import ExportKind, export_table
-from qa.permissions import Action, PermissionDeniedError, can
-from qa.review import mask_personal_data
-from qa.users import User, list_users
+from qa.records.export import ExportKind, export_table
 from ui.audit import write_export
 from ui.context import AppContext
 from ui.render import CSS
@@ -81,7 +82,7 @@ def _escalation(case: ComplaintCase, now: datetime) -> str:
 
 
 def overdue_frame(overdue: list[OverdueCase], now: datetime) -> pd.DataFrame:
-    """The overdue list (qa.complaints.overdue_cases), most escalated first."""
+    """The overdue list (qa.records.complaints.overdue_cases), most escalated first."""
     rows = []
     for late in overdue:
         hours = int(late.overdue_by(now).total_seconds() // 3600)

@@ -18,10 +18,11 @@ from zoneinfo import ZoneInfo
 import gradio as gr
 import sqlite_utils
 
+from qa.access.permissions import Action, PermissionDeniedError, require
+from qa.access.roles import User
+from qa.access.users import get_user
 from qa.config import ReviewSettings
 from qa.db import open_db
-from qa.permissions import Action, PermissionDeniedError, require
-from qa.users import User, get_user
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class AppContext:
 
     def allowed(self, request: gr.Request | None, action: Action) -> User:
         """The logged-in user, when their role may do ``action``; else a gr.Error saying who
-        may (the check is qa.permissions', made on the server for every request)."""
+        may (the check is qa.access.permissions', made on the server for every request)."""
         user = self.viewer(request)
         try:
             require(user, action)

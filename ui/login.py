@@ -1,4 +1,4 @@
-"""The login check behind Gradio's login page, with qa.users' rate limit per user and client.
+"""The login check behind Gradio's login page, with qa.access.users' rate limit per user and client.
 
 Gradio calls the check with the username and password only; a small ASGI middleware records the
 client address of each request in a context variable, so the check knows who is knocking::
@@ -18,8 +18,8 @@ from typing import Any
 
 from starlette.middleware import Middleware
 
+from qa.access.users import LOGIN_LOCKOUT, LOGIN_MAX_FAILURES, LOGIN_WINDOW, login
 from qa.db import open_db
-from qa.users import LOGIN_LOCKOUT, LOGIN_MAX_FAILURES, LOGIN_WINDOW, login
 
 __all__ = ["AUTH_MESSAGE", "ClientAddressMiddleware", "client_middleware", "login_check"]
 

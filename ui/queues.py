@@ -1,8 +1,9 @@
 """The Queues tab: pick a review queue (or your own worklist), claim a call, open it.
 
-The queues are brought up to date (qa.queues.refresh_queues) whenever the tab loads or Refresh is
-pressed. Selecting a row picks the call; **Claim and open** takes it (qa.assignment.claim) and
-opens it in the Calls tab's call view with the review form; **Open** opens it without claiming.
+The queues are brought up to date (qa.review.queues.refresh_queues) whenever the tab loads or
+Refresh is pressed. Selecting a row picks the call; **Claim and open** takes it
+(qa.review.assignment.claim) and opens it in the Calls tab's call view with the review form;
+**Open** opens it without claiming.
 Supervisors and admins also assign the picked call to a reviewer, deal a whole queue round-robin
 to several, or mark a submitted review disputed.
 
@@ -19,9 +20,10 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from qa.assignment import assign, assign_round_robin, claim, dispute, reviewers, worklist
-from qa.permissions import Action, PermissionDeniedError, can
-from qa.queues import (
+from qa.access.permissions import Action, PermissionDeniedError, can
+from qa.access.roles import User
+from qa.review.assignment import assign, assign_round_robin, claim, dispute, reviewers, worklist
+from qa.review.queues import (
     QUEUE_LABELS,
     Queue,
     RefreshSummary,
@@ -30,8 +32,7 @@ from qa.queues import (
     queue_counts,
     refresh_queues,
 )
-from qa.reviews import ReviewStatus, ReviewWorkflowError
-from qa.users import User
+from qa.review.state import ReviewStatus, ReviewWorkflowError
 from ui.context import AppContext, refused
 
 logger = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from html import escape
 
 from calldata import Evidence, Flag, ItemResult, Role, Scorecard, Transcript, Verdict
-from qa.audit_log import AuditEntry
-from qa.reviews import ItemDecision, ReviewedScorecard
+from qa.access.audit_log import AuditEntry
+from qa.review.state import ItemDecision, ReviewedScorecard
 
 AUDIO_ELEM_ID = "qa-audio"
 

@@ -1,11 +1,11 @@
 """The review panel of the call view: where the review stands, the reviewer's form, the audit trail.
 
 For each item of the call's latest scorecards the reviewer confirms, rejects (pass <-> fail) or
-overrides (a verdict and a comment saying why) the machine's verdict, may add a comment on the
-call, and submits (qa.submission). Claim and Release take the call and give it back
-(qa.assignment). The form is drawn per call with ``gr.render``; what it shows and whether it can
-be changed is decided on the server from the user's role and the review (qa.permissions), and
-submitting checks it all again.
+overrides (a verdict and a comment saying why) the machine's verdict, may add a comment on the call,
+and submits (qa.review.submit). Claim and Release take the call and give it back
+(qa.review.assignment). The form is drawn per call with ``gr.render``; what it shows and whether it
+can be changed is decided on the server from the user's role and the review (qa.access.permissions),
+and submitting checks it all again.
 """
 
 from __future__ import annotations
@@ -21,12 +21,18 @@ from typing import Any
 import gradio as gr
 
 from calldata import Verdict
-from qa.assignment import claim, release
-from qa.permissions import Action, PermissionDeniedError, can
-from qa.review import CallDetail, call_detail
-from qa.reviews import Decision, ItemChoice, ReviewStatus, ReviewWorkflowError, check_may_change
-from qa.submission import submit_review
-from qa.users import User
+from qa.access.permissions import Action, PermissionDeniedError, can
+from qa.access.roles import User
+from qa.review.assignment import claim, release
+from qa.review.call_view import CallDetail, call_detail
+from qa.review.state import (
+    Decision,
+    ItemChoice,
+    ReviewStatus,
+    ReviewWorkflowError,
+    check_may_change,
+)
+from qa.review.submit import submit_review
 from ui.context import AppContext, refused
 from ui.render import CSS, audit_html, scorecard_html
 

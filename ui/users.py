@@ -1,8 +1,8 @@
 """The Users tab: admins add users and set passwords; everyone else is told it is not theirs.
 
-The refusal is decided on the server for every request (qa.permissions, ``manage_users``): a
+The refusal is decided on the server for every request (qa.access.permissions, ``manage_users``): a
 reviewer sees a notice instead of the form, and an action sent anyway is refused. Changes are
-in the audit log (qa.users records who made them).
+in the audit log (qa.access.users records who made them).
 
 Run alone for a look: ``python -m ui.users var/demo.db`` (login as with ``qa serve``).
 """
@@ -16,8 +16,9 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from qa.permissions import Action, can
-from qa.users import Role, UserError, add_user, list_users, set_password
+from qa.access.permissions import Action, can
+from qa.access.roles import Role
+from qa.access.users import UserError, add_user, list_users, set_password
 from ui.context import AppContext, refused
 from ui.render import CSS, denied_html
 

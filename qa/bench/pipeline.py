@@ -7,7 +7,7 @@ on the same audio, and what the transcripts got right (words, who said them, com
 
 Each layout (``mono``, ``stereo``, ``legs``) runs in a fresh process so that its peak memory is
 its own (mono calls load the diarization models too): its recordings, with the store's
-Master.csv and queue_log, are copied to a temporary store, and ``qa.pipeline.run_pipeline``
+Master.csv and queue_log, are copied to a temporary store, and ``qa.run.pipeline.run_pipeline``
 runs on it with the site's config (``samples/demo.toml``) into a temporary database. Then the
 plain ``WhisperModel.transcribe(audio, language=..., beam_size=5)`` call with the same model and
 threads runs on the same audio: each channel with sound for two-channel calls, the recording for
@@ -154,16 +154,14 @@ def _run_layout(
     opts: PipelineBenchOptions, layout: str, keys: list[str]
 ) -> tuple[LayoutRow, list[CallRow]]:
     """In a fresh process: the pipeline on ``keys``' calls, then the plain baseline."""
-    import os
+    from qa import runtime
 
-    os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    runtime.apply()  # before this fresh process loads torch and numpy
     from asr import SpeechEngine, SpeechOptions
     from qa.config import load_config
     from qa.db import open_db
-    from qa.pipeline import run_pipeline
-    from qa.results import load_transcript
+    from qa.results.store import load_transcript
+    from qa.run.pipeline import run_pipeline
 
     expected = _expected(opts.samples_dir)
     calls = [c for c in expected["calls"] if c["key"] in keys]

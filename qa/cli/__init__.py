@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 
-# Set before anything imports torch: call data never leaves the machine (no pyannote telemetry,
-# no hub lookups), and torch's OpenMP threads wait passively instead of spinning, which otherwise
-# slows diarization ~30x when the cores are shared (measured: 92 s instead of 2.6 s).
-os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-# numpy's OpenBLAS sums in a thread-count-dependent order, and Whisper's features go through it:
-# measured, a transcript differed between OPENBLAS_NUM_THREADS=1 and 2. One BLAS thread makes a
-# call's result the same in every process layout (one process, workers, Ray actors).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+from qa import runtime
+
+# Before the command modules import torch and numpy: see qa/runtime.py for what and why.
+runtime.apply()
 
 import click
 

@@ -10,10 +10,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from qa.audit import IdentityCheck, identity_audit
 from qa.cli.export import DB, check_range, date_range_options, write_table
 from qa.db import open_db
-from qa.export import ExportKind, export_table
+from qa.records.export import ExportKind, export_table
+from qa.records.identity_audit import IdentityCheck, identity_audit
 
 
 @click.group()

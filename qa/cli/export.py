@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from qa.complaints import sync_complaint_cases
 from qa.db import open_db
-from qa.export import ExportKind, ExportTable, export_table
+from qa.records.complaints import sync_complaint_cases
+from qa.records.export import ExportKind, ExportTable, export_table
 
 DB = click.Path(exists=True, dir_okay=False, path_type=Path)
 _DATE = click.DateTime(formats=["%Y-%m-%d"])

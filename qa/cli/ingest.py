@@ -18,8 +18,8 @@ from qa.ingest import (
     QueueLogReadError,
     SpoolError,
     ingest,
-    record_pending,
 )
+from qa.run.bookkeeping import record_pending
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 _DIR = click.Path(file_okay=False, path_type=Path)

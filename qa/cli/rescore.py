@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from qa import rescore as rescoring
 from qa.config import default_rubrics_dir
 from qa.db import open_db
-from qa.rescore import RescoreSummary, UnknownRubricError, find_rubric
+from qa.results import rescore as rescoring
+from qa.results.rescore import RescoreSummary, UnknownRubricError, find_rubric
 from scoring import RubricError, load_rubrics
 
 _DB = click.Path(exists=True, dir_okay=False, path_type=Path)

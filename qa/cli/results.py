@@ -15,10 +15,10 @@ from rich.table import Table
 
 from calldata import Verdict
 from qa.cli.export import check_range, date_range_options
-from qa.complaints import CaseStatus, sync_complaint_cases
 from qa.db import open_db
-from qa.performance import AgentRecord, Period, agent_records
-from qa.results import CallScore, call_scores
+from qa.records.agents import AgentRecord, Period, agent_records
+from qa.records.complaints import CaseStatus, sync_complaint_cases
+from qa.results.store import CallScore, call_scores
 
 _DB = click.Path(exists=True, dir_okay=False, path_type=Path)
 

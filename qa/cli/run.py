@@ -1,4 +1,4 @@
-"""``qa run``: the batch over a recording store (see :mod:`qa.pipeline`)."""
+"""``qa run``: the batch over a recording store (see :mod:`qa.run.pipeline`)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import click
 from asr.models import ModelError
 from qa.config import PATH_KEYS, ConfigError, load_config
 from qa.ingest import CdrReadError, QueueLogReadError, SpoolError
-from qa.pipeline import RunSummary, run_pipeline
 from qa.progress import TerminalProgress, no_progress
-from qa.run_report import EXIT_LOCKED
-from qa.runlock import RunLockedError
-from qa.workers import WorkerStartError
+from qa.run.local import WorkerStartError
+from qa.run.lock import RunLockedError
+from qa.run.pipeline import RunSummary, run_pipeline
+from qa.run.report import EXIT_LOCKED
 from scoring import RubricError
 
 _FILE = click.Path(dir_okay=False, path_type=Path)

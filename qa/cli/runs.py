@@ -1,4 +1,4 @@
-"""``qa runs``: past runs of ``qa run`` on a database, newest first (see :mod:`qa.run_report`)."""
+"""``qa runs``: past runs of ``qa run`` on a database, newest first (see :mod:`qa.run.report`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from qa.db import open_db
-from qa.run_report import RunRecord, list_runs
+from qa.run.report import RunRecord, list_runs
 
 
 def _row(run: RunRecord) -> str:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
+from qa.access.users import ensure_admin
 from qa.config import ConfigError, load_config
 from qa.db import open_db
-from qa.users import ensure_admin
 
 logger = logging.getLogger(__name__)
 

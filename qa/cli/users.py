@@ -10,8 +10,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from qa.access.roles import Role
+from qa.access.users import UserError, add_user, list_users, set_password
 from qa.db import open_db
-from qa.users import Role, UserError, add_user, list_users, set_password
 
 _DB = click.Path(dir_okay=False, path_type=Path)
 _EXISTING_DB = click.Path(exists=True, dir_okay=False, path_type=Path)

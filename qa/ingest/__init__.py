@@ -17,19 +17,17 @@ from __future__ import annotations
 import time
 
 from qa.config import Config
-from qa.db import open_db
 from qa.ingest.agents import AgentDirectory
 from qa.ingest.calls import Attribution, CallSources, IngestResult, attribute, build_call
 from qa.ingest.cdr import CdrIndex, CdrReadError, CdrRecord
 from qa.ingest.cdr_csv import read_master_csv
-from qa.ingest.cdr_mysql import CdrDatabase, CdrDatabaseUrl, parse_cdr_url
+from qa.ingest.cdr_mysql import CdrDatabase
 from qa.ingest.ledger import Action, FileDecision, Ledger
 from qa.ingest.names import NameLayout, RecordingName, RecordingNameError, parse_recording_name
 from qa.ingest.queue_log import QueueCall, QueueLog, QueueLogReadError, read_queue_log
 from qa.ingest.scan import ScanOptions, scan_store
 from qa.ingest.sources import ConfiguredSources
 from qa.ingest.spool import RecordingSet, SkippedFile, SkipStatus, SpoolError, walk_spool
-from qa.results import save_call
 
 __all__ = [
     "Action",
@@ -37,7 +35,6 @@ __all__ = [
     "Attribution",
     "CallSources",
     "CdrDatabase",
-    "CdrDatabaseUrl",
     "CdrIndex",
     "CdrReadError",
     "CdrRecord",
@@ -56,11 +53,9 @@ __all__ = [
     "attribute",
     "build_call",
     "ingest",
-    "parse_cdr_url",
     "parse_recording_name",
     "read_master_csv",
     "read_queue_log",
-    "record_pending",
     "walk_spool",
 ]
 
@@ -92,20 +87,3 @@ def ingest(config: Config, *, now: float | None = None, dry_run: bool = False) -
     finally:
         ledger.close()
     return result
-
-
-def record_pending(config: Config, result: IngestResult) -> int:
-    """Record the calls of ``result`` that the results database does not have yet as
-    ``pending`` (``qa run`` then transcribes them). Returns how many were added."""
-    db = open_db(config.require("db"))
-    try:
-        have = {row[0] for row in db.execute("select call_id from calls").fetchall()}
-        added = 0
-        with db.conn:
-            for call in result.calls:
-                if call.call_id not in have:
-                    save_call(db, call, result.store, status="pending")
-                    added += 1
-        return added
-    finally:
-        db.conn.close()

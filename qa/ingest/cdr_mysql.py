@@ -5,7 +5,8 @@ The ``cdr`` table has no primary key and its column order differs between instal
 are selected by name. ``calldate`` is the PBX's local time unless ``CDRUSEGMT`` is set
 (``utc=True``); ``end = calldate + duration`` and ``answer = end - billsec``. Rows are read once
 per run for the days being ingested; recordings the window misses are looked up with FreePBX's
-own query, ``recordingfile <> '' AND (uniqueid = ? OR linkedid = ?)``::
+own query, ``recordingfile <> '' AND (uniqueid = ? OR linkedid = ?)``. The URL is parsed by
+:func:`qa.config.parse_cdr_url` (loading a config checks it)::
 
     url = parse_cdr_url("mysql://qa:secret@pbx.example.com:3306/asteriskcdrdb")
     with CdrDatabase(url, ZoneInfo("America/New_York")) as database:
@@ -19,15 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import pymysql
 
+from qa.config import PASSWORD_VARIABLE, CdrDatabaseUrl
 from qa.ingest.cdr import (
     CdrIndex,
     CdrReadError,
@@ -37,12 +36,10 @@ from qa.ingest.cdr import (
     uniqueid_epoch,
 )
 
-__all__ = ["CdrDatabase", "CdrDatabaseUrl", "parse_cdr_url"]
+__all__ = ["CdrDatabase"]
 
 log = logging.getLogger(__name__)
 
-PASSWORD_VARIABLE = "CALLQA_CDR_PASSWORD"
-_SCHEMES = ("mysql", "mariadb", "mysql+pymysql", "mariadb+pymysql")
 # Every cdr column ingest uses; an install that lacks some still works with the rest.
 _COLUMNS = (
     "calldate", "clid", "src", "dst", "dcontext", "channel", "dstchannel", "lastapp", "lastdata",
@@ -51,54 +48,6 @@ _COLUMNS = (
 )  # fmt: skip
 _REQUIRED = ("calldate", "uniqueid", "disposition")
 _BATCH = 500
-
-
-@dataclass(frozen=True)
-class CdrDatabaseUrl:
-    """Where the CDR database is: ``mysql://user:password@host:port/database`` (or
-    ``?socket=/path/mysqld.sock`` for a local socket)."""
-
-    host: str
-    port: int
-    user: str
-    password: str
-    database: str
-    socket: str | None = None
-
-    def redacted(self) -> str:
-        """The URL without the password, for messages and logs."""
-        where = f"socket {self.socket}" if self.socket else f"{self.host}:{self.port}"
-        return f"mysql://{self.user}@{where}/{self.database}"
-
-
-def parse_cdr_url(url: str) -> CdrDatabaseUrl:
-    """Parse a ``cdr_url``. Raises ValueError saying what is wrong with it."""
-    parts = urlsplit(url)
-    if parts.scheme not in _SCHEMES:
-        raise ValueError(
-            f"cdr_url must start with mysql:// (or mariadb://), e.g. "
-            f"mysql://user:password@localhost:3306/asteriskcdrdb; got {parts.scheme or 'none'}://"
-        )
-    database = unquote(parts.path.lstrip("/"))
-    if not database or "/" in database:
-        raise ValueError("cdr_url names no database: end it with /asteriskcdrdb")
-    query = parse_qs(parts.query)
-    unknown = set(query) - {"socket"}
-    if unknown:
-        raise ValueError(f"cdr_url: unknown option(s) {sorted(unknown)}; only ?socket= is known")
-    try:
-        port = parts.port or 3306
-    except ValueError:
-        raise ValueError("cdr_url: the port is not a number") from None
-    password = unquote(parts.password) if parts.password is not None else None
-    return CdrDatabaseUrl(
-        host=parts.hostname or "localhost",
-        port=port,
-        user=unquote(parts.username or "") or "asteriskuser",
-        password=password if password is not None else os.environ.get(PASSWORD_VARIABLE, ""),
-        database=database,
-        socket=query["socket"][0] if "socket" in query else None,
-    )
 
 
 def _text(value: Any) -> str:

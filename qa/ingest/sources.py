@@ -15,12 +15,12 @@ import logging
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
-from qa.config import Config
+from qa.config import Config, parse_cdr_url
 from qa.ingest.agents import AgentDirectory
 from qa.ingest.calls import CallSources
 from qa.ingest.cdr import CdrIndex
 from qa.ingest.cdr_csv import read_master_csv
-from qa.ingest.cdr_mysql import CdrDatabase, parse_cdr_url
+from qa.ingest.cdr_mysql import CdrDatabase
 from qa.ingest.queue_log import read_queue_log
 from qa.ingest.spool import RecordingSet
 

@@ -1,0 +1,112 @@
+"""Who may do what in the review app: one table of actions and the roles allowed each.
+
+Every check in ``qa`` and ``ui`` goes through :func:`can` or :func:`require`, so the rules live
+in one place and the docs (docs/ui.md) describe this table::
+
+    require(user, Action.ASSIGN_REVIEWS)        # PermissionDeniedError for a reviewer
+    if can(user.role, Action.SEE_PERSONAL_DATA): ...
+
+Beyond the table, one rule depends on the review itself: a submitted review may be changed by
+the reviewer who submitted it, or by a role with ``edit_others_reviews`` (see qa.review.state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from qa.access.roles import Role, User
+
+__all__ = [
+    "PERMISSIONS",
+    "Action",
+    "PermissionDeniedError",
+    "can",
+    "require",
+    "roles_for",
+    "sees_personal_data",
+]
+
+
+class Action(StrEnum):
+    VIEW_CALLS = "view_calls"
+    VIEW_QUEUES = "view_queues"
+    REVIEW_CALLS = "review_calls"
+    EDIT_OTHERS_REVIEWS = "edit_others_reviews"
+    ASSIGN_REVIEWS = "assign_reviews"
+    DISPUTE_REVIEWS = "dispute_reviews"
+    VIEW_AUDIT_LOG = "view_audit_log"
+    SEE_PERSONAL_DATA = "see_personal_data"
+    MANAGE_USERS = "manage_users"
+    VIEW_AGENT_RECORDS = "view_agent_records"
+    OPEN_COMPLAINTS = "open_complaints"
+    MANAGE_COMPLAINTS = "manage_complaints"
+    EXPORT_DATA = "export_data"
+    AUDIT_IDENTITY = "audit_identity"
+
+
+_ALL = frozenset(Role)
+_REVIEWERS = frozenset({Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN})
+_LEADS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+# action -> (the roles allowed, what the action is, for messages and docs)
+PERMISSIONS: Mapping[Action, tuple[frozenset[Role], str]] = {
+    Action.VIEW_CALLS: (_ALL, "open calls: audio, transcript, scorecard"),
+    Action.VIEW_QUEUES: (_ALL, "see the review queues and worklists"),
+    Action.REVIEW_CALLS: (_REVIEWERS, "claim, release and submit reviews"),
+    Action.EDIT_OTHERS_REVIEWS: (_LEADS, "change a review another user claimed or submitted"),
+    Action.ASSIGN_REVIEWS: (_LEADS, "assign reviews to reviewers"),
+    Action.DISPUTE_REVIEWS: (_LEADS, "mark a submitted review disputed"),
+    Action.VIEW_AUDIT_LOG: (_ALL, "read the audit trail of a call"),
+    Action.SEE_PERSONAL_DATA: (
+        frozenset({Role.AUDITOR, Role.ADMIN}),
+        "see ID-card, bank-card, phone numbers and dates of birth unmasked",
+    ),
+    Action.MANAGE_USERS: (frozenset({Role.ADMIN}), "add users and change their passwords"),
+    Action.VIEW_AGENT_RECORDS: (
+        frozenset({Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN}),
+        "see agents' performance records",
+    ),
+    Action.OPEN_COMPLAINTS: (_REVIEWERS, "open a complaint case"),
+    Action.MANAGE_COMPLAINTS: (_LEADS, "change a complaint case's owner and status"),
+    Action.EXPORT_DATA: (
+        frozenset({Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN}),
+        "export scorecards, reviews, complaints and lists",
+    ),
+    Action.AUDIT_IDENTITY: (
+        frozenset({Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN}),
+        "run the identity-verification audit",
+    ),
+}
+
+
+class PermissionDeniedError(PermissionError):
+    """The user's role may not do this; the message names the roles that may."""
+
+
+def roles_for(action: Action | str) -> frozenset[Role]:
+    """The roles allowed ``action``."""
+    return PERMISSIONS[Action(action)][0]
+
+
+def can(role: Role | str, action: Action | str) -> bool:
+    """Whether ``role`` may do ``action``."""
+    return Role(role) in roles_for(action)
+
+
+def sees_personal_data(role: Role | str) -> bool:
+    """Whether transcripts are shown to ``role`` unmasked (ID, card and phone numbers)."""
+    return can(role, Action.SEE_PERSONAL_DATA)
+
+
+def require(user: User, action: Action | str) -> None:
+    """Raise :class:`PermissionDeniedError` unless ``user``'s role may do ``action``."""
+    action = Action(action)
+    if can(user.role, action):
+        return
+    allowed, what = PERMISSIONS[action]
+    names = " or ".join(sorted(role.value for role in allowed))
+    raise PermissionDeniedError(
+        f"{user.username} ({user.role.value}) may not {what}: that needs the role {names}; "
+        "ask an admin if you should have it"
+    )

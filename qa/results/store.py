@@ -1,0 +1,338 @@
+"""Reading results back from the store: per-call scores as typed rows (per-agent records, with
+reviewers' verdicts applied, are :mod:`qa.records.agents`'s).
+
+The CLI and the UI format these; nothing here prints::
+
+    for row in call_scores(db):
+        row.call_id, row.rubric, row.score, row.items
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from pydantic_core import from_json
+
+from calldata import Call, Evidence, Flag, ItemResult, Scorecard, Transcript
+from qa.db import utcnow
+
+__all__ = [
+    "CallScore",
+    "call_scores",
+    "insert_scorecards",
+    "load_call",
+    "load_transcript",
+    "save_call",
+    "save_results",
+    "scored_rubrics",
+]
+
+UNKNOWN_AGENT = "(unknown)"
+
+
+@dataclass(frozen=True)
+class CallScore:
+    """One call scored by one rubric (its latest version)."""
+
+    call_id: str
+    recording: str  # relative to the store; a two-leg call shows its first leg
+    start: datetime
+    agent: str | None
+    agent_name: str | None
+    queue: str | None
+    language: str | None
+    rubric: str
+    rubric_version: str
+    score: float
+    max_score: float
+    passed: bool
+    items: tuple[ItemResult, ...]
+    flags: tuple[Flag, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``qa scores --json`` line for this row."""
+
+        def evidence(items: tuple[Evidence, ...]) -> list[dict[str, Any]]:
+            return [
+                {"start": e.start, "end": e.end, "speaker": e.speaker.value, "text": e.text}
+                for e in items
+            ]
+
+        return {
+            "call_id": self.call_id,
+            "recording": self.recording,
+            "start": self.start.isoformat(),
+            "agent": self.agent,
+            "agent_name": self.agent_name,
+            "queue": self.queue,
+            "language": self.language,
+            "rubric": self.rubric,
+            "rubric_version": self.rubric_version,
+            "score": self.score,
+            "max_score": self.max_score,
+            "passed": self.passed,
+            "items": [
+                {
+                    "id": item.id,
+                    "result": item.result.value,
+                    "critical": item.critical,
+                    "reason": item.reason,
+                    "evidence": evidence(item.evidence),
+                }
+                for item in self.items
+            ],
+            "flags": [
+                {
+                    "id": flag.id,
+                    "severity": flag.severity,
+                    "kind": flag.kind,
+                    "evidence": evidence(flag.evidence),
+                }
+                for flag in self.flags
+            ],
+        }
+
+
+# The latest version of each rubric per call: re-scoring with a new version keeps the old rows.
+_LATEST_SCORECARDS = """
+select s.scorecard_json, c.recordings, c.start, c.agent, c.agent_name, c.queue,
+       coalesce(t.language, c.language)
+from scorecards s
+join calls c on c.call_id = s.call_id
+left join transcripts t on t.call_id = s.call_id
+where s.id = (select max(s2.id) from scorecards s2
+              where s2.call_id = s.call_id and s2.rubric_id = s.rubric_id)
+"""
+
+
+def call_scores(
+    db: sqlite_utils.Database, *, call_id: str | None = None, agent: str | None = None
+) -> list[CallScore]:
+    """Every scored call (optionally one call or one agent's), oldest first, one row per rubric."""
+    sql, params = _LATEST_SCORECARDS, []
+    if call_id is not None:
+        sql += " and s.call_id = ?"
+        params.append(call_id)
+    if agent is not None:
+        sql += " and c.agent = ?"
+        params.append(agent)
+    sql += " order by c.start, s.call_id, s.rubric_id"
+    rows = db.execute(sql, params).fetchall()
+    scores = []
+    # scorecard_json holds the whole machine result; item_results and flags are its queryable copy.
+    for card_json, recordings, start, agent_id, agent_name, queue, language in rows:
+        card = Scorecard.model_validate_json(card_json)
+        scores.append(
+            CallScore(
+                call_id=card.call_id,
+                recording=(json.loads(recordings) or [""])[0],
+                start=datetime.fromisoformat(start),
+                agent=agent_id,
+                agent_name=agent_name,
+                queue=queue,
+                language=language,
+                rubric=card.rubric_id,
+                rubric_version=card.rubric_version,
+                score=card.score,
+                max_score=card.max_score,
+                passed=card.passed,
+                items=card.items,
+                flags=card.flags,
+            )
+        )
+    return scores
+
+
+def load_call(db: sqlite_utils.Database, call_id: str) -> Call:
+    """The stored call. Raises KeyError when there is no such call."""
+    rows = list(db["calls"].rows_where("call_id = ?", [call_id]))
+    if not rows:
+        raise KeyError(f"no call {call_id!r} in the store")
+    row = rows[0]
+    fields = {
+        name: row[name] for name in Call.model_fields if name in row and row[name] is not None
+    }
+    fields["recordings"] = tuple(json.loads(row["recordings"]))
+    return Call.model_validate(fields)
+
+
+def transcript_for_scoring(text: str) -> Transcript:
+    """A stored transcript (``transcripts.transcript_json``) without its word timings.
+
+    Scoring reads turns, roles, times and metrics, never single words, and the words are most
+    of the stored JSON: leaving them out makes loading several times faster. Most of them are
+    not even parsed (:func:`_without_word_lists`).
+    """
+    transcript = _validated_without_words(_without_word_lists(text))
+    if any(turn.index != number for number, turn in enumerate(transcript.turns)):
+        # Turns numbered otherwise, or JSON written in another key order than calldata's
+        # (where a cut could span turns): parse it all.
+        transcript = _validated_without_words(text)
+    return transcript
+
+
+# In valid JSON these can only be keys (a quote inside a string is escaped): a turn's word list,
+# and the start of the next turn, whose "index" key comes first.
+_WORD_LIST = '"words":['
+_NEXT_TURN = '},{"index":'
+
+
+def _without_word_lists(text: str) -> str:
+    """The stored JSON with the word list of every turn but the last cut out, unparsed.
+
+    A turn is serialised with ``words`` last, so its word list runs from ``"words":[`` to the
+    ``]`` followed by ``},{"index":`` that starts the next turn (word objects hold no such
+    text). Slicing the string there is cheaper than parsing thousands of word objects only to
+    drop them.
+    """
+    kept: list[str] = []
+    position = 0
+    find, startswith = text.find, text.startswith
+    while True:
+        start = find(_WORD_LIST, position)
+        if start < 0:
+            break
+        start += len(_WORD_LIST)
+        end = find("]", start)  # "]" alone: the fastest search; most are the list's end
+        while end >= 0 and not startswith(_NEXT_TURN, end + 1):
+            end = find("]", end + 1)
+        if end < 0:  # the last turn: its words are dropped after parsing
+            break
+        kept.append(text[position:start])
+        position = end
+    if not kept:
+        return text
+    kept.append(text[position:])
+    return "".join(kept)
+
+
+def _validated_without_words(text: str) -> Transcript:
+    data = from_json(text)
+    turns = data.get("turns") if isinstance(data, dict) else None
+    if isinstance(turns, list):
+        for turn in turns:
+            if isinstance(turn, dict):
+                turn.pop("words", None)
+    return Transcript.model_validate(data)  # a ValidationError (ValueError) says what is wrong
+
+
+def load_transcript(
+    db: sqlite_utils.Database, call_id: str, *, words: bool = True
+) -> Transcript | None:
+    """The call's stored transcript, or None when it has none yet; ``words=False`` leaves out
+    the word timings (all scoring needs, and several times faster to load)."""
+    row = db.execute(
+        "select transcript_json from transcripts where call_id = ?", [call_id]
+    ).fetchone()
+    if row is None:
+        return None
+    return Transcript.model_validate_json(row[0]) if words else transcript_for_scoring(row[0])
+
+
+def scored_rubrics(db: sqlite_utils.Database, call_id: str) -> set[tuple[str, str]]:
+    """The (rubric id, version) pairs the call already has scorecards for."""
+    rows = db.execute(
+        "select rubric_id, rubric_version from scorecards where call_id = ?", [call_id]
+    ).fetchall()
+    return {(rubric, version) for rubric, version in rows}
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def save_call(db: sqlite_utils.Database, call: Call, store_root: Path, status: str) -> None:
+    """Insert or refresh a call's row (metadata from the latest ingest) with ``status``."""
+    row = {
+        **call.model_dump(mode="json"),
+        "recordings": json.dumps(list(call.recordings)),
+        "store_root": str(store_root),
+        "status": status,
+        "error": None,
+        "updated_at": utcnow(),
+    }
+    columns = db["calls"].columns_dict  # a field added to Call later waits for its migration
+    db["calls"].upsert({k: v for k, v in row.items() if k in columns}, pk="call_id")
+
+
+def _evidence_json(evidence: tuple[Evidence, ...]) -> str:
+    return json.dumps([e.model_dump(mode="json") for e in evidence], ensure_ascii=False)
+
+
+def insert_scorecards(db: sqlite_utils.Database, cards: list[Scorecard]) -> None:
+    """Insert scorecards with their item results and flags, inside the caller's transaction."""
+    now = utcnow()
+    for card in cards:
+        row = {
+            "call_id": card.call_id,
+            "rubric_id": card.rubric_id,
+            "rubric_version": card.rubric_version,
+            "score": card.score,
+            "max_score": card.max_score,
+            "passed": int(card.passed),
+            "created_at": now,
+            "scorecard_json": card.model_dump_json(),
+        }
+        cursor = db.conn.execute(
+            f"insert into scorecards ({', '.join(row)}) values ({', '.join(':' + k for k in row)})",
+            row,
+        )
+        scorecard_id = cursor.lastrowid
+        db.conn.executemany(
+            "insert into item_results (scorecard_id, item_id, title, result, weight, critical, "
+            "reason, evidence_json) values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (scorecard_id, i.id, i.title, i.result.value, i.weight, int(i.critical), i.reason,
+                 _evidence_json(i.evidence))
+                for i in card.items
+            ],
+        )  # fmt: skip
+        db.conn.executemany(
+            "insert into flags (scorecard_id, call_id, flag_id, title, severity, kind, "
+            "evidence_json) values (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    scorecard_id,
+                    card.call_id,
+                    f.id,
+                    f.title,
+                    f.severity,
+                    f.kind,
+                    _evidence_json(f.evidence),
+                )
+                for f in card.flags
+            ],
+        )
+
+
+def save_results(
+    db: sqlite_utils.Database, call_id: str, transcript: Transcript, cards: list[Scorecard]
+) -> None:
+    """Save a call's transcript and scorecards and mark it done, in ONE transaction: a crash
+    leaves all of it or none. Earlier results of the call (a retried failure) are replaced."""
+    with db.conn:
+        db.conn.execute(
+            "delete from item_results where scorecard_id in "
+            "(select id from scorecards where call_id = ?)",
+            [call_id],
+        )
+        db.conn.execute("delete from flags where call_id = ?", [call_id])
+        db.conn.execute("delete from scorecards where call_id = ?", [call_id])
+        db.conn.execute(
+            "insert or replace into transcripts (call_id, language, duration, channel_mode, "
+            "role_confidence, confidence, model, transcript_json, created_at) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [call_id, transcript.language, transcript.duration, transcript.channel_mode,
+             transcript.role_confidence, transcript.confidence, transcript.model,
+             transcript.model_dump_json(), utcnow()],
+        )  # fmt: skip
+        insert_scorecards(db, cards)
+        db.conn.execute(
+            "update calls set status = 'done', error = null, audio_seconds = ?, updated_at = ? "
+            "where call_id = ?",
+            [transcript.duration, utcnow(), call_id],
+        )

@@ -1,0 +1,249 @@
+"""``qa rescore``: a changed rubric applied to stored transcripts, without audio or models.
+
+The store is filled the way the pipeline fills it (``qa.results.store.save_call`` /
+``save_results``) with annotated transcripts from ``tests/rubric_cases/transcripts`` scored by an
+*earlier* version of the shipped inbound rubric — one whose closing did not yet check who hung up —
+so re-scoring with the shipped version has known effects.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from calldata import Call, Transcript, Word
+from qa.cli import main
+from qa.db import open_db
+from qa.results.rescore import find_rubric, rescore, transcript_for_scoring
+from qa.results.store import call_scores, save_call, save_results
+from scoring import Rubric, load_case, load_rubrics, score_call, select_rubrics
+
+REPO = Path(__file__).resolve().parents[2]
+TRANSCRIPTS = REPO / "tests" / "rubric_cases" / "transcripts"
+# call id → (fixture, start day in November 2026)
+STORED = {
+    "c-good-en": ("good-en", 18),
+    "c-no-greeting-en": ("no-greeting-en", 19),  # the agent hangs up first
+    "c-complaint-zh": ("complaint-traditional-zh", 20),  # the agent hangs up first
+    "c-good-zh": ("good-zh", 21),
+    "c-outbound-en": ("outbound-good-en", 21),  # not for the inbound rubric
+}
+
+
+def _stored(call_id: str, name: str, day: int) -> tuple[Call, Transcript]:
+    """An annotated case as the pipeline would have stored it: with word timings, on its day."""
+    case = load_case(TRANSCRIPTS / f"{name}.yaml")
+    call = case.call.model_copy(
+        update={
+            "call_id": call_id,
+            "recordings": (f"2026/11/{day}/{call_id}.wav",),
+            "start": datetime(2026, 11, day, 10, tzinfo=UTC),
+        }
+    )
+    turns = tuple(
+        turn.model_copy(
+            update={
+                "words": tuple(
+                    Word(start=turn.start, end=turn.end, text=word, probability=0.9)
+                    for word in turn.text.split()
+                )
+            }
+        )
+        for turn in case.transcript.turns
+    )
+    return call, case.transcript.model_copy(update={"turns": turns})
+
+
+@pytest.fixture(scope="module")
+def old_rubrics(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped rubrics with inbound-service as it was in version 1 (closing by words)."""
+    folder = tmp_path_factory.mktemp("rubrics-v1")
+    shutil.copytree(REPO / "rubrics", folder, dirs_exist_ok=True)
+    path = folder / "inbound-service.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = text.replace('version: "3"', 'version: "1"').replace(
+        "        - not: {meta: {hangup_by: agent}}\n", "", 1
+    )
+    assert old != text and 'version: "1"' in old
+    path.write_text(old, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def store(tmp_path: Path, old_rubrics: Path) -> Path:
+    """A results store holding the calls above, scored with the version-1 rubrics."""
+    db_path = tmp_path / "qa.db"
+    db = open_db(db_path)
+    rubrics = load_rubrics(old_rubrics)
+    for call_id, (name, day) in STORED.items():
+        call, transcript = _stored(call_id, name, day)
+        save_call(db, call, tmp_path, status="pending")
+        cards = [
+            score_call(rubric, transcript, call)
+            for rubric in select_rubrics(rubrics, call, transcript.language)
+        ]
+        save_results(db, call_id, transcript, cards)
+    db.conn.close()
+    return db_path
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["rescore", *args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def _versions(db_path: Path) -> dict[str, set[str]]:
+    db = open_db(db_path)
+    rows = db.execute(
+        "select call_id, rubric_version from scorecards where rubric_id = 'inbound-service'"
+    ).fetchall()
+    db.conn.close()
+    found: dict[str, set[str]] = {}
+    for call_id, version in rows:
+        found.setdefault(call_id, set()).add(version)
+    return found
+
+
+def test_rescore_writes_new_version_scorecards_and_reports_changes(store: Path) -> None:
+    code, output = _run("--rubric", "inbound-service", "--db", str(store))
+    assert code == 0, output
+    lines = output.splitlines()
+    assert lines[0] == (
+        "re-scored 4 call(s) with inbound-service v3 "
+        "(5 stored; 0 already had v3, 1 not for this rubric)"
+    )
+    assert lines[1].startswith(
+        "2 verdict(s) changed in 2 of 4 call(s) scored before with another version; "
+        "pass/fail changed in 1"
+    )
+    assert "  c-no-greeting-en  item closing: pass → fail" in lines
+    assert "  c-complaint-zh  item closing: pass → fail" in lines
+    # every scorecard keeps the version it was made with; the old ones stay
+    assert _versions(store) == {
+        "c-good-en": {"1", "3"},
+        "c-no-greeting-en": {"1", "3"},
+        "c-complaint-zh": {"1", "3"},
+        "c-good-zh": {"1", "3"},
+    }
+    db = open_db(store)
+    latest = {(row.call_id, row.rubric): row for row in call_scores(db)}
+    db.conn.close()
+    closing = latest[("c-no-greeting-en", "inbound-service")]
+    assert closing.rubric_version == "3"
+    item = next(i for i in closing.items if i.id == "closing")
+    assert item.result.value == "fail" and item.reason == "hangup_by is agent"
+    assert item.evidence  # the closing words are still quoted
+    # the outbound call keeps only the scorecard of its own rubric
+    assert latest[("c-outbound-en", "outbound-sales")].rubric_version == "2"
+    assert ("c-outbound-en", "inbound-service") not in latest
+
+
+def test_rescoring_again_changes_nothing_and_says_to_bump_the_version(store: Path) -> None:
+    assert _run("--rubric", "inbound-service", "--db", str(store))[0] == 0
+    code, output = _run("--rubric", "inbound-service", "--db", str(store))
+    assert code == 0
+    assert output.splitlines()[0].startswith("re-scored 0 call(s) with inbound-service v3")
+    assert "4 already had v3" in output and "bump its version" in output
+
+
+def test_since_limits_the_calls_by_start_date(store: Path) -> None:
+    code, output = _run(
+        "--rubric", "inbound-service", "--db", str(store), "--since", "2026-11-20", "--json"
+    )
+    assert code == 0
+    summary = json.loads(output)
+    assert summary["stored"] == 3 and summary["rescored"] == 2  # complaint-zh and good-zh
+    assert summary["not_applicable"] == 1 and summary["since"].startswith("2026-11-20")
+    assert [(c["call_id"], c["id"], c["before"], c["after"]) for c in summary["changes"]] == [
+        ("c-complaint-zh", "closing", "pass", "fail")
+    ]
+    assert _versions(store)["c-good-en"] == {"1"}  # before --since: untouched
+
+
+def test_dry_run_writes_nothing(store: Path) -> None:
+    code, output = _run("--rubric", "inbound-service", "--db", str(store), "--dry-run", "--json")
+    assert code == 0
+    summary = json.loads(output)
+    assert summary["dry_run"] and summary["rescored"] == 4 and summary["verdicts_changed"] == 2
+    assert all(versions == {"1"} for versions in _versions(store).values())
+
+
+def test_a_rubric_new_to_the_store_scores_every_call_it_applies_to(
+    store: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "rubrics"
+    shutil.copytree(REPO / "rubrics", folder)
+    (folder / "closing-only.yaml").write_text(
+        "id: closing-only\nversion: 1\ntitle: Closing\npass_mark: 50\nitems:\n"
+        "  - {id: bye, title: Bye, weight: 1, check: {phrase: {role: agent, library: goodbye}}}\n",
+        encoding="utf-8",
+    )
+    code, output = _run("--rubric", "closing-only", "--db", str(store), "--rubrics", str(folder))
+    assert code == 0, output
+    assert output.splitlines()[0].startswith("re-scored 5 call(s) with closing-only v1")
+    assert "5 scored with this rubric for the first time" in output
+
+
+def test_unknown_rubric_and_broken_rubrics_are_one_clear_line(store: Path, tmp_path: Path) -> None:
+    code, output = _run("--rubric", "nope", "--db", str(store))
+    assert code == 1
+    assert "no rubric with id 'nope' (known: inbound-service, outbound-sales)" in output
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "bad.yaml").write_text("id: bad\nversion: 1\n", encoding="utf-8")
+    code, output = _run("--rubric", "bad", "--db", str(store), "--rubrics", str(folder))
+    assert code == 1 and "run qa rubrics check" in output and "missing required key" in output
+
+
+def test_a_call_that_cannot_be_scored_is_reported_and_the_rest_go_on(store: Path) -> None:
+    db = open_db(store)
+    with db.conn:
+        db.conn.execute(
+            "update transcripts set transcript_json = '{\"turns\": 3}' where call_id = 'c-good-en'"
+        )
+    rubric = find_rubric(load_rubrics(REPO / "rubrics"), "inbound-service")
+    summary = rescore(db, rubric)
+    db.conn.close()
+    assert [call_id for call_id, _ in summary.failed] == ["c-good-en"]
+    assert summary.rescored == 3
+    code, output = _run("--rubric", "inbound-service", "--db", str(store))
+    assert code == 1 and "FAILED 1:" in output and "c-good-en" in output
+
+
+def test_stored_transcripts_are_loaded_without_word_timings() -> None:
+    call, stored = _stored("x", "good-en", 20)
+    loaded = transcript_for_scoring(stored.model_dump_json())
+    assert all(turn.words == () for turn in loaded.turns)
+    assert loaded.model_copy(update={"turns": ()}) == stored.model_copy(update={"turns": ()})
+    assert [(t.text, t.start, t.role) for t in loaded.turns] == [
+        (t.text, t.start, t.role) for t in stored.turns
+    ]
+    rubric: Rubric = find_rubric(load_rubrics(REPO / "rubrics"), "inbound-service")
+    assert score_call(rubric, loaded, call) == score_call(rubric, stored, call)
+
+
+def test_any_valid_transcript_json_loads_the_same_without_its_words() -> None:
+    """Loading skips word lists by slicing the JSON; JSON from another writer (keys in another
+    order, indented) or word texts that look like JSON still give the transcript stored."""
+    _, stored = _stored("x", "good-en", 20)
+    turns = [turn.model_copy(update={"words": ()}) for turn in stored.turns]
+    expected = stored.model_copy(update={"turns": tuple(turns)})
+    data = json.loads(stored.model_dump_json())
+    data["turns"][0]["words"][0]["text"] = ']},{"index":7,"words":[ }]}'
+    data["turns"][1]["words"] = []
+    compact = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    words_first = [{"words": t.pop("words"), **t} for t in json.loads(compact)["turns"]]
+    for text in (
+        compact,
+        json.dumps(data, indent=2),
+        json.dumps({**data, "turns": words_first}, separators=(",", ":")),
+    ):
+        assert transcript_for_scoring(text) == expected
+    numbered = [{**t, "index": 10 * t["index"]} for t in json.loads(compact)["turns"]]
+    loaded = transcript_for_scoring(json.dumps({**data, "turns": numbered}))
+    assert [t.index for t in loaded.turns] == [10 * t.index for t in expected.turns]
