@@ -1,11 +1,12 @@
 """The architecture in docs/architecture.md, checked on every import (lazy ones included).
 
-Packages: ``ui → qa → {asr, scoring} → calldata``; ``asr`` and ``scoring`` never import each other.
+Packages: ``ui → qa → {asr, scoring} → calldata``, ``scoring → sentences`` (the sentence encoder
+for intents, a leaf); ``asr`` and ``scoring`` never import each other.
 Inside ``qa`` the areas are layered, each importing only itself and the areas to its right::
 
     cli | bench | records | review | run | results | access | ingest | core
 
-(core: ``qa.config``, ``qa.db``, ``qa.progress``, ``qa.runtime``). :data:`ALLOWED` lists the
+(core: ``qa.config``, ``qa.db``, ``qa.progress``, ``qa.runtime``, ``qa.transcript_files``). :data:`ALLOWED` lists the
 exceptions, each with its reason. No module may reach itself again through its imports.
 
 Imports under ``if __name__ == "__main__":`` run only when the module is the program, never when
@@ -22,19 +23,20 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("calldata", "asr", "scoring", "qa", "ui")
+PACKAGES = ("calldata", "sentences", "asr", "scoring", "qa", "ui")
 
 #: package -> the packages it may import (besides itself)
 PACKAGE_RULES = {
     "calldata": set(),
+    "sentences": set(),
     "asr": {"calldata"},
-    "scoring": {"calldata"},
-    "qa": {"asr", "scoring", "calldata"},
-    "ui": {"qa", "asr", "scoring", "calldata"},
+    "scoring": {"calldata", "sentences"},
+    "qa": {"asr", "scoring", "sentences", "calldata"},
+    "ui": {"qa", "asr", "scoring", "sentences", "calldata"},
 }
 #: the areas inside qa, from the top: an area imports only itself and areas after it
 QA_AREAS = ("cli", "bench", "records", "review", "run", "results", "access", "ingest", "core")
-CORE = {"qa", "qa.config", "qa.db", "qa.progress", "qa.runtime"}
+CORE = {"qa", "qa.config", "qa.db", "qa.progress", "qa.runtime", "qa.transcript_files"}
 
 #: (importer, imported) edges that break the rules above on purpose, with the reason
 ALLOWED = {
