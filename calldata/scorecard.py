@@ -27,6 +27,11 @@ class Evidence(BaseModel):
     text: str = Field(description="The turn text (or the matched part of it).")
     matched: str | None = Field(default=None, description="The rubric phrase that matched.")
     similarity: float | None = Field(default=None, description="Match quality, 0..1.")
+    confidence: float | None = Field(
+        default=None,
+        description="How sure the speech recogniser was of the turn's words (mean word "
+        "probability, 0..1): a verdict resting on low-confidence words may rest on misheard ones.",
+    )
 
 
 class ItemResult(BaseModel):

@@ -384,6 +384,18 @@ def _m008_run_reports(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m009_sentence_vectors(db: sqlite_utils.Database) -> None:
+    # Each call's sentence vectors (sentences.SentenceVectors.to_bytes), encoded once when the
+    # call is processed, so re-scoring with intents never encodes again; and whether a flag is a
+    # hint raised only on a guess about misheard words (low, for review; never a case).
+    db["sentence_vectors"].create(
+        {"call_id": str, "encoder": str, "data": bytes, "created_at": str},
+        pk="call_id",
+        foreign_keys=[("call_id", "calls", "call_id")],
+    )
+    db["flags"].add_column("hint", int, not_null_default=0)
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("001_calls_and_results", _m001_calls_and_results),
     ("002_pipeline_runs", _m002_pipeline_runs),
@@ -393,6 +405,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("006_reviews", _m006_reviews),
     ("007_complaint_cases", _m007_complaint_cases),
     ("008_run_reports", _m008_run_reports),
+    ("009_sentence_vectors", _m009_sentence_vectors),
 )
 
 

@@ -402,6 +402,7 @@ def _evidence(turn: Turn, hit: PhraseHit) -> Evidence:
         text=turn.text,
         matched=hit.phrase,
         similarity=hit.similarity,
+        confidence=round(turn.confidence, 3),
     )
 
 
@@ -512,6 +513,7 @@ def _intent_evidence(turn: Turn, hit: IntentHit) -> Evidence:
         text=turn.text,
         matched=hit.example,
         similarity=hit.similarity,
+        confidence=round(turn.confidence, 3),
     )
 
 

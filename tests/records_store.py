@@ -10,8 +10,8 @@ rubrics decide for them (checked in tests/records/test_agent_records.py):
     c3-complaint-en           Alice   Fri 20 Nov      100    complaint (high)
     c4-good-zh                Wang    Fri 20 Nov      100    identity verified before the change
     c5-complaint-zh           Wang    Tue 24 Nov      100    complaint (high)
-    c6-no-greeting-en         Bob     Wed 25 Nov    38.46    no greeting, agent hung up first
-    c8-dnd-survey-zh          Wang    Thu 26 Nov      100    outbound; do-not-disturb: survey
+    c6-no-greeting-en         Bob     Wed 25 Nov    61.54    no greeting, agent hung up first
+    c8-dnd-survey-zh          Wang    Thu 26 Nov       88    outbound; do-not-disturb: survey
     c9-dnd-pitch-en           Alice   Mon 30 Nov        0    outbound; do-not-disturb: marketing
     c7-late-verification-en   Bob     Tue  1 Dec        0    plan switched, then account PIN
 

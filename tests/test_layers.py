@@ -6,8 +6,9 @@ Inside ``qa`` the areas are layered, each importing only itself and the areas to
 
     cli | bench | records | review | run | results | access | ingest | core
 
-(core: ``qa.config``, ``qa.db``, ``qa.progress``, ``qa.runtime``, ``qa.transcript_files``). :data:`ALLOWED` lists the
-exceptions, each with its reason. No module may reach itself again through its imports.
+(core: ``qa.config``, ``qa.db``, ``qa.progress``, ``qa.runtime``, ``qa.transcript_files``).
+:data:`ALLOWED` lists the exceptions, each with its reason. No module may reach itself again
+through its imports.
 
 Imports under ``if __name__ == "__main__":`` run only when the module is the program, never when
 it is imported, so they are left out of the cycle check (the UI tabs' "run alone" blocks import

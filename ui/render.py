@@ -131,6 +131,11 @@ def transcript_html(transcript: Transcript | None, *, masked: bool) -> str:
     return "\n".join(lines)
 
 
+#: Evidence from words heard with less confidence than this is marked for the reviewer (and
+#: puts the call in the low-confidence queue, qa.review.queues).
+LOW_EVIDENCE_CONFIDENCE = 0.6
+
+
 def _evidence_html(evidence: tuple[Evidence, ...]) -> str:
     if not evidence:
         return ""
@@ -138,11 +143,29 @@ def _evidence_html(evidence: tuple[Evidence, ...]) -> str:
         f'<div class="qa-evidence"><a class="qa-seek" href="#" {_seek_attr(e.start)} '
         f'title="play from {clock(e.start)}">{clock(e.start)}</a>'
         f"<b>{_ROLE_LABELS[e.speaker]}</b>: “{escape(e.text)}”"
-        + (f' <span class="qa-reason">(matched “{escape(e.matched)}”)</span>' if e.matched else "")
+        + (f' <span class="qa-reason">(matched “{escape(e.matched)}”{_how_close(e)})</span>'
+           if e.matched else "")
+        + _doubt(e)
         + "</div>"
         for e in evidence
-    ]
+    ]  # fmt: skip
     return "".join(rows)
+
+
+def _how_close(evidence: Evidence) -> str:
+    similarity = evidence.similarity
+    return "" if similarity is None or similarity >= 1.0 else f", similarity {similarity:.2f}"
+
+
+def _doubt(evidence: Evidence) -> str:
+    """A warning when the words were heard with low confidence: they may be misheard."""
+    confidence = evidence.confidence
+    if confidence is None or confidence >= LOW_EVIDENCE_CONFIDENCE:
+        return ""
+    return (
+        f' <span class="qa-doubt" title="the recogniser was unsure of these words">'
+        f"heard with {confidence:.0%} confidence — check the audio</span>"
+    )
 
 
 def _badge(verdict: Verdict) -> str:

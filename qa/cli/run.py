@@ -18,6 +18,7 @@ from qa.run.lock import RunLockedError
 from qa.run.pipeline import RunSummary, run_pipeline
 from qa.run.report import EXIT_LOCKED
 from scoring import RubricError
+from sentences import EncoderError
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 _DIR = click.Path(file_okay=False, path_type=Path)
@@ -141,6 +142,7 @@ def run(config_file: Path | None, retry_failed: bool, as_json: bool, **flags: An
         ConfigError,
         RubricError,
         ModelError,
+        EncoderError,
         SpoolError,
         CdrReadError,
         QueueLogReadError,

@@ -29,7 +29,7 @@ from calldata import Evidence, ItemResult, Verdict
 from qa.access.masking import mask_personal_data
 from qa.config import default_rubrics_dir
 from qa.records.agents import ScoredCall, scored_calls
-from qa.results.store import load_call, load_transcript
+from qa.results.store import load_call, load_sentence_vectors, load_transcript
 from qa.review.state import ItemDecision, ReviewedScorecard
 from scoring import Rubric, RubricError, load_rubrics, score_call
 
@@ -120,10 +120,13 @@ def _split(db: sqlite_utils.Database, call_id: str, halves: Rubric | None) -> _S
     transcript = load_transcript(db, call_id, words=False)
     if transcript is None:
         return None
-    card = score_call(halves, transcript, load_call(db, call_id))
+    vectors = load_sentence_vectors(db, call_id)
+    card = score_call(halves, transcript, load_call(db, call_id), vectors=vectors)
 
     def ordered(item: ItemResult) -> tuple[Evidence, ...]:
-        return tuple(sorted(item.evidence, key=lambda e: (e.start, e.turn_index)))
+        # one step per turn: a turn matched by a phrase and by an intent is one step
+        by_turn = {e.turn_index: e for e in reversed(item.evidence)}
+        return tuple(sorted(by_turn.values(), key=lambda e: (e.start, e.turn_index)))
 
     verification = card.item("verification")
     return _Split(

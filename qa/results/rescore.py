@@ -30,6 +30,7 @@ from qa.results.store import (
     insert_scorecards,
     load_call,
     scored_rubrics,
+    stored_vectors,
     transcript_for_scoring,
 )
 from scoring import Rubric, rubric_applies, score_call
@@ -209,7 +210,7 @@ def _rescore_call(
     if not rubric_applies(rubric, call, transcript.language):
         summary.not_applicable += 1
         return
-    card = score_call(rubric, transcript, call)
+    card = score_call(rubric, transcript, call, vectors=stored_vectors(db, call_id, transcript))
     previous = _previous(db, card)
     if not summary.dry_run:
         try:

@@ -10,6 +10,7 @@ The CLI and the UI format these; nothing here prints::
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,19 +21,25 @@ from pydantic_core import from_json
 
 from calldata import Call, Evidence, Flag, ItemResult, Scorecard, Transcript
 from qa.db import utcnow
+from sentences import EncoderError, SentenceVectors, encode_turns, load_encoder
 
 __all__ = [
     "CallScore",
     "call_scores",
     "insert_scorecards",
     "load_call",
+    "load_sentence_vectors",
     "load_transcript",
     "save_call",
     "save_results",
+    "save_sentence_vectors",
     "scored_rubrics",
+    "stored_vectors",
 ]
 
 UNKNOWN_AGENT = "(unknown)"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -259,6 +266,54 @@ def save_call(db: sqlite_utils.Database, call: Call, store_root: Path, status: s
     db["calls"].upsert({k: v for k, v in row.items() if k in columns}, pk="call_id")
 
 
+def _save_vectors(db: sqlite_utils.Database, call_id: str, vectors: SentenceVectors) -> None:
+    db.conn.execute(
+        "insert or replace into sentence_vectors (call_id, encoder, data, created_at) "
+        "values (?, ?, ?, ?)",
+        [call_id, vectors.encoder, vectors.to_bytes(), utcnow()],
+    )
+
+
+def save_sentence_vectors(
+    db: sqlite_utils.Database, call_id: str, vectors: SentenceVectors
+) -> None:
+    """Store a call's sentence vectors (one transaction), e.g. encoded for an older store."""
+    with db.conn:
+        _save_vectors(db, call_id, vectors)
+
+
+def load_sentence_vectors(db: sqlite_utils.Database, call_id: str) -> SentenceVectors | None:
+    """The call's stored sentence vectors, or None (a store older than intents, or damaged)."""
+    row = db.execute("select data from sentence_vectors where call_id = ?", [call_id]).fetchone()
+    if row is None:
+        return None
+    try:
+        return SentenceVectors.from_bytes(row[0])
+    except (ValueError, KeyError) as error:
+        log.warning(
+            "call %s: stored sentence vectors unreadable (%s); encoding again", call_id, error
+        )
+        return None
+
+
+def stored_vectors(
+    db: sqlite_utils.Database, call_id: str, transcript: Transcript
+) -> SentenceVectors | None:
+    """The call's sentence vectors as stored; for a call stored before intents (or by another
+    encoder), encoded now and stored, so the next re-scoring reads them. None when no encoder
+    is installed: intent conditions then encode (and fail) as they are evaluated."""
+    found = load_sentence_vectors(db, call_id)
+    try:
+        encoder = load_encoder()
+    except EncoderError:
+        return found
+    if found is not None and found.encoder == encoder.id:
+        return found
+    vectors = encode_turns(encoder, [(turn.index, turn.text) for turn in transcript.turns])
+    save_sentence_vectors(db, call_id, vectors)
+    return vectors
+
+
 def _evidence_json(evidence: tuple[Evidence, ...]) -> str:
     return json.dumps([e.model_dump(mode="json") for e in evidence], ensure_ascii=False)
 
@@ -293,7 +348,7 @@ def insert_scorecards(db: sqlite_utils.Database, cards: list[Scorecard]) -> None
         )  # fmt: skip
         db.conn.executemany(
             "insert into flags (scorecard_id, call_id, flag_id, title, severity, kind, "
-            "evidence_json) values (?, ?, ?, ?, ?, ?, ?)",
+            "evidence_json, hint) values (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     scorecard_id,
@@ -303,6 +358,7 @@ def insert_scorecards(db: sqlite_utils.Database, cards: list[Scorecard]) -> None
                     f.severity,
                     f.kind,
                     _evidence_json(f.evidence),
+                    int(f.hint),
                 )
                 for f in card.flags
             ],
@@ -310,11 +366,18 @@ def insert_scorecards(db: sqlite_utils.Database, cards: list[Scorecard]) -> None
 
 
 def save_results(
-    db: sqlite_utils.Database, call_id: str, transcript: Transcript, cards: list[Scorecard]
+    db: sqlite_utils.Database,
+    call_id: str,
+    transcript: Transcript,
+    cards: list[Scorecard],
+    vectors: SentenceVectors | None = None,
 ) -> None:
-    """Save a call's transcript and scorecards and mark it done, in ONE transaction: a crash
-    leaves all of it or none. Earlier results of the call (a retried failure) are replaced."""
+    """Save a call's transcript, sentence vectors and scorecards and mark it done, in ONE
+    transaction: a crash leaves all of it or none. Earlier results of the call (a retried
+    failure) are replaced."""
     with db.conn:
+        if vectors is not None:
+            _save_vectors(db, call_id, vectors)
         db.conn.execute(
             "delete from item_results where scorecard_id in "
             "(select id from scorecards where call_id = ?)",

@@ -226,19 +226,20 @@ def _latest_flags(db: sqlite_utils.Database, call_ids: list[str]) -> dict[str, t
         return {}
     marks = ",".join("?" * len(call_ids))
     rows = db.execute(
-        "select f.call_id, f.flag_id, f.title, f.severity, f.evidence_json from flags f "
+        "select f.call_id, f.flag_id, f.title, f.severity, f.evidence_json, f.hint from flags f "
         "where f.scorecard_id in (select max(s.id) from scorecards s "
         f"where s.call_id in ({marks}) group by s.call_id, s.rubric_id) order by f.rowid",
         call_ids,
     ).fetchall()
     found: dict[str, list[Flag]] = {}
-    for call_id, flag_id, title, severity, evidence in rows:
+    for call_id, flag_id, title, severity, evidence, hint in rows:
         found.setdefault(call_id, []).append(
             Flag(
                 id=flag_id,
                 title=title or "",
                 severity=severity,
                 evidence=tuple(Evidence.model_validate(e) for e in json.loads(evidence or "[]")),
+                hint=bool(hint),
             )
         )
     return {

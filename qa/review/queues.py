@@ -135,9 +135,17 @@ def _condition_reasons(
     for call_id, flag_id, title, severity in db.execute(
         _LATEST + "select f.call_id, f.flag_id, f.title, f.severity from flags f "
         "join latest l on l.id = f.scorecard_id where f.flag_id like 'complaint%' "
-        "order by f.call_id, f.rowid"
+        "and f.hint = 0 order by f.call_id, f.rowid"
     ):
         found[Queue.COMPLAINTS].setdefault(call_id, []).append(f"{title or flag_id} ({severity})")
+    for call_id, flag_id, title in db.execute(
+        _LATEST + "select f.call_id, f.flag_id, f.title from flags f "
+        "join latest l on l.id = f.scorecard_id where f.hint = 1 order by f.call_id, f.rowid"
+    ):
+        # raised only on a guess about misheard words: a reviewer confirms or drops it
+        found[Queue.LOW_CONFIDENCE].setdefault(call_id, []).append(
+            f"{title or flag_id} heard approximately"
+        )
     for call_id, rubric_id, item_id in db.execute(
         _LATEST + "select l.call_id, l.rubric_id, i.item_id from item_results i "
         "join latest l on l.id = i.scorecard_id where i.critical = 1 and i.result = 'fail' "
@@ -150,6 +158,17 @@ def _condition_reasons(
         [settings.low_score],
     ):
         found[Queue.LOW_SCORE].setdefault(call_id, []).append(f"{rubric_id} {score / most:.0%}")
+    for call_id, rubric_id, item_id, lowest in db.execute(
+        _LATEST + "select l.call_id, l.rubric_id, i.item_id, min(json_extract(e.value, "
+        "'$.confidence')) from item_results i join latest l on l.id = i.scorecard_id, "
+        "json_each(i.evidence_json) e where json_extract(e.value, '$.confidence') < ? "
+        "group by l.call_id, l.rubric_id, i.item_id order by l.call_id, l.rubric_id, i.rowid",
+        [settings.low_confidence],
+    ):
+        # a verdict resting on words the recogniser was unsure of may rest on misheard ones
+        found[Queue.LOW_CONFIDENCE].setdefault(call_id, []).append(
+            f"{rubric_id}/{item_id} rests on words heard at {lowest:.0%}"
+        )
     for call_id, confidence, role_confidence in db.execute(
         "select t.call_id, t.confidence, t.role_confidence from transcripts t "
         "where (t.confidence < ? or t.role_confidence < ?) "

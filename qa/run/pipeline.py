@@ -53,6 +53,7 @@ from qa.run.lock import RunLock
 from qa.run.report import CallOutcome, RunSummary, write_report
 from qa.run.task import CallResult, CallTask, CallWorker, WorkerSetup, gather_audio
 from scoring import Rubric, load_rubrics
+from sentences import SentenceVectors, load_encoder
 
 __all__ = ["CallOutcome", "RunSummary", "check_models", "rescore_call", "run_pipeline"]
 
@@ -63,8 +64,10 @@ WAIT_SECONDS = 30.0
 
 
 def check_models(config: Config) -> None:
-    """Raise ``asr.models.ModelMissingError`` (with the fix) if a model is missing."""
+    """Raise ``asr.models.ModelMissingError`` (with the fix) if a speech model is missing, or
+    ``sentences.EncoderError`` if the sentence encoder is missing or not the pinned one."""
     require_models(config.models_dir or default_models_dir(), whisper_dir=config.whisper_dir)
+    load_encoder()
 
 
 def _unreadable(task: CallTask, error: OSError) -> CallResult:
@@ -294,8 +297,9 @@ class _PipelineRun:
             if result.status == "done":
                 transcript = Transcript.model_validate_json(result.transcript_json or "")
                 cards = [Scorecard.model_validate_json(card) for card in result.scorecards_json]
+                vectors = SentenceVectors.from_bytes(result.vectors) if result.vectors else None
                 stage_outcome(self.db, run_id, outcome)
-                save_results(self.db, call.call_id, transcript, cards)
+                save_results(self.db, call.call_id, transcript, cards, vectors)
             elif result.status == "deferred":
                 stage_outcome(self.db, run_id, outcome)
                 set_status(self.db, call.call_id, "skipped", result.reason)

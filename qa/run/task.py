@@ -1,8 +1,9 @@
 """One call's work, the same wherever it runs: in ``qa run`` itself, a worker process, a Ray actor.
 
-A :class:`CallWorker` holds the speech engine and the rubrics (loaded once) and turns a
-:class:`CallTask` into a :class:`CallResult`: the transcript and scorecards as JSON text, or the
-stage and reason it failed. It never touches the database: the process that runs the batch is the
+A :class:`CallWorker` holds the speech engine, the sentence encoder and the rubrics (loaded once)
+and turns a :class:`CallTask` into a :class:`CallResult`: the transcript, its sentence vectors
+(encoded once, here, so re-scoring never encodes again) and the scorecards, or the stage and
+reason it failed. It never touches the database: the process that runs the batch is the
 only writer, and saves each result in one transaction as it arrives::
 
     worker = CallWorker(WorkerSetup.from_config(config, threads=1))
@@ -29,6 +30,7 @@ from qa import runtime
 from qa.config import Config
 from qa.run.devices import DeviceChoice
 from scoring import Rubric, load_rubrics, score_call, select_rubrics
+from sentences import SentenceEncoder, SentenceVectors, encode_turns, load_encoder
 
 __all__ = ["CallResult", "CallTask", "CallWorker", "WorkerSetup", "peak_rss_mb", "score_for"]
 
@@ -88,6 +90,7 @@ class CallResult:
     stage: str
     reason: str = ""
     transcript_json: str | None = None
+    vectors: bytes | None = None  # the transcript's sentence vectors (SentenceVectors.to_bytes)
     scorecards_json: tuple[str, ...] = ()
     audio_seconds: float = 0.0
     seconds: float = 0.0
@@ -121,12 +124,22 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def score_for(rubrics: list[Rubric], call: Call, transcript: Transcript) -> list[Scorecard]:
+def score_for(
+    rubrics: list[Rubric],
+    call: Call,
+    transcript: Transcript,
+    vectors: SentenceVectors | None = None,
+) -> list[Scorecard]:
     """Score the call against every rubric that applies to it."""
     chosen = select_rubrics(rubrics, call, transcript.language)
     if not chosen:
         log.info("%s: no rubric applies (language %s)", call.call_id, transcript.language)
-    return [score_call(rubric, transcript, call) for rubric in chosen]
+    return [score_call(rubric, transcript, call, vectors=vectors) for rubric in chosen]
+
+
+def encode_transcript(encoder: SentenceEncoder, transcript: Transcript) -> SentenceVectors:
+    """The transcript's sentence vectors, for intent conditions (:mod:`sentences`)."""
+    return encode_turns(encoder, [(turn.index, turn.text) for turn in transcript.turns])
 
 
 class CallWorker:
@@ -142,6 +155,7 @@ class CallWorker:
         self.setup = setup
         self.config = setup.config
         self.rubrics = load_rubrics(self.config.rubrics)
+        self.encoder = load_encoder()
         self.engine = engine_factory(setup.speech)
         self.name = worker_name()
         self.load_seconds = time.perf_counter() - started
@@ -189,7 +203,9 @@ class CallWorker:
             transcribed = time.perf_counter()
             stage = "score"
             step(stage)
-            cards = score_for(list(self.rubrics), call, transcript)
+            vectors = encode_transcript(self.encoder, transcript)
+            encoded = time.perf_counter()
+            cards = score_for(list(self.rubrics), call, transcript, vectors)
         except AudioIncompleteError as error:
             reason = f"{error} (taken by a later run)"
             return self._finish(base, started, status="deferred", stage=stage, reason=reason)
@@ -208,11 +224,13 @@ class CallWorker:
             status="done",
             stage="save",
             transcript_json=transcript.model_dump_json(),
+            vectors=vectors.to_bytes(),
             scorecards_json=tuple(card.model_dump_json() for card in cards),
             audio_seconds=transcript.duration,
             timings={
                 "transcribe": round(transcribed - started, 3),
-                "score": round(finished - transcribed, 3),
+                "encode": round(encoded - transcribed, 3),
+                "score": round(finished - encoded, 3),
             },
         )
 

@@ -53,9 +53,9 @@ def test_the_shipped_rubrics_decide_the_store_as_described(db_path):
         ("c3-complaint-en", "inbound-service"): (100.0, True),
         ("c4-good-zh", "inbound-service"): (100.0, True),
         ("c5-complaint-zh", "inbound-service"): (100.0, True),
-        ("c6-no-greeting-en", "inbound-service"): (38.46, False),
+        ("c6-no-greeting-en", "inbound-service"): (61.54, False),
         ("c7-late-verification-en", "inbound-service"): (0.0, False),
-        ("c8-dnd-survey-zh", "outbound-sales"): (100.0, True),
+        ("c8-dnd-survey-zh", "outbound-sales"): (88.0, True),  # no rating invitation
         ("c9-dnd-pitch-en", "outbound-sales"): (0.0, False),
     }
 
@@ -85,7 +85,7 @@ def test_weekly_records_with_rank_within_the_team(db_path):
     # Alice and Wang tie (100, all passed): they share first place; Bob is third, not second.
     assert [(r.rank, r.team_size) for r in (alice, wang, bob)] == [(1, 3), (1, 3), (3, 3)]
     w48 = _by(records, "2026-W48")
-    assert w48["Bob Jones"].average_score == pytest.approx(38.46)
+    assert w48["Bob Jones"].average_score == pytest.approx(61.54)
     assert (w48["Wang Fang"].rank, w48["Bob Jones"].rank, w48["Bob Jones"].team_size) == (1, 2, 2)
 
 
@@ -98,7 +98,7 @@ def test_months_follow_the_site_time_zone(db_path):
     # c9 (02:00 UTC on 1 December) is a November call in New York.
     assert (local["Alice Smith"].calls_scored, utc["Alice Smith"].calls_scored) == (3, 2)
     assert local["Alice Smith"].average_score == pytest.approx(200 / 3)
-    assert local["Bob Jones"].average_score == pytest.approx(38.46 / 2)
+    assert local["Bob Jones"].average_score == pytest.approx(61.54 / 2)
 
 
 def test_since_and_until_are_inclusive_local_days(db_path):
@@ -129,7 +129,7 @@ def test_a_reviewers_verdict_wins_in_the_record(db_path):
 def test_an_agents_trend_is_one_record_per_period(db_path):
     trend = agent_trend(open_db(db_path), "1002", "week")
     assert [(r.period_label, round(r.average_score, 2), r.calls_scored) for r in trend] == [
-        ("2026-W47", 0.0, 1), ("2026-W48", 38.46, 1), ("2026-W49", 0.0, 1)]  # fmt: skip
+        ("2026-W47", 0.0, 1), ("2026-W48", 61.54, 1), ("2026-W49", 0.0, 1)]  # fmt: skip
 
 
 def _cli(*args: str) -> str:

@@ -2,8 +2,8 @@
 
 The store is filled the way the pipeline fills it (``qa.results.store.save_call`` /
 ``save_results``) with annotated transcripts from ``tests/rubric_cases/transcripts`` scored by an
-*earlier* version of the shipped inbound rubric — one whose closing did not yet check who hung up —
-so re-scoring with the shipped version has known effects.
+*earlier* version of the shipped inbound rubric — one that did not yet check who hung up — so
+re-scoring with the shipped version has known effects.
 """
 
 from __future__ import annotations
@@ -61,13 +61,13 @@ def _stored(call_id: str, name: str, day: int) -> tuple[Call, Transcript]:
 
 @pytest.fixture(scope="module")
 def old_rubrics(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shipped rubrics with inbound-service as it was in version 1 (closing by words)."""
+    """The shipped rubrics with inbound-service as it was in version 1 (who hung up unchecked)."""
     folder = tmp_path_factory.mktemp("rubrics-v1")
     shutil.copytree(REPO / "rubrics", folder, dirs_exist_ok=True)
     path = folder / "inbound-service.yaml"
     text = path.read_text(encoding="utf-8")
-    old = text.replace('version: "3"', 'version: "1"').replace(
-        "        - not: {meta: {hangup_by: agent}}\n", "", 1
+    old = text.replace('version: "4"', 'version: "1"').replace(
+        "      not: {meta: {hangup_by: agent}}\n", "      not: {meta: {direction: internal}}\n", 1
     )
     assert old != text and 'version: "1"' in old
     path.write_text(old, encoding="utf-8")
@@ -114,32 +114,33 @@ def test_rescore_writes_new_version_scorecards_and_reports_changes(store: Path) 
     assert code == 0, output
     lines = output.splitlines()
     assert lines[0] == (
-        "re-scored 4 call(s) with inbound-service v3 "
-        "(5 stored; 0 already had v3, 1 not for this rubric)"
+        "re-scored 4 call(s) with inbound-service v4 "
+        "(5 stored; 0 already had v4, 1 not for this rubric)"
     )
     assert lines[1].startswith(
         "2 verdict(s) changed in 2 of 4 call(s) scored before with another version; "
-        "pass/fail changed in 1"
+        "pass/fail changed in 0"  # who hangs up weighs 5 of 100: both calls failed already
     )
-    assert "  c-no-greeting-en  item closing: pass → fail" in lines
-    assert "  c-complaint-zh  item closing: pass → fail" in lines
+    assert "  c-no-greeting-en  item customer_hangs_up_first: pass → fail" in lines
+    assert "  c-complaint-zh  item customer_hangs_up_first: pass → fail" in lines
     # every scorecard keeps the version it was made with; the old ones stay
     assert _versions(store) == {
-        "c-good-en": {"1", "3"},
-        "c-no-greeting-en": {"1", "3"},
-        "c-complaint-zh": {"1", "3"},
-        "c-good-zh": {"1", "3"},
+        "c-good-en": {"1", "4"},
+        "c-no-greeting-en": {"1", "4"},
+        "c-complaint-zh": {"1", "4"},
+        "c-good-zh": {"1", "4"},
     }
     db = open_db(store)
     latest = {(row.call_id, row.rubric): row for row in call_scores(db)}
     db.conn.close()
-    closing = latest[("c-no-greeting-en", "inbound-service")]
-    assert closing.rubric_version == "3"
-    item = next(i for i in closing.items if i.id == "closing")
+    rescored = latest[("c-no-greeting-en", "inbound-service")]
+    assert rescored.rubric_version == "4"
+    item = next(i for i in rescored.items if i.id == "customer_hangs_up_first")
     assert item.result.value == "fail" and item.reason == "hangup_by is agent"
-    assert item.evidence  # the closing words are still quoted
+    closing = next(i for i in rescored.items if i.id == "closing")
+    assert closing.result.value == "pass" and closing.evidence  # the closing words are quoted
     # the outbound call keeps only the scorecard of its own rubric
-    assert latest[("c-outbound-en", "outbound-sales")].rubric_version == "2"
+    assert latest[("c-outbound-en", "outbound-sales")].rubric_version == "3"
     assert ("c-outbound-en", "inbound-service") not in latest
 
 
@@ -147,8 +148,8 @@ def test_rescoring_again_changes_nothing_and_says_to_bump_the_version(store: Pat
     assert _run("--rubric", "inbound-service", "--db", str(store))[0] == 0
     code, output = _run("--rubric", "inbound-service", "--db", str(store))
     assert code == 0
-    assert output.splitlines()[0].startswith("re-scored 0 call(s) with inbound-service v3")
-    assert "4 already had v3" in output and "bump its version" in output
+    assert output.splitlines()[0].startswith("re-scored 0 call(s) with inbound-service v4")
+    assert "4 already had v4" in output and "bump its version" in output
 
 
 def test_since_limits_the_calls_by_start_date(store: Path) -> None:
@@ -160,7 +161,7 @@ def test_since_limits_the_calls_by_start_date(store: Path) -> None:
     assert summary["stored"] == 3 and summary["rescored"] == 2  # complaint-zh and good-zh
     assert summary["not_applicable"] == 1 and summary["since"].startswith("2026-11-20")
     assert [(c["call_id"], c["id"], c["before"], c["after"]) for c in summary["changes"]] == [
-        ("c-complaint-zh", "closing", "pass", "fail")
+        ("c-complaint-zh", "customer_hangs_up_first", "pass", "fail")
     ]
     assert _versions(store)["c-good-en"] == {"1"}  # before --since: untouched
 

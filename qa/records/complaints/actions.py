@@ -58,7 +58,13 @@ def open_cases_from_flags(db: sqlite_utils.Database, call_id: str) -> list[Compl
     The case takes the most severe complaint flag's severity and, as its summary, the customer's
     words that raised it; its clock starts at the call's start."""
     scores = call_scores(db, call_id=call_id)
-    flags = [flag for score in scores for flag in score.flags if is_complaint_flag(flag.id)]
+    # a hint (raised on a guess about misheard words) waits for a reviewer: no case
+    flags = [
+        flag
+        for score in scores
+        for flag in score.flags
+        if is_complaint_flag(flag.id) and not flag.hint
+    ]
     if not flags:
         return []
     flags.sort(key=lambda f: SEVERITIES.index(f.severity) if f.severity in SEVERITIES else 9)
@@ -88,6 +94,7 @@ def sync_complaint_cases(db: sqlite_utils.Database) -> list[ComplaintCase]:
         "select distinct f.call_id from flags f "
         "where f.scorecard_id in (select max(s.id) from scorecards s group by s.call_id, "
         "s.rubric_id) and (f.flag_id = 'complaint' or f.flag_id like 'complaint%') "
+        "and f.hint = 0 "
         "and not exists (select 1 from complaint_cases k where k.call_id = f.call_id "
         "and k.source = 'flag') order by f.call_id"
     ).fetchall()
