@@ -339,7 +339,7 @@ def _single(phrase: str, mode: MatchMode, threshold: float | None) -> PhraseInde
 
 
 def match_phrase(
-    phrase: str, text: str, mode: MatchMode, threshold: float | None = None
+    phrase: str, text: str, mode: MatchMode | str, threshold: float | None = None
 ) -> PhraseHit | None:
     """Find ``phrase`` in ``text`` (both raw; normalised here) with a concrete match mode.
 
@@ -349,6 +349,7 @@ def match_phrase(
     >>> match_phrase("安科电信", "欢迎致电安可电信", MatchMode.PINYIN).similarity
     0.95
     """
+    mode = MatchMode(mode)  # "fuzzy" as well as MatchMode.FUZZY (ValueError for anything else)
     if mode is MatchMode.AUTO:
         raise ValueError(f"match mode {mode!r} must be resolved first (see resolve_mode)")
     if mode is MatchMode.PINYIN and not has_cjk(phrase):

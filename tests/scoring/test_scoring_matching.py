@@ -181,3 +181,27 @@ def test_a_turn_is_matched_once_against_every_phrase_list() -> None:
     telecom = max(hits[0], key=lambda h: h.similarity)
     assert telecom.phrase == "Acme Telecom" and telecom.heard == "acne telecom"
     assert [h.heard for h in hits[1]] == ["acme"]  # the bare name, verbatim
+
+
+def test_match_mode_given_as_text_matches_like_the_enum_and_does_not_poison_the_cache() -> None:
+    text = "you can change it with your pass word"
+    as_text = match_phrase("password", text, "fuzzy")
+    as_enum = match_phrase("password", text, MatchMode.FUZZY)
+    assert as_text is not None and as_enum is not None
+    assert as_text.similarity == as_enum.similarity >= 0.85
+    with pytest.raises(ValueError):
+        match_phrase("password", text, "fuzzzy")
+
+
+def test_fuzzy_never_turns_an_ordinary_word_into_another_for_flags() -> None:
+    # The words are close (fuzzy finds them) but each is a guess: only "approximate" hits,
+    # which flags and `not` do not count (scoring.evaluate).
+    for phrase, text in [
+        ("shit", "I bought a new shirt yesterday"),
+        ("i am furious", "I am curious about the new plan"),
+        ("the press", "can you explain the process again"),
+    ]:
+        hit = match_phrase(phrase, text, "fuzzy", 0.75)
+        assert hit is None or hit.approximate, (phrase, hit)
+    plural = match_phrase("complaint", "I have two complaints", "fuzzy")
+    assert plural is not None and not plural.approximate  # an ending is the word itself
