@@ -147,7 +147,7 @@ def test_the_import_walker_sees_lazy_and_relative_imports() -> None:
     assert "ui.app" in GRAPH["qa.cli.serve"]  # lazy, inside the command
     assert "qa.run.ray" in GRAPH["qa.run.pipeline"]  # lazy, only for --ray
     assert "qa.access.audit_log" in GRAPH["qa.access.users"]  # `from qa.access import audit_log`
-    assert "ui.app" in GRAPH["ui.calls"] and "ui.app" not in IMPORT_TIME["ui.calls"]
+    assert "ui.app" in GRAPH["ui.users"] and "ui.app" not in IMPORT_TIME["ui.users"]
 
 
 @pytest.mark.parametrize("package", PACKAGES)
