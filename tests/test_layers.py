@@ -8,12 +8,12 @@ Inside ``qa`` the areas are layered, each importing only itself and the areas to
 
 (core: ``qa.config``, ``qa.db``, ``qa.progress``, ``qa.runtime``, ``qa.transcript_files``).
 :data:`ALLOWED` lists the exceptions, each with its reason. No module may reach itself again
-through its imports.
+through its imports, wherever the import sits (at the top, inside a function, under
+``if __name__ == "__main__":``).
 
-Imports under ``if __name__ == "__main__":`` run only when the module is the program, never when
-it is imported, so they are left out of the cycle check (the UI tabs' "run alone" blocks import
-``ui.app``, which imports the tabs; the UI phase of issue 14 replaces those blocks). They still
-obey the layers.
+Inside ``ui`` the tabs never import each other: what two tabs share lives in ``ui.context``,
+``ui.render`` or ``ui.widgets``, and the call view the Queues tab opens calls in is handed to it
+by ``ui.app``.
 """
 
 from __future__ import annotations
@@ -75,24 +75,12 @@ def _resolve(name: str) -> str | None:
     return name or None
 
 
-def _is_main_block(node: ast.AST) -> bool:
-    return (
-        isinstance(node, ast.If)
-        and isinstance(node.test, ast.Compare)
-        and isinstance(node.test.left, ast.Name)
-        and node.test.left.id == "__name__"
-        and [getattr(c, "value", None) for c in node.test.comparators] == ["__main__"]
-    )
-
-
-def _imports(module: str, path: Path, *, main_block: bool = True) -> set[str]:
-    """Every project module ``module`` imports, at the top or inside a function (and under
-    ``if __name__ == "__main__":`` unless ``main_block`` is false)."""
+def _imports(module: str, path: Path) -> set[str]:
+    """Every project module ``module`` imports, at the top, inside a function or under a
+    condition (``if __name__ == "__main__":`` included)."""
     found: set[str] = set()
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    if not main_block:
-        tree.body = [node for node in tree.body if not _is_main_block(node)]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
@@ -113,8 +101,8 @@ def _imports(module: str, path: Path, *, main_block: bool = True) -> set[str]:
 
 
 GRAPH = {module: _imports(module, path) for module, path in MODULES.items()}
-#: what importing each module loads (no ``__main__`` blocks): the graph that must have no cycle
-IMPORT_TIME = {module: _imports(module, path, main_block=False) for module, path in MODULES.items()}
+#: the review app's tabs (ui.app composes them)
+UI_TABS = ("ui.calls", "ui.queues", "ui.agents", "ui.complaints", "ui.audit", "ui.users")
 
 
 def _area(module: str) -> str:
@@ -148,7 +136,8 @@ def test_the_import_walker_sees_lazy_and_relative_imports() -> None:
     assert "ui.app" in GRAPH["qa.cli.serve"]  # lazy, inside the command
     assert "qa.run.ray" in GRAPH["qa.run.pipeline"]  # lazy, only for --ray
     assert "qa.access.audit_log" in GRAPH["qa.access.users"]  # `from qa.access import audit_log`
-    assert "ui.app" in GRAPH["ui.calls"] and "ui.app" not in IMPORT_TIME["ui.calls"]
+    assert "ui.app" in GRAPH["ui.__main__"]  # `from ui.app import ...`
+    assert set(UI_TABS) <= GRAPH["ui.app"]  # `from ui import agents, ...`: a module each
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -160,6 +149,14 @@ def test_imports_follow_the_layers(package: str) -> None:
         if (why := _broken(importer, imported)) and (importer, imported) not in ALLOWED
     ]
     assert not broken, "imports against docs/architecture.md:\n" + "\n".join(broken)
+
+
+def test_no_tab_imports_another() -> None:
+    coupled = [f"{tab} -> {other}" for tab in UI_TABS for other in sorted(GRAPH[tab])
+               if other in UI_TABS]  # fmt: skip
+    assert not coupled, "move what tabs share to ui/widgets.py or ui/render.py:\n" + "\n".join(
+        coupled
+    )
 
 
 def test_every_allowed_exception_is_still_needed() -> None:
@@ -180,7 +177,7 @@ def test_no_import_cycles() -> None:
         index[module] = low[module] = len(index)
         stack.append(module)
         on_stack.add(module)
-        for imported in IMPORT_TIME[module]:
+        for imported in GRAPH[module]:
             if imported not in index:
                 visit(imported)
                 low[module] = min(low[module], low[imported])
@@ -197,7 +194,7 @@ def test_no_import_cycles() -> None:
             if len(component) > 1:
                 cycles.append(sorted(component))
 
-    for module in sorted(IMPORT_TIME):
+    for module in sorted(GRAPH):
         if module not in index:
             visit(module)
     assert not cycles, f"import cycles: {cycles}"

@@ -4,14 +4,15 @@ Supervisors, auditors and admins see it (``view_agent_records``); other roles ge
 figure counts the reviewer's verdict where a call was reviewed (qa.records.agents). Days, weeks and
 months are the site's (the time zone ``qa serve --config`` names; UTC without one).
 
-Run alone for a look: ``python -m ui.agents var/demo.db`` (login as with ``qa serve``).
+:func:`layout` places the components; the handlers (``load``, ``team_view``, ``agent_view``) are
+plain functions of the context, the user and the inputs.
+Run alone for a look: ``python -m ui var/demo.db --tabs agents`` (login as with ``qa serve``).
 """
 
 from __future__ import annotations
 
 import logging
-import sys
-from datetime import date
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -22,7 +23,8 @@ from qa.access.permissions import Action, can
 from qa.access.roles import User
 from qa.records.agents import AgentRecord, Period, agent_records
 from qa.records.complaints import list_cases, sync_complaint_cases
-from ui.context import AppContext
+from ui.context import AppContext, permitted
+from ui.widgets import parse_day
 
 logger = logging.getLogger(__name__)
 
@@ -31,17 +33,6 @@ TEAM_HEADERS = ["Rank", "Agent", "Calls", "Reviewed", "Avg score", "Pass rate",
 ITEM_HEADERS = ["Item", "Pass rate", "Periods"]
 CASE_HEADERS = ["Case", "Opened (UTC)", "Call", "Severity", "Status", "Owner", "Summary"]
 _DENIED = "Agent records are for supervisors, auditors and admins; ask an admin for access."
-
-
-def parse_day(text: str | None, label: str) -> date | None:
-    """A YYYY-MM-DD field (blank: no bound); a gr.Error naming the field otherwise."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise gr.Error(f"{label}: write the day as YYYY-MM-DD, e.g. 2026-11-01") from None
 
 
 def _complaints_cell(record: AgentRecord) -> str:
@@ -116,8 +107,26 @@ def _cases_frame(ctx: AppContext, user: User, agent: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CASE_HEADERS)
 
 
-def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
-    """Lay out the Agents tab inside the current Blocks context and wire its events."""
+@dataclass(frozen=True)
+class AgentsWidgets:
+    """The Agents tab's components: the refusal note, or the body with the team and one agent."""
+
+    denied: gr.Markdown
+    body: gr.Column
+    period: gr.Dropdown
+    since: gr.Textbox
+    until: gr.Textbox
+    refresh: gr.Button
+    team: gr.Dataframe
+    team_plot: gr.LinePlot
+    agent: gr.Dropdown
+    agent_plot: gr.LinePlot
+    items: gr.Dataframe
+    cases: gr.Dataframe
+
+
+def layout() -> AgentsWidgets:
+    """Lay out the Agents tab inside the current Blocks context (hidden until it loads)."""
     denied = gr.Markdown(visible=False, elem_id="qa-agents-denied")
     with gr.Column(visible=False, elem_id="qa-agents") as body:
         with gr.Row():
@@ -149,55 +158,76 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
                 value=pd.DataFrame([], columns=CASE_HEADERS), headers=CASE_HEADERS,
                 interactive=False, label="Complaints", elem_id="qa-agent-cases", scale=1,
             )  # fmt: skip
+    return AgentsWidgets(denied, body, period, since, until, refresh, team, team_plot, agent,
+                         agent_plot, items, cases)  # fmt: skip
 
-    def agent_view(
-        key: str | None, period_value: str, first: str, last: str, request: gr.Request
-    ) -> list[Any]:
-        user = ctx.allowed(request, Action.VIEW_AGENT_RECORDS)
-        if not key:
-            return [agent_trend_frame([]), items_frame(None, []),
-                    pd.DataFrame([], columns=CASE_HEADERS)]  # fmt: skip
-        span = {"since": parse_day(first, "Since"), "until": parse_day(last, "Until")}
-        with ctx.db() as db:
-            totals = agent_records(db, agent=key, tz=ctx.zone, **span)
-            series = agent_records(db, period=period_value, agent=key, tz=ctx.zone, **span)
-        total = totals[0] if totals else None
-        return [agent_trend_frame(series), items_frame(total, series), _cases_frame(ctx, user, key)]
 
-    def team_view(
-        period_value: str, first: str, last: str, key: str | None, request: gr.Request
-    ) -> list[Any]:
-        ctx.allowed(request, Action.VIEW_AGENT_RECORDS)
-        span = {"since": parse_day(first, "Since"), "until": parse_day(last, "Until")}
-        with ctx.db() as db:
-            sync_complaint_cases(db)
-            total = agent_records(db, tz=ctx.zone, **span)
-            series = agent_records(db, period=period_value, tz=ctx.zone, **span)
-        keys = [(r.label, r.key) for r in total if r.key is not None]
-        chosen = key if key in {k for _, k in keys} else (keys[0][1] if keys else None)
-        return [team_frame(total), trend_frame(series), gr.Dropdown(choices=keys, value=chosen),
-                *agent_view(chosen, period_value, first, last, request)]  # fmt: skip
+def agent_view(
+    ctx: AppContext, user: User, key: str | None, period_value: str, first: str, last: str
+) -> list[Any]:
+    """One agent over the range: their trend, each item's pass rate, their complaint cases
+    (the customer's words masked unless the role may see personal data)."""
+    permitted(user, Action.VIEW_AGENT_RECORDS)
+    if not key:
+        return [agent_trend_frame([]), items_frame(None, []),
+                pd.DataFrame([], columns=CASE_HEADERS)]  # fmt: skip
+    span = {"since": parse_day(first, "Since"), "until": parse_day(last, "Until")}
+    with ctx.db() as db:
+        totals = agent_records(db, agent=key, tz=ctx.zone, **span)
+        series = agent_records(db, period=period_value, agent=key, tz=ctx.zone, **span)
+    total = totals[0] if totals else None
+    return [agent_trend_frame(series), items_frame(total, series), _cases_frame(ctx, user, key)]
 
-    def load(request: gr.Request) -> list[Any]:
-        user = ctx.viewer(request)
-        if not can(user.role, Action.VIEW_AGENT_RECORDS):
-            return [gr.Markdown(_DENIED, visible=True), gr.Column(visible=False),
-                    *[gr.skip()] * 6]  # fmt: skip
-        shown = team_view("week", "", "", None, request)
-        return [gr.Markdown(visible=False), gr.Column(visible=True), *shown]
 
-    detail = [agent_plot, items, cases]
-    app.load(load, inputs=None, outputs=[denied, body, team, team_plot, agent, *detail])
+def team_view(
+    ctx: AppContext, user: User, period_value: str, first: str, last: str, key: str | None
+) -> list[Any]:
+    """The team table and trend over the range, the agent choices (``key`` kept when it is
+    still there, else the first agent), and that agent's :func:`agent_view`."""
+    permitted(user, Action.VIEW_AGENT_RECORDS)
+    span = {"since": parse_day(first, "Since"), "until": parse_day(last, "Until")}
+    with ctx.db() as db:
+        sync_complaint_cases(db)
+        total = agent_records(db, tz=ctx.zone, **span)
+        series = agent_records(db, period=period_value, tz=ctx.zone, **span)
+    keys = [(r.label, r.key) for r in total if r.key is not None]
+    chosen = key if key in {k for _, k in keys} else (keys[0][1] if keys else None)
+    return [team_frame(total), trend_frame(series), gr.Dropdown(choices=keys, value=chosen),
+            *agent_view(ctx, user, chosen, period_value, first, last)]  # fmt: skip
+
+
+def load(ctx: AppContext, user: User) -> list[Any]:
+    """The tab for ``user``: a note for roles that may not see agent records, else the body
+    with the team by week over all time."""
+    if not can(user.role, Action.VIEW_AGENT_RECORDS):
+        return [gr.Markdown(_DENIED, visible=True), gr.Column(visible=False),
+                *[gr.skip()] * 6]  # fmt: skip
+    shown = team_view(ctx, user, "week", "", "", None)
+    return [gr.Markdown(visible=False), gr.Column(visible=True), *shown]
+
+
+def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
+    """Lay out the Agents tab inside the current Blocks context and wire its events."""
+    w = layout()
+
+    def on_load(request: gr.Request) -> list[Any]:
+        return load(ctx, ctx.viewer(request))
+
+    def on_team(period_value: str, first: str, last: str, key: str | None,
+                request: gr.Request) -> list[Any]:  # fmt: skip
+        return team_view(ctx, ctx.viewer(request), period_value, first, last, key)
+
+    def on_agent(key: str | None, period_value: str, first: str, last: str,
+                 request: gr.Request) -> list[Any]:  # fmt: skip
+        return agent_view(ctx, ctx.viewer(request), key, period_value, first, last)
+
+    detail = [w.agent_plot, w.items, w.cases]
+    app.load(on_load, inputs=None,
+             outputs=[w.denied, w.body, w.team, w.team_plot, w.agent, *detail])  # fmt: skip
     gr.on(
-        [refresh.click, period.input, since.submit, until.submit],
-        team_view,
-        inputs=[period, since, until, agent],
-        outputs=[team, team_plot, agent, *detail],
+        [w.refresh.click, w.period.input, w.since.submit, w.until.submit],
+        on_team,
+        inputs=[w.period, w.since, w.until, w.agent],
+        outputs=[w.team, w.team_plot, w.agent, *detail],
     )
-    agent.input(agent_view, inputs=[agent, period, since, until], outputs=detail)
-
-
-if __name__ == "__main__":
-    from ui.app import serve
-
-    serve(sys.argv[1], tabs=("agents",))
+    w.agent.input(on_agent, inputs=[w.agent, w.period, w.since, w.until], outputs=detail)

@@ -4,6 +4,7 @@ Usage::
 
     serve("var/demo.db")                       # http://127.0.0.1:7860, login required
     app = build_app("var/demo.db")   # the Blocks; launch them with launch_options()
+    python -m ui var/demo.db --tabs calls,queues   # some tabs only (ui/__main__.py)
 
 Users and roles come from the store (``qa users``); Gradio's login page checks passwords with
 :func:`qa.access.users.authenticate`, and every handler learns the user from
@@ -33,20 +34,28 @@ from scoring import RubricError
 from ui import agents, audit, calls, complaints, queues, users
 from ui.context import AppContext
 from ui.login import AUTH_MESSAGE, client_middleware, login_check
+from ui.widgets import CallView
 
 __all__ = ["TABS", "build_app", "launch_options", "serve"]
 
 logger = logging.getLogger(__name__)
 
-# tab key -> (label, builder); the builder lays the tab out inside the current Blocks context.
-# The calls tab is built first: other tabs open calls in its call view (ctx.parts["call_view"]).
-TABS: dict[str, tuple[str, Callable[[AppContext, gr.Blocks], None]]] = {
-    "calls": ("Calls", calls.build_tab),
-    "queues": ("Queues", queues.build_tab),
-    "agents": ("Agents", agents.build_tab),
-    "complaints": ("Complaints", complaints.build_tab),
-    "audit": ("Audit", audit.build_tab),
-    "users": ("Users", users.build_tab),
+# tab key -> label, in the order the tabs show. The calls tab is built first: its builder returns
+# the call view the queues tab opens calls in.
+TABS: dict[str, str] = {
+    "calls": "Calls",
+    "queues": "Queues",
+    "agents": "Agents",
+    "complaints": "Complaints",
+    "audit": "Audit",
+    "users": "Users",
+}
+# the tabs that need nothing from another: each lays itself out inside the current Blocks context
+_SELF_CONTAINED: dict[str, Callable[[AppContext, gr.Blocks], None]] = {
+    "agents": agents.build_tab,
+    "complaints": complaints.build_tab,
+    "audit": audit.build_tab,
+    "users": users.build_tab,
 }
 
 
@@ -102,11 +111,16 @@ def build_app(
     ) as app:
         header = gr.HTML(elem_id="qa-header")
         with gr.Tabs(elem_id="qa-tabs") as tab_set:
-            ctx.parts["tabs"] = tab_set
+            call_view: CallView | None = None
             for key in chosen:
-                label, builder = TABS[key]
-                with gr.Tab(label, id=key):
-                    builder(ctx, app)
+                with gr.Tab(TABS[key], id=key):
+                    if key == "calls":
+                        call_view = calls.build_tab(ctx, app)
+                    elif key == "queues":
+                        assert call_view is not None  # checked above: calls is built first
+                        queues.build_tab(ctx, app, call_view, tab_set)
+                    else:
+                        _SELF_CONTAINED[key](ctx, app)
 
         def who(request: gr.Request) -> str:
             user = ctx.viewer(request)

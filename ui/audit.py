@@ -5,17 +5,16 @@ admins see personal numbers in quotes; supervisors see them masked, in the downl
 Selecting a row shows the call's evidence in full: every transaction statement and verification
 step with its time and the speaker's words, and the reviewer's decision.
 
-Run alone for a look: ``python -m ui.audit var/demo.db`` (login as with ``qa serve``).
+:func:`layout` places the components; the handlers (``load``, ``run_audit``, ``show_evidence``)
+are plain functions of the context, the user and the inputs.
+Run alone for a look: ``python -m ui var/demo.db --tabs audit`` (login as with ``qa serve``).
 """
 
 from __future__ import annotations
 
 import logging
-import sys
-import time
-import uuid
+from dataclasses import dataclass
 from html import escape
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -23,11 +22,12 @@ import pandas as pd
 
 from calldata import Evidence
 from qa.access.permissions import Action, can
-from qa.records.export import ExportTable, identity_table
+from qa.access.roles import User
+from qa.records.export import identity_table
 from qa.records.identity_audit import IdentityCheck, identity_audit
-from ui.agents import parse_day
-from ui.context import AppContext
+from ui.context import AppContext, permitted
 from ui.render import CSS, clock
+from ui.widgets import parse_day, selected_cell, write_export
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,6 @@ HEADERS = ["Time (UTC)", "Call", "Agent", "Finding", "Transaction", "Verificatio
 _CALL_COLUMN = HEADERS.index("Call")
 _DENIED = "The identity audit is for auditors, supervisors and admins; ask an admin for access."
 _PROMPT = '<p class="qa-empty">Select a call in the table to see its evidence in full.</p>'
-EXPORT_MAX_AGE_S = 900.0
 
 
 def _first(evidence: tuple[Evidence, ...]) -> str:
@@ -100,24 +99,27 @@ def evidence_html(check: IdentityCheck) -> str:
     )
 
 
-def write_export(ctx: AppContext, table: ExportTable, username: str) -> Path:
-    """The table as a CSV file in the app's private temp folder (older exports are deleted)."""
-    folder = ctx.audio_dir / "exports"
-    folder.mkdir(exist_ok=True)
-    cutoff = time.time() - EXPORT_MAX_AGE_S
-    for old in folder.glob("*.csv"):
-        if old.stat().st_mtime < cutoff:
-            old.unlink(missing_ok=True)
-    path = folder / f"{table.kind.value}-{username}-{uuid.uuid4().hex[:8]}.csv"
-    with path.open("w", encoding="utf-8", newline="") as stream:
-        table.write_csv(stream)
-    return path
+@dataclass(frozen=True)
+class AuditWidgets:
+    """The Audit tab's components: the refusal note, or the body with the audit."""
+
+    denied: gr.Markdown
+    body: gr.Column
+    since: gr.Textbox
+    until: gr.Textbox
+    failed: gr.Checkbox
+    refresh: gr.Button
+    download: gr.DownloadButton
+    summary: gr.Markdown
+    table: gr.Dataframe
+    checks: gr.State  # this user's audit rows (per browser session)
+    evidence: gr.HTML
 
 
-def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
-    """Lay out the Audit tab inside the current Blocks context and wire its events."""
+def layout() -> AuditWidgets:
+    """Lay out the Audit tab inside the current Blocks context (hidden until it loads)."""
     denied = gr.Markdown(visible=False, elem_id="qa-audit-denied")
-    checks_state = gr.State([])  # this user's audit rows (per browser session)
+    checks_state = gr.State([])
     with gr.Column(visible=False, elem_id="qa-audit") as body:
         with gr.Row():
             since = gr.Textbox(label="Since (YYYY-MM-DD)", placeholder="first day", scale=2)
@@ -135,54 +137,68 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
             label="Calls with a transaction: verified before it? Select one for its evidence",
         )  # fmt: skip
         evidence = gr.HTML(_PROMPT, elem_id="qa-audit-evidence", css_template=CSS)
+    return AuditWidgets(denied, body, since, until, failed, refresh, download, summary, table,
+                        checks_state, evidence)  # fmt: skip
 
-    def run(first: str, last: str, failed_only: bool, request: gr.Request) -> list[Any]:
-        user = ctx.allowed(request, Action.AUDIT_IDENTITY)
-        span = {"since": parse_day(first, "Since"), "until": parse_day(last, "Until")}
-        masked = not can(user.role, Action.SEE_PERSONAL_DATA)
-        with ctx.db() as db:
-            checks = identity_audit(
-                db, masked=masked, tz=ctx.zone, rubrics_dir=ctx.rubrics_dir, **span
-            )
-        if failed_only:
-            checks = [c for c in checks if not c.verified_before]
-        missed = sum(not c.verified_before for c in checks)
-        logger.info("%s ran the identity audit (%d calls, masked=%s)", user.username,
-                    len(checks), masked)  # fmt: skip
-        note = (
-            f"**{len(checks)}** call(s) with a transaction; **{missed}** not verified before it."
-            + ("" if masked else " Personal numbers are shown unmasked.")
-        )
-        path = write_export(ctx, identity_table(checks, **span), user.username)
-        return [note, audit_frame(checks), checks, _PROMPT, gr.DownloadButton(value=str(path))]
 
-    def select(checks: list[IdentityCheck], evt: gr.SelectData, request: gr.Request) -> str:
-        ctx.allowed(request, Action.AUDIT_IDENTITY)
-        row = evt.row_value or []
-        call_id = str(row[_CALL_COLUMN]) if len(row) > _CALL_COLUMN else ""
-        found = next((c for c in checks if c.call_id == call_id), None)
-        return evidence_html(found) if found else _PROMPT
+def run_audit(ctx: AppContext, user: User, first: str, last: str, failed_only: bool) -> list[Any]:
+    """The audit over the range (only the calls not verified before, when asked): a summary
+    line, the table, the rows for the evidence, the prompt, and the CSV to download. Personal
+    numbers masked unless the role may see them, in the download too."""
+    permitted(user, Action.AUDIT_IDENTITY)
+    span = {"since": parse_day(first, "Since"), "until": parse_day(last, "Until")}
+    masked = not can(user.role, Action.SEE_PERSONAL_DATA)
+    with ctx.db() as db:
+        checks = identity_audit(db, masked=masked, tz=ctx.zone, rubrics_dir=ctx.rubrics_dir, **span)
+    if failed_only:
+        checks = [c for c in checks if not c.verified_before]
+    missed = sum(not c.verified_before for c in checks)
+    logger.info("%s ran the identity audit (%d calls, masked=%s)", user.username,
+                len(checks), masked)  # fmt: skip
+    note = f"**{len(checks)}** call(s) with a transaction; **{missed}** not verified before it." + (
+        "" if masked else " Personal numbers are shown unmasked."
+    )
+    path = write_export(ctx, identity_table(checks, **span), user.username)
+    return [note, audit_frame(checks), checks, _PROMPT, gr.DownloadButton(value=str(path))]
 
-    def load(request: gr.Request) -> list[Any]:
-        user = ctx.viewer(request)
-        if not can(user.role, Action.AUDIT_IDENTITY):
-            return [gr.Markdown(_DENIED, visible=True), gr.Column(visible=False),
-                    *[gr.skip()] * 5]  # fmt: skip
-        return [gr.Markdown(visible=False), gr.Column(visible=True),
-                *run("", "", False, request)]  # fmt: skip
 
-    view = [summary, table, checks_state, evidence, download]
-    app.load(load, inputs=None, outputs=[denied, body, *view])
+def show_evidence(
+    ctx: AppContext, user: User, checks: list[IdentityCheck], call_id: str | None
+) -> str:
+    """The evidence of the call ``call_id`` among the audit rows, or the prompt."""
+    permitted(user, Action.AUDIT_IDENTITY)
+    found = next((c for c in checks if c.call_id == (call_id or "")), None)
+    return evidence_html(found) if found else _PROMPT
+
+
+def load(ctx: AppContext, user: User) -> list[Any]:
+    """The tab for ``user``: a note for roles that may not audit, else the audit of all time."""
+    if not can(user.role, Action.AUDIT_IDENTITY):
+        return [gr.Markdown(_DENIED, visible=True), gr.Column(visible=False),
+                *[gr.skip()] * 5]  # fmt: skip
+    return [gr.Markdown(visible=False), gr.Column(visible=True),
+            *run_audit(ctx, user, "", "", False)]  # fmt: skip
+
+
+def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
+    """Lay out the Audit tab inside the current Blocks context and wire its events."""
+    w = layout()
+
+    def on_load(request: gr.Request) -> list[Any]:
+        return load(ctx, ctx.viewer(request))
+
+    def on_run(first: str, last: str, failed_only: bool, request: gr.Request) -> list[Any]:
+        return run_audit(ctx, ctx.viewer(request), first, last, failed_only)
+
+    def on_select(checks: list[IdentityCheck], evt: gr.SelectData, request: gr.Request) -> str:
+        return show_evidence(ctx, ctx.viewer(request), checks, selected_cell(evt, _CALL_COLUMN))
+
+    view = [w.summary, w.table, w.checks, w.evidence, w.download]
+    app.load(on_load, inputs=None, outputs=[w.denied, w.body, *view])
     gr.on(
-        [refresh.click, failed.input, since.submit, until.submit],
-        run,
-        inputs=[since, until, failed],
+        [w.refresh.click, w.failed.input, w.since.submit, w.until.submit],
+        on_run,
+        inputs=[w.since, w.until, w.failed],
         outputs=view,
     )
-    table.select(select, inputs=checks_state, outputs=evidence)
-
-
-if __name__ == "__main__":
-    from ui.app import serve
-
-    serve(sys.argv[1], tabs=("audit",))
+    w.table.select(on_select, inputs=w.checks, outputs=w.evidence)

@@ -4,23 +4,26 @@ Selecting a row opens the call: its recording in the player (a leg pair as one s
 the transcript beside it with roles and times, the scorecard with each item's verdict and
 evidence, the flags, and the review panel (ui.review_form). Clicking a turn or an evidence time
 plays the audio from there. Personal numbers in the text are masked unless the user's role may
-see them (qa.review.call_view). Other tabs open a call here through ``ctx.parts["call_view"]``.
+see them (qa.review.call_view). Other tabs open a call here through the
+:class:`ui.widgets.CallView` that :func:`build_tab` returns.
 
-Run alone for a look: ``python -m ui.calls var/demo.db`` (login as with ``qa serve``).
+:func:`layout` places the components; the handlers (``load_page``, ``filter_table``,
+``open_call``, ``refresh_all``) are plain functions of the context, the user and the inputs.
+Run alone for a look: ``python -m ui var/demo.db --tabs calls`` (login as with ``qa serve``).
 """
 
 from __future__ import annotations
 
 import logging
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from html import escape
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
+from qa.access.roles import User
 from qa.review.call_view import (
     CallDetail,
     CallNotFoundError,
@@ -42,7 +45,8 @@ from ui.render import (
     scorecard_html,
     transcript_html,
 )
-from ui.review_form import ReviewPanel
+from ui.review_form import PANEL_OUTPUTS, ReviewPanel, panel_values
+from ui.widgets import CallView, selected_cell
 
 logger = logging.getLogger(__name__)
 
@@ -63,15 +67,9 @@ _CALL_ID_COLUMN = HEADERS.index("Call ID")
 _ALL_AGENTS = ""
 LIST_LIMIT = 500  # newest calls shown; the filters narrow the list further back
 _PROMPT = '<p class="qa-empty">Select a call in the table to open it.</p>'
-
-
-@dataclass(frozen=True)
-class CallView:
-    """The call view, for other tabs to open a call in: ``open(call_id, request)`` gives the
-    values of ``outputs``."""
-
-    outputs: list[Any]
-    open: Callable[[str | None, gr.Request], list[Any]]
+#: the call view's outputs: title, audio, audio note, transcript, scorecard, flags, the open
+#: call, then the review panel's
+VIEW_SIZE = 7 + len(PANEL_OUTPUTS)
 
 
 def _review_cell(row: CallRow) -> str:
@@ -121,9 +119,24 @@ def _title_html(detail: CallDetail) -> str:
     return f'<div class="qa-title">{html}</div>'
 
 
-def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
-    """Lay out the Calls tab inside the current Blocks context and wire its events."""
-    open_call = gr.State(None)  # the call this user has open (per browser session)
+@dataclass(frozen=True)
+class CallsWidgets:
+    """The Calls tab's components: the filters, the list, and the call view."""
+
+    agent: gr.Dropdown
+    flagged: gr.Checkbox
+    failed: gr.Checkbox
+    refresh: gr.Button
+    table: gr.Dataframe
+    open_call: gr.State  # the call this user has open (per browser session)
+    panel: ReviewPanel
+    view: list[Any]  # what opening a call fills, in :func:`open_call`'s order
+
+
+def layout(ctx: AppContext) -> CallsWidgets:
+    """Lay out the Calls tab inside the current Blocks context (the review panel wires its own
+    Claim, Release and Submit)."""
+    open_call_state = gr.State(None)
     with gr.Row():
         agent = gr.Dropdown(
             label="Agent", choices=[("All agents", _ALL_AGENTS)], value=_ALL_AGENTS, scale=3
@@ -166,97 +179,112 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
             gr.Markdown("### Flags")
             flags = gr.HTML("", elem_id="qa-flags", js_on_load=SEEK_JS, css_template=CSS)
             panel = ReviewPanel(ctx, scorecard)
-    view = [title, audio, audio_note, transcript, scorecard, flags, open_call, *panel.outputs]
+    view = [title, audio, audio_note, transcript, scorecard, flags, open_call_state,
+            *panel.outputs]  # fmt: skip
+    return CallsWidgets(agent, flagged, failed, refresh, table, open_call_state, panel, view)
 
-    def rows_for(agent_key: str, flagged_only: bool, failed_only: bool) -> list[CallRow]:
-        with ctx.db() as db:
-            return list_calls(
-                db,
-                agent=agent_key or None,
-                flagged=True if flagged_only else None,
-                passed=False if failed_only else None,
-                limit=LIST_LIMIT,
-            )
 
-    def load_page(request: gr.Request) -> tuple[Any, pd.DataFrame]:
-        ctx.viewer(request)
-        with ctx.db() as db:
-            everything = list_calls(db, limit=LIST_LIMIT)
-            choices = [
-                ("All agents", _ALL_AGENTS),
-                *((label, key) for key, label in list_agents(db)),
-            ]
-        return gr.Dropdown(choices=choices), table_frame(everything)
+def _rows(ctx: AppContext, agent_key: str, flagged_only: bool, failed_only: bool) -> list[CallRow]:
+    with ctx.db() as db:
+        return list_calls(
+            db,
+            agent=agent_key or None,
+            flagged=True if flagged_only else None,
+            passed=False if failed_only else None,
+            limit=LIST_LIMIT,
+        )
 
-    def open_view(call_id: str | None, request: gr.Request) -> list[Any]:
-        user = ctx.viewer(request)
-        if not call_id:
-            return [_PROMPT, None, "", "", "", "", None, *panel.values(None, user)]
-        with ctx.db() as db:
-            try:
-                detail = call_detail(db, call_id, viewer_role=user.role)
-            except CallNotFoundError as exc:
-                raise gr.Error(str(exc)) from None
-            ctx.prune_audio()
-            try:
-                playable = playable_audio(db, call_id, ctx.audio_dir)
-                audio_value, note = str(playable.path), f"Audio: {playable.description}."
-            except RecordingError as exc:
-                logger.warning("no audio for call %s: %s", call_id, exc)
-                audio_value, note = None, f"**No audio:** {exc}"
-            review = panel.values(detail, user)
-        logger.info("%s opened call %s (masked=%s)", user.username, call_id, detail.masked)
-        return [
-            _title_html(detail),
-            audio_value,
-            note,
-            transcript_html(detail.transcript, masked=detail.masked),
-            scorecard_html(detail.scorecards, detail.reviewed),
-            flags_html(detail.flags),
-            call_id,
-            *review,
+
+def load_page(ctx: AppContext, user: User) -> tuple[Any, pd.DataFrame]:
+    """The agent filter's choices and the newest calls, when the page loads."""
+    with ctx.db() as db:
+        everything = list_calls(db, limit=LIST_LIMIT)
+        choices = [
+            ("All agents", _ALL_AGENTS),
+            *((label, key) for key, label in list_agents(db)),
         ]
+    return gr.Dropdown(choices=choices), table_frame(everything)
 
-    def select_call(evt: gr.SelectData, request: gr.Request) -> list[Any]:
-        # The row's own Call ID cell, not its position: the user may have sorted the table.
-        row = evt.row_value or []
-        call_id = str(row[_CALL_ID_COLUMN]) if len(row) > _CALL_ID_COLUMN else None
-        return open_view(call_id, request)
 
-    def refresh_all(
-        agent_key: str,
-        flagged_only: bool,
-        failed_only: bool,
-        call_id: str | None,
-        request: gr.Request,
-    ) -> list[Any]:
-        ctx.viewer(request)
-        frame = table_frame(rows_for(agent_key, flagged_only, failed_only))
-        if call_id:
-            return [frame, *open_view(call_id, request)]
-        return [frame, *[gr.skip()] * len(view)]
+def filter_table(
+    ctx: AppContext, user: User, agent_key: str, flagged_only: bool, failed_only: bool
+) -> pd.DataFrame:
+    """The calls of one agent (blank: all), flagged or failed only when asked."""
+    return table_frame(_rows(ctx, agent_key, flagged_only, failed_only))
 
-    def filter_table(
-        agent_key: str, flagged_only: bool, failed_only: bool, request: gr.Request
-    ) -> pd.DataFrame:
-        ctx.viewer(request)
-        return table_frame(rows_for(agent_key, flagged_only, failed_only))
 
-    app.load(load_page, inputs=None, outputs=[agent, table])
-    gr.on(
-        [agent.input, flagged.input, failed.input],
-        filter_table,
-        inputs=[agent, flagged, failed],
-        outputs=table,
-    )
-    refresh.click(refresh_all, inputs=[agent, flagged, failed, open_call], outputs=[table, *view])
-    table.select(select_call, inputs=None, outputs=view)
+def open_call(ctx: AppContext, user: User, call_id: str | None) -> list[Any]:
+    """The call view's values for ``call_id`` as ``user`` sees it (numbers masked unless the
+    role may see them); the prompt when no call is given. A gr.Error for an unknown call."""
+    if not call_id:
+        return [_PROMPT, None, "", "", "", "", None, *panel_values(None, user)]
+    with ctx.db() as db:
+        try:
+            detail = call_detail(db, call_id, viewer_role=user.role)
+        except CallNotFoundError as exc:
+            raise gr.Error(str(exc)) from None
+        ctx.prune_audio()
+        try:
+            playable = playable_audio(db, call_id, ctx.audio_dir)
+            audio_value, note = str(playable.path), f"Audio: {playable.description}."
+        except RecordingError as exc:
+            logger.warning("no audio for call %s: %s", call_id, exc)
+            audio_value, note = None, f"**No audio:** {exc}"
+        review = panel_values(detail, user)
+    logger.info("%s opened call %s (masked=%s)", user.username, call_id, detail.masked)
+    return [
+        _title_html(detail),
+        audio_value,
+        note,
+        transcript_html(detail.transcript, masked=detail.masked),
+        scorecard_html(detail.scorecards, detail.reviewed),
+        flags_html(detail.flags),
+        call_id,
+        *review,
+    ]
+
+
+def refresh_all(
+    ctx: AppContext,
+    user: User,
+    agent_key: str,
+    flagged_only: bool,
+    failed_only: bool,
+    call_id: str | None,
+) -> list[Any]:
+    """The list again, and the open call again if there is one (else the view is left as is)."""
+    frame = filter_table(ctx, user, agent_key, flagged_only, failed_only)
+    if call_id:
+        return [frame, *open_call(ctx, user, call_id)]
+    return [frame, *[gr.skip()] * VIEW_SIZE]
+
+
+def build_tab(ctx: AppContext, app: gr.Blocks) -> CallView:
+    """Lay out the Calls tab inside the current Blocks context and wire its events; the call
+    view it returns is where other tabs open calls."""
+    w = layout(ctx)
+
+    def on_load(request: gr.Request) -> tuple[Any, pd.DataFrame]:
+        return load_page(ctx, ctx.viewer(request))
+
+    def on_filter(agent_key: str, flagged_only: bool, failed_only: bool,
+                  request: gr.Request) -> pd.DataFrame:  # fmt: skip
+        return filter_table(ctx, ctx.viewer(request), agent_key, flagged_only, failed_only)
+
+    def on_refresh(agent_key: str, flagged_only: bool, failed_only: bool, call_id: str | None,
+                   request: gr.Request) -> list[Any]:  # fmt: skip
+        user = ctx.viewer(request)
+        return refresh_all(ctx, user, agent_key, flagged_only, failed_only, call_id)
+
+    def on_select(evt: gr.SelectData, request: gr.Request) -> list[Any]:
+        return open_call(ctx, ctx.viewer(request), selected_cell(evt, _CALL_ID_COLUMN))
+
+    filters = [w.agent, w.flagged, w.failed]
+    app.load(on_load, inputs=None, outputs=[w.agent, w.table])
+    gr.on([w.agent.input, w.flagged.input, w.failed.input], on_filter, inputs=filters,
+          outputs=w.table)  # fmt: skip
+    w.refresh.click(on_refresh, inputs=[*filters, w.open_call], outputs=[w.table, *w.view])
+    w.table.select(on_select, inputs=None, outputs=w.view)
     # A submitted review changes the score that counts: the list shows it.
-    panel.changed.change(filter_table, inputs=[agent, flagged, failed], outputs=table)
-    ctx.parts["call_view"] = CallView(outputs=view, open=open_view)
-
-
-if __name__ == "__main__":
-    from ui.app import serve
-
-    serve(sys.argv[1], tabs=("calls",))
+    w.panel.changed.change(on_filter, inputs=filters, outputs=w.table)
+    return CallView(outputs=w.view, open=partial(open_call, ctx))

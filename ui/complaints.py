@@ -8,14 +8,18 @@ the reply to the customer. Cases from complaint flags are opened when the tab lo
 Supervisors, auditors and admins also get the do-not-disturb list (``export_data``), with a
 CSV download; customer numbers masked unless the role may see personal data.
 
-Run alone for a look: ``python -m ui.complaints var/demo.db`` (login as with ``qa serve``).
+:func:`layout` places the components; the handlers (``load``, ``reload``, ``show``, ``dnd_list``,
+``set_case_owner``, ``set_case_status``, ``record_case_reply``, ``open_new_case``) are plain
+functions of the context, the user and the inputs.
+Run alone for a look: ``python -m ui var/demo.db --tabs complaints`` (login as with
+``qa serve``).
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -45,9 +49,9 @@ from qa.records.complaints import (
     sync_complaint_cases,
 )
 from qa.records.export import ExportKind, export_table
-from ui.audit import write_export
-from ui.context import AppContext
+from ui.context import AppContext, permitted
 from ui.render import CSS
+from ui.widgets import write_export
 
 logger = logging.getLogger(__name__)
 
@@ -131,9 +135,43 @@ def case_html(case: ComplaintCase, events: list[CaseEvent], now: datetime, maske
     )
 
 
-def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
-    """Lay out the Complaints tab inside the current Blocks context and wire its events."""
-    open_id = gr.State(None)  # the case this user has open (per browser session)
+@dataclass(frozen=True)
+class ComplaintsWidgets:
+    """The Complaints tab's components."""
+
+    status: gr.Dropdown  # the status filter
+    refresh: gr.Button
+    overdue: gr.Dataframe
+    table: gr.Dataframe
+    detail: gr.HTML
+    open_id: gr.State  # the case this user has open (per browser session)
+    manage: gr.Row
+    owner: gr.Dropdown
+    new_status: gr.Dropdown
+    note: gr.Textbox
+    actions: gr.Row
+    save_owner: gr.Button
+    save_status: gr.Button
+    reply: gr.Button
+    dnd_box: gr.Column
+    dnd_refresh: gr.Button
+    dnd_download: gr.DownloadButton
+    dnd_table: gr.Dataframe
+    opener: gr.Accordion
+    call_id: gr.Textbox
+    severity: gr.Dropdown
+    summary: gr.Textbox
+    open_button: gr.Button
+
+    @property
+    def view(self) -> list[Any]:
+        """What :func:`show` fills."""
+        return [self.detail, self.open_id, self.manage, self.actions, self.owner]
+
+
+def layout() -> ComplaintsWidgets:
+    """Lay out the Complaints tab inside the current Blocks context."""
+    open_id = gr.State(None)
     with gr.Row():
         status = gr.Dropdown(
             label="Status", choices=[_ALL, *(s.value for s in CaseStatus)], value=_ALL, scale=2
@@ -174,125 +212,175 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
             severity = gr.Dropdown(label="Severity", choices=list(SEVERITIES), value="medium")
             summary = gr.Textbox(label="What the customer complained about", scale=4)
         open_button = gr.Button("Open case", size="sm")
+    return ComplaintsWidgets(
+        status, refresh, overdue, table, detail, open_id, manage, owner, new_status, note,
+        actions, save_owner, save_status, reply, dnd_box, dnd_refresh, dnd_download, dnd_table,
+        opener, call_id, severity, summary, open_button,
+    )  # fmt: skip
 
-    def tables(user: User, status_value: str) -> list[Any]:
-        now = datetime.now(UTC)
-        masked = not can(user.role, Action.SEE_PERSONAL_DATA)
-        with ctx.db() as db:
-            sync_complaint_cases(db)
-            chosen = None if status_value == _ALL else status_value
-            cases = list_cases(db, status=chosen)
-            late = overdue_cases(db, now)
-        return [overdue_frame(late, now), cases_frame(cases, now, masked)]
 
-    def show(case_id: int | None, user: User) -> list[Any]:
-        if case_id is None:
-            return [_PROMPT, None, gr.Row(visible=False), gr.Row(visible=False), gr.skip()]
-        masked = not can(user.role, Action.SEE_PERSONAL_DATA)
-        with ctx.db() as db:
-            case = get_case(db, case_id)
-            events = case_events(db, case_id)
-            users = [u.username for u in list_users(db)]
-        manages = can(user.role, Action.MANAGE_COMPLAINTS)
-        may_reply = manages or user.username == case.owner
-        return [
-            case_html(case, events, datetime.now(UTC), masked),
-            case_id,
-            gr.Row(visible=manages or may_reply),
-            gr.Row(visible=manages or may_reply),
-            gr.Dropdown(choices=["", *users], value=case.owner, interactive=manages),
-        ]
+def tables(ctx: AppContext, user: User, status_value: str) -> list[Any]:
+    """The overdue list and the cases with ``status_value`` (``all``), after opening cases for
+    new complaint flags; the customer's words masked unless the role may see personal data."""
+    now = datetime.now(UTC)
+    masked = not can(user.role, Action.SEE_PERSONAL_DATA)
+    with ctx.db() as db:
+        sync_complaint_cases(db)
+        chosen = None if status_value == _ALL else status_value
+        cases = list_cases(db, status=chosen)
+        late = overdue_cases(db, now)
+    return [overdue_frame(late, now), cases_frame(cases, now, masked)]
 
-    def dnd_list(request: gr.Request) -> list[Any]:
-        user = ctx.allowed(request, Action.EXPORT_DATA)
-        masked = not can(user.role, Action.SEE_PERSONAL_DATA)
-        with ctx.db() as db:
-            table_out = export_table(db, ExportKind.DND, masked=masked, tz=ctx.zone)
-        frame = pd.DataFrame(
-            [[r[column] for column in DND_HEADERS.values()] for r in table_out.records],
-            columns=list(DND_HEADERS),
-        )
-        path = write_export(ctx, table_out, user.username)
-        return [frame, gr.DownloadButton(value=str(path))]
 
-    def load(request: gr.Request) -> list[Any]:
-        user = ctx.viewer(request)
-        buttons = can(user.role, Action.MANAGE_COMPLAINTS)
-        exports = can(user.role, Action.EXPORT_DATA)
-        return [*tables(user, _ALL), gr.Accordion(visible=can(user.role, Action.OPEN_COMPLAINTS)),
-                gr.Button(visible=buttons), gr.Button(visible=buttons),
-                gr.Column(visible=exports),
-                *(dnd_list(request) if exports else [gr.skip(), gr.skip()])]  # fmt: skip
+def show(ctx: AppContext, user: User, case_id: int | None) -> list[Any]:
+    """The case ``case_id`` (None: the prompt), with the tools ``user`` may use on it: owner and
+    status for those who manage complaints, the reply for them and the case's owner."""
+    if case_id is None:
+        return [_PROMPT, None, gr.Row(visible=False), gr.Row(visible=False), gr.skip()]
+    masked = not can(user.role, Action.SEE_PERSONAL_DATA)
+    with ctx.db() as db:
+        case = get_case(db, case_id)
+        events = case_events(db, case_id)
+        users = [u.username for u in list_users(db)]
+    manages = can(user.role, Action.MANAGE_COMPLAINTS)
+    may_reply = manages or user.username == case.owner
+    return [
+        case_html(case, events, datetime.now(UTC), masked),
+        case_id,
+        gr.Row(visible=manages or may_reply),
+        gr.Row(visible=manages or may_reply),
+        gr.Dropdown(choices=["", *users], value=case.owner, interactive=manages),
+    ]
 
-    def reload(status_value: str, case_id: int | None, request: gr.Request) -> list[Any]:
-        user = ctx.viewer(request)
-        return [*tables(user, status_value), *show(case_id, user)]
 
-    def select(evt: gr.SelectData, request: gr.Request) -> list[Any]:
+def dnd_list(ctx: AppContext, user: User) -> list[Any]:
+    """The do-not-disturb list and its CSV (supervisors, auditors, admins); customer numbers
+    masked unless the role may see personal data, in the download too."""
+    permitted(user, Action.EXPORT_DATA)
+    masked = not can(user.role, Action.SEE_PERSONAL_DATA)
+    with ctx.db() as db:
+        table_out = export_table(db, ExportKind.DND, masked=masked, tz=ctx.zone)
+    frame = pd.DataFrame(
+        [[r[column] for column in DND_HEADERS.values()] for r in table_out.records],
+        columns=list(DND_HEADERS),
+    )
+    path = write_export(ctx, table_out, user.username)
+    return [frame, gr.DownloadButton(value=str(path))]
+
+
+def load(ctx: AppContext, user: User) -> list[Any]:
+    """The tab for ``user``: both tables, and the tools their role may use (the case opener,
+    the owner and status buttons, the do-not-disturb list)."""
+    buttons = can(user.role, Action.MANAGE_COMPLAINTS)
+    exports = can(user.role, Action.EXPORT_DATA)
+    return [*tables(ctx, user, _ALL), gr.Accordion(visible=can(user.role, Action.OPEN_COMPLAINTS)),
+            gr.Button(visible=buttons), gr.Button(visible=buttons),
+            gr.Column(visible=exports),
+            *(dnd_list(ctx, user) if exports else [gr.skip(), gr.skip()])]  # fmt: skip
+
+
+def reload(ctx: AppContext, user: User, status_value: str, case_id: int | None) -> list[Any]:
+    """Both tables and the open case again."""
+    return [*tables(ctx, user, status_value), *show(ctx, user, case_id)]
+
+
+def _act(change: Callable[..., ComplaintCase], *args: Any, **kwargs: Any) -> ComplaintCase:
+    """Run a change on a case; library refusals become one line for the user."""
+    try:
+        return change(*args, **kwargs)
+    except (CaseError, PermissionDeniedError) as exc:
+        raise gr.Error(str(exc)) from None
+
+
+def set_case_owner(
+    ctx: AppContext, user: User, case_id: int, value: str | None, status_value: str
+) -> list[Any]:
+    """Give the case to ``value`` (blank: nobody); qa.records.complaints checks who may."""
+    with ctx.db() as db:
+        _act(set_owner, db, case_id, value or "", by=user)
+    return reload(ctx, user, status_value, case_id)
+
+
+def set_case_status(
+    ctx: AppContext, user: User, case_id: int | None, value: str | None, text: str,
+    status_value: str,
+) -> list[Any]:  # fmt: skip
+    """Move the case to the status ``value`` with the note ``text`` (which is then cleared)."""
+    if case_id is None:
+        raise gr.Error("Select a case first.")
+    if not value:
+        raise gr.Error("Choose the new status first.")
+    with ctx.db() as db:
+        _act(set_status, db, case_id, value, by=user, note=text or "")
+    return [*reload(ctx, user, status_value, case_id), ""]
+
+
+def record_case_reply(
+    ctx: AppContext, user: User, case_id: int, text: str, status_value: str
+) -> list[Any]:
+    """Record the reply to the customer, with the note ``text`` (which is then cleared)."""
+    with ctx.db() as db:
+        _act(record_reply, db, case_id, by=user, note=text or "")
+    return [*reload(ctx, user, status_value, case_id), ""]
+
+
+def open_new_case(
+    ctx: AppContext, user: User, call: str, level: str, text: str, status_value: str
+) -> list[Any]:
+    """Open a case on the call ``call`` and show it; the call and summary fields are cleared."""
+    with ctx.db() as db:
+        case = _act(open_case, db, (call or "").strip(), by=user, summary=text or "",
+                    severity=level)  # fmt: skip
+    logger.info("%s opened complaint case %d", user.username, case.case_id)
+    return [*reload(ctx, user, status_value, case.case_id), "", ""]
+
+
+def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
+    """Lay out the Complaints tab inside the current Blocks context and wire its events."""
+    w = layout()
+
+    def on_load(request: gr.Request) -> list[Any]:
+        return load(ctx, ctx.viewer(request))
+
+    def on_dnd(request: gr.Request) -> list[Any]:
+        return dnd_list(ctx, ctx.viewer(request))
+
+    def on_reload(status_value: str, case_id: int | None, request: gr.Request) -> list[Any]:
+        return reload(ctx, ctx.viewer(request), status_value, case_id)
+
+    def on_select(evt: gr.SelectData, request: gr.Request) -> list[Any]:
         user = ctx.viewer(request)
         row = evt.row_value or []
-        return show(int(row[0]) if row else None, user)
+        return show(ctx, user, int(row[0]) if row else None)
 
-    def act(change: Callable[..., ComplaintCase], *args: Any, **kwargs: Any) -> ComplaintCase:
-        """Run a change on a case; library refusals become one line for the user."""
-        try:
-            return change(*args, **kwargs)
-        except (CaseError, PermissionDeniedError) as exc:
-            raise gr.Error(str(exc)) from None
+    def on_owner(case_id: int, value: str | None, status_value: str,
+                 request: gr.Request) -> list[Any]:  # fmt: skip
+        return set_case_owner(ctx, ctx.viewer(request), case_id, value, status_value)
 
-    def do_owner(
-        case_id: int, value: str | None, status_value: str, request: gr.Request
-    ) -> list[Any]:
-        user = ctx.viewer(request)
-        with ctx.db() as db:
-            act(set_owner, db, case_id, value or "", by=user)
-        return [*tables(user, status_value), *show(case_id, user)]
+    def on_status(case_id: int | None, value: str | None, text: str, status_value: str,
+                  request: gr.Request) -> list[Any]:  # fmt: skip
+        return set_case_status(ctx, ctx.viewer(request), case_id, value, text, status_value)
 
-    def do_status(
-        case_id: int, value: str | None, text: str, status_value: str, request: gr.Request
-    ) -> list[Any]:
-        user = ctx.viewer(request)
-        if case_id is None:
-            raise gr.Error("Select a case first.")
-        if not value:
-            raise gr.Error("Choose the new status first.")
-        with ctx.db() as db:
-            act(set_status, db, case_id, value, by=user, note=text or "")
-        return [*tables(user, status_value), *show(case_id, user), ""]
+    def on_reply(case_id: int, text: str, status_value: str, request: gr.Request) -> list[Any]:
+        return record_case_reply(ctx, ctx.viewer(request), case_id, text, status_value)
 
-    def do_reply(case_id: int, text: str, status_value: str, request: gr.Request) -> list[Any]:
-        user = ctx.viewer(request)
-        with ctx.db() as db:
-            act(record_reply, db, case_id, by=user, note=text or "")
-        return [*tables(user, status_value), *show(case_id, user), ""]
+    def on_open(call: str, level: str, text: str, status_value: str,
+                request: gr.Request) -> list[Any]:  # fmt: skip
+        return open_new_case(ctx, ctx.viewer(request), call, level, text, status_value)
 
-    def do_open(
-        call: str, level: str, text: str, status_value: str, request: gr.Request
-    ) -> list[Any]:
-        user = ctx.viewer(request)
-        with ctx.db() as db:
-            case = act(open_case, db, (call or "").strip(), by=user, summary=text or "",
-                       severity=level)  # fmt: skip
-        logger.info("%s opened complaint case %d", user.username, case.case_id)
-        return [*tables(user, status_value), *show(case.case_id, user), "", ""]
-
-    view = [detail, open_id, manage, actions, owner]
-    startup = [overdue, table, opener, save_owner, save_status, dnd_box, dnd_table, dnd_download]
-    app.load(load, inputs=None, outputs=startup)
-    dnd_refresh.click(dnd_list, inputs=None, outputs=[dnd_table, dnd_download])
-    gr.on([refresh.click, status.input], reload, inputs=[status, open_id],
-          outputs=[overdue, table, *view])  # fmt: skip
-    overdue.select(select, inputs=None, outputs=view)
-    table.select(select, inputs=None, outputs=view)
-    save_owner.click(do_owner, inputs=[open_id, owner, status], outputs=[overdue, table, *view])
-    save_status.click(do_status, inputs=[open_id, new_status, note, status],
-                      outputs=[overdue, table, *view, note])  # fmt: skip
-    reply.click(do_reply, inputs=[open_id, note, status], outputs=[overdue, table, *view, note])
-    open_button.click(do_open, inputs=[call_id, severity, summary, status],
-                      outputs=[overdue, table, *view, call_id, summary])  # fmt: skip
-
-
-if __name__ == "__main__":
-    from ui.app import serve
-
-    serve(sys.argv[1], tabs=("complaints",))
+    tables_and_view = [w.overdue, w.table, *w.view]
+    startup = [w.overdue, w.table, w.opener, w.save_owner, w.save_status, w.dnd_box, w.dnd_table,
+               w.dnd_download]  # fmt: skip
+    app.load(on_load, inputs=None, outputs=startup)
+    w.dnd_refresh.click(on_dnd, inputs=None, outputs=[w.dnd_table, w.dnd_download])
+    gr.on([w.refresh.click, w.status.input], on_reload, inputs=[w.status, w.open_id],
+          outputs=tables_and_view)  # fmt: skip
+    w.overdue.select(on_select, inputs=None, outputs=w.view)
+    w.table.select(on_select, inputs=None, outputs=w.view)
+    w.save_owner.click(on_owner, inputs=[w.open_id, w.owner, w.status], outputs=tables_and_view)
+    w.save_status.click(on_status, inputs=[w.open_id, w.new_status, w.note, w.status],
+                        outputs=[*tables_and_view, w.note])  # fmt: skip
+    w.reply.click(on_reply, inputs=[w.open_id, w.note, w.status],
+                  outputs=[*tables_and_view, w.note])  # fmt: skip
+    w.open_button.click(on_open, inputs=[w.call_id, w.severity, w.summary, w.status],
+                        outputs=[*tables_and_view, w.call_id, w.summary])  # fmt: skip

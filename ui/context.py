@@ -1,13 +1,16 @@
 """What every tab shares: where the store is, where playable audio goes, who is asking.
 
 Nothing here holds per-user data: each handler opens the store for itself and learns the user
-from the request, so two reviewers never see each other's state.
+from the request, so two reviewers never see each other's state. The one thing shared by every
+user is :class:`QueueRefresh` (when the review queues were last brought up to date), behind a
+lock.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,18 +26,51 @@ from qa.access.roles import User
 from qa.access.users import get_user
 from qa.config import ReviewSettings
 from qa.db import open_db
+from qa.review.queues import RefreshSummary, latest_scorecard_id, refresh_queues
 
 logger = logging.getLogger(__name__)
+
+
+class QueueRefresh:
+    """When the review queues were last brought up to date: the newest scorecard they saw.
+
+    One per app, shared by every user's requests (up to four run at once), so the mark is read
+    and set under a lock, and two loads never refresh the queues at the same time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: int | None = None
+
+    def refresh(
+        self, db: sqlite_utils.Database, settings: ReviewSettings, zone: ZoneInfo
+    ) -> RefreshSummary:
+        """Refresh the queues (qa.review.queues.refresh_queues) when a scorecard was saved since
+        the last refresh; else do nothing. Queues change only with new scorecards."""
+        with self._lock:
+            mark = latest_scorecard_id(db)
+            if mark == self._seen:
+                return RefreshSummary({})
+            summary = refresh_queues(db, settings, zone)
+            self._seen = mark
+            return summary
+
+
+def permitted(user: User, action: Action) -> User:
+    """``user``, when their role may do ``action``; else a gr.Error saying who may (the check is
+    qa.access.permissions'). Every handler makes it on the server, whoever calls it."""
+    try:
+        require(user, action)
+    except PermissionDeniedError as denied:
+        logger.warning("refused %s: %s", user.username, denied)
+        raise gr.Error(str(denied)) from None
+    return user
 
 
 @dataclass(frozen=True)
 class AppContext:
     """The store file, the folder playable audio is written to (a private temp folder), and
     the site's review settings: queue thresholds, its time zone, its rubrics folder and the
-    rubrics' pass marks.
-
-    ``parts`` holds components one tab lends another (the call view, the tabs themselves):
-    layout shared by every user, never a user's data."""
+    rubrics' pass marks; and :class:`QueueRefresh`, the one piece of state every user shares."""
 
     db_path: Path
     audio_dir: Path
@@ -42,7 +78,7 @@ class AppContext:
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     pass_marks: Mapping[tuple[str, str], float] = field(default_factory=dict)
     rubrics_dir: Path | None = None  # None: the shipped rubrics
-    parts: dict[str, Any] = field(default_factory=dict, compare=False)
+    queues: QueueRefresh = field(default_factory=QueueRefresh, compare=False, repr=False)
 
     @contextlib.contextmanager
     def db(self) -> Iterator[sqlite_utils.Database]:
@@ -79,13 +115,7 @@ class AppContext:
     def allowed(self, request: gr.Request | None, action: Action) -> User:
         """The logged-in user, when their role may do ``action``; else a gr.Error saying who
         may (the check is qa.access.permissions', made on the server for every request)."""
-        user = self.viewer(request)
-        try:
-            require(user, action)
-        except PermissionDeniedError as denied:
-            logger.warning("refused %s: %s", user.username, denied)
-            raise gr.Error(str(denied)) from None
-        return user
+        return permitted(self.viewer(request), action)
 
 
 def refused(message: str, outputs: int) -> list[Any]:

@@ -7,14 +7,17 @@ Refresh is pressed. Selecting a row picks the call; **Claim and open** takes it
 Supervisors and admins also assign the picked call to a reviewer, deal a whole queue round-robin
 to several, or mark a submitted review disputed.
 
-Run alone for a look: ``python -m ui.queues var/demo.db`` (the Calls tab comes along: calls open
-there).
+:func:`layout` places the components; the handlers (``load``, ``open_picked``, ``assign_picked``,
+``deal_queue``, ``dispute_picked``) are plain functions of the context, the user and the inputs.
+The Calls tab's call view and the app's tabs are handed to :func:`build_tab`.
+Run alone for a look: ``python -m ui var/demo.db --tabs calls,queues`` (calls open in the Calls
+tab, so it comes along).
 """
 
 from __future__ import annotations
 
 import logging
-import sys
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -23,17 +26,10 @@ import pandas as pd
 from qa.access.permissions import Action, PermissionDeniedError, can
 from qa.access.roles import User
 from qa.review.assignment import assign, assign_round_robin, claim, dispute, reviewers, worklist
-from qa.review.queues import (
-    QUEUE_LABELS,
-    Queue,
-    RefreshSummary,
-    latest_scorecard_id,
-    queue_calls,
-    queue_counts,
-    refresh_queues,
-)
+from qa.review.queues import QUEUE_LABELS, Queue, queue_calls, queue_counts
 from qa.review.state import ReviewStatus, ReviewWorkflowError
-from ui.context import AppContext, refused
+from ui.context import AppContext, permitted, refused
+from ui.widgets import CallView, selected_cell
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +67,28 @@ def queue_frame(db: Any, key: str, user: User, open_only: bool) -> pd.DataFrame:
     return pd.DataFrame(lines, columns=HEADERS)
 
 
-def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
-    """Lay out the Queues tab inside the current Blocks context and wire its events."""
+@dataclass(frozen=True)
+class QueuesWidgets:
+    """The Queues tab's components."""
+
+    queue: gr.Dropdown
+    open_only: gr.Checkbox
+    refresh: gr.Button
+    table: gr.Dataframe
+    picked: gr.Textbox
+    claim_open: gr.Button
+    open_button: gr.Button
+    lead_tools: gr.Accordion  # supervisors' tools: shown by :func:`load`
+    reviewer: gr.Dropdown
+    assign_button: gr.Button
+    deal_button: gr.Button
+    reason: gr.Textbox
+    dispute_button: gr.Button
+    note: gr.Markdown
+
+
+def layout() -> QueuesWidgets:
+    """Lay out the Queues tab inside the current Blocks context."""
     with gr.Row():
         queue = gr.Dropdown(label="Queue", choices=queue_choices({}), value=MINE, scale=3,
                             elem_id="qa-queue-pick")  # fmt: skip
@@ -97,114 +113,134 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
             reason = gr.Textbox(label="Why the review is disputed", scale=3)
             dispute_button = gr.Button("Mark picked call disputed", scale=1)
     note = gr.Markdown(elem_id="qa-queue-note")
+    return QueuesWidgets(queue, open_only, refresh, table, picked, claim_open, open_button,
+                         lead_tools, reviewer, assign_button, deal_button, reason,
+                         dispute_button, note)  # fmt: skip
 
-    view = ctx.parts.get("call_view")
-    tabs = ctx.parts.get("tabs")
-    if view is None or tabs is None:
-        raise RuntimeError("the Queues tab opens calls in the Calls tab: build that tab first")
 
-    def load(key: str, only_open: bool, request: gr.Request) -> list[Any]:
-        user = ctx.allowed(request, Action.VIEW_QUEUES)
-        with ctx.db() as db:
-            # Queues change only with new scorecards: refresh after a run, not on every load.
-            mark = latest_scorecard_id(db)
-            if ctx.parts.get("queues_refreshed_at") != mark:
-                summary = refresh_queues(db, ctx.review, ctx.zone)
-                ctx.parts["queues_refreshed_at"] = mark
-            else:
-                summary = RefreshSummary({})
-            counts = {c.queue: (c.open, c.total) for c in queue_counts(db)}
-            frame = queue_frame(db, key or MINE, user, only_open)
-            names = [u.username for u in reviewers(db)]
-        lead = can(user.role, Action.ASSIGN_REVIEWS)
-        added = f" ({summary.total} call(s) newly queued)" if summary.total else ""
-        return [
-            gr.Dropdown(choices=queue_choices(counts), value=key or MINE),
-            frame,
-            gr.Accordion(visible=lead),
-            gr.Dropdown(choices=names) if lead else gr.skip(),
-            f"{len(frame)} call(s){added}.",
-        ]
+def load(ctx: AppContext, user: User, key: str, only_open: bool) -> list[Any]:
+    """The queue ``key`` (or the worklist), brought up to date after a run: the queue choices
+    with their counts, the rows, the supervisors' tools (shown to those who assign) with the
+    reviewers to choose from, and a line saying how many calls."""
+    permitted(user, Action.VIEW_QUEUES)
+    with ctx.db() as db:
+        summary = ctx.queues.refresh(db, ctx.review, ctx.zone)
+        counts = {c.queue: (c.open, c.total) for c in queue_counts(db)}
+        frame = queue_frame(db, key or MINE, user, only_open)
+        names = [u.username for u in reviewers(db)]
+    lead = can(user.role, Action.ASSIGN_REVIEWS)
+    added = f" ({summary.total} call(s) newly queued)" if summary.total else ""
+    return [
+        gr.Dropdown(choices=queue_choices(counts), value=key or MINE),
+        frame,
+        gr.Accordion(visible=lead),
+        gr.Dropdown(choices=names) if lead else gr.skip(),
+        f"{len(frame)} call(s){added}.",
+    ]
 
-    def pick(evt: gr.SelectData) -> str:
-        row = evt.row_value or []
-        return str(row[_CALL_ID_COLUMN]) if len(row) > _CALL_ID_COLUMN else ""
 
-    def open_picked(call_id: str, take: bool, request: gr.Request) -> list[Any]:
-        if not call_id:
-            return refused("Select a call in the table first.", 1 + len(view.outputs))
-        if take:
-            user = ctx.allowed(request, Action.REVIEW_CALLS)
-            with ctx.db() as db:
-                try:
-                    claim(db, call_id, user)
-                except (ReviewWorkflowError, PermissionDeniedError) as refusal:
-                    return refused(str(refusal), 1 + len(view.outputs))
-        return [gr.Tabs(selected="calls"), *view.open(call_id, request)]
-
-    def lead_action(action: str, call_id: str, names: list[str] | None, why: str,
-                    key: str, request: gr.Request) -> str:  # fmt: skip
-        user = ctx.allowed(
-            request, Action.DISPUTE_REVIEWS if action == "dispute" else Action.ASSIGN_REVIEWS
-        )
-        names = list(names or [])
+def open_picked(ctx: AppContext, user: User, view: CallView, call_id: str, take: bool) -> list[Any]:
+    """Switch to the Calls tab with the picked call open in ``view``; with ``take``, claim it
+    first (reviewers, supervisors, admins). A refusal changes nothing and says why."""
+    if not call_id:
+        return refused("Select a call in the table first.", 1 + len(view.outputs))
+    if take:
+        permitted(user, Action.REVIEW_CALLS)
         with ctx.db() as db:
             try:
-                if action == "deal":
-                    dealt = assign_round_robin(db, names, user, queue=None if key == MINE else key)
-                    return "Assigned: " + "; ".join(
-                        f"{name} {len(ids)}" for name, ids in dealt.items()
-                    )
-                if not call_id:
-                    return refused("Select a call in the table first.", 1)[0]
-                if action == "dispute":
-                    dispute(db, call_id, user, why or "")
-                    return f"Call {call_id} marked disputed."
-                if len(names) != 1:
-                    return refused("Choose exactly one reviewer to assign the call to.", 1)[0]
-                assign(db, call_id, names[0], user)
-                return f"Call {call_id} assigned to {names[0]}."
+                claim(db, call_id, user)
             except (ReviewWorkflowError, PermissionDeniedError) as refusal:
-                return refused(str(refusal), 1)[0]
+                return refused(str(refusal), 1 + len(view.outputs))
+    return [gr.Tabs(selected="calls"), *view.open(user, call_id)]
 
-    def claim_and_open(call_id: str, request: gr.Request) -> list[Any]:
-        return open_picked(call_id, True, request)
 
-    def just_open(call_id: str, request: gr.Request) -> list[Any]:
-        return open_picked(call_id, False, request)
+def assign_picked(ctx: AppContext, user: User, call_id: str, names: list[str] | None) -> str:
+    """Assign the picked call to the one reviewer chosen (supervisors, admins)."""
+    permitted(user, Action.ASSIGN_REVIEWS)
+    if not call_id:
+        return refused("Select a call in the table first.", 1)[0]
+    names = list(names or [])
+    if len(names) != 1:
+        return refused("Choose exactly one reviewer to assign the call to.", 1)[0]
+    with ctx.db() as db:
+        try:
+            assign(db, call_id, names[0], user)
+        except (ReviewWorkflowError, PermissionDeniedError) as refusal:
+            return refused(str(refusal), 1)[0]
+    return f"Call {call_id} assigned to {names[0]}."
 
-    def assign_picked(call_id: str, names: list[str] | None, why: str, key: str,
-                      request: gr.Request) -> str:  # fmt: skip
-        return lead_action("assign", call_id, names, why, key, request)
 
-    def deal_queue(call_id: str, names: list[str] | None, why: str, key: str,
-                   request: gr.Request) -> str:  # fmt: skip
-        return lead_action("deal", call_id, names, why, key, request)
+def deal_queue(ctx: AppContext, user: User, names: list[str] | None, key: str) -> str:
+    """Deal the open calls of the queue ``key`` (the worklist: every queue) round-robin to the
+    reviewers chosen (supervisors, admins)."""
+    permitted(user, Action.ASSIGN_REVIEWS)
+    with ctx.db() as db:
+        try:
+            dealt = assign_round_robin(db, list(names or []), user,
+                                       queue=None if key == MINE else key)  # fmt: skip
+        except (ReviewWorkflowError, PermissionDeniedError) as refusal:
+            return refused(str(refusal), 1)[0]
+    return "Assigned: " + "; ".join(f"{name} {len(ids)}" for name, ids in dealt.items())
 
-    def dispute_picked(call_id: str, names: list[str] | None, why: str, key: str,
-                       request: gr.Request) -> str:  # fmt: skip
-        return lead_action("dispute", call_id, names, why, key, request)
 
-    load_outputs = [queue, table, lead_tools, reviewer, note]
-    app.load(load, inputs=[queue, open_only], outputs=load_outputs)
-    gr.on([queue.input, open_only.input, refresh.click], load, inputs=[queue, open_only],
+def dispute_picked(ctx: AppContext, user: User, call_id: str, why: str) -> str:
+    """Mark the picked call's submitted review disputed, saying why (supervisors, admins)."""
+    permitted(user, Action.DISPUTE_REVIEWS)
+    if not call_id:
+        return refused("Select a call in the table first.", 1)[0]
+    with ctx.db() as db:
+        try:
+            dispute(db, call_id, user, why or "")
+        except (ReviewWorkflowError, PermissionDeniedError) as refusal:
+            return refused(str(refusal), 1)[0]
+    return f"Call {call_id} marked disputed."
+
+
+def build_tab(ctx: AppContext, app: gr.Blocks, view: CallView, tabs: gr.Tabs) -> None:
+    """Lay out the Queues tab inside the current Blocks context and wire its events: calls open
+    in ``view`` (the Calls tab's), and ``tabs`` switch to it."""
+    w = layout()
+
+    def on_load(key: str, only_open: bool, request: gr.Request) -> list[Any]:
+        return load(ctx, ctx.viewer(request), key, only_open)
+
+    def on_pick(evt: gr.SelectData) -> str:
+        return selected_cell(evt, _CALL_ID_COLUMN) or ""
+
+    def on_claim_open(call_id: str, request: gr.Request) -> list[Any]:
+        return open_picked(ctx, ctx.viewer(request), view, call_id, True)
+
+    def on_open(call_id: str, request: gr.Request) -> list[Any]:
+        return open_picked(ctx, ctx.viewer(request), view, call_id, False)
+
+    def on_assign(call_id: str, names: list[str] | None, request: gr.Request) -> str:
+        return assign_picked(ctx, ctx.viewer(request), call_id, names)
+
+    def on_deal(names: list[str] | None, key: str, request: gr.Request) -> str:
+        return deal_queue(ctx, ctx.viewer(request), names, key)
+
+    def on_dispute(call_id: str, why: str, request: gr.Request) -> str:
+        return dispute_picked(ctx, ctx.viewer(request), call_id, why)
+
+    load_inputs = [w.queue, w.open_only]
+    load_outputs = [w.queue, w.table, w.lead_tools, w.reviewer, w.note]
+    app.load(on_load, inputs=load_inputs, outputs=load_outputs)
+    gr.on([w.queue.input, w.open_only.input, w.refresh.click], on_load, inputs=load_inputs,
           outputs=load_outputs)  # fmt: skip
-    table.select(pick, inputs=None, outputs=picked)
-    open_outputs = [tabs, *view.outputs]
-    for button, handler in ((claim_open, claim_and_open), (open_button, just_open)):
-        button.click(handler, inputs=picked, outputs=open_outputs).then(None, js=_SCROLL_JS)
-    for button, handler in ((assign_button, assign_picked), (deal_button, deal_queue),
-                            (dispute_button, dispute_picked)):  # fmt: skip
-        button.click(handler, inputs=[picked, reviewer, reason, queue], outputs=note).then(
-            load, inputs=[queue, open_only], outputs=load_outputs
+    w.table.select(on_pick, inputs=None, outputs=w.picked)
+    for button, handler in ((w.claim_open, on_claim_open), (w.open_button, on_open)):
+        button.click(handler, inputs=w.picked, outputs=[tabs, *view.outputs]).then(
+            None, js=_SCROLL_JS
+        )
+    for button, handler, inputs in (
+        (w.assign_button, on_assign, [w.picked, w.reviewer]),
+        (w.deal_button, on_deal, [w.reviewer, w.queue]),
+        (w.dispute_button, on_dispute, [w.picked, w.reason]),
+    ):
+        button.click(handler, inputs=inputs, outputs=w.note).then(
+            on_load, inputs=load_inputs, outputs=load_outputs
         )
 
 
 # Runs in the browser once the call is open: bring the call view into sight.
 _SCROLL_JS = "() => { document.querySelector('#qa-call-title')?.scrollIntoView(); }"
-
-
-if __name__ == "__main__":
-    from ui.app import serve
-
-    serve(sys.argv[1], tabs=("calls", "queues"))

@@ -36,7 +36,15 @@ from qa.review.submit import submit_review
 from ui.context import AppContext, refused
 from ui.render import CSS, audit_html, scorecard_html
 
-__all__ = ["FormItem", "ReviewForm", "ReviewPanel", "form_for", "status_html"]
+__all__ = [
+    "PANEL_OUTPUTS",
+    "FormItem",
+    "ReviewForm",
+    "ReviewPanel",
+    "form_for",
+    "panel_values",
+    "status_html",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +150,31 @@ def status_html(detail: CallDetail | None) -> str:
     return f'<div id="qa-review-state">{text}</div>'
 
 
+#: the panel's components, in the order of :attr:`ReviewPanel.outputs` and :func:`panel_values`
+PANEL_OUTPUTS = ("status", "claim", "release", "form", "audit")
+
+
+def panel_values(detail: CallDetail | None, user: User) -> list:
+    """The panel's values for ``detail`` as ``user`` sees it, in :data:`PANEL_OUTPUTS` order:
+    where the review stands, whether Claim and Release show, the form, the audit trail."""
+    may_claim = may_release = False
+    if detail is not None and detail.reviewed and can(user.role, Action.REVIEW_CALLS):
+        review = detail.review
+        open_ = review is None or review.status in (ReviewStatus.NEW, ReviewStatus.IN_REVIEW)
+        mine = review is not None and review.assignee == user.username
+        lead = can(user.role, Action.EDIT_OTHERS_REVIEWS)
+        may_claim = open_ and not (mine and review.status is ReviewStatus.IN_REVIEW)
+        may_release = open_ and review is not None and review.assignee is not None
+        may_release = may_release and (mine or lead)
+    return [
+        status_html(detail),
+        gr.Button(visible=may_claim),
+        gr.Button(visible=may_release),
+        form_for(detail, user),
+        audit_html(detail.audit_trail) if detail is not None else "",
+    ]
+
+
 class ReviewPanel:
     """The panel's components, laid out where it is built, and the functions that fill them."""
 
@@ -165,26 +198,11 @@ class ReviewPanel:
 
     @property
     def outputs(self) -> list[Any]:
-        return [self.status, self.claim, self.release, self.form, self.audit]
+        return [getattr(self, name) for name in PANEL_OUTPUTS]
 
     def values(self, detail: CallDetail | None, user: User) -> list:
         """The panel's values for ``detail`` as ``user`` sees it, in :attr:`outputs` order."""
-        may_claim = may_release = False
-        if detail is not None and detail.reviewed and can(user.role, Action.REVIEW_CALLS):
-            review = detail.review
-            open_ = review is None or review.status in (ReviewStatus.NEW, ReviewStatus.IN_REVIEW)
-            mine = review is not None and review.assignee == user.username
-            lead = can(user.role, Action.EDIT_OTHERS_REVIEWS)
-            may_claim = open_ and not (mine and review.status is ReviewStatus.IN_REVIEW)
-            may_release = open_ and review is not None and review.assignee is not None
-            may_release = may_release and (mine or lead)
-        return [
-            status_html(detail),
-            gr.Button(visible=may_claim),
-            gr.Button(visible=may_release),
-            form_for(detail, user),
-            audit_html(detail.audit_trail) if detail is not None else "",
-        ]
+        return panel_values(detail, user)
 
     def _reload(self, call_id: str, user: User) -> tuple[CallDetail, list]:
         with self.ctx.db() as db:

@@ -4,22 +4,24 @@ The refusal is decided on the server for every request (qa.access.permissions, `
 reviewer sees a notice instead of the form, and an action sent anyway is refused. Changes are
 in the audit log (qa.access.users records who made them).
 
-Run alone for a look: ``python -m ui.users var/demo.db`` (login as with ``qa serve``).
+:func:`layout` places the components; the handlers (``load``, ``add``, ``passwd``) are plain
+functions of the context, the user and the inputs.
+Run alone for a look: ``python -m ui var/demo.db --tabs users`` (login as with ``qa serve``).
 """
 
 from __future__ import annotations
 
 import logging
-import sys
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
 from qa.access.permissions import Action, can
-from qa.access.roles import Role
+from qa.access.roles import Role, User
 from qa.access.users import UserError, add_user, list_users, set_password
-from ui.context import AppContext, refused
+from ui.context import AppContext, permitted, refused
 from ui.render import CSS, denied_html
 
 logger = logging.getLogger(__name__)
@@ -39,8 +41,23 @@ def users_frame(db: Any) -> pd.DataFrame:
     )  # fmt: skip
 
 
-def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
-    """Lay out the Users tab inside the current Blocks context and wire its events."""
+@dataclass(frozen=True)
+class UsersWidgets:
+    """The Users tab's components: the notice, or the admins' tools."""
+
+    notice: gr.HTML
+    admin_tools: gr.Column
+    table: gr.Dataframe
+    name: gr.Textbox
+    role: gr.Dropdown
+    password: gr.Textbox
+    add_button: gr.Button
+    passwd_button: gr.Button
+    result: gr.Markdown
+
+
+def layout() -> UsersWidgets:
+    """Lay out the Users tab inside the current Blocks context (tools hidden until it loads)."""
     notice = gr.HTML("", elem_id="qa-users-notice", css_template=CSS)
     with gr.Column(visible=False) as admin_tools:
         table = gr.Dataframe(value=pd.DataFrame([], columns=HEADERS), headers=HEADERS,
@@ -55,39 +72,55 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
             add_button = gr.Button("Add user", variant="primary", elem_id="qa-user-add")
             passwd_button = gr.Button("Set password of this user", elem_id="qa-user-passwd")
     result = gr.Markdown(elem_id="qa-users-result")
-
-    def load(request: gr.Request) -> list[Any]:
-        user = ctx.viewer(request)
-        if not can(user.role, Action.MANAGE_USERS):
-            return [denied_html(DENIED), gr.Column(visible=False), gr.skip()]
-        with ctx.db() as db:
-            return ["", gr.Column(visible=True), users_frame(db)]
-
-    def add(username: str, role_name: str, secret: str, request: gr.Request) -> list[Any]:
-        admin = ctx.allowed(request, Action.MANAGE_USERS)
-        with ctx.db() as db:
-            try:
-                added = add_user(db, username.strip(), secret, role_name, by=admin.username)
-            except UserError as refusal:
-                return refused(str(refusal), 3)
-            frame = users_frame(db)
-        return [frame, f"Added {added.username} ({added.role.value}).", ""]
-
-    def passwd(username: str, secret: str, request: gr.Request) -> list[Any]:
-        admin = ctx.allowed(request, Action.MANAGE_USERS)
-        with ctx.db() as db:
-            try:
-                set_password(db, username.strip(), secret, by=admin.username)
-            except UserError as refusal:
-                return refused(str(refusal), 3)
-        return [gr.skip(), f"Set a new password for {username.strip()}.", ""]
-
-    app.load(load, inputs=None, outputs=[notice, admin_tools, table])
-    add_button.click(add, inputs=[name, role, password], outputs=[table, result, password])
-    passwd_button.click(passwd, inputs=[name, password], outputs=[table, result, password])
+    return UsersWidgets(notice, admin_tools, table, name, role, password, add_button,
+                        passwd_button, result)  # fmt: skip
 
 
-if __name__ == "__main__":
-    from ui.app import serve
+def load(ctx: AppContext, user: User) -> list[Any]:
+    """The notice for roles that may not manage users, else the tools and the users."""
+    if not can(user.role, Action.MANAGE_USERS):
+        return [denied_html(DENIED), gr.Column(visible=False), gr.skip()]
+    with ctx.db() as db:
+        return ["", gr.Column(visible=True), users_frame(db)]
 
-    serve(sys.argv[1], tabs=("users",))
+
+def add(ctx: AppContext, user: User, username: str, role_name: str, secret: str) -> list[Any]:
+    """Add a user (admins): the users again, a line saying so, the password field cleared."""
+    admin = permitted(user, Action.MANAGE_USERS)
+    with ctx.db() as db:
+        try:
+            added = add_user(db, username.strip(), secret, role_name, by=admin.username)
+        except UserError as refusal:
+            return refused(str(refusal), 3)
+        frame = users_frame(db)
+    return [frame, f"Added {added.username} ({added.role.value}).", ""]
+
+
+def passwd(ctx: AppContext, user: User, username: str, secret: str) -> list[Any]:
+    """Set a user's password (admins): a line saying so, the password field cleared."""
+    admin = permitted(user, Action.MANAGE_USERS)
+    with ctx.db() as db:
+        try:
+            set_password(db, username.strip(), secret, by=admin.username)
+        except UserError as refusal:
+            return refused(str(refusal), 3)
+    return [gr.skip(), f"Set a new password for {username.strip()}.", ""]
+
+
+def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
+    """Lay out the Users tab inside the current Blocks context and wire its events."""
+    w = layout()
+
+    def on_load(request: gr.Request) -> list[Any]:
+        return load(ctx, ctx.viewer(request))
+
+    def on_add(username: str, role_name: str, secret: str, request: gr.Request) -> list[Any]:
+        return add(ctx, ctx.viewer(request), username, role_name, secret)
+
+    def on_passwd(username: str, secret: str, request: gr.Request) -> list[Any]:
+        return passwd(ctx, ctx.viewer(request), username, secret)
+
+    results = [w.table, w.result, w.password]
+    app.load(on_load, inputs=None, outputs=[w.notice, w.admin_tools, w.table])
+    w.add_button.click(on_add, inputs=[w.name, w.role, w.password], outputs=results)
+    w.passwd_button.click(on_passwd, inputs=[w.name, w.password], outputs=results)

@@ -1,0 +1,64 @@
+"""Pieces more than one tab uses: a day typed in a field, a CSV export to download, the cell of a
+selected row, and the call view other tabs open calls in.
+
+The tabs import this module and :mod:`ui.render`, never each other.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from qa.access.roles import User
+from qa.records.export import ExportTable
+from ui.context import AppContext
+
+EXPORT_MAX_AGE_S = 900.0
+
+
+def parse_day(text: str | None, label: str) -> date | None:
+    """A YYYY-MM-DD field (blank: no bound); a gr.Error naming the field otherwise."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise gr.Error(f"{label}: write the day as YYYY-MM-DD, e.g. 2026-11-01") from None
+
+
+def write_export(ctx: AppContext, table: ExportTable, username: str) -> Path:
+    """The table as a CSV file in the app's private temp folder (older exports are deleted)."""
+    folder = ctx.audio_dir / "exports"
+    folder.mkdir(exist_ok=True)
+    cutoff = time.time() - EXPORT_MAX_AGE_S
+    for old in folder.glob("*.csv"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    path = folder / f"{table.kind.value}-{username}-{uuid.uuid4().hex[:8]}.csv"
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        table.write_csv(stream)
+    return path
+
+
+def selected_cell(evt: gr.SelectData, column: int) -> str | None:
+    """The ``column`` cell of the table row the user selected (None: no such cell). The row's
+    own cell, not its position: the user may have sorted the table."""
+    row = evt.row_value or []
+    return str(row[column]) if len(row) > column else None
+
+
+@dataclass(frozen=True)
+class CallView:
+    """The Calls tab's call view, for other tabs to open a call in: ``open(user, call_id)``
+    gives the values of ``outputs`` for that user."""
+
+    outputs: list[Any]
+    open: Callable[[User, str | None], list[Any]]
