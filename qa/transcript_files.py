@@ -25,12 +25,13 @@ import gzip
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from calldata import Direction, Metrics, Role, Transcript, Turn
+from calldata import Call, Direction, Metrics, Role, Transcript, Turn
 
 
 class TranscriptFileError(ValueError):
@@ -46,6 +47,20 @@ class FileDialogue:
     direction: Direction = Direction.UNKNOWN
     labels: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+
+    def call(self, default_direction: Direction = Direction.INBOUND) -> Call:
+        """The call to score it as: no recording, no PBX facts (who hung up is unknown);
+        ``default_direction`` when the file does not say."""
+        direction = self.direction
+        if direction is Direction.UNKNOWN:
+            direction = default_direction
+        return Call(
+            call_id=self.id,
+            recordings=(f"{self.id}.json",),
+            start=datetime(1970, 1, 1, tzinfo=UTC),
+            direction=direction,
+            language=self.transcript.language,
+        )
 
 
 def _text(path: Path) -> str:

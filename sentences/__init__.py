@@ -21,6 +21,7 @@ from sentences.encoder import (
     SentenceEncoder,
     check_encoder,
     load_encoder,
+    require_encoder,
 )
 from sentences.split import split_sentences
 from sentences.vectors import SentenceVectors, encode_turns
@@ -35,5 +36,6 @@ __all__ = [
     "check_encoder",
     "encode_turns",
     "load_encoder",
+    "require_encoder",
     "split_sentences",
 ]

@@ -67,9 +67,10 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def check_encoder() -> list[EncoderFileStatus]:
-    """Hash the encoder's installed files against their pins (``qa models check`` shows it)."""
-    folder = _package_dir()
+def check_encoder(folder: Path | None = None) -> list[EncoderFileStatus]:
+    """Hash the encoder's installed files (in ``folder``, default: the installed package) against
+    their pins (``qa models check`` shows it)."""
+    folder = folder or _package_dir()
     statuses = []
     for name, expected in ENCODER_FILES.items():
         label = f"sentence-encoder/{Path(name).name}"
@@ -86,8 +87,10 @@ def check_encoder() -> list[EncoderFileStatus]:
     return statuses
 
 
-def _require_verified() -> None:
-    for status in check_encoder():
+def require_encoder(folder: Path | None = None) -> None:
+    """Raise :class:`EncoderError`, naming the file and the fix, unless every file is the pinned
+    one."""
+    for status in check_encoder(folder):
         if not status.present:
             raise EncoderError(
                 f"the sentence encoder's {status.name} is not installed "
@@ -120,12 +123,15 @@ class SentenceEncoder:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         with self._lock:
             todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
+            fresh: dict[str, np.ndarray] = {}
             if todo:
                 found = np.asarray(self._model.encode(todo), dtype=np.float32)
-                if len(self._cache) + len(todo) > _CACHE_LIMIT:
-                    self._cache.clear()
-                self._cache.update(zip(todo, found, strict=True))
-            return np.stack([self._cache[t] for t in texts])
+                fresh = dict(zip(todo, found, strict=True))
+            rows = np.stack([fresh[t] if t in fresh else self._cache[t] for t in texts])
+            if len(self._cache) + len(fresh) > _CACHE_LIMIT:
+                self._cache.clear()  # bounded: a long benchmark must not grow without end
+            self._cache.update(fresh)
+            return rows
 
 
 _loaded: SentenceEncoder | None = None
@@ -141,7 +147,7 @@ def load_encoder() -> SentenceEncoder:
     global _loaded
     with _loading:
         if _loaded is None:
-            _require_verified()
+            require_encoder()
             log.info("loading the sentence encoder %s", ENCODER_ID)
             _loaded = SentenceEncoder()
         return _loaded

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from calldata import Call, Direction, Scorecard, Verdict
+from calldata import Direction, Scorecard, Verdict
 from qa.transcript_files import FileDialogue, read_transcripts
 from scoring import Rubric, load_rubrics, score_call, select_rubrics
 from sentences import encode_turns, load_encoder
@@ -167,20 +167,6 @@ class VerdictReport:
         return json.dumps(self.to_json(), ensure_ascii=False, indent=2)
 
 
-def _call(dialogue: FileDialogue) -> Call:
-    from datetime import UTC, datetime
-
-    return Call(
-        call_id=dialogue.id,
-        recordings=(f"{dialogue.id}.wav",),
-        start=datetime(2026, 1, 1, tzinfo=UTC),
-        direction=dialogue.direction
-        if dialogue.direction is not Direction.UNKNOWN
-        else Direction.INBOUND,
-        language=dialogue.transcript.language,
-    )
-
-
 def score_dialogues(
     dialogues: Sequence[FileDialogue], rubrics: Sequence[Rubric], report: VerdictReport
 ) -> list[tuple[FileDialogue, Scorecard | None]]:
@@ -189,7 +175,7 @@ def score_dialogues(
     encoder = load_encoder()
     scored = []
     for dialogue in dialogues:
-        call = _call(dialogue)
+        call = dialogue.call()
         started = time.perf_counter()
         turns = dialogue.transcript.turns
         vectors = encode_turns(encoder, [(t.index, t.text) for t in turns])

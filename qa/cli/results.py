@@ -23,12 +23,13 @@ from qa.results.store import CallScore, call_scores
 _DB = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-def _console() -> Console:
+def console() -> Console:
     """The terminal's width on a terminal; piped, wide enough that no cell wraps."""
     return Console() if sys.stdout.isatty() else Console(width=1000)
 
 
-def _scores_table(rows: list[CallScore]) -> Table:
+def scores_table(rows: list[CallScore]) -> Table:
+    """The ``qa scores`` table (also ``qa score --table``)."""
     table = Table(
         "call", "start (UTC)", "agent", "lang", "rubric", "score", "pass", "failed", "flags"
     )
@@ -66,7 +67,7 @@ def scores(db: Path, call_id: str | None, agent: str | None, as_json: bool) -> N
     if not rows:
         click.echo("no scored calls yet: run qa run first", err=True)
         return
-    _console().print(_scores_table(rows))
+    console().print(scores_table(rows))
 
 
 def _item_ids(records: list[AgentRecord]) -> list[str]:
@@ -194,4 +195,4 @@ def agents(
     elif not records:
         click.echo("no scored calls in this range yet: run qa run first", err=True)
     else:
-        _console().print(_agents_table(records, by_period=period is not None))
+        console().print(_agents_table(records, by_period=period is not None))

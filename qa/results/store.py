@@ -61,6 +61,26 @@ class CallScore:
     items: tuple[ItemResult, ...]
     flags: tuple[Flag, ...]
 
+    @classmethod
+    def of(cls, call: Call, card: Scorecard) -> CallScore:
+        """The row of a call scored outside the store (``qa score``)."""
+        return cls(
+            call_id=call.call_id,
+            recording=call.recordings[0] if call.recordings else "",
+            start=call.start,
+            agent=call.agent,
+            agent_name=call.agent_name,
+            queue=call.queue,
+            language=call.language,
+            rubric=card.rubric_id,
+            rubric_version=card.rubric_version,
+            score=card.score,
+            max_score=card.max_score,
+            passed=card.passed,
+            items=card.items,
+            flags=card.flags,
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The ``qa scores --json`` line for this row."""
 

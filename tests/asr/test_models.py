@@ -30,6 +30,7 @@ from asr.models import (
     require_models,
 )
 from qa.cli.models import models
+from sentences import ENCODER_FILES
 
 SMALL_FILES = ("whisper-base/config.json", "whisper-base/vocabulary.txt", SEGMENTATION_FILE)
 
@@ -211,7 +212,9 @@ def test_cli_check_reports_every_file_verified(installed: Path) -> None:
     assert result.exit_code == 0, result.output
     for model in MODEL_FILES:
         assert f"{model.path}" in result.output
-    assert result.output.count("verified") == len(MODEL_FILES)
+    # and the sentence encoder's files, checked in their pinned package
+    assert "sentence-encoder/weights.npz" in result.output
+    assert result.output.count("verified") == len(MODEL_FILES) + len(ENCODER_FILES)
 
 
 def test_cli_check_json_and_exit_status_on_damage(installed: Path, tmp_path: Path) -> None:
