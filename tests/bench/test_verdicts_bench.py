@@ -1,0 +1,51 @@
+"""``qa bench verdicts`` on the development split and the committed clean samples: the false-flag
+check runs in the suite (the held-out split and the full clean corpora are for the benchmark)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from qa.bench.verdicts import VerdictBenchOptions, VerdictReport, run_verdict_bench
+from qa.cli import main
+
+
+@pytest.fixture(scope="module")
+def report() -> VerdictReport:
+    return run_verdict_bench(VerdictBenchOptions(parts=("dev",), clean_sample=True))
+
+
+def test_no_flag_on_clean_real_dialogues(report: VerdictReport) -> None:
+    # ≤ 1 false complaint/strong-language/taboo flag per 1,000 clean dialogues: on the two
+    # committed samples (400 dialogues) that is none at all.
+    assert [c.name for c in report.clean] == ["clean-en.sample.jsonl", "clean-zh.sample.jsonl"]
+    for clean in report.clean:
+        assert clean.dialogues == 200
+        assert clean.false_flags == 0, clean.examples
+
+
+def test_every_labelled_dev_set_is_scored_item_by_item(report: VerdictReport) -> None:
+    names = {s.name for s in report.sets}
+    assert {"star.dev", "crosswoz.dev", "complaints-en.dev"} <= names
+    star = next(s for s in report.sets if s.name == "star.dev")
+    assert star.dialogues == 121
+    for item in ("identity_verification", "greeting", "closing", "satisfaction_invite"):
+        tally = star.items[item]
+        assert tally.cases == 121 and tally.accuracy is not None
+    assert star.flags["complaint"].cases == 121
+    assert report.sentences > 1000 and report.encode_seconds > 0
+
+
+def test_the_cli_prints_the_report_as_json(tmp_path) -> None:
+    result = CliRunner().invoke(
+        main, ["bench", "verdicts", "--part", "dev", "--no-clean", "--json"],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert {s["name"] for s in report["sets"]} >= {"star.dev", "crosswoz.dev"}
+    assert report["clean"] == [] and report["audio"] is None
+    identity = next(s for s in report["sets"] if s["name"] == "star.dev")["items"]
+    assert set(identity["identity_verification"]) >= {"accuracy", "precision", "recall", "misses"}
