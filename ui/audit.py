@@ -138,11 +138,16 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
 
     def run(first: str, last: str, failed_only: bool, request: gr.Request) -> list[Any]:
         user = ctx.allowed(request, Action.AUDIT_IDENTITY)
-        span = {"since": parse_day(first, "Since"), "until": parse_day(last, "Until")}
+        since, until = parse_day(first, "Since"), parse_day(last, "Until")
         masked = not can(user.role, Action.SEE_PERSONAL_DATA)
         with ctx.db() as db:
             checks = identity_audit(
-                db, masked=masked, tz=ctx.zone, rubrics_dir=ctx.rubrics_dir, **span
+                db,
+                masked=masked,
+                tz=ctx.zone,
+                rubrics_dir=ctx.rubrics_dir,
+                since=since,
+                until=until,
             )
         if failed_only:
             checks = [c for c in checks if not c.verified_before]
@@ -153,7 +158,7 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
             f"**{len(checks)}** call(s) with a transaction; **{missed}** not verified before it."
             + ("" if masked else " Personal numbers are shown unmasked.")
         )
-        path = write_export(ctx, identity_table(checks, **span), user.username)
+        path = write_export(ctx, identity_table(checks, since=since, until=until), user.username)
         return [note, audit_frame(checks), checks, _PROMPT, gr.DownloadButton(value=str(path))]
 
     def select(checks: list[IdentityCheck], evt: gr.SelectData, request: gr.Request) -> str:

@@ -193,9 +193,9 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
     open_outputs = [tabs, *view.outputs]
     for button, handler in ((claim_open, claim_and_open), (open_button, just_open)):
         button.click(handler, inputs=picked, outputs=open_outputs).then(None, js=_SCROLL_JS)
-    for button, handler in ((assign_button, assign_picked), (deal_button, deal_queue),
-                            (dispute_button, dispute_picked)):  # fmt: skip
-        button.click(handler, inputs=[picked, reviewer, reason, queue], outputs=note).then(
+    for button, lead_handler in ((assign_button, assign_picked), (deal_button, deal_queue),
+                                 (dispute_button, dispute_picked)):  # fmt: skip
+        button.click(lead_handler, inputs=[picked, reviewer, reason, queue], outputs=note).then(
             load, inputs=[queue, open_only], outputs=load_outputs
         )
 

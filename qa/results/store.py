@@ -20,7 +20,7 @@ import sqlite_utils
 from pydantic_core import from_json
 
 from calldata import Call, Evidence, Flag, ItemResult, Scorecard, Transcript
-from qa.db import utcnow
+from qa.db import table, utcnow
 from sentences import EncoderError, SentenceVectors, encode_turns, load_encoder
 
 __all__ = [
@@ -157,7 +157,7 @@ def call_scores(
 
 def load_call(db: sqlite_utils.Database, call_id: str) -> Call:
     """The stored call. Raises KeyError when there is no such call."""
-    rows = list(db["calls"].rows_where("call_id = ?", [call_id]))
+    rows = list(table(db, "calls").rows_where("call_id = ?", [call_id]))
     if not rows:
         raise KeyError(f"no call {call_id!r} in the store")
     row = rows[0]
@@ -262,8 +262,8 @@ def save_call(db: sqlite_utils.Database, call: Call, store_root: Path, status: s
         "error": None,
         "updated_at": utcnow(),
     }
-    columns = db["calls"].columns_dict  # a field added to Call later waits for its migration
-    db["calls"].upsert({k: v for k, v in row.items() if k in columns}, pk="call_id")
+    columns = table(db, "calls").columns_dict  # a field added to Call later waits for its migration
+    table(db, "calls").upsert({k: v for k, v in row.items() if k in columns}, pk="call_id")
 
 
 def _save_vectors(db: sqlite_utils.Database, call_id: str, vectors: SentenceVectors) -> None:

@@ -172,7 +172,8 @@ def list_calls(
     ``agent`` matches the agent id or name; ``flagged``/``passed``/``scored`` keep only calls
     with (True) or without (False) flags, a pass, a scorecard; ``status`` is the pipeline status.
     """
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     if agent is not None:
         where.append("(c.agent = ? or c.agent_name = ?)")
         params += [agent, agent]

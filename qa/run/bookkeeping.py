@@ -20,7 +20,7 @@ import sqlite_utils
 
 from calldata import Call
 from qa.config import Config
-from qa.db import open_db, utcnow
+from qa.db import inserted_id, open_db, utcnow
 from qa.ingest import IngestResult
 from qa.results.store import (
     insert_scorecards,
@@ -103,7 +103,7 @@ def start_run(db: sqlite_utils.Database, config: Config) -> int:
             "values (?, 'running', ?, ?, ?)",
             [utcnow(), json.dumps(options), socket.gethostname(), os.getpid()],
         )
-    return int(cursor.lastrowid)
+    return inserted_id(cursor)
 
 
 def finish_run(db: sqlite_utils.Database, summary: RunSummary) -> None:

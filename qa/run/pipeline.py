@@ -213,9 +213,9 @@ class _PipelineRun:
         if config.ray_address:
             from qa.run.ray import RayExecutor
 
-            executor: Executor = RayExecutor(config, self.device, todo=todo)
-            self.summary.executor = executor.describe()
-            return executor
+            ray = RayExecutor(config, self.device, todo=todo)
+            self.summary.executor = ray.describe()  # Ray's own account (not in the protocol)
+            return ray
         plan = plan_workers(
             config.workers,
             device=self.device.device,
@@ -226,7 +226,7 @@ class _PipelineRun:
         log.info("%d worker(s), %d thread(s) each (%s)", plan.workers, plan.threads, plan.reason)
         setup = WorkerSetup.from_config(config, self.device, plan.threads)
         if plan.workers == 1:
-            executor = InlineExecutor(CallWorker(setup, engine_factory), self.step)
+            executor: Executor = InlineExecutor(CallWorker(setup, engine_factory), self.step)
         else:
             executor = ProcessExecutor(setup, plan)
         self.summary.executor = {"kind": executor.kind, **plan.to_json()}

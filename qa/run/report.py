@@ -14,7 +14,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlite_utils
 
@@ -182,6 +182,9 @@ class RunRecord:
         }
 
 
+_T = TypeVar("_T")
+
+
 def list_runs(db: sqlite_utils.Database, *, last: int | None = None) -> list[RunRecord]:
     """Past runs, newest first (``last``: only that many)."""
     sql = (
@@ -194,9 +197,27 @@ def list_runs(db: sqlite_utils.Database, *, last: int | None = None) -> list[Run
         params.append(last)
     records = []
     for row in db.execute(sql, params).fetchall():
-        *values, report_json = row
-        values = [value if value is not None else default for value, default in zip(
-            values, (0, "", None, "", 0, 0, 0, 0, 0.0, 0.0, None), strict=True)]  # fmt: skip
-        values[2] = row[2]  # finished_at stays None while a run has not finished
-        records.append(RunRecord(*values, report=json.loads(report_json) if report_json else None))
+        (run_id, started_at, finished_at, status, found, done, skipped, failed, audio_seconds,
+         wall_seconds, host, report_json) = row  # fmt: skip
+        records.append(
+            RunRecord(
+                run_id=_given(run_id, 0),
+                started_at=_given(started_at, ""),
+                finished_at=finished_at,  # stays None while a run has not finished
+                status=_given(status, ""),
+                found=_given(found, 0),
+                done=_given(done, 0),
+                skipped=_given(skipped, 0),
+                failed=_given(failed, 0),
+                audio_seconds=_given(audio_seconds, 0.0),
+                wall_seconds=_given(wall_seconds, 0.0),
+                host=host,
+                report=json.loads(report_json) if report_json else None,
+            )
+        )
     return records
+
+
+def _given(value: _T | None, default: _T) -> _T:
+    """A column's value, or ``default`` where the row has none (runs from older versions)."""
+    return value if value is not None else default
