@@ -39,11 +39,12 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/qa rubrics check rubrics
 	$(BIN)/pytest
 
 lint: python
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 # Regenerate the bundled sample store (deterministic; see samples/README.md).
 samples: setup

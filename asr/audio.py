@@ -88,7 +88,7 @@ class Audio:
         """All channels averaged into one (the conversation as a mono recording would hold it)."""
         if len(self.channels) == 1:
             return self.channels[0]
-        return np.mean(np.stack(self.channels), axis=0, dtype=np.float32)
+        return np.asarray(np.mean(np.stack(self.channels), axis=0, dtype=np.float32))
 
 
 def load_call_audio(paths: Sequence[Path | str], *, sample_rate: int | None = TARGET_RATE) -> Audio:
@@ -220,7 +220,9 @@ def _has_known_header(path: Path) -> bool:
     return head.startswith((b"RIFF", b"RIFX", b"ID3", b"fLaC", b"OggS", b"#!AMR"))
 
 
-def _read_stream(container: av.container.InputContainer, path: Path) -> tuple[list, int]:
+def _read_stream(
+    container: av.container.InputContainer, path: Path
+) -> tuple[list[np.ndarray], int]:
     if not container.streams.audio:
         raise AudioDecodeError(f"{path}: has no audio stream")
     stream = container.streams.audio[0]
@@ -249,4 +251,5 @@ def _read_stream(container: av.container.InputContainer, path: Path) -> tuple[li
 def _resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
     if rate == target:
         return samples
-    return soxr.resample(samples, rate, target, quality="HQ").astype(np.float32, copy=False)
+    resampled: np.ndarray = soxr.resample(samples, rate, target, quality="HQ")
+    return resampled.astype(np.float32, copy=False)

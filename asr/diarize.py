@@ -105,8 +105,16 @@ class Diarizer:
                 f"cannot load the segmentation model {segmentation_path} ({error}); "
                 "run: qa models check, then qa models fetch"
             ) from error
+        if model is None:
+            raise DiarizationError(
+                f"{segmentation_path} holds no segmentation model; "
+                "run: qa models check, then qa models fetch"
+            )
         model.eval()
-        duration = model.specifications.duration
+        specifications = model.specifications
+        if isinstance(specifications, tuple):  # a multi-task model, not pyannote's segmentation
+            raise DiarizationError(f"{segmentation_path} is not a single-task segmentation model")
+        duration = specifications.duration
         self._segmentation = Inference(
             model,
             duration=duration,
@@ -324,7 +332,8 @@ def _fold_small_clusters(vectors: np.ndarray, labels: np.ndarray, min_size: int)
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+    unit: np.ndarray = vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+    return unit
 
 
 def _reconstruct(

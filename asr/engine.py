@@ -85,7 +85,7 @@ class SpeechOptions:
         """Options from a dataclass, a dict (e.g. a config file section) or ``None``."""
         if value is None:
             return cls()
-        if isinstance(value, cls):
+        if isinstance(value, SpeechOptions):
             return value
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(value) - set(known))

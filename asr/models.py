@@ -25,6 +25,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -200,7 +201,7 @@ class _Stamp:
     def __init__(self, models_dir: Path) -> None:
         self._path = models_dir / STAMP_NAME
         try:
-            self._entries: dict[str, list] = json.loads(self._path.read_text())["files"]
+            self._entries: dict[str, list[Any]] = json.loads(self._path.read_text())["files"]
         except (OSError, ValueError, KeyError, TypeError):
             self._entries = {}
 

@@ -340,7 +340,7 @@ def _confidence(best: float, second: float) -> float:
 
 def _score(
     own: Sequence[Turn], agent_name: str | None, extra: tuple[str, ...]
-) -> tuple[float, list]:
+) -> tuple[float, list[str]]:
     score = 0.0
     why: list[str] = []
     opening = " ".join(t.text for t in own[:_GREETING_TURNS])

@@ -97,7 +97,7 @@ class TranscribeOptions:
         """Accept options as a dataclass, a dict of its fields, or ``None`` (defaults)."""
         if value is None:
             return cls()
-        if isinstance(value, cls):
+        if isinstance(value, TranscribeOptions):
             return value
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(value) - known)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
+from sqlite_utils.db import Table
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ Migration = Callable[[sqlite_utils.Database], None]
 
 
 def _m001_calls_and_results(db: sqlite_utils.Database) -> None:
-    db["calls"].create(
+    table(db, "calls").create(
         {
             "call_id": str,
             "store_root": str,  # absolute path of the store the recordings are relative to
@@ -48,9 +49,9 @@ def _m001_calls_and_results(db: sqlite_utils.Database) -> None:
         },
         pk="call_id",
     )
-    db["calls"].create_index(["agent", "start"])
-    db["calls"].create_index(["status"])
-    db["transcripts"].create(
+    table(db, "calls").create_index(["agent", "start"])
+    table(db, "calls").create_index(["status"])
+    table(db, "transcripts").create(
         {
             "call_id": str,
             "language": str,
@@ -65,7 +66,7 @@ def _m001_calls_and_results(db: sqlite_utils.Database) -> None:
         pk="call_id",
         foreign_keys=[("call_id", "calls", "call_id")],
     )
-    db["scorecards"].create(
+    table(db, "scorecards").create(
         {
             "id": int,
             "call_id": str,
@@ -80,8 +81,8 @@ def _m001_calls_and_results(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("call_id", "calls", "call_id")],
     )
-    db["scorecards"].create_index(["call_id", "rubric_id", "rubric_version"], unique=True)
-    db["item_results"].create(
+    table(db, "scorecards").create_index(["call_id", "rubric_id", "rubric_version"], unique=True)
+    table(db, "item_results").create(
         {
             "scorecard_id": int,
             "item_id": str,
@@ -95,7 +96,7 @@ def _m001_calls_and_results(db: sqlite_utils.Database) -> None:
         pk=("scorecard_id", "item_id"),
         foreign_keys=[("scorecard_id", "scorecards", "id")],
     )
-    db["flags"].create(
+    table(db, "flags").create(
         {
             "scorecard_id": int,
             "call_id": str,
@@ -107,11 +108,11 @@ def _m001_calls_and_results(db: sqlite_utils.Database) -> None:
         pk=("scorecard_id", "flag_id"),
         foreign_keys=[("scorecard_id", "scorecards", "id"), ("call_id", "calls", "call_id")],
     )
-    db["flags"].create_index(["call_id"])
+    table(db, "flags").create_index(["call_id"])
 
 
 def _m002_pipeline_runs(db: sqlite_utils.Database) -> None:
-    db["runs"].create(
+    table(db, "runs").create(
         {
             "run_id": int,
             "started_at": str,
@@ -127,7 +128,7 @@ def _m002_pipeline_runs(db: sqlite_utils.Database) -> None:
         },
         pk="run_id",
     )
-    db["run_calls"].create(
+    table(db, "run_calls").create(
         {
             "run_id": int,
             "call_id": str,
@@ -143,7 +144,7 @@ def _m002_pipeline_runs(db: sqlite_utils.Database) -> None:
 
 
 def _m003_users(db: sqlite_utils.Database) -> None:
-    db["users"].create(
+    table(db, "users").create(
         {
             "username": str,
             "password_hash": str,
@@ -156,14 +157,14 @@ def _m003_users(db: sqlite_utils.Database) -> None:
 
 def _m004_flag_kind(db: sqlite_utils.Database) -> None:
     # What a flag is about, beyond its id: e.g. the kind of call a do-not-disturb request refuses.
-    db["flags"].add_column("kind", str, not_null_default="")
+    table(db, "flags").add_column("kind", str, not_null_default="")
 
 
 def _m005_ingest_ledger(db: sqlite_utils.Database) -> None:
     # What ingest has seen in each store (qa/ingest/ledger.py), so that a nightly run examines
     # only what is new or changed and never takes a recording twice; and the queue_log facts a
     # call now carries.
-    db["ingest_files"].create(
+    table(db, "ingest_files").create(
         {
             "store_root": str,
             "path": str,  # relative to store_root
@@ -176,12 +177,13 @@ def _m005_ingest_ledger(db: sqlite_utils.Database) -> None:
         },
         pk=("store_root", "path"),
     )
-    db["ingest_files"].create_index(["store_root", "action"])
-    db["ingest_keys"].create(  # a recording's identity (name:<stem>, sha256:<hex>) → its call
+    table(db, "ingest_files").create_index(["store_root", "action"])
+    # a recording's identity (name:<stem>, sha256:<hex>) → its call
+    table(db, "ingest_keys").create(
         {"store_root": str, "key": str, "call_id": str},  # call_id null: never answered
         pk=("store_root", "key"),
     )
-    db["ingest_calls"].create(
+    table(db, "ingest_calls").create(
         {
             "store_root": str,
             "call_id": str,
@@ -192,11 +194,11 @@ def _m005_ingest_ledger(db: sqlite_utils.Database) -> None:
         },
         pk=("store_root", "call_id"),
     )
-    db["ingest_calls"].create_index(["store_root", "uniqueid"])
-    db["ingest_folders"].create(
+    table(db, "ingest_calls").create_index(["store_root", "uniqueid"])
+    table(db, "ingest_folders").create(
         {"store_root": str, "path": str, "mtime_ns": int}, pk=("store_root", "path")
     )
-    db["ingest_scans"].create(
+    table(db, "ingest_scans").create(
         {
             "scan_id": int,
             "store_root": str,
@@ -217,13 +219,13 @@ def _m005_ingest_ledger(db: sqlite_utils.Database) -> None:
         ("talk_seconds", float),
         ("transferred", int),
     ):
-        db["calls"].add_column(column, kind)
+        table(db, "calls").add_column(column, kind)
 
 
 def _m007_complaint_cases(db: sqlite_utils.Database) -> None:
     # A complaint is a case people work on: opened from a complaint flag or by a reviewer, with an
     # owner, a status and the milestones the escalation deadlines are measured against.
-    db["complaint_cases"].create(
+    table(db, "complaint_cases").create(
         {
             "case_id": int,
             "call_id": str,
@@ -245,14 +247,14 @@ def _m007_complaint_cases(db: sqlite_utils.Database) -> None:
         not_null={"call_id", "source", "status", "opened_at"},
         foreign_keys=[("call_id", "calls", "call_id")],
     )
-    db["complaint_cases"].create_index(["status"])
-    db["complaint_cases"].create_index(["call_id"])
+    table(db, "complaint_cases").create_index(["status"])
+    table(db, "complaint_cases").create_index(["call_id"])
     # One flag-opened case per call, so opening cases from flags is safe to repeat.
     db.execute(
         "create unique index complaint_cases_one_per_flagged_call "
         "on complaint_cases (call_id) where source = 'flag'"
     )
-    db["complaint_events"].create(
+    table(db, "complaint_events").create(
         {
             "event_id": int,
             "case_id": int,
@@ -266,14 +268,14 @@ def _m007_complaint_cases(db: sqlite_utils.Database) -> None:
         pk="event_id",
         foreign_keys=[("case_id", "complaint_cases", "case_id")],
     )
-    db["complaint_events"].create_index(["case_id"])
+    table(db, "complaint_events").create_index(["case_id"])
 
 
 def _m006_reviews(db: sqlite_utils.Database) -> None:
     # Human review next to the machine's results, never over them: one review per call (its
     # status and who has it), the item decisions and human scorecards of its latest submission,
     # the calls each review queue picked, an audit log of every change, and failed logins.
-    db["reviews"].create(
+    table(db, "reviews").create(
         {
             "review_id": int,
             "call_id": str,
@@ -292,9 +294,9 @@ def _m006_reviews(db: sqlite_utils.Database) -> None:
         not_null={"call_id", "status"},
         foreign_keys=[("call_id", "calls", "call_id")],
     )
-    db["reviews"].create_index(["call_id"], unique=True)
-    db["reviews"].create_index(["assignee", "status"])
-    db["queue_entries"].create(
+    table(db, "reviews").create_index(["call_id"], unique=True)
+    table(db, "reviews").create_index(["assignee", "status"])
+    table(db, "queue_entries").create(
         {
             "queue": str,  # complaints | critical | low_score | low_confidence | sample
             "call_id": str,
@@ -305,8 +307,8 @@ def _m006_reviews(db: sqlite_utils.Database) -> None:
         pk=("queue", "call_id"),
         foreign_keys=[("call_id", "calls", "call_id")],
     )
-    db["queue_entries"].create_index(["call_id"])
-    db["review_items"].create(
+    table(db, "queue_entries").create_index(["call_id"])
+    table(db, "review_items").create(
         {
             "review_id": int,
             "scorecard_id": int,
@@ -324,8 +326,8 @@ def _m006_reviews(db: sqlite_utils.Database) -> None:
         pk=("review_id", "scorecard_id", "item_id"),
         foreign_keys=[("review_id", "reviews", "review_id"), ("scorecard_id", "scorecards", "id")],
     )
-    db["review_items"].create_index(["scorecard_id"])
-    db["review_scorecards"].create(
+    table(db, "review_items").create_index(["scorecard_id"])
+    table(db, "review_scorecards").create(
         {
             "review_id": int,
             "scorecard_id": int,  # the machine scorecard the human result is for
@@ -341,8 +343,8 @@ def _m006_reviews(db: sqlite_utils.Database) -> None:
         pk=("review_id", "scorecard_id"),
         foreign_keys=[("review_id", "reviews", "review_id"), ("scorecard_id", "scorecards", "id")],
     )
-    db["review_scorecards"].create_index(["scorecard_id"], unique=True)
-    db["audit_log"].create(
+    table(db, "review_scorecards").create_index(["scorecard_id"], unique=True)
+    table(db, "audit_log").create(
         {
             "entry_id": int,
             "at": str,  # ISO 8601 UTC
@@ -357,21 +359,21 @@ def _m006_reviews(db: sqlite_utils.Database) -> None:
         },
         pk="entry_id",
     )
-    db["audit_log"].create_index(["call_id"])
-    db["audit_log"].create_index(["at"])
-    db["login_failures"].create(
+    table(db, "audit_log").create_index(["call_id"])
+    table(db, "audit_log").create_index(["at"])
+    table(db, "login_failures").create(
         {"failure_id": int, "username": str, "client": str, "at": str}, pk="failure_id"
     )
-    db["login_failures"].create_index(["username", "client", "at"])
+    table(db, "login_failures").create_index(["username", "client", "at"])
 
 
 def _m008_run_reports(db: sqlite_utils.Database) -> None:
     # Each run's machine-readable report (qa runs), where it ran, and the run lock (qa.run.lock):
     # one row while a run holds the database, with a heartbeat that tells a stale lock.
-    db["runs"].add_column("report_json", str)
-    db["runs"].add_column("host", str)
-    db["runs"].add_column("pid", int)
-    db["run_lock"].create(
+    table(db, "runs").add_column("report_json", str)
+    table(db, "runs").add_column("host", str)
+    table(db, "runs").add_column("pid", int)
+    table(db, "run_lock").create(
         {
             "lock_id": int,  # always 1: one run at a time
             "run_id": int,
@@ -388,12 +390,12 @@ def _m009_sentence_vectors(db: sqlite_utils.Database) -> None:
     # Each call's sentence vectors (sentences.SentenceVectors.to_bytes), encoded once when the
     # call is processed, so re-scoring with intents never encodes again; and whether a flag is a
     # hint raised only on a guess about misheard words (low, for review; never a case).
-    db["sentence_vectors"].create(
+    table(db, "sentence_vectors").create(
         {"call_id": str, "encoder": str, "data": bytes, "created_at": str},
         pk="call_id",
         foreign_keys=[("call_id", "calls", "call_id")],
     )
-    db["flags"].add_column("hint", int, not_null_default=0)
+    table(db, "flags").add_column("hint", int, not_null_default=0)
 
 
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
@@ -409,6 +411,22 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
 )
 
 
+def table(db: sqlite_utils.Database, name: str) -> Table:
+    """The store's table ``name``: ``db[name]`` typed as a table (sqlite-utils gives ``Table |
+    View``, and the store has no views)."""
+    found = db[name]
+    if not isinstance(found, Table):
+        raise TypeError(f"{name} is a view, not a table")
+    return found
+
+
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The rowid an ``insert`` just made (sqlite3 types ``lastrowid`` as ``int | None``)."""
+    if cursor.lastrowid is None:
+        raise ValueError("the statement inserted no row")
+    return cursor.lastrowid
+
+
 def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -416,15 +434,15 @@ def utcnow() -> str:
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations in order; return the names applied now."""
     if "_migrations" not in db.table_names():
-        db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
-    done = {row["name"] for row in db["_migrations"].rows}
+        table(db, "_migrations").create({"name": str, "applied_at": str}, pk="name")
+    done = {row["name"] for row in table(db, "_migrations").rows}
     applied = []
     for name, migration in MIGRATIONS:
         if name in done:
             continue
         with db.conn:
             migration(db)
-            db["_migrations"].insert({"name": name, "applied_at": utcnow()})
+            table(db, "_migrations").insert({"name": name, "applied_at": utcnow()})
         logger.info("applied migration %s", name)
         applied.append(name)
     return applied

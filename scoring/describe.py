@@ -91,22 +91,22 @@ def describe_condition(condition: Condition, indent: str = "") -> list[str]:
     if kind == "not" and condition.not_ is not None:
         return [f"{indent}not:", *describe_condition(condition.not_, indent + "  ")]
     if kind == "before" and condition.before is not None:
-        spec = condition.before
-        which = "the first" if spec.anchor == "first" else "the last"
+        before = condition.before
+        which = "the first" if before.anchor == "first" else "the last"
         return [
             f"{indent}before — this:",
-            *describe_condition(spec.first, indent + "    "),
+            *describe_condition(before.first, indent + "    "),
             f"{indent}  happens earlier than {which} match of:",
-            *describe_condition(spec.then, indent + "    "),
+            *describe_condition(before.then, indent + "    "),
         ]
     if kind == "after" and condition.after is not None:
-        spec = condition.after
-        which = "the first" if spec.anchor == "first" else "the last"
+        after = condition.after
+        which = "the first" if after.anchor == "first" else "the last"
         return [
             f"{indent}after — this:",
-            *describe_condition(spec.then, indent + "    "),
+            *describe_condition(after.then, indent + "    "),
             f"{indent}  happens later than {which} match of:",
-            *describe_condition(spec.first, indent + "    "),
+            *describe_condition(after.first, indent + "    "),
         ]
     if kind == "phrase" and condition.phrase is not None:
         return [f"{indent}{_phrase_line(condition.phrase)}"]
@@ -121,9 +121,9 @@ def describe_condition(condition: Condition, indent: str = "") -> list[str]:
         ]
         return [f"{indent}{' and '.join(bounds)} turns where {_phrase_line(count.phrase)}"]
     if kind == "metric" and condition.metric is not None:
-        spec = condition.metric
-        label = spec.name.value if spec.role is None else f"{spec.role} {spec.name.value}"
-        return [f"{indent}metric {label} {spec.symbol} {spec.value:g}"]
+        metric = condition.metric
+        label = metric.name.value if metric.role is None else f"{metric.role} {metric.name.value}"
+        return [f"{indent}metric {label} {metric.symbol} {metric.value:g}"]
     if kind == "meta" and condition.meta is not None:
         facts = [
             f"{key} is {' or '.join(map(str, values))}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar, cast
@@ -27,9 +27,11 @@ from scoring.phrases import (
 )
 from scoring.schema import (
     Condition,
+    FlagSpec,
     IntentLibrary,
     IntentLibraryFile,
     IntentSpec,
+    Item,
     PhraseLibrary,
     PhraseLibraryFile,
     PhraseSpec,
@@ -147,7 +149,8 @@ def _check_rubric(
     problems: list[Problem] = []
     for group, entries in (("items", rubric.items), ("flags", rubric.flags)):
         seen: dict[str, int] = {}
-        for index, entry in enumerate(entries):
+        # items and flags both have ids (mypy joins the two tuples to their base class)
+        for index, entry in enumerate(cast("Sequence[Item | FlagSpec]", entries)):
             if entry.id in seen:
                 problems.append(
                     source.problem(

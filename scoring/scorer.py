@@ -5,7 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from calldata import Call, Direction, Flag, ItemResult, Scorecard, Transcript, Verdict
+from calldata import (
+    Call,
+    Direction,
+    Evidence,
+    Flag,
+    ItemResult,
+    Scorecard,
+    Transcript,
+    Verdict,
+)
 from scoring.compiled import compiled_for
 from scoring.evaluate import CallContext, evaluate, merge_evidence
 from scoring.phrases import primary_language
@@ -41,7 +50,7 @@ def select_rubrics(rubrics: Iterable[Rubric], call: Call, language: str | None) 
 
 def _score_item(item: Item, context: CallContext) -> ItemResult:
     base = {"id": item.id, "title": item.title, "weight": item.weight, "critical": item.critical}
-    gate_evidence = ()
+    gate_evidence: tuple[Evidence, ...] = ()
     if item.applies_if is not None:
         gate = evaluate(item.applies_if, context)
         if not gate.matched or gate.unknown:

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from scoring.errors import Problem, RubricError
 
@@ -177,7 +178,7 @@ _YAML_WORDS = (
 )
 
 
-def _describe(error: dict[str, Any], source: YamlSource, model: type[BaseModel]) -> Problem:
+def _describe(error: ErrorDetails, source: YamlSource, model: type[BaseModel]) -> Problem:
     kind = error["type"]
     path = _data_path(source.data, error["loc"], missing=kind == "missing")
     if kind == "extra_forbidden":

@@ -74,7 +74,8 @@ def entries(
 ) -> list[AuditEntry]:
     """Entries, oldest first, optionally for one call, one actor, actions starting with
     ``action_prefix`` (``"item."``), or from ``since`` on (timezone-aware)."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     if call_id is not None:
         where.append("call_id = ?")
         params.append(call_id)

@@ -40,7 +40,7 @@ import sqlite_utils
 
 from qa.access import audit_log
 from qa.access.roles import Role, User
-from qa.db import utcnow
+from qa.db import table, utcnow
 
 __all__ = [
     "LOGIN_LOCKOUT",
@@ -189,7 +189,7 @@ def add_user(
         "created_at": utcnow(),
     }
     with db.conn:
-        db["users"].insert(row)
+        table(db, "users").insert(row)
         audit_log.record(
             db, by or _CLI, "user.add", target=username, after=role.value, at=row["created_at"]
         )
@@ -209,30 +209,30 @@ def set_password(
             f"`qa users add {username} --role reviewer`"
         )
     with db.conn:
-        db["users"].update(username, {"password_hash": hash_password(password)})
+        table(db, "users").update(username, {"password_hash": hash_password(password)})
         audit_log.record(db, by or _CLI, "user.passwd", target=username)
     logger.info("changed the password of %s", username)
 
 
 def get_user(db: sqlite_utils.Database, username: str) -> User | None:
     """The user called ``username``, or None."""
-    rows = list(db["users"].rows_where("username = ?", [username]))
+    rows = list(table(db, "users").rows_where("username = ?", [username]))
     return _user(rows[0]) if rows else None
 
 
 def list_users(db: sqlite_utils.Database) -> list[User]:
     """All users, by username."""
-    return [_user(row) for row in db["users"].rows_where(order_by="username")]
+    return [_user(row) for row in table(db, "users").rows_where(order_by="username")]
 
 
 def has_users(db: sqlite_utils.Database) -> bool:
     """Whether any user exists yet."""
-    return db["users"].count > 0
+    return table(db, "users").count > 0
 
 
 def authenticate(db: sqlite_utils.Database, username: str, password: str) -> User | None:
     """The user when ``password`` is theirs, else None (unknown users cost the same time)."""
-    rows = list(db["users"].rows_where("username = ?", [username]))
+    rows = list(table(db, "users").rows_where("username = ?", [username]))
     stored = rows[0]["password_hash"] if rows else _DUMMY_HASH
     if verify_password(password, stored) and rows:
         return _user(rows[0])

@@ -168,12 +168,13 @@ def _run_layout(
     config = load_config(opts.config or opts.samples_dir / "demo.toml")
     with tempfile.TemporaryDirectory(prefix="callqa-bench-") as tmp:
         store = _copy_store(config, calls, Path(tmp))
+        db_path = Path(tmp) / "bench.db"
         config = config.with_overrides(
             {
                 "store": store / "monitor",
                 "cdr_csv": store / "Master.csv",
                 "queue_log": store / "queue_log",
-                "db": Path(tmp) / "bench.db",
+                "db": db_path,
                 "cpu_threads": opts.threads,
                 "min_age_minutes": 0,
             }
@@ -195,7 +196,7 @@ def _run_layout(
         if summary.failed:
             raise RuntimeError(f"sample calls failed: {[f.reason for f in summary.failed]}")
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        db = open_db(config.db)
+        db = open_db(db_path)
         transcripts = {c["key"]: load_transcript(db, c["call_id"], words=False) for c in calls}
         db.conn.close()
         plain = _plain_seconds(opts, config, calls, store / "monitor") if opts.baseline else {}
@@ -265,6 +266,8 @@ def _step_seconds(events: list[tuple[float, str]]) -> dict[str, float]:
 
 def _copy_store(config: Config, calls: list[dict], dest: Path) -> Path:
     """A store with only ``calls``' recordings (and the whole CDR and queue_log)."""
+    if config.cdr_csv is None or config.queue_log is None:
+        raise ValueError("the pipeline benchmark's config names no cdr_csv or queue_log")
     store = dest / "store"
     for call in calls:
         for relative in call["recordings"]:

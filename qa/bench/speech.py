@@ -153,9 +153,9 @@ def run_asr_bench(
             tell(row)
     if opts.language_id:
         for label, items in _language_sets(groups).items():
-            row = _language_row(label, items, layer)
-            report.language.append(row)
-            tell(row)
+            language_row = _language_row(label, items, layer)
+            report.language.append(language_row)
+            tell(language_row)
     return report
 
 

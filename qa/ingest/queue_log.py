@@ -119,6 +119,23 @@ class _Passage:
     """A queue call being assembled from its events (mutable: half a million lines a night)."""
 
     __slots__ = tuple(QueueCall.__dataclass_fields__)
+    # QueueCall's fields, for the type checker (set from its defaults in __init__)
+    callid: str
+    queue: str | None
+    agent: str | None
+    member_uniqueid: str | None
+    enter_time: int | None
+    connect_time: int | None
+    hold_seconds: float | None
+    ring_seconds: float | None
+    talk_seconds: float | None
+    hangup_by: HangupBy
+    abandoned: bool
+    transferred: bool
+    transfer_target: str | None
+    outcome: str | None
+    did: str | None
+    caller: str | None
 
     def __init__(self, callid: str) -> None:
         for name, spec in QueueCall.__dataclass_fields__.items():

@@ -375,7 +375,8 @@ class _Scan:
             reported.add(stem)
             name = row.recordingfile.replace("\\", "/")
             path = name if "/" in name else f"{row.local_start:%Y/%m/%d}/{name}"
-            ended = (row.end or row.start).timestamp() if (row.end or row.start) else 0.0
+            last_seen = row.end or row.start
+            ended = last_seen.timestamp() if last_seen else 0.0
             if self.options.now - ended < max(self.options.min_age, 600):
                 reason = f"the CDR names {name}, not in the store yet; looked for by a later run"
                 self.decide(path, Action.DEFER, reason, row.uniqueid)

@@ -401,23 +401,25 @@ def examine_files(store: Path, files: list[StoreFile], *, now: float, min_age: f
             unanswered.add((name.stem, name.leg))
             result.unanswered.add(name.stem)
     for stem, stem_files in groups.items():
-        kept = []
-        for file in stem_files:
+        kept: list[RecordingFile] = []
+        for recording in stem_files:
             if stem in waiting:  # wait for the whole call: another file is still being recorded
                 result.skipped.append(
                     SkippedFile(
-                        file.path,
+                        recording.path,
                         SkipStatus.DEFERRED,
                         "another file of this call is still being recorded; taken by a later run",
-                        file.name.uniqueid,
+                        recording.name.uniqueid,
                     )
                 )
-            elif (stem, file.name.leg) in unanswered:
+            elif (stem, recording.name.leg) in unanswered:
                 result.skipped.append(
-                    _aside(file, f"a copy of a header-only recording: the call was {_UNANSWERED}")
+                    _aside(
+                        recording, f"a copy of a header-only recording: the call was {_UNANSWERED}"
+                    )
                 )
             else:
-                kept.append(file)
+                kept.append(recording)
         if kept:
             result.groups[stem] = kept
     return result

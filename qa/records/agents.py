@@ -26,7 +26,7 @@ import sqlite_utils
 
 from calldata import Scorecard, Verdict
 from qa.records.complaints import CaseStatus, is_complaint_flag, list_cases
-from qa.results.store import UNKNOWN_AGENT
+from qa.results.store import CALL_HEADER_COLUMNS, UNKNOWN_AGENT, CallHeader, HasCallHeader
 from qa.review.state import ReviewedScorecard, effective_scorecards
 
 __all__ = [
@@ -75,17 +75,11 @@ def period_label(start: date, period: Period | None) -> str:
 
 
 @dataclass(frozen=True)
-class ScoredCall:
+class ScoredCall(HasCallHeader):
     """A scored call with its latest scorecard per rubric, each with the reviewer's result where
     a submitted review covers it (:func:`qa.review.state.effective_scorecards`)."""
 
-    call_id: str
-    start: datetime
-    agent: str | None
-    agent_name: str | None
-    queue: str | None
-    language: str | None
-    direction: str | None
+    header: CallHeader
     recording: str  # relative to the store; a two-leg call shows its first leg
     cards: tuple[ReviewedScorecard, ...]
 
@@ -110,9 +104,8 @@ class ScoredCall:
         return self.agent or self.agent_name
 
 
-_SCORED_CALLS = """
-select c.call_id, c.start, c.agent, c.agent_name, c.queue, coalesce(t.language, c.language),
-       c.direction, c.recordings
+_SCORED_CALLS = f"""
+select {CALL_HEADER_COLUMNS}, c.recordings
 from calls c left join transcripts t on t.call_id = c.call_id
 where exists (select 1 from scorecards s where s.call_id = c.call_id)
 """
@@ -141,25 +134,19 @@ def scored_calls(
         params += [agent, agent]
     rows = []
     for row in db.execute(sql + " order by c.start, c.call_id", params).fetchall():
-        start = datetime.fromisoformat(row[1])
-        day = local_day(start, tz)
+        header = CallHeader.from_row(row)
+        day = local_day(header.start, tz)
         if (since is None or day >= since) and (until is None or day <= until):
-            rows.append((start, row))
-    cards = effective_scorecards(db, [row[0] for _, row in rows])
+            rows.append((header, row))
+    cards = effective_scorecards(db, [header.call_id for header, _ in rows])
     return [
         ScoredCall(
-            call_id=row[0],
-            start=start,
-            agent=row[2],
-            agent_name=row[3],
-            queue=row[4],
-            language=row[5],
-            direction=row[6],
+            header=header,
             recording=(json.loads(row[7] or "[]") or [""])[0],
-            cards=cards[row[0]],
+            cards=cards[header.call_id],
         )
-        for start, row in rows
-        if row[0] in cards
+        for header, row in rows
+        if header.call_id in cards
     ]
 
 

@@ -118,7 +118,7 @@ def _scorecard_records(
     db: sqlite_utils.Database, since: date | None, until: date | None, masked: bool, tz: tzinfo
 ) -> list[dict[str, Value]]:
     mask = mask_personal_data if masked else str
-    records = []
+    records: list[dict[str, Value]] = []
     for call in scored_calls(db, since=since, until=until, tz=tz):
         for card in call.cards:
             counted = {item.id: item for item in card.card.items}
@@ -150,7 +150,7 @@ def _review_records(
     db: sqlite_utils.Database, since: date | None, until: date | None, masked: bool, tz: tzinfo
 ) -> list[dict[str, Value]]:
     mask = mask_personal_data if masked else str
-    records = []
+    records: list[dict[str, Value]] = []
     for call in scored_calls(db, since=since, until=until, tz=tz):
         review = get_review(db, call.call_id) if call.reviewed else None
         for card in call.cards:
@@ -175,7 +175,7 @@ def _complaint_records(
 ) -> list[dict[str, Value]]:
     mask = mask_personal_data if masked else str
     now = datetime.now(UTC)
-    records = []
+    records: list[dict[str, Value]] = []
     for case in reversed(list_cases(db, since=since, until=until, tz=tz)):
         escalation, upcoming = case.escalation(now), case.next_deadline(now)
         records.append({
@@ -197,7 +197,7 @@ def _dnd_records(
     db: sqlite_utils.Database, since: date | None, until: date | None, masked: bool, tz: tzinfo
 ) -> list[dict[str, Value]]:
     mask = mask_personal_data if masked else str
-    records = []
+    records: list[dict[str, Value]] = []
     for r in do_not_disturb_list(db, since=since, until=until, tz=tz):
         records.append({
             "customer_number": mask(r.customer_number), "kind": r.kind, "call_id": r.call_id,

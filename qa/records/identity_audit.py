@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, tzinfo
 from pathlib import Path
 
 import sqlite_utils
@@ -29,7 +29,13 @@ from calldata import Evidence, ItemResult, Verdict
 from qa.access.masking import mask_personal_data
 from qa.config import default_rubrics_dir
 from qa.records.agents import ScoredCall, scored_calls
-from qa.results.store import load_call, load_sentence_vectors, load_transcript
+from qa.results.store import (
+    CallHeader,
+    HasCallHeader,
+    load_call,
+    load_sentence_vectors,
+    load_transcript,
+)
 from qa.review.state import ItemDecision, ReviewedScorecard
 from scoring import Rubric, RubricError, load_rubrics, score_call
 
@@ -41,15 +47,10 @@ IDENTITY_ITEM = "identity_verification"
 
 
 @dataclass(frozen=True)
-class IdentityCheck:
+class IdentityCheck(HasCallHeader):
     """One call with a transaction: whether identity was verified before it, and the proof."""
 
-    call_id: str
-    start: datetime
-    agent: str | None
-    agent_name: str | None
-    queue: str | None
-    language: str | None
+    header: CallHeader
     rubric: str
     rubric_version: str
     machine_result: Verdict  # pass | fail (na when a reviewer found a transaction it missed)
@@ -162,12 +163,7 @@ def _check(
         stored = tuple(sorted(item.evidence, key=lambda e: e.start))
         split = _Split((), stored, item.result == Verdict.PASS)
     return IdentityCheck(
-        call_id=call.call_id,
-        start=call.start,
-        agent=call.agent,
-        agent_name=call.agent_name,
-        queue=call.queue,
-        language=call.language,
+        header=call.header,
         rubric=machine.rubric_id,
         rubric_version=machine.rubric_version,
         machine_result=item.result,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,12 +20,15 @@ from typing import Any
 import sqlite_utils
 from pydantic_core import from_json
 
-from calldata import Call, Evidence, Flag, ItemResult, Scorecard, Transcript
-from qa.db import utcnow
+from calldata import Call, Direction, Evidence, Flag, ItemResult, Scorecard, Transcript
+from qa.db import table, utcnow
 from sentences import EncoderError, SentenceVectors, encode_turns, load_encoder
 
 __all__ = [
+    "CALL_HEADER_COLUMNS",
+    "CallHeader",
     "CallScore",
+    "HasCallHeader",
     "call_scores",
     "insert_scorecards",
     "load_call",
@@ -41,18 +45,82 @@ UNKNOWN_AGENT = "(unknown)"
 
 log = logging.getLogger(__name__)
 
+#: The columns of a :class:`CallHeader`, in :meth:`CallHeader.from_row`'s order, from ``calls c``
+#: left-joined with ``transcripts t`` (the transcript's language, once known, is the call's).
+CALL_HEADER_COLUMNS = (
+    "c.call_id, c.start, c.agent, c.agent_name, c.queue, coalesce(t.language, c.language), "
+    "c.direction"
+)
+
 
 @dataclass(frozen=True)
-class CallScore:
-    """One call scored by one rubric (its latest version)."""
+class CallHeader:
+    """Which call, when, whose and where: the head of every per-call record (a score, a review
+    list row, an agent's scored call, an identity check)."""
 
     call_id: str
-    recording: str  # relative to the store; a two-leg call shows its first leg
     start: datetime
     agent: str | None
     agent_name: str | None
     queue: str | None
     language: str | None
+    direction: Direction
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> CallHeader:
+        """The header from the first columns of a row selected with ``CALL_HEADER_COLUMNS``."""
+        call_id, start, agent, agent_name, queue, language, direction = row[:7]
+        return cls(
+            call_id=call_id,
+            start=datetime.fromisoformat(start),
+            agent=agent,
+            agent_name=agent_name,
+            queue=queue,
+            language=language,
+            direction=Direction(direction or Direction.UNKNOWN),
+        )
+
+
+class HasCallHeader:
+    """A record with an embedded ``header``: its fields read as the record's own."""
+
+    header: CallHeader
+
+    @property
+    def call_id(self) -> str:
+        return self.header.call_id
+
+    @property
+    def start(self) -> datetime:
+        return self.header.start
+
+    @property
+    def agent(self) -> str | None:
+        return self.header.agent
+
+    @property
+    def agent_name(self) -> str | None:
+        return self.header.agent_name
+
+    @property
+    def queue(self) -> str | None:
+        return self.header.queue
+
+    @property
+    def language(self) -> str | None:
+        return self.header.language
+
+    @property
+    def direction(self) -> Direction:
+        return self.header.direction
+
+
+@dataclass(frozen=True)
+class CallScore(HasCallHeader):
+    """One call scored by one rubric (its latest version)."""
+
+    header: CallHeader
+    recording: str  # relative to the store; a two-leg call shows its first leg
     rubric: str
     rubric_version: str
     score: float
@@ -126,9 +194,8 @@ class CallScore:
 
 
 # The latest version of each rubric per call: re-scoring with a new version keeps the old rows.
-_LATEST_SCORECARDS = """
-select s.scorecard_json, c.recordings, c.start, c.agent, c.agent_name, c.queue,
-       coalesce(t.language, c.language)
+_LATEST_SCORECARDS = f"""
+select {CALL_HEADER_COLUMNS}, s.scorecard_json, c.recordings
 from scorecards s
 join calls c on c.call_id = s.call_id
 left join transcripts t on t.call_id = s.call_id
@@ -152,17 +219,13 @@ def call_scores(
     rows = db.execute(sql, params).fetchall()
     scores = []
     # scorecard_json holds the whole machine result; item_results and flags are its queryable copy.
-    for card_json, recordings, start, agent_id, agent_name, queue, language in rows:
+    for row in rows:
+        card_json, recordings = row[7:]
         card = Scorecard.model_validate_json(card_json)
         scores.append(
             CallScore(
-                call_id=card.call_id,
+                header=CallHeader.from_row(row),
                 recording=(json.loads(recordings) or [""])[0],
-                start=datetime.fromisoformat(start),
-                agent=agent_id,
-                agent_name=agent_name,
-                queue=queue,
-                language=language,
                 rubric=card.rubric_id,
                 rubric_version=card.rubric_version,
                 score=card.score,
@@ -177,7 +240,7 @@ def call_scores(
 
 def load_call(db: sqlite_utils.Database, call_id: str) -> Call:
     """The stored call. Raises KeyError when there is no such call."""
-    rows = list(db["calls"].rows_where("call_id = ?", [call_id]))
+    rows = list(table(db, "calls").rows_where("call_id = ?", [call_id]))
     if not rows:
         raise KeyError(f"no call {call_id!r} in the store")
     row = rows[0]
@@ -282,8 +345,8 @@ def save_call(db: sqlite_utils.Database, call: Call, store_root: Path, status: s
         "error": None,
         "updated_at": utcnow(),
     }
-    columns = db["calls"].columns_dict  # a field added to Call later waits for its migration
-    db["calls"].upsert({k: v for k, v in row.items() if k in columns}, pk="call_id")
+    columns = table(db, "calls").columns_dict  # a field added to Call later waits for its migration
+    table(db, "calls").upsert({k: v for k, v in row.items() if k in columns}, pk="call_id")
 
 
 def _save_vectors(db: sqlite_utils.Database, call_id: str, vectors: SentenceVectors) -> None:

@@ -22,7 +22,6 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path, PurePath
 
 import numpy as np
@@ -35,7 +34,13 @@ from qa.access.audit_log import AuditEntry, entries
 from qa.access.masking import mask_number, mask_personal_data
 from qa.access.permissions import sees_personal_data
 from qa.access.roles import Role
-from qa.results.store import load_call, load_transcript
+from qa.results.store import (
+    CALL_HEADER_COLUMNS,
+    CallHeader,
+    HasCallHeader,
+    load_call,
+    load_transcript,
+)
 from qa.review.state import Review, ReviewedScorecard, effective_scorecards, get_review
 
 __all__ = [
@@ -70,16 +75,10 @@ class RecordingError(ReviewError):
 
 
 @dataclass(frozen=True)
-class CallRow:
+class CallRow(HasCallHeader):
     """One call in the review list. Score fields are None until the call is scored."""
 
-    call_id: str
-    start: datetime
-    agent: str | None
-    agent_name: str | None
-    queue: str | None
-    language: str | None
-    direction: str | None
+    header: CallHeader
     duration: float | None  # seconds of audio (CDR duration before transcription)
     status: str  # pending | done | failed | skipped
     rubrics: tuple[str, ...]
@@ -134,14 +133,13 @@ def _severity_rank(severity: str) -> int:
 
 # The latest version of each rubric per call, as in qa.results.store: re-scoring keeps old rows.
 # Where a submitted review covers a scorecard, its human result (review_scorecards) counts.
-_LIST_SQL = """
+_LIST_SQL = f"""
 with latest as (
   select s.id, s.call_id, s.rubric_id, s.score, s.max_score, s.passed from scorecards s
   where s.id = (select max(s2.id) from scorecards s2
                 where s2.call_id = s.call_id and s2.rubric_id = s.rubric_id)
 )
-select c.call_id, c.start, c.agent, c.agent_name, c.queue,
-       coalesce(t.language, c.language), c.direction,
+select {CALL_HEADER_COLUMNS},
        coalesce(t.duration, c.audio_seconds, c.duration), c.status,
        group_concat(l.rubric_id, ','), sum(coalesce(rs.score, l.score)),
        sum(coalesce(rs.max_score, l.max_score)), min(coalesce(rs.passed, l.passed)), count(l.id),
@@ -172,7 +170,8 @@ def list_calls(
     ``agent`` matches the agent id or name; ``flagged``/``passed``/``scored`` keep only calls
     with (True) or without (False) flags, a pass, a scorecard; ``status`` is the pipeline status.
     """
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     if agent is not None:
         where.append("(c.agent = ? or c.agent_name = ?)")
         params += [agent, agent]
@@ -200,16 +199,10 @@ def list_calls(
 
 
 def _call_row(row: tuple, flags: tuple[Flag, ...]) -> CallRow:
-    call_id, start, agent, agent_name, queue, language, direction, duration, status = row[:9]
+    duration, status = row[7:9]
     rubrics, score, max_score, passed, cards = row[9:14]
     return CallRow(
-        call_id=call_id,
-        start=datetime.fromisoformat(start),
-        agent=agent,
-        agent_name=agent_name,
-        queue=queue,
-        language=language,
-        direction=direction,
+        header=CallHeader.from_row(row),
         duration=duration,
         status=status or "pending",
         rubrics=tuple(sorted(rubrics.split(","))) if rubrics else (),

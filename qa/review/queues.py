@@ -324,7 +324,8 @@ def queue_calls(
 ) -> list[QueueRow]:
     """The calls in ``queue`` (None: every queue, a call once per queue it is in), newest
     first; optionally only reviews in ``statuses``, assigned to ``assignee``, or unassigned."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     if queue is not None:
         where.append("e.queue = ?")
         params.append(Queue(queue).value)

@@ -20,7 +20,7 @@ import sqlite_utils
 
 from calldata import Call
 from qa.config import Config
-from qa.db import open_db, utcnow
+from qa.db import inserted_id, open_db, utcnow
 from qa.ingest import IngestResult
 from qa.results.store import (
     insert_scorecards,
@@ -29,7 +29,7 @@ from qa.results.store import (
     save_call,
     scored_rubrics,
 )
-from qa.run.report import CallOutcome, RunSummary
+from qa.run.report import CallOutcome, CallStatus, RunSummary
 from scoring import Rubric, score_call, select_rubrics
 
 __all__ = [
@@ -51,24 +51,24 @@ def stage_outcome(db: sqlite_utils.Database, run_id: int, outcome: CallOutcome) 
     db.conn.execute(
         "insert or replace into run_calls (run_id, call_id, status, stage, reason, "
         "audio_seconds, seconds) values (?, ?, ?, ?, ?, ?, ?)",
-        [run_id, outcome.call_id, outcome.status, outcome.stage, outcome.reason,
+        [run_id, outcome.call_id, outcome.status.value, outcome.stage.value, outcome.reason,
          outcome.audio_seconds, outcome.seconds],
     )  # fmt: skip
 
 
-def set_status(db: sqlite_utils.Database, call_id: str, status: str, reason: str) -> None:
+def set_status(db: sqlite_utils.Database, call_id: str, status: CallStatus, reason: str) -> None:
     """Record why a call is not done (``failed`` or ``skipped``)."""
     with db.conn:
         db.conn.execute(
             "update calls set status = ?, error = ?, updated_at = ? where call_id = ?",
-            [status, reason, utcnow(), call_id],
+            [status.value, reason, utcnow(), call_id],
         )
 
 
 def save_pending(db: sqlite_utils.Database, call: Call, store: Path) -> None:
     """Insert or refresh a call's row (metadata from this ingest) as ``pending``."""
     with db.conn:
-        save_call(db, call, store, status="pending")
+        save_call(db, call, store, status=CallStatus.PENDING)
 
 
 def rescore_call(db: sqlite_utils.Database, rubrics: Sequence[Rubric], call_id: str) -> int:
@@ -103,7 +103,7 @@ def start_run(db: sqlite_utils.Database, config: Config) -> int:
             "values (?, 'running', ?, ?, ?)",
             [utcnow(), json.dumps(options), socket.gethostname(), os.getpid()],
         )
-    return int(cursor.lastrowid)
+    return inserted_id(cursor)
 
 
 def finish_run(db: sqlite_utils.Database, summary: RunSummary) -> None:
@@ -113,7 +113,7 @@ def finish_run(db: sqlite_utils.Database, summary: RunSummary) -> None:
             "failed = ?, audio_seconds = ?, wall_seconds = ?, report_json = ? where run_id = ?",
             [
                 summary.finished_at,
-                summary.status,
+                summary.status.value,
                 summary.found,
                 summary.done,
                 len(summary.skipped),
@@ -149,7 +149,7 @@ def record_pending(config: Config, result: IngestResult) -> int:
         with db.conn:
             for call in result.calls:
                 if call.call_id not in have:
-                    save_call(db, call, result.store, status="pending")
+                    save_call(db, call, result.store, status=CallStatus.PENDING)
                     added += 1
         return added
     finally:

@@ -50,7 +50,14 @@ from qa.run.bookkeeping import (
 from qa.run.devices import DeviceChoice, choose_device
 from qa.run.local import Executor, InlineExecutor, ProcessExecutor, plan_workers
 from qa.run.lock import RunLock
-from qa.run.report import CallOutcome, RunSummary, write_report
+from qa.run.report import (
+    CallOutcome,
+    CallStatus,
+    RunStatus,
+    RunSummary,
+    Stage,
+    write_report,
+)
 from qa.run.task import CallResult, CallTask, CallWorker, WorkerSetup, gather_audio
 from scoring import Rubric, load_rubrics
 from sentences import SentenceVectors, load_encoder
@@ -72,7 +79,9 @@ def check_models(config: Config) -> None:
 
 def _unreadable(task: CallTask, error: OSError) -> CallResult:
     reason = f"cannot read the recording to send it: {error}"
-    return CallResult(task.call.call_id, "failed", "transcribe", reason, attempt=task.attempt)
+    return CallResult(
+        task.call.call_id, CallStatus.FAILED, Stage.TRANSCRIBE, reason, attempt=task.attempt
+    )
 
 
 def _set_aside(skipped: Sequence[SkippedFile], taken: set[str]) -> list[CallOutcome]:
@@ -82,7 +91,8 @@ def _set_aside(skipped: Sequence[SkippedFile], taken: set[str]) -> list[CallOutc
     for item in skipped:
         key = item.uniqueid if item.uniqueid and item.uniqueid not in used else item.path
         used.add(key)
-        outcomes.append(CallOutcome(key, item.status.value, "ingest", item.reason, item.path))
+        status = CallStatus(item.status.value)  # ingest's SkipStatus: skipped | deferred | failed
+        outcomes.append(CallOutcome(key, status, Stage.INGEST, item.reason, item.path))
     return outcomes
 
 
@@ -125,13 +135,13 @@ def run_pipeline(
             run.summary.timings["ingest"] = ingest_seconds
             try:
                 run.execute(found, retry_failed, engine_factory)
-                run.summary.status = "finished"
+                run.summary.status = RunStatus.FINISHED
             finally:
                 summary = run.summary
                 summary.wall_seconds = time.perf_counter() - wall_start
                 summary.finished_at = utcnow()
-                if summary.status == "running":
-                    summary.status = "crashed"
+                if summary.status is RunStatus.RUNNING:
+                    summary.status = RunStatus.CRASHED
                 finish_run(db, summary)
                 if config.report_path is not None:
                     written = write_report(config.report_path, summary.to_json())
@@ -196,9 +206,9 @@ class _PipelineRun:
         todo, done_before = [], []
         for call in calls:
             state = states.get(call.call_id)
-            if state == "done":
+            if state == CallStatus.DONE:
                 done_before.append(call.call_id)
-            elif state == "failed" and not retry_failed:
+            elif state == CallStatus.FAILED and not retry_failed:
                 self.summary.not_retried += 1
             else:
                 todo.append(call)
@@ -213,9 +223,9 @@ class _PipelineRun:
         if config.ray_address:
             from qa.run.ray import RayExecutor
 
-            executor: Executor = RayExecutor(config, self.device, todo=todo)
-            self.summary.executor = executor.describe()
-            return executor
+            ray = RayExecutor(config, self.device, todo=todo)
+            self.summary.executor = ray.describe()  # Ray's own account (not in the protocol)
+            return ray
         plan = plan_workers(
             config.workers,
             device=self.device.device,
@@ -226,7 +236,7 @@ class _PipelineRun:
         log.info("%d worker(s), %d thread(s) each (%s)", plan.workers, plan.threads, plan.reason)
         setup = WorkerSetup.from_config(config, self.device, plan.threads)
         if plan.workers == 1:
-            executor = InlineExecutor(CallWorker(setup, engine_factory), self.step)
+            executor: Executor = InlineExecutor(CallWorker(setup, engine_factory), self.step)
         else:
             executor = ProcessExecutor(setup, plan)
         self.summary.executor = {"kind": executor.kind, **plan.to_json()}
@@ -254,11 +264,11 @@ class _PipelineRun:
                     except OSError as error:  # gone or unreadable since ingest
                         self.finish(task.call, _unreadable(task, error))
                         continue
-                self.step("transcribe", task.call.call_id)
+                self.step(Stage.TRANSCRIBE, task.call.call_id)
                 executor.submit(task)
             for result in executor.wait(timeout=WAIT_SECONDS):
                 call = by_id[result.call_id]
-                if result.status == "failed" and result.retryable and result.attempt == 0:
+                if result.status is CallStatus.FAILED and result.retryable and result.attempt == 0:
                     log.warning(
                         "%s: %s on %s; retrying once on another worker",
                         result.call_id,
@@ -274,7 +284,7 @@ class _PipelineRun:
     def finish(self, call: Call, result: CallResult) -> None:
         """Save a call's final result and tell the progress hook."""
         outcome = self.save(call, result)
-        if outcome.status == "done":
+        if outcome.status is CallStatus.DONE:
             self.open_complaint_case(call.call_id)
         self.completed += 1
         self.hook(outcome.status, call.call_id, completed=self.completed, total=self.total)
@@ -294,26 +304,27 @@ class _PipelineRun:
         )
         run_id = self.summary.run_id
         try:
-            if result.status == "done":
+            if result.status is CallStatus.DONE:
                 transcript = Transcript.model_validate_json(result.transcript_json or "")
                 cards = [Scorecard.model_validate_json(card) for card in result.scorecards_json]
                 vectors = SentenceVectors.from_bytes(result.vectors) if result.vectors else None
                 stage_outcome(self.db, run_id, outcome)
                 save_results(self.db, call.call_id, transcript, cards, vectors)
-            elif result.status == "deferred":
+            elif result.status is CallStatus.DEFERRED:
                 stage_outcome(self.db, run_id, outcome)
-                set_status(self.db, call.call_id, "skipped", result.reason)
+                set_status(self.db, call.call_id, CallStatus.SKIPPED, result.reason)
             else:
                 stage_outcome(self.db, run_id, outcome)
-                set_status(self.db, call.call_id, "failed", f"{result.stage}: {result.reason}")
+                reason = f"{result.stage.value}: {result.reason}"
+                set_status(self.db, call.call_id, CallStatus.FAILED, reason)
         except Exception as error:  # e.g. a full disk: the call is failed, the run goes on
             self.db.conn.rollback()
             log.exception("could not save %s", call.call_id)
             reason = f"{type(error).__name__}: {error}"
-            outcome = replace(outcome, status="failed", stage="save", reason=reason)
+            outcome = replace(outcome, status=CallStatus.FAILED, stage=Stage.SAVE, reason=reason)
             try:
                 stage_outcome(self.db, run_id, outcome)
-                set_status(self.db, call.call_id, "failed", f"save: {reason}")
+                set_status(self.db, call.call_id, CallStatus.FAILED, f"save: {reason}")
             except Exception:
                 self.db.conn.rollback()
                 log.exception("could not record the failure of %s", call.call_id)
@@ -330,11 +341,11 @@ class _PipelineRun:
         self.count(outcome)
 
     def count(self, outcome: CallOutcome) -> None:
-        if outcome.status == "done":
+        if outcome.status is CallStatus.DONE:
             self.summary.done += 1
             self.summary.audio_seconds += outcome.audio_seconds
             self.summary.call_seconds += outcome.seconds
-        elif outcome.status == "failed":
+        elif outcome.status is CallStatus.FAILED:
             self.summary.failed.append(outcome)
         else:
             self.summary.skipped.append(outcome)
@@ -348,7 +359,7 @@ class _PipelineRun:
         except Exception as error:
             log.warning("re-scoring %s failed: %s", call_id, error)
             reason = f"re-scoring: {type(error).__name__}: {error}"
-            self.record(CallOutcome(call_id, "failed", "score", reason))
+            self.record(CallOutcome(call_id, CallStatus.FAILED, Stage.SCORE, reason))
 
     def open_complaint_case(self, call_id: str) -> None:
         """Open a complaint case when the call's scorecards flag a complaint (after its results

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlite_utils
 
@@ -23,8 +24,11 @@ __all__ = [
     "EXIT_LOCKED",
     "EXIT_OK",
     "CallOutcome",
+    "CallStatus",
     "RunRecord",
+    "RunStatus",
     "RunSummary",
+    "Stage",
     "list_runs",
     "write_report",
 ]
@@ -38,13 +42,41 @@ EXIT_LOCKED = 75
 REPORT_VERSION = 1
 
 
+class CallStatus(StrEnum):
+    """What became of a call: in a run (``CallResult``, ``CallOutcome``, ``run_calls.status``)
+    and in the store (``calls.status``). The values are what the store and the report hold."""
+
+    PENDING = "pending"  # the store only: ingested, not yet taken by a run
+    DONE = "done"  # transcribed, scored and saved
+    SKIPPED = "skipped"  # nothing to transcribe, or (in the store) deferred to a later run
+    DEFERRED = "deferred"  # not finished recording yet: a later run takes it
+    FAILED = "failed"  # needs a person, or one more try (``retryable``)
+
+
+class RunStatus(StrEnum):
+    """A run's status (``runs.status``, the report's ``status``)."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    CRASHED = "crashed"  # it stopped on an error, or (found by the next run) it was killed
+
+
+class Stage(StrEnum):
+    """Where a call's processing was when it ended (``done`` calls: ``save``)."""
+
+    INGEST = "ingest"
+    TRANSCRIBE = "transcribe"
+    SCORE = "score"
+    SAVE = "save"
+
+
 @dataclass(frozen=True)
 class CallOutcome:
     """What happened to one call (or one file set aside) in this run."""
 
     call_id: str
-    status: str  # done | skipped | deferred | failed
-    stage: str  # ingest | transcribe | score | save
+    status: CallStatus  # done | skipped | deferred | failed
+    stage: Stage
     reason: str = ""
     path: str | None = None  # the (first) recording, relative to the store
     audio_seconds: float = 0.0
@@ -71,7 +103,7 @@ class RunSummary:
     call_seconds: float = 0.0  # worker time spent on calls done now
     started_at: str = ""
     finished_at: str = ""
-    status: str = "running"  # running | finished | crashed
+    status: RunStatus = RunStatus.RUNNING
     host: str = ""
     executor: dict[str, Any] = field(default_factory=dict)  # kind, workers, threads, reason
     device: dict[str, Any] = field(default_factory=dict)  # device, compute_type, batch_size
@@ -99,8 +131,8 @@ class RunSummary:
             return {
                 "call_id": item.call_id,
                 "path": item.path,
-                "status": item.status,
-                "stage": item.stage,
+                "status": item.status.value,
+                "stage": item.stage.value,
                 "reason": item.reason,
                 "worker": item.worker,
                 "attempts": item.attempts,
@@ -110,7 +142,7 @@ class RunSummary:
         return {
             "report_version": REPORT_VERSION,
             "run_id": self.run_id,
-            "status": self.status,
+            "status": self.status.value,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "host": self.host,
@@ -182,6 +214,9 @@ class RunRecord:
         }
 
 
+_T = TypeVar("_T")
+
+
 def list_runs(db: sqlite_utils.Database, *, last: int | None = None) -> list[RunRecord]:
     """Past runs, newest first (``last``: only that many)."""
     sql = (
@@ -194,9 +229,27 @@ def list_runs(db: sqlite_utils.Database, *, last: int | None = None) -> list[Run
         params.append(last)
     records = []
     for row in db.execute(sql, params).fetchall():
-        *values, report_json = row
-        values = [value if value is not None else default for value, default in zip(
-            values, (0, "", None, "", 0, 0, 0, 0, 0.0, 0.0, None), strict=True)]  # fmt: skip
-        values[2] = row[2]  # finished_at stays None while a run has not finished
-        records.append(RunRecord(*values, report=json.loads(report_json) if report_json else None))
+        (run_id, started_at, finished_at, status, found, done, skipped, failed, audio_seconds,
+         wall_seconds, host, report_json) = row  # fmt: skip
+        records.append(
+            RunRecord(
+                run_id=_given(run_id, 0),
+                started_at=_given(started_at, ""),
+                finished_at=finished_at,  # stays None while a run has not finished
+                status=_given(status, ""),
+                found=_given(found, 0),
+                done=_given(done, 0),
+                skipped=_given(skipped, 0),
+                failed=_given(failed, 0),
+                audio_seconds=_given(audio_seconds, 0.0),
+                wall_seconds=_given(wall_seconds, 0.0),
+                host=host,
+                report=json.loads(report_json) if report_json else None,
+            )
+        )
     return records
+
+
+def _given(value: _T | None, default: _T) -> _T:
+    """A column's value, or ``default`` where the row has none (runs from older versions)."""
+    return value if value is not None else default

@@ -29,6 +29,7 @@ from calldata import Call, Direction, Scorecard, Transcript
 from qa import runtime
 from qa.config import Config
 from qa.run.devices import DeviceChoice
+from qa.run.report import CallStatus, Stage
 from scoring import Rubric, load_rubrics, score_call, select_rubrics
 from sentences import SentenceEncoder, SentenceVectors, encode_turns, load_encoder
 
@@ -86,8 +87,8 @@ class CallResult:
     the worker's or the machine's (a process died, a file system error), not the call's."""
 
     call_id: str
-    status: str
-    stage: str
+    status: CallStatus
+    stage: Stage
     reason: str = ""
     transcript_json: str | None = None
     vectors: bytes | None = None  # the transcript's sentence vectors (SentenceVectors.to_bytes)
@@ -105,8 +106,8 @@ class CallResult:
         """The task's worker died or could not be reached: a failure worth one retry."""
         return cls(
             task.call.call_id,
-            "failed",
-            "transcribe",
+            CallStatus.FAILED,
+            Stage.TRANSCRIBE,
             reason=reason,
             worker=worker,
             retryable=True,
@@ -183,9 +184,9 @@ class CallWorker:
         step = on_step or (lambda name: None)
         call, config = task.call, self.config
         started = time.perf_counter()
-        base = CallResult(call.call_id, "failed", "transcribe", worker=self.name)
+        base = CallResult(call.call_id, CallStatus.FAILED, Stage.TRANSCRIBE, worker=self.name)
         base = replace(base, attempt=task.attempt)
-        stage = "transcribe"
+        stage = Stage.TRANSCRIBE
         missing = [rel for rel in call.recordings if not (store / rel).is_file()]
         if missing:  # not the call's fault: this worker does not see the store (or not yet)
             reason = f"{store / missing[0]} is not readable on {self.name}"
@@ -201,14 +202,15 @@ class CallWorker:
                 hook=lambda name, completed, total: step(name),
             )
             transcribed = time.perf_counter()
-            stage = "score"
+            stage = Stage.SCORE
             step(stage)
             vectors = encode_transcript(self.encoder, transcript)
             encoded = time.perf_counter()
             cards = score_for(list(self.rubrics), call, transcript, vectors)
         except AudioIncompleteError as error:
             reason = f"{error} (taken by a later run)"
-            return self._finish(base, started, status="deferred", stage=stage, reason=reason)
+            deferred = CallStatus.DEFERRED
+            return self._finish(base, started, status=deferred, stage=stage, reason=reason)
         except AudioDecodeError as error:
             return self._finish(base, started, stage=stage, reason=str(error))
         except Exception as error:  # one bad call must not stop the night's run
@@ -221,8 +223,8 @@ class CallWorker:
         return self._finish(
             base,
             started,
-            status="done",
-            stage="save",
+            status=CallStatus.DONE,
+            stage=Stage.SAVE,
             transcript_json=transcript.model_dump_json(),
             vectors=vectors.to_bytes(),
             scorecards_json=tuple(card.model_dump_json() for card in cards),
@@ -241,7 +243,7 @@ class CallWorker:
             peak_rss_mb=round(peak_rss_mb(), 1),
             **changes,  # type: ignore[arg-type]
         )
-        if result.status == "failed":
+        if result.status is CallStatus.FAILED:
             log.warning("%s failed at %s: %s", result.call_id, result.stage, result.reason)
         return result
 

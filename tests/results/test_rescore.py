@@ -74,21 +74,34 @@ def old_rubrics(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture
-def store(tmp_path: Path, old_rubrics: Path) -> Path:
-    """A results store holding the calls above, scored with the version-1 rubrics."""
-    db_path = tmp_path / "qa.db"
+@pytest.fixture(scope="module")
+def scored_store(tmp_path_factory: pytest.TempPathFactory, old_rubrics: Path) -> Path:
+    """A results store holding the calls above, scored with the version-1 rubrics: built once
+    per module (scoring it takes seconds); tests get their own copy from ``store``."""
+    folder = tmp_path_factory.mktemp("rescore-store")
+    db_path = folder / "qa.db"
     db = open_db(db_path)
     rubrics = load_rubrics(old_rubrics)
     for call_id, (name, day) in STORED.items():
         call, transcript = _stored(call_id, name, day)
-        save_call(db, call, tmp_path, status="pending")
+        save_call(db, call, folder, status="pending")
         cards = [
             score_call(rubric, transcript, call)
             for rubric in select_rubrics(rubrics, call, transcript.language)
         ]
         save_results(db, call_id, transcript, cards)
     db.conn.close()
+    return db_path
+
+
+@pytest.fixture
+def store(scored_store: Path, tmp_path: Path) -> Path:
+    """This test's own copy of the scored store (re-scoring writes to it)."""
+    db_path = tmp_path / "qa.db"
+    for suffix in ("", "-wal", "-shm"):  # closed cleanly there is only the main file
+        source = scored_store.with_name(scored_store.name + suffix)
+        if source.exists():
+            shutil.copy2(source, db_path.with_name(db_path.name + suffix))
     return db_path
 
 

@@ -12,7 +12,7 @@ import sqlite_utils
 
 from qa.access.permissions import Action, require
 from qa.access.roles import User
-from qa.db import utcnow
+from qa.db import inserted_id, utcnow
 from qa.records.complaints.cases import (
     AUTOMATIC,
     SEVERITIES,
@@ -21,7 +21,7 @@ from qa.records.complaints.cases import (
     CaseStatus,
     ComplaintCase,
     iso_time,
-    parse_time,
+    stored_time,
 )
 from qa.records.complaints.store import get_case
 from qa.results.store import call_scores
@@ -80,7 +80,7 @@ def open_cases_from_flags(db: sqlite_utils.Database, call_id: str) -> list[Compl
         )
         if cursor.rowcount == 0:
             return []
-        case_id = cursor.lastrowid
+        case_id = inserted_id(cursor)
         _log(db, case_id, AUTOMATIC, "opened", "", CaseStatus.OPEN.value, f"flag {flag.id}")
     logger.info("opened complaint case %d for call %s from flag %s", case_id, call_id, flag.id)
     return [get_case(db, case_id)]
@@ -134,12 +134,12 @@ def open_case(
                 severity,
                 summary.strip(),
                 owner,
-                iso_time(parse_time(row[0])),
+                iso_time(stored_time(row[0])),
                 by.username,
                 now,
             ],
         )
-        case_id = cursor.lastrowid
+        case_id = inserted_id(cursor)
         _log(db, case_id, by.username, "opened", "", CaseStatus.OPEN.value, summary.strip())
         if owner:
             _log(db, case_id, by.username, "owner", "", owner)

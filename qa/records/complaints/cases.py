@@ -168,6 +168,15 @@ def parse_time(text: str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def stored_time(text: str | None) -> datetime:
+    """A stored ISO time the schema requires (a call's start, a case's opening, an event's
+    time) as an aware UTC datetime."""
+    value = parse_time(text)
+    if value is None:
+        raise ValueError("a required time is missing from the store")
+    return value
+
+
 def iso_time(when: datetime) -> str:
     """A datetime as stored: ISO 8601 UTC to the second (naive counts as UTC)."""
     when = when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
 
 import sqlite_utils
 
@@ -16,6 +17,7 @@ from qa.records.complaints.cases import (
     OverdueCase,
     iso_time,
     parse_time,
+    stored_time,
 )
 
 _CASE_SQL = """
@@ -26,11 +28,11 @@ from complaint_cases k join calls c on c.call_id = k.call_id
 """
 
 
-def _case(row: tuple) -> ComplaintCase:
+def _case(row: tuple[Any, ...]) -> ComplaintCase:
     return ComplaintCase(
         case_id=row[0],
         call_id=row[1],
-        call_start=parse_time(row[2]),
+        call_start=stored_time(row[2]),
         agent=row[3],
         agent_name=row[4],
         source=row[5],
@@ -39,7 +41,7 @@ def _case(row: tuple) -> ComplaintCase:
         summary=row[8] or "",
         owner=row[9] or "",
         status=CaseStatus(row[10]),
-        opened_at=parse_time(row[11]),
+        opened_at=stored_time(row[11]),
         opened_by=row[12] or "",
         replied_at=parse_time(row[13]),
         handling_since=parse_time(row[14]),
@@ -70,7 +72,8 @@ def list_cases(
 ) -> list[ComplaintCase]:
     """Cases, newest complaint first. ``agent`` matches the agent id or name; ``since`` and
     ``until`` (inclusive local days in ``tz``) bound when the customer complained."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     if status is not None:
         wanted = [status] if isinstance(status, str) else list(status)
         where.append(f"k.status in ({','.join('?' * len(wanted))})")
@@ -118,6 +121,6 @@ def case_events(db: sqlite_utils.Database, case_id: int) -> list[CaseEvent]:
         [int(case_id)],
     ).fetchall()
     return [
-        CaseEvent(r[0], parse_time(r[1]), r[2] or "", r[3], r[4] or "", r[5] or "", r[6] or "")
+        CaseEvent(r[0], stored_time(r[1]), r[2] or "", r[3], r[4] or "", r[5] or "", r[6] or "")
         for r in rows
     ]
