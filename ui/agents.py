@@ -171,10 +171,12 @@ def agent_view(
     if not key:
         return [agent_trend_frame([]), items_frame(None, []),
                 pd.DataFrame([], columns=CASE_HEADERS)]  # fmt: skip
-    span = {"since": parse_day(first, "Since"), "until": parse_day(last, "Until")}
+    since, until = parse_day(first, "Since"), parse_day(last, "Until")
     with ctx.db() as db:
-        totals = agent_records(db, agent=key, tz=ctx.zone, **span)
-        series = agent_records(db, period=period_value, agent=key, tz=ctx.zone, **span)
+        totals = agent_records(db, agent=key, tz=ctx.zone, since=since, until=until)
+        series = agent_records(
+            db, period=period_value, agent=key, tz=ctx.zone, since=since, until=until
+        )
     total = totals[0] if totals else None
     return [agent_trend_frame(series), items_frame(total, series), _cases_frame(ctx, user, key)]
 
@@ -185,11 +187,11 @@ def team_view(
     """The team table and trend over the range, the agent choices (``key`` kept when it is
     still there, else the first agent), and that agent's :func:`agent_view`."""
     permitted(user, Action.VIEW_AGENT_RECORDS)
-    span = {"since": parse_day(first, "Since"), "until": parse_day(last, "Until")}
+    since, until = parse_day(first, "Since"), parse_day(last, "Until")
     with ctx.db() as db:
         sync_complaint_cases(db)
-        total = agent_records(db, tz=ctx.zone, **span)
-        series = agent_records(db, period=period_value, tz=ctx.zone, **span)
+        total = agent_records(db, tz=ctx.zone, since=since, until=until)
+        series = agent_records(db, period=period_value, tz=ctx.zone, since=since, until=until)
     keys = [(r.label, r.key) for r in total if r.key is not None]
     chosen = key if key in {k for _, k in keys} else (keys[0][1] if keys else None)
     return [team_frame(total), trend_frame(series), gr.Dropdown(choices=keys, value=chosen),

