@@ -7,13 +7,13 @@ Sets (``benchmarks/dialogues/``, see its README for sources, licences and labell
   it): STAR (English task dialogues; identity before a change from the logged API calls),
   CrossWOZ (Mandarin), and real customer complaints (English);
 - clean real text for the false-flag rate: ``clean-en`` (STAR, banking77, DSTC11) and
-  ``clean-zh`` (CrossWOZ, KdConv), every flag raised on a dialogue not labelled a complaint
-  counts as false.
+  ``clean-zh`` (CrossWOZ, KdConv), split by the same rule; every flag raised on a dialogue not
+  labelled a complaint counts as false.
 
 Per item: accuracy over every labelled dialogue, and precision / recall of **fail** verdicts (a
 fail is what a reviewer acts on); for flags, precision / recall of raising it. The sample store
 from audio (``--audio``) runs the real pipeline over ``samples/store`` and compares with
-``samples/expected.json``::
+``samples/expected.json`` (:func:`qa.bench.sample_verdicts.sample_store_verdicts`)::
 
     report = run_verdict_bench(VerdictBenchOptions(parts=("dev", "heldout")))
     report.sets[0].items["identity_verification"].recall
@@ -21,6 +21,7 @@ from audio (``--audio``) runs the real pipeline over ``samples/store`` and compa
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterable, Sequence
@@ -38,9 +39,16 @@ DIALOGUES = REPO / "benchmarks" / "dialogues"
 LABELLED = {"star": "en", "crosswoz": "zh", "complaints-en": "en", "complaints-en-utterances": "en"}
 CLEAN = {"clean-en": "en", "clean-zh": "zh"}
 ITEMS = ("identity_verification", "greeting", "closing", "satisfaction_invite")
-#: flags that must not be raised on clean text: a complaint, strong language, profanity
-SEVERE_FLAGS = ("complaint", "escalation_risk")
+#: flags that must not be raised on clean text: a complaint (and the agent's taboo wording)
+SEVERE_FLAGS = ("complaint",)
+#: raised on words that are there (strong language), counted apart: not false, but told
+REPORTED_FLAGS = ("escalation_risk",)
 _MISSES_SHOWN = 40
+
+
+def is_heldout(dialogue_id: str) -> bool:
+    """The split rule of benchmarks/dialogues/README.md: odd first 32 bits of sha256(id)."""
+    return int(hashlib.sha256(dialogue_id.encode("utf-8")).hexdigest()[:8], 16) % 2 == 1
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,6 @@ class VerdictBenchOptions:
     parts: tuple[str, ...] = ("dev", "heldout")
     clean: bool = True  # the false-flag rate on clean-*.jsonl.gz
     clean_sample: bool = False  # ... on the committed 200-dialogue samples instead
-    audio: bool = False  # the sample store from audio, through the whole pipeline
 
 
 @dataclass
@@ -120,6 +127,7 @@ class CleanReport:
     false_flags: int = 0
     by_flag: dict[str, int] = field(default_factory=dict)
     hints: int = 0  # low-severity hints from guesses at misheard words (not flags)
+    strong_language: int = 0  # dialogues with an escalation_risk flag (words that are there)
     examples: list[str] = field(default_factory=list)
 
     @property
@@ -237,6 +245,7 @@ def tally_clean(
         else:
             bad_names = [f.id for f in bad]
         report.hints += sum(f.hint for f in card.flags)
+        report.strong_language += any(f.id in REPORTED_FLAGS and not f.hint for f in card.flags)
         if not bad_names:
             continue
         report.false_flags += 1
@@ -266,12 +275,11 @@ def run_verdict_bench(options: VerdictBenchOptions | None = None) -> VerdictRepo
         for stem, language in CLEAN.items():
             name = f"{stem}.sample.jsonl" if opts.clean_sample else f"{stem}.jsonl.gz"
             path = opts.dialogues / name
-            dialogues = read_transcripts(path, language=language, direction=Direction.INBOUND)
-            scored = score_dialogues(dialogues, rubrics, report)
-            report.clean.append(tally_clean(name, language, scored))
-    if opts.audio:
-        from qa.bench.sample_verdicts import sample_store_verdicts
-
-        report.audio = sample_store_verdicts(opts.rubrics)
+            every = read_transcripts(path, language=language, direction=Direction.INBOUND)
+            for part in opts.parts:
+                # the labelled sets' split rule (benchmarks/dialogues/README.md)
+                dialogues = [d for d in every if is_heldout(d.id) == (part == "heldout")]
+                scored = score_dialogues(dialogues, rubrics, report)
+                report.clean.append(tally_clean(f"{name} {part}", language, scored))
     report.seconds = time.perf_counter() - started
     return report

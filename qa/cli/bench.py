@@ -11,6 +11,7 @@ from asr.models import default_models_dir
 from qa.bench.corpora import DEFAULT_CACHE, BenchDataError
 from qa.bench.diarization import DiarizationBenchOptions, DiarizationReport, run_diarization_bench
 from qa.bench.pipeline import LAYOUTS, PipelineBenchOptions, PipelineReport, run_pipeline_bench
+from qa.bench.sample_verdicts import sample_store_verdicts
 from qa.bench.speech import ALL_SETS, AsrBenchOptions, AsrRow, LanguageRow, run_asr_bench
 from qa.bench.verdicts import VerdictBenchOptions, VerdictReport, run_verdict_bench
 from qa.transcript_files import TranscriptFileError
@@ -307,11 +308,12 @@ def verdicts(
         parts=parts or ("dev", "heldout"),
         clean=not no_clean,
         clean_sample=clean_sample,
-        audio=audio,
         **({"rubrics": rubrics} if rubrics else {}),
     )
     try:
         report = run_verdict_bench(options)
+        if audio:
+            report.audio = sample_store_verdicts(options.rubrics)
     except (RubricError, EncoderError, TranscriptFileError) as error:
         raise click.ClickException(str(error)) from error
     if as_json:
@@ -341,7 +343,8 @@ def _echo_verdicts(report: VerdictReport, misses: int) -> None:
         by_flag = ", ".join(f"{k} {v}" for k, v in sorted(clean.by_flag.items())) or "none"
         click.echo(
             f"clean {clean.name}: {clean.false_flags} false flag(s) in {clean.dialogues} "
-            f"dialogues ({clean.per_thousand:.2f} per 1,000: {by_flag}); {clean.hints} hint(s)"
+            f"dialogues ({clean.per_thousand:.2f} per 1,000: {by_flag}); {clean.hints} hint(s); "
+            f"strong language in {clean.strong_language}"
         )
         for example in clean.examples[:misses]:
             click.echo(f"    {example}")

@@ -265,7 +265,7 @@ def test_cli_fetch_on_a_complete_dir_reports_it_verified(installed: Path, tmp_pa
 
     assert result.exit_code == 0, result.output
     assert "downloading" not in result.output
-    assert result.output.count("verified") == len(MODEL_FILES)
+    assert result.output.count("verified") == len(MODEL_FILES) + len(ENCODER_FILES)
 
 
 def test_every_command_help_has_an_example() -> None:

@@ -18,11 +18,12 @@ def report() -> VerdictReport:
 
 
 def test_no_flag_on_clean_real_dialogues(report: VerdictReport) -> None:
-    # ≤ 1 false complaint/strong-language/taboo flag per 1,000 clean dialogues: on the two
-    # committed samples (400 dialogues) that is none at all.
-    assert [c.name for c in report.clean] == ["clean-en.sample.jsonl", "clean-zh.sample.jsonl"]
+    # ≤ 1 false complaint/strong-language/taboo flag per 1,000 clean dialogues: on the dev part
+    # of the two committed samples (about 200 dialogues) that is none at all.
+    names = [c.name for c in report.clean]
+    assert names == ["clean-en.sample.jsonl dev", "clean-zh.sample.jsonl dev"]
     for clean in report.clean:
-        assert clean.dialogues == 200
+        assert 80 <= clean.dialogues <= 120
         assert clean.false_flags == 0, clean.examples
 
 
