@@ -12,6 +12,7 @@ sentence.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -109,6 +110,7 @@ class IntentPlan:
     number: int  # the plan's place in the table's layout
     near: tuple[str, ...]
     what: str  # "meaning transaction_done" / "like 'I have issued a refund'"
+    questions: bool = True  # False: sentences that ask never match
     _near_vectors: np.ndarray | None = field(default=None, repr=False)
 
     def near_vectors(self, encode: Encode) -> np.ndarray:
@@ -148,6 +150,7 @@ def plan_intent(
     )
     listed = tuple(e for e, _ in unique)
     limits = np.asarray([t for _, t in unique], dtype=np.float32)
+    questions = all(libraries[name].questions for name in spec.libraries)
     columns, number = table.add(listed, limits)
     return IntentPlan(
         spec=spec,
@@ -157,6 +160,7 @@ def plan_intent(
         number=number,
         near=tuple(dict.fromkeys(near)),
         what=what,
+        questions=questions,
     )
 
 
@@ -183,6 +187,7 @@ class MeaningMatcher:
         )
         self._margin = np.zeros((0, 0), dtype=np.float32)
         self._passes: np.ndarray | None = None
+        self._asks: np.ndarray | None = None
         self._found: dict[tuple[int, tuple[int, ...]], dict[int, IntentHit]] = {}
 
     def hits(self, plan: IntentPlan, positions: Sequence[int]) -> dict[int, IntentHit]:
@@ -206,13 +211,27 @@ class MeaningMatcher:
                 self._passes = np.zeros((len(self._row_position), 0), dtype=bool)
         return self._passes
 
+    def _questions(self) -> np.ndarray:
+        """Per row: whether the sentence asks (ends with a question mark, or 吗/呢)."""
+        if self._asks is None:
+            spans = self._vectors.spans
+            texts = [
+                self._texts[p][a:b].rstrip() if p >= 0 else ""
+                for p, (a, b) in zip(self._row_position.tolist(), spans.tolist(), strict=True)
+            ]
+            self._asks = np.asarray([bool(_QUESTION.search(t)) for t in texts], dtype=bool)
+        return self._asks
+
     def _match(self, plan: IntentPlan, positions: Sequence[int]) -> dict[int, IntentHit]:
         passes = self._passing()[:, plan.number]
         if not passes.any():
             return {}
         wanted = np.zeros(len(self._texts) + 1, dtype=bool)
         wanted[np.asarray(positions, dtype=np.intp)] = True
-        rows = np.flatnonzero(passes & wanted[self._row_position])
+        allowed = passes & wanted[self._row_position]
+        if not plan.questions:
+            allowed &= ~self._questions()
+        rows = np.flatnonzero(allowed)
         if not len(rows):
             return {}
         begin = int(self._table.starts[plan.number])
@@ -240,3 +259,7 @@ class MeaningMatcher:
                 start / max(1, len(self._texts[position])),
             )
         return found
+
+
+# A sentence that asks: a question mark at its end (closing quotes allowed), or 吗/呢 there.
+_QUESTION = re.compile(r"[?？][\"'”’」)）]*$|[吗呢][。，,.！!]*$")

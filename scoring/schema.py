@@ -480,6 +480,11 @@ class IntentLibrary(_Strict):
         description="Near-miss utterances per language: a sentence closer to one of these than "
         "to every example does not count.",
     )
+    questions: bool = Field(
+        default=True,
+        description="False: a question never matches (an offer — 'shall I cancel it?' — is not "
+        "a thing done).",
+    )
 
     @field_validator("examples", "exclude", mode="before")
     @classmethod

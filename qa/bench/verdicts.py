@@ -207,8 +207,9 @@ def tally_set(
     report = SetReport(name, language, len(pairs))
     for dialogue, card in pairs:
         labels = dialogue.labels
+        present = {result.id for result in card.items}
         for item in ITEMS:
-            if item not in labels:
+            if item not in labels or item not in present:  # a rubric without the item
                 continue
             result = card.item(item)
             tally = report.items.setdefault(item, Tally(item))
