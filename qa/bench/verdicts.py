@@ -128,6 +128,7 @@ class CleanReport:
     by_flag: dict[str, int] = field(default_factory=dict)
     hints: int = 0  # low-severity hints from guesses at misheard words (not flags)
     strong_language: int = 0  # dialogues with an escalation_risk flag (words that are there)
+    true_on_reading: int = 0  # flagged, but a real complaint / taboo when read (adjudicated)
     examples: list[str] = field(default_factory=list)
 
     @property
@@ -233,18 +234,42 @@ def tally_set(
     return report
 
 
+def load_adjudications(folder: Path) -> dict[str, dict[str, object]]:
+    """Flags raised on clean text and then read by the labelling rules (README), by id:
+    ``{"complaint": bool, "taboo_by_agent": bool, "reason": str}``; none when not adjudicated."""
+    path = folder / "labels" / "clean.adjudicated.json"
+    if not path.is_file():
+        return {}
+    found: dict[str, dict[str, object]] = json.loads(path.read_text(encoding="utf-8"))
+    return found
+
+
 def tally_clean(
-    name: str, language: str, scored: Iterable[tuple[FileDialogue, Scorecard | None]]
+    name: str,
+    language: str,
+    scored: Iterable[tuple[FileDialogue, Scorecard | None]],
+    adjudicated: dict[str, dict[str, object]] | None = None,
 ) -> CleanReport:
-    """Flags raised on clean text; dialogues the labeller marked a complaint are left out."""
+    """Flags raised on clean text; dialogues the labeller marked a complaint are left out, and
+    a flag that reading showed true (``adjudicated``) is counted apart, not as false."""
+    adjudicated = adjudicated or {}
     pairs = [(d, c) for d, c in scored if c is not None and not d.labels.get("complaint")]
     report = CleanReport(name, language, len(pairs))
     for dialogue, card in pairs:
-        bad = [f for f in card.flags if f.id in SEVERE_FLAGS and not f.hint]
-        if card.item("no_forbidden_phrases").result is Verdict.FAIL:
+        read = adjudicated.get(dialogue.id, {})
+        bad = [
+            f
+            for f in card.flags
+            if f.id in SEVERE_FLAGS
+            and not f.hint
+            and not (f.id == "complaint" and read.get("complaint"))
+        ]
+        taboo = card.item("no_forbidden_phrases").result is Verdict.FAIL
+        if taboo and not read.get("taboo_by_agent"):
             bad_names = [f.id for f in bad] + ["no_forbidden_phrases"]
         else:
             bad_names = [f.id for f in bad]
+        report.true_on_reading += bool(read) and not bad_names
         report.hints += sum(f.hint for f in card.flags)
         report.strong_language += any(f.id in REPORTED_FLAGS and not f.hint for f in card.flags)
         if not bad_names:
@@ -273,6 +298,7 @@ def run_verdict_bench(options: VerdictBenchOptions | None = None) -> VerdictRepo
             scored = score_dialogues(dialogues, rubrics, report)
             report.sets.append(tally_set(f"{stem}.{part}", language, scored))
     if opts.clean:
+        adjudicated = load_adjudications(opts.dialogues)
         for stem, language in CLEAN.items():
             name = f"{stem}.sample.jsonl" if opts.clean_sample else f"{stem}.jsonl.gz"
             path = opts.dialogues / name
@@ -281,6 +307,6 @@ def run_verdict_bench(options: VerdictBenchOptions | None = None) -> VerdictRepo
                 # the labelled sets' split rule (benchmarks/dialogues/README.md)
                 dialogues = [d for d in every if is_heldout(d.id) == (part == "heldout")]
                 scored = score_dialogues(dialogues, rubrics, report)
-                report.clean.append(tally_clean(f"{name} {part}", language, scored))
+                report.clean.append(tally_clean(f"{name} {part}", language, scored, adjudicated))
     report.seconds = time.perf_counter() - started
     return report

@@ -344,7 +344,8 @@ def _echo_verdicts(report: VerdictReport, misses: int) -> None:
         click.echo(
             f"clean {clean.name}: {clean.false_flags} false flag(s) in {clean.dialogues} "
             f"dialogues ({clean.per_thousand:.2f} per 1,000: {by_flag}); {clean.hints} hint(s); "
-            f"strong language in {clean.strong_language}"
+            f"strong language in {clean.strong_language}; "
+            f"{clean.true_on_reading} flag(s) true on reading"
         )
         for example in clean.examples[:misses]:
             click.echo(f"    {example}")
