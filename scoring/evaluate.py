@@ -393,14 +393,15 @@ def _find(plan: PhrasePlan, context: CallContext) -> _Matches:
     return matches
 
 
-def _evidence(turn: Turn, hit: PhraseHit) -> Evidence:
+def _evidence(turn: Turn, hit: PhraseHit | IntentHit) -> Evidence:
+    """The turn that decided, with what matched there: the phrase, or the intent's example."""
     return Evidence(
         turn_index=turn.index,
         speaker=turn.role,
         start=turn.start,
         end=turn.end,
         text=turn.text,
-        matched=hit.phrase,
+        matched=hit.phrase if isinstance(hit, PhraseHit) else hit.example,
         similarity=hit.similarity,
         confidence=round(turn.confidence, 3),
     )
@@ -485,7 +486,7 @@ def _intent(spec: IntentSpec, context: CallContext) -> Outcome:
     positions = _where(spec.role, spec.window, context)
     found = context.meaning.hits(plan, positions)
     said = [(context.turns[p], found[p]) for p in positions if p in found]
-    evidence = tuple(_intent_evidence(turn, hit) for turn, hit in said[:MAX_EVIDENCE])
+    evidence = tuple(_evidence(turn, hit) for turn, hit in said[:MAX_EVIDENCE])
     if not said:
         return Outcome(False, f"{who} said nothing {plan.what}{where}")
     if len(said) < spec.min_count:
@@ -502,19 +503,6 @@ def _intent(spec: IntentSpec, context: CallContext) -> Outcome:
     )
     points = tuple((turn.index, hit.offset) for turn, hit in said[spec.min_count - 1 :])
     return Outcome(True, f"{who} said {quoted}", evidence, points)
-
-
-def _intent_evidence(turn: Turn, hit: IntentHit) -> Evidence:
-    return Evidence(
-        turn_index=turn.index,
-        speaker=turn.role,
-        start=turn.start,
-        end=turn.end,
-        text=turn.text,
-        matched=hit.example,
-        similarity=hit.similarity,
-        confidence=round(turn.confidence, 3),
-    )
 
 
 # ---- metric and meta ------------------------------------------------------------------------

@@ -90,7 +90,24 @@ class Window(_Strict):
 PhraseLists = dict[LanguageCode, tuple[Phrase, ...]] | tuple[Phrase, ...]
 
 
-class PhraseSpec(_Strict):
+class _LibraryLeaf(_Strict):
+    """A leaf that names libraries (``library: a`` or ``library: [a, b]``)."""
+
+    library: Identifier | tuple[Identifier, ...] | None = None
+
+    @field_validator("library", mode="before")
+    @classmethod
+    def _library_list(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
+
+    @property
+    def libraries(self) -> tuple[str, ...]:
+        if self.library is None:
+            return ()
+        return (self.library,) if isinstance(self.library, str) else self.library
+
+
+class PhraseSpec(_LibraryLeaf):
     """Leaf: someone says one of these phrases (inline per language, or from named libraries)."""
 
     role: RoleFilter = "any"
@@ -114,11 +131,6 @@ class PhraseSpec(_Strict):
     )
     window: Window | None = None
 
-    @field_validator("library", mode="before")
-    @classmethod
-    def _library_list(cls, value: Any) -> Any:
-        return tuple(value) if isinstance(value, list) else value
-
     @field_validator("phrases", "exclude", mode="before")
     @classmethod
     def _phrase_list(cls, value: Any) -> Any:
@@ -134,17 +146,11 @@ class PhraseSpec(_Strict):
             raise ValueError("give 'all_of' or 'min_phrases', not both")
         return self
 
-    @property
-    def libraries(self) -> tuple[str, ...]:
-        if self.library is None:
-            return ()
-        return (self.library,) if isinstance(self.library, str) else self.library
-
 
 DEFAULT_INTENT_THRESHOLD = 0.7
 
 
-class IntentSpec(_Strict):
+class IntentSpec(_LibraryLeaf):
     """Leaf: someone says something that *means* what one of these example utterances means.
 
     Each sentence (or clause of a long sentence) of a turn is compared with the examples by the
@@ -176,11 +182,6 @@ class IntentSpec(_Strict):
     min_count: int = Field(default=1, ge=1, description="At least this many matching turns.")
     window: Window | None = None
 
-    @field_validator("library", mode="before")
-    @classmethod
-    def _library_list(cls, value: Any) -> Any:
-        return tuple(value) if isinstance(value, list) else value
-
     @field_validator("examples", "exclude", mode="before")
     @classmethod
     def _example_list(cls, value: Any) -> Any:
@@ -191,12 +192,6 @@ class IntentSpec(_Strict):
         if self.examples is None and self.library is None:
             raise ValueError("an intent condition needs 'examples' or 'library' (or both)")
         return self
-
-    @property
-    def libraries(self) -> tuple[str, ...]:
-        if self.library is None:
-            return ()
-        return (self.library,) if isinstance(self.library, str) else self.library
 
 
 Anchor = Literal["first", "last"]
