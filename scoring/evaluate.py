@@ -99,6 +99,7 @@ class CallContext:
     _by_role: dict[str, tuple[int, ...]] = field(default_factory=dict)
     _meaning: MeaningMatcher | None = None
     _confident: CallContext | None = None
+    _whole: CallContext | None = None  # for the confident view: the context it was made from
 
     def __post_init__(self) -> None:
         self.language = primary_language(self.transcript.language or self.call.language)
@@ -114,14 +115,16 @@ class CallContext:
         if self._confident is None:
             self._match_turns()
             self._confident = dataclasses.replace(
-                self, confident_only=True, memo={}, _confident=None
+                self, confident_only=True, memo={}, _confident=None, _whole=self
             )
-            self._confident._meaning = self.meaning
         return self._confident
 
     @property
     def meaning(self) -> MeaningMatcher:
-        """The call's sentences for intent conditions (encoded now if none were stored)."""
+        """The call's sentences for intent conditions (encoded now if none were stored); the
+        confident view shares its call's, made only when an intent condition asks."""
+        if self._whole is not None:
+            return self._whole.meaning
         if self._meaning is None:
             encoder = self.encoder()
             vectors = self.vectors

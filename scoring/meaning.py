@@ -88,14 +88,17 @@ class ExampleTable:
         return columns, len(self._layout) - 1
 
     def matrix(self, encode: Encode) -> np.ndarray:
+        """The examples' vectors, encoded on first use (the layout is set before the matrix, so
+        a second thread that sees the matrix also sees the layout)."""
         if self._matrix is None:
-            self._matrix = encode(list(self._columns))
+            matrix = encode(list(self._columns))
             self.layout = np.concatenate(self._layout) if self._layout else np.zeros(0, np.intp)
             self.thresholds = (
                 np.concatenate(self._thresholds) if self._thresholds else np.zeros(0, np.float32)
             )
             sizes = [len(columns) for columns in self._layout]
             self.starts = np.cumsum([0, *sizes[:-1]]).astype(np.intp)
+            self._matrix = matrix
         return self._matrix
 
 
@@ -133,13 +136,15 @@ def plan_intent(
     near: list[str] = []
     inline = _pick(_inline(spec.examples), language) if spec.examples is not None else ()
     examples.extend(inline)
-    thresholds.extend([spec.threshold or DEFAULT_INTENT_THRESHOLD] * len(inline))
+    inline_limit = DEFAULT_INTENT_THRESHOLD if spec.threshold is None else spec.threshold
+    thresholds.extend([inline_limit] * len(inline))
     near.extend(_pick(_inline(spec.exclude), language) if spec.exclude is not None else ())
     for name in spec.libraries:
         library = libraries[name]
         found = _pick(dict(library.examples), language)
         examples.extend(found)
-        thresholds.extend([spec.threshold or library.threshold_for(language)] * len(found))
+        limit = library.threshold_for(language) if spec.threshold is None else spec.threshold
+        thresholds.extend([limit] * len(found))
         if library.exclude:
             near.extend(_pick(dict(library.exclude), language))
     unique = dict.fromkeys(zip(examples, thresholds, strict=True))
