@@ -34,6 +34,7 @@ from qa.access.audit_log import AuditEntry, entries
 from qa.access.masking import mask_number, mask_personal_data
 from qa.access.permissions import sees_personal_data
 from qa.access.roles import Role
+from qa.db import Filters
 from qa.results.store import (
     CALL_HEADER_COLUMNS,
     CallHeader,
@@ -170,26 +171,21 @@ def list_calls(
     ``agent`` matches the agent id or name; ``flagged``/``passed``/``scored`` keep only calls
     with (True) or without (False) flags, a pass, a scorecard; ``status`` is the pipeline status.
     """
-    where: list[str] = []
-    params: list[object] = []
+    where = Filters()
     if agent is not None:
-        where.append("(c.agent = ? or c.agent_name = ?)")
-        params += [agent, agent]
+        where.add("(c.agent = ? or c.agent_name = ?)", agent, agent)
     if status is not None:
-        where.append("c.status = ?")
-        params.append(status)
-    sql = _LIST_SQL + (" where " + " and ".join(where) if where else "") + " group by c.call_id"
-    having = []
+        where.add("c.status = ?", status)
+    having = Filters()
     if scored is not None:
-        having.append("count(l.id) > 0" if scored else "count(l.id) = 0")
+        having.add("count(l.id) > 0" if scored else "count(l.id) = 0")
     if passed is not None:
-        having.append("count(l.id) > 0 and min(coalesce(rs.passed, l.passed)) = ?")
-        params.append(int(passed))
+        having.add("count(l.id) > 0 and min(coalesce(rs.passed, l.passed)) = ?", int(passed))
     if flagged is not None:
-        having.append("flag_count > 0" if flagged else "flag_count = 0")
-    if having:
-        sql += " having " + " and ".join(having)
+        having.add("flag_count > 0" if flagged else "flag_count = 0")
+    sql = _LIST_SQL + where.sql() + " group by c.call_id" + having.sql("having")
     sql += " order by c.start desc, c.call_id"
+    params = where.params + having.params
     if limit is not None:
         sql += " limit ?"
         params.append(int(limit))
