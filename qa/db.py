@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -418,6 +419,37 @@ def table(db: sqlite_utils.Database, name: str) -> Table:
     if not isinstance(found, Table):
         raise TypeError(f"{name} is a view, not a table")
     return found
+
+
+@dataclass
+class Filters:
+    """A query's optional conditions and their parameters, kept together::
+
+        where = Filters()
+        if agent is not None:
+            where.add("(c.agent = ? or c.agent_name = ?)", agent, agent)
+        where.add_in("k.status", ["open", "in_progress"])
+        db.execute(SQL + where.sql() + " order by ...", where.params)
+
+    Conditions are joined with ``and``; :meth:`sql` is ``""`` when there are none.
+    """
+
+    conditions: list[str] = field(default_factory=list)
+    params: list[object] = field(default_factory=list)
+
+    def add(self, condition: str, *params: object) -> None:
+        """Add ``condition`` with one parameter per ``?`` in it."""
+        self.conditions.append(condition)
+        self.params.extend(params)
+
+    def add_in(self, column: str, values: Iterable[object]) -> None:
+        """Add ``column in (?, ...)``, one ``?`` per value."""
+        values = list(values)
+        self.add(f"{column} in ({','.join('?' * len(values))})", *values)
+
+    def sql(self, keyword: str = "where") -> str:
+        """`` where a and b`` (or with ``keyword``, e.g. ``having``), or ``""`` when empty."""
+        return f" {keyword} " + " and ".join(self.conditions) if self.conditions else ""
 
 
 def inserted_id(cursor: sqlite3.Cursor) -> int:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from qa.db import utcnow
+from qa.db import Filters, utcnow
 
 __all__ = ["AuditEntry", "entries", "record"]
 
@@ -74,23 +74,19 @@ def entries(
 ) -> list[AuditEntry]:
     """Entries, oldest first, optionally for one call, one actor, actions starting with
     ``action_prefix`` (``"item."``), or from ``since`` on (timezone-aware)."""
-    where: list[str] = []
-    params: list[object] = []
+    where = Filters()
     if call_id is not None:
-        where.append("call_id = ?")
-        params.append(call_id)
+        where.add("call_id = ?", call_id)
     if actor is not None:
-        where.append("actor = ?")
-        params.append(actor)
+        where.add("actor = ?", actor)
     if action_prefix is not None:
-        where.append("substr(action, 1, ?) = ?")
-        params += [len(action_prefix), action_prefix]
+        where.add("substr(action, 1, ?) = ?", len(action_prefix), action_prefix)
     if since is not None:
-        where.append("at >= ?")
-        params.append(since.astimezone(UTC).isoformat(timespec="seconds"))
+        where.add("at >= ?", since.astimezone(UTC).isoformat(timespec="seconds"))
+    params = where.params
     sql = (
         "select entry_id, at, actor, action, call_id, review_id, target, before, after, reason "
-        "from audit_log" + (" where " + " and ".join(where) if where else "") + " order by entry_id"
+        "from audit_log" + where.sql() + " order by entry_id"
     )
     if limit is not None:
         sql = f"select * from ({sql.replace(' order by entry_id', '')} order by entry_id desc "

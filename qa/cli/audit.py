@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from qa.cli.export import DB, check_range, date_range_options, write_table
+from qa.cli.export import DB, check_range, date_range_options, output_options, write_table
 from qa.db import open_db
 from qa.records.export import ExportKind, export_table
 from qa.records.identity_audit import IdentityCheck, identity_audit
@@ -64,14 +64,7 @@ def _table(checks: list[IdentityCheck]) -> Table:
     "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
     show_default=True,
 )  # fmt: skip
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-    help="Write CSV or JSON to this file instead of stdout.",
-)  # fmt: skip
-@click.option(
-    "--unmasked", is_flag=True,
-    help="Show ID-card, bank-card and phone numbers as transcribed (auditors only).",
-)  # fmt: skip
+@output_options
 def identity(
     db: Path,
     since: date | None,

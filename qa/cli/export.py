@@ -1,7 +1,7 @@
 """``qa export``: scorecards, reviews, complaints and the do-not-disturb list as CSV or JSON.
 
-The options every records command shares (``--since``, ``--until``, ``--timezone``) live here
-too, so ``qa agents`` and ``qa audit`` read dates the same way.
+The options every records command shares (``--since``, ``--until``, ``--timezone``; ``-o`` and
+``--unmasked``) live here too, so ``qa agents`` and ``qa audit`` read them the same way.
 """
 
 from __future__ import annotations
@@ -50,6 +50,20 @@ def date_range_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``-o/--output`` (a file instead of stdout) and ``--unmasked`` (personal numbers as
+    transcribed), for every command that writes records out."""
+    command = click.option(
+        "--unmasked", is_flag=True,
+        help="Keep ID-card, bank-card and phone numbers as transcribed. For auditors only: the "
+        "output then holds personal data.",
+    )(command)  # fmt: skip
+    return click.option(
+        "-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+        help="Write CSV or JSON to this file instead of stdout.",
+    )(command)  # fmt: skip
+
+
 def check_range(since: date | None, until: date | None) -> None:
     if since and until and since > until:
         raise click.BadParameter(f"--since {since} is after --until {until}", param_hint="--since")
@@ -74,15 +88,7 @@ def write_table(table: ExportTable, fmt: str, output: Path | None) -> None:
 )
 @date_range_options
 @click.option("--agent", help="Only this agent's calls (id or name).")
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file instead of stdout.",
-)  # fmt: skip
-@click.option(
-    "--unmasked", is_flag=True,
-    help="Keep ID-card, bank-card and phone numbers as transcribed. For auditors only: the "
-    "file then holds personal data.",
-)  # fmt: skip
+@output_options
 def export(
     kind: str,
     db: Path,

@@ -34,6 +34,7 @@ from qa.access.audit_log import AuditEntry, entries
 from qa.access.masking import mask_number, mask_personal_data
 from qa.access.permissions import sees_personal_data
 from qa.access.roles import Role
+from qa.db import Filters
 from qa.results.store import (
     CALL_HEADER_COLUMNS,
     CallHeader,
@@ -41,7 +42,13 @@ from qa.results.store import (
     load_call,
     load_transcript,
 )
-from qa.review.state import Review, ReviewedScorecard, effective_scorecards, get_review
+from qa.review.state import (
+    EFFECTIVE_SCORECARDS_SQL,
+    Review,
+    ReviewedScorecard,
+    effective_scorecards,
+    get_review,
+)
 
 __all__ = [
     "CallDetail",
@@ -131,25 +138,19 @@ def _severity_rank(severity: str) -> int:
 
 # --- the list ----------------------------------------------------------------------------------
 
-# The latest version of each rubric per call, as in qa.results.store: re-scoring keeps old rows.
-# Where a submitted review covers a scorecard, its human result (review_scorecards) counts.
+# Each call with the scorecards that count (qa.review.state.EFFECTIVE_SCORECARDS_SQL): the latest
+# version of each rubric, with the human result where a submitted review covers it.
 _LIST_SQL = f"""
-with latest as (
-  select s.id, s.call_id, s.rubric_id, s.score, s.max_score, s.passed from scorecards s
-  where s.id = (select max(s2.id) from scorecards s2
-                where s2.call_id = s.call_id and s2.rubric_id = s.rubric_id)
-)
+with latest as ({EFFECTIVE_SCORECARDS_SQL})
 select {CALL_HEADER_COLUMNS},
        coalesce(t.duration, c.audio_seconds, c.duration), c.status,
-       group_concat(l.rubric_id, ','), sum(coalesce(rs.score, l.score)),
-       sum(coalesce(rs.max_score, l.max_score)), min(coalesce(rs.passed, l.passed)), count(l.id),
+       group_concat(l.rubric_id, ','), sum(l.score), sum(l.max_score), min(l.passed), count(l.id),
        (select count(*) from flags f join latest fl on fl.id = f.scorecard_id
         where f.call_id = c.call_id) as flag_count,
-       max(r.status), group_concat(distinct rs.reviewer)
+       max(r.status), group_concat(distinct l.reviewer)
 from calls c
 left join transcripts t on t.call_id = c.call_id
 left join latest l on l.call_id = c.call_id
-left join review_scorecards rs on rs.scorecard_id = l.id
 left join reviews r on r.call_id = c.call_id
 """
 
@@ -170,26 +171,21 @@ def list_calls(
     ``agent`` matches the agent id or name; ``flagged``/``passed``/``scored`` keep only calls
     with (True) or without (False) flags, a pass, a scorecard; ``status`` is the pipeline status.
     """
-    where: list[str] = []
-    params: list[object] = []
+    where = Filters()
     if agent is not None:
-        where.append("(c.agent = ? or c.agent_name = ?)")
-        params += [agent, agent]
+        where.add("(c.agent = ? or c.agent_name = ?)", agent, agent)
     if status is not None:
-        where.append("c.status = ?")
-        params.append(status)
-    sql = _LIST_SQL + (" where " + " and ".join(where) if where else "") + " group by c.call_id"
-    having = []
+        where.add("c.status = ?", status)
+    having = Filters()
     if scored is not None:
-        having.append("count(l.id) > 0" if scored else "count(l.id) = 0")
+        having.add("count(l.id) > 0" if scored else "count(l.id) = 0")
     if passed is not None:
-        having.append("count(l.id) > 0 and min(coalesce(rs.passed, l.passed)) = ?")
-        params.append(int(passed))
+        having.add("count(l.id) > 0 and min(l.passed) = ?", int(passed))
     if flagged is not None:
-        having.append("flag_count > 0" if flagged else "flag_count = 0")
-    if having:
-        sql += " having " + " and ".join(having)
+        having.add("flag_count > 0" if flagged else "flag_count = 0")
+    sql = _LIST_SQL + where.sql() + " group by c.call_id" + having.sql("having")
     sql += " order by c.start desc, c.call_id"
+    params = where.params + having.params
     if limit is not None:
         sql += " limit ?"
         params.append(int(limit))

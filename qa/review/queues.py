@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from qa.config import ReviewSettings
-from qa.db import utcnow
+from qa.db import Filters, utcnow
 from qa.review.state import ReviewStatus, ensure_review
 
 __all__ = [
@@ -324,21 +324,17 @@ def queue_calls(
 ) -> list[QueueRow]:
     """The calls in ``queue`` (None: every queue, a call once per queue it is in), newest
     first; optionally only reviews in ``statuses``, assigned to ``assignee``, or unassigned."""
-    where: list[str] = []
-    params: list[object] = []
+    where = Filters()
     if queue is not None:
-        where.append("e.queue = ?")
-        params.append(Queue(queue).value)
+        where.add("e.queue = ?", Queue(queue).value)
     if statuses:
-        where.append(f"coalesce(r.status, 'new') in ({','.join('?' * len(statuses))})")
-        params += [ReviewStatus(s).value for s in statuses]
+        where.add_in("coalesce(r.status, 'new')", [ReviewStatus(s).value for s in statuses])
     if assignee is not None:
-        where.append("r.assignee = ?")
-        params.append(assignee)
+        where.add("r.assignee = ?", assignee)
     if unassigned:
-        where.append("r.assignee is null")
-    sql = _QUEUE_SQL + (" where " + " and ".join(where) if where else "")
-    sql += " order by c.start desc, e.call_id, e.queue"
+        where.add("r.assignee is null")
+    sql = _QUEUE_SQL + where.sql() + " order by c.start desc, e.call_id, e.queue"
+    params = where.params
     if limit is not None:
         sql += " limit ?"
         params.append(int(limit))

@@ -39,6 +39,7 @@ from qa.access.roles import User
 from qa.db import utcnow
 
 __all__ = [
+    "EFFECTIVE_SCORECARDS_SQL",
     "Decision",
     "ItemChoice",
     "ItemDecision",
@@ -224,14 +225,27 @@ def _chunks(values: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
         yield values[start : start + size]
 
 
-_LATEST_CARDS = """
-select s.id, s.call_id, s.scorecard_json, rs.scorecard_json, rs.reviewer, rs.submitted_at,
-       rs.review_id, r.status, rs.pass_mark
+# The scorecards that count, the one definition of the rule: each call's latest scorecard per
+# rubric (re-scoring keeps old rows), and where a submitted review covers that scorecard, its
+# human result (review_scorecards). ``score``, ``max_score`` and ``passed`` are the ones that
+# count; ``review_json`` and the other review columns are null where no review covers the card.
+# Used as a subquery: ``with latest as (EFFECTIVE_SCORECARDS_SQL)`` or ``from (...) e``.
+EFFECTIVE_SCORECARDS_SQL = """
+select s.id, s.call_id, s.rubric_id, s.scorecard_json,
+       coalesce(rs.score, s.score) as score, coalesce(rs.max_score, s.max_score) as max_score,
+       coalesce(rs.passed, s.passed) as passed, rs.scorecard_json as review_json,
+       rs.review_id, rs.reviewer, rs.submitted_at, rs.pass_mark
 from scorecards s
 left join review_scorecards rs on rs.scorecard_id = s.id
-left join reviews r on r.review_id = rs.review_id
 where s.id = (select max(s2.id) from scorecards s2
               where s2.call_id = s.call_id and s2.rubric_id = s.rubric_id)
+"""
+
+_LATEST_CARDS = f"""
+select e.id, e.call_id, e.scorecard_json, e.review_json, e.reviewer, e.submitted_at,
+       e.review_id, r.status, e.pass_mark
+from ({EFFECTIVE_SCORECARDS_SQL}) e
+left join reviews r on r.review_id = e.review_id
 """
 
 
@@ -248,7 +262,7 @@ def effective_scorecards(
     else:
         for chunk in _chunks(list(dict.fromkeys(call_ids))):
             marks = ",".join("?" * len(chunk))
-            rows += db.execute(_LATEST_CARDS + f" and s.call_id in ({marks})", chunk).fetchall()
+            rows += db.execute(_LATEST_CARDS + f" where e.call_id in ({marks})", chunk).fetchall()
     decisions = _decisions_for_cards(db, [row[0] for row in rows if row[3] is not None])
     found: dict[str, list[ReviewedScorecard]] = {}
     for card_id, call_id, machine_json, human_json, reviewer, at, review_id, status, mark in rows:

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
+from qa.db import Filters
 from qa.records.complaints.cases import (
     ESCALATIONS,
     CaseEvent,
@@ -72,31 +73,23 @@ def list_cases(
 ) -> list[ComplaintCase]:
     """Cases, newest complaint first. ``agent`` matches the agent id or name; ``since`` and
     ``until`` (inclusive local days in ``tz``) bound when the customer complained."""
-    where: list[str] = []
-    params: list[object] = []
+    where = Filters()
     if status is not None:
         wanted = [status] if isinstance(status, str) else list(status)
-        where.append(f"k.status in ({','.join('?' * len(wanted))})")
-        params += [CaseStatus(s).value for s in wanted]
+        where.add_in("k.status", [CaseStatus(s).value for s in wanted])
     if agent is not None:
-        where.append("(c.agent = ? or c.agent_name = ?)")
-        params += [agent, agent]
+        where.add("(c.agent = ? or c.agent_name = ?)", agent, agent)
     if owner is not None:
-        where.append("k.owner = ?")
-        params.append(owner)
+        where.add("k.owner = ?", owner)
     if call_id is not None:
-        where.append("k.call_id = ?")
-        params.append(call_id)
+        where.add("k.call_id = ?", call_id)
     if since is not None:
-        where.append("k.opened_at >= ?")
-        params.append(iso_time(datetime.combine(since, datetime.min.time(), tz)))
+        where.add("k.opened_at >= ?", iso_time(datetime.combine(since, datetime.min.time(), tz)))
     if until is not None:
-        where.append("k.opened_at < ?")
-        params.append(
-            iso_time(datetime.combine(until + timedelta(days=1), datetime.min.time(), tz))
-        )
-    sql = _CASE_SQL + (" where " + " and ".join(where) if where else "")
-    rows = db.execute(sql + " order by k.opened_at desc, k.case_id desc", params).fetchall()
+        end = datetime.combine(until + timedelta(days=1), datetime.min.time(), tz)
+        where.add("k.opened_at < ?", iso_time(end))
+    sql = _CASE_SQL + where.sql() + " order by k.opened_at desc, k.case_id desc"
+    rows = db.execute(sql, where.params).fetchall()
     return [_case(row) for row in rows]
 
 
