@@ -220,6 +220,20 @@ def _unknown(
     return found
 
 
+def _missing_languages(
+    here: PathKey, source: YamlSource, missing: set[str], what: str, where: str
+) -> list[Problem]:
+    """One problem per rubric language a condition has no ``what`` (phrases, examples) for."""
+    return [
+        source.problem(
+            here,
+            f"no {language!r} {what} here, but the rubric applies to {language!r}",
+            f"add {language}: [...] to the {what} or to the {where}",
+        )
+        for language in sorted(missing)
+    ]
+
+
 def _intent_problems(
     spec: IntentSpec,
     here: PathKey,
@@ -243,15 +257,7 @@ def _intent_problems(
     have = {primary_language(key) for key in (spec.examples or {})}
     for name in spec.libraries:
         have.update(primary_language(key) for key in intents[name].examples)
-    for language in sorted(languages - have):
-        problems.append(
-            source.problem(
-                here,
-                f"no {language!r} examples here, but the rubric applies to {language!r}",
-                f"add {language}: [...] to the examples or to the intent library",
-            )
-        )
-    return problems
+    return _missing_languages(here, source, languages - have, "examples", "intent library")
 
 
 def _spec_problems(
@@ -289,14 +295,7 @@ def _spec_problems(
             problems.extend(_phrase_problems(written, source, (*here, key)))
     have = languages_of(spec, libraries)
     if have is not None and languages and not missing:
-        for language in sorted(languages - have):
-            problems.append(
-                source.problem(
-                    here,
-                    f"no {language!r} phrases here, but the rubric applies to {language!r}",
-                    f"add {language}: [...] to the phrases or to the library",
-                )
-            )
+        problems.extend(_missing_languages(here, source, languages - have, "phrases", "library"))
     if spec.min_phrases is not None and not missing:
         for language in sorted(languages or {""}):
             listed = phrases_for(spec, language, libraries) if language else ()
