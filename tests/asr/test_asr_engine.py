@@ -8,6 +8,7 @@ Mandarin is spoken from pinyin with tone numbers (``cmn-latn-pinyin``): Debian's
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -105,6 +106,33 @@ def text_of(transcript: Transcript, role: Role) -> str:
     return " ".join(t.text for t in transcript.turns if t.role == role)
 
 
+def words_of(lines: Sequence[tuple[str, str]], role: str) -> list[str]:
+    return re.findall(r"[a-z']+", " ".join(text for who, text in lines if who == role).lower())
+
+
+def share_heard(words: Sequence[str], text: str) -> float:
+    heard = set(re.findall(r"[a-z']+", text.lower()))
+    return sum(word in heard for word in words) / len(words)
+
+
+def assert_sides_heard(lines: Sequence[tuple[str, str]], transcript: Transcript) -> None:
+    """Most of each party's scripted words are on that party's side, and few on the other.
+
+    The test voices are espeak-ng resampled to 8 kHz, which whisper-base hears only roughly, and
+    which words it mishears depends on the CPU's int8 kernels (on AVX2 without AVX-512 "billing
+    address" comes out as "building and rest"). What the engine owes a reviewer is that each
+    party's words land on that party's side, so the channel tests compare the sides by the words
+    heard rather than by one exact phrase.
+    """
+    agent, customer = text_of(transcript, Role.AGENT), text_of(transcript, Role.CUSTOMER)
+    agent_words, customer_words = words_of(lines, "agent"), words_of(lines, "customer")
+    assert share_heard(agent_words, agent) >= 0.6, agent
+    assert share_heard(customer_words, customer) >= 0.6, customer
+    # nothing leaks across channels: words only one party said are not on the other side
+    assert share_heard(sorted(set(customer_words) - set(agent_words)), agent) <= 0.2, agent
+    assert share_heard(sorted(set(agent_words) - set(customer_words)), customer) <= 0.2, customer
+
+
 def assert_time_ordered(transcript: Transcript) -> None:
     assert [t.index for t in transcript.turns] == list(range(len(transcript.turns)))
     starts = [t.start for t in transcript.turns]
@@ -127,12 +155,12 @@ def test_two_channel_english_call_gets_roles_from_the_channels(engine, calls):
         Role.CUSTOMER,
     ]
     assert {t.speaker for t in transcript.turns if t.role == Role.AGENT} == {"ch1"}
+    assert_sides_heard(GOOD_EN, transcript)
     agent, customer = text_of(transcript, Role.AGENT), text_of(transcript, Role.CUSTOMER)
     for phrase in ("thank you for calling", "how can i help", "security"):
         assert phrase_in(phrase, agent), (phrase, agent)
-    for phrase in ("billing address", "my account", "password"):
+    for phrase in ("my account", "password"):
         assert phrase_in(phrase, customer), (phrase, customer)
-    assert not phrase_in("billing address", agent)  # nothing leaks across channels
     first = transcript.turns[0]
     assert first.words and 0.5 < first.confidence <= 1.0
     assert first.words[0].start >= first.start - 0.01 and first.words[-1].end <= first.end + 0.01
@@ -157,7 +185,7 @@ def test_leg_pair_is_two_channels_in_the_given_order(engine, calls):
     assert_time_ordered(transcript)
     assert transcript.turns[0].speaker == "ch0" and transcript.turns[0].role == Role.AGENT
     assert phrase_in("thank you for calling", text_of(transcript, Role.AGENT))
-    assert phrase_in("billing address", text_of(transcript, Role.CUSTOMER))
+    assert_sides_heard(GOOD_EN, transcript)
 
 
 @pytest.mark.models
