@@ -64,6 +64,7 @@ class EventKind(StrEnum):
     CASE_OVERDUE = "case_overdue"  # a complaint case missed an escalation deadline
     RUN_FAILED = "run_failed"  # the nightly run crashed or could not start
     RUN_WITH_FAILURES = "run_with_failures"  # the nightly run finished, some calls failed
+    SENTIMENT_DROP = "sentiment_drop"  # the customer ended the call much worse than they began
 
 
 #: Regulator and media names that make a complaint a regulator threat (matched in the customer's
@@ -193,6 +194,9 @@ class AlertSettings(BaseModel):
         default=24.0, ge=0, description="A case deadline this near raises case_due."
     )
     regulator_terms: tuple[str, ...] = DEFAULT_REGULATOR_TERMS
+    sentiment_drop: float = Field(
+        default=0.5, gt=0, le=2, description="A customer start→end fall this large (of -1..1)."
+    )
     smtp: SmtpSettings | None = None
     channels: dict[str, Channel] = Field(default_factory=dict)
     rules: tuple[AlertRule, ...] = ()

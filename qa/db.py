@@ -431,6 +431,25 @@ def _m014_alert_deliveries(db: sqlite_utils.Database) -> None:
     table(db, "alert_deliveries").create_index(["status"])
 
 
+def _m016_call_sentiment(db: sqlite_utils.Database) -> None:
+    # How each call felt (qa.results.sentiment): per-turn polarity and the call's figures as
+    # JSON, with the customer's and agent's averages and the customer's start→end shift as
+    # columns to filter and sort on.
+    table(db, "call_sentiment").create(
+        {
+            "call_id": str,
+            "model": str,
+            "customer_mean": float,
+            "agent_mean": float,
+            "customer_shift": float,
+            "sentiment_json": str,
+            "created_at": str,
+        },
+        pk="call_id",
+        foreign_keys=[("call_id", "calls", "call_id")],
+    )
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("001_calls_and_results", _m001_calls_and_results),
     ("002_pipeline_runs", _m002_pipeline_runs),
@@ -442,6 +461,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("008_run_reports", _m008_run_reports),
     ("009_sentence_vectors", _m009_sentence_vectors),
     ("014_alert_deliveries", _m014_alert_deliveries),
+    ("016_call_sentiment", _m016_call_sentiment),
 )
 
 

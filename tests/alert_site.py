@@ -79,6 +79,11 @@ events = ["do_not_disturb"]
 channels = ["crm"]
 
 [[alerts.rules]]
+id = "mood"
+events = ["sentiment_drop"]
+channels = ["crm"]
+
+[[alerts.rules]]
 id = "critical-flaky"
 events = ["critical_failed"]
 queues = ["600"]

@@ -18,6 +18,7 @@ import sqlite_utils
 from calldata import Role
 from qa.alert_config import AlertSettings, EventKind
 from qa.records.complaints import CaseStatus, is_complaint_flag, list_cases
+from qa.results.sentiment import load_sentiment
 from qa.results.store import CallScore, call_scores, load_call, load_transcript
 
 DND_FLAG = "do_not_disturb"
@@ -81,12 +82,33 @@ def _regulator_quotes(db: sqlite_utils.Database, call_id: str, terms: Sequence[s
     ]
 
 
+def _sentiment_drop(
+    db: sqlite_utils.Database, score: CallScore, threshold: float, caller: str | None
+) -> AlertEvent | None:
+    """``sentiment_drop`` when the customer's start→end shift falls by ``threshold`` or more."""
+    found = load_sentiment(db, score.header.call_id)
+    shift = found.customer_shift if found else None
+    if found is None or shift is None or shift > -threshold:
+        return None
+    worst = found.most_negative
+    details = {"customer_start": f"{found.customer_start:+.2f}",
+               "customer_end": f"{found.customer_end:+.2f}", "shift": f"{shift:+.2f}"}  # fmt: skip
+    if worst is not None:
+        details["most_negative_at"] = f"{worst.start:.1f}-{worst.end:.1f} s"
+    return _call_event(
+        score, EventKind.SENTIMENT_DROP, "sentiment_drop",
+        f"The customer's sentiment fell by {-shift:.2f}", severity="medium", details=details,
+        quotes=(worst.text,) if worst else (), caller=caller,
+    )  # fmt: skip
+
+
 def call_events(
     db: sqlite_utils.Database, call_ids: Iterable[str], settings: AlertSettings
 ) -> list[AlertEvent]:
     """The events of these calls' latest scorecards: each failed critical item, each flag
     (hints, raised on a guess about misheard words, wait for a reviewer), a do-not-disturb
-    request, and a complaint that names a regulator."""
+    request, a complaint that names a regulator, and the customer's sentiment falling by
+    ``sentiment_drop`` or more from start to end."""
     events: list[AlertEvent] = []
     for call_id in dict.fromkeys(call_ids):
         scores = call_scores(db, call_id=call_id)
@@ -127,6 +149,9 @@ def call_events(
                     )  # fmt: skip
                 if is_complaint_flag(flag.id) and complaint is None:
                     complaint = (score, flag.id)
+        drop = _sentiment_drop(db, scores[0], settings.sentiment_drop, caller)
+        if drop is not None:
+            events.append(drop)
         if complaint is not None:
             threats = _regulator_quotes(db, call_id, settings.regulator_terms)
             if threats:

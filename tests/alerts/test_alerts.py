@@ -18,6 +18,7 @@ from qa.cli import main
 from qa.config import ConfigError, load_config
 from qa.db import open_db
 from qa.records.complaints import list_cases, sync_complaint_cases
+from qa.results.sentiment import load_sentiment, update_sentiment
 
 CALLS = list(STORED)
 COMPLAINTS = {"c3-complaint-en", "c5-complaint-zh"}
@@ -210,3 +211,22 @@ def test_the_readme_alert_configuration_loads(tmp_path, monkeypatch, repo_root):
                                                   "nightly"}  # fmt: skip
     assert alerts.channels["crm"].secret.get_secret_value() == "hook secret"
     assert alerts.smtp.password.get_secret_value() == "mail password"
+
+
+def test_a_customer_whose_sentiment_falls_raises_sentiment_drop_once(site):
+    db, settings = site["db"], site["config"].alerts
+    assert check_calls(db, settings, ["c8-dnd-survey-zh"])  # no sentiment stored: no drop
+    assert not [h for h in site["hooks"].hooks if h.json["rule"] == "mood"]
+    for call_id in CALLS:
+        update_sentiment(db, call_id)
+    check_calls(db, settings, CALLS)
+    moods = [h.json for h in site["hooks"].received("/crm") if h.json["rule"] == "mood"]
+    dropped = sorted(
+        call_id for call_id in CALLS
+        if (shift := load_sentiment(db, call_id).customer_shift) is not None
+        and shift <= -settings.sentiment_drop
+    )  # fmt: skip
+    assert dropped and sorted(body["call_id"] for body in moods) == dropped
+    assert all(float(body["details"]["shift"]) <= -0.5 for body in moods)
+    assert all("quotes" not in body for body in moods)  # the worst moment's words stay home
+    assert check_calls(db, settings, CALLS) == []
