@@ -65,6 +65,7 @@ class EventKind(StrEnum):
     RUN_FAILED = "run_failed"  # the nightly run crashed or could not start
     RUN_WITH_FAILURES = "run_with_failures"  # the nightly run finished, some calls failed
     SENTIMENT_DROP = "sentiment_drop"  # the customer ended the call much worse than they began
+    RAISED_VOICE = "raised_voice"  # a side raised their voice (louder, higher than their own)
 
 
 #: Regulator and media names that make a complaint a regulator threat (matched in the customer's

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from calldata import Role, Turn
+from calldata import RaisedVoice, Role, Turn
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,11 @@ class CallSentiment:
     customer_start: float | None  # the mean of the customer's first third of turns
     customer_end: float | None  # ... and of the last third
     most_negative: Moment | None
+    raised_voice: tuple[RaisedVoice, ...] = ()  # from the audio (asr.arousal), when measured
+
+    def raised(self, role: str) -> tuple[RaisedVoice, ...]:
+        """The role's raised-voice moments."""
+        return tuple(moment for moment in self.raised_voice if moment.role == role)
 
     @property
     def customer_shift(self) -> float | None:
@@ -73,6 +78,7 @@ class CallSentiment:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        data["raised_voice"] = [moment.model_dump() for moment in self.raised_voice]
         data["customer_shift"] = self.customer_shift
         return data
 
@@ -87,6 +93,7 @@ class CallSentiment:
             customer_start=data["customer_start"],
             customer_end=data["customer_end"],
             most_negative=Moment(**worst) if worst else None,
+            raised_voice=tuple(RaisedVoice(**m) for m in data.get("raised_voice", ())),
         )
 
 

@@ -80,7 +80,7 @@ channels = ["crm"]
 
 [[alerts.rules]]
 id = "mood"
-events = ["sentiment_drop"]
+events = ["sentiment_drop", "raised_voice"]
 channels = ["crm"]
 
 [[alerts.rules]]

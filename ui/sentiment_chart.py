@@ -1,5 +1,6 @@
 """The call view's sentiment trend: a small inline SVG of each turn's polarity over the call,
-customer and agent apart, with the customer's figures and most negative moment beneath it.
+customer and agent apart (▲: a raised voice), with the customer's figures, most negative moment
+and the raised-voice moments beneath it.
 
 Shared by whatever view shows a call (like ``ui.render``); it draws what
 ``qa.results.sentiment`` stored and never computes. Quotes are masked like the transcript."""
@@ -43,6 +44,12 @@ def sentiment_html(found: CallSentiment | None, *, masked: bool) -> str:
             f'stroke="{colour}" stroke-width="2"/>'
             + "".join(f'<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>' for x, y in points)
         )
+    for loud in found.raised_voice:  # a raised voice: a triangle above the turn
+        x = _point((loud.start + loud.end) / 2, 1, duration)[0]
+        lines.append(
+            f'<text class="qa-raised-voice" x="{x}" y="{PAD + 4}" text-anchor="middle" '
+            f'font-size="10" fill="{COLOURS.get(loud.role, "#555")}">▲</text>'
+        )
     zero = _point(0, 0, duration)[1]
     svg = (
         f'<svg class="qa-sentiment-chart" role="img" width="{WIDTH}" height="{HEIGHT}" '
@@ -56,6 +63,12 @@ def sentiment_html(found: CallSentiment | None, *, masked: bool) -> str:
     if worst is not None:
         text = mask_personal_data(worst.text) if masked else worst.text
         moment = f"<br>Most negative: {clock(worst.start)} ({worst.polarity:+.2f}) “{escape(text)}”"
+    raised = "".join(
+        f"<br>Raised voice: {escape(m.role)} at {clock(m.start)} ({m.louder_db:+.1f} dB"
+        + (f", pitch ×{m.pitch_ratio:.2f}" if m.pitch_ratio else "")
+        + ")"
+        for m in found.raised_voice
+    )
     legend = (
         f'<span style="color:{COLOURS["customer"]}">■ customer</span> '
         f'<span style="color:{COLOURS["agent"]}">■ agent</span>'
@@ -69,5 +82,6 @@ def sentiment_html(found: CallSentiment | None, *, masked: bool) -> str:
         f"{_signed(found.customer_start)} → {_signed(found.customer_end)} "
         f"(shift {_signed(found.customer_shift)}); agent {_signed(found.agent_mean)}"
         + moment
+        + raised
         + "</p></div>"
     )

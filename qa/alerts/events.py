@@ -82,24 +82,45 @@ def _regulator_quotes(db: sqlite_utils.Database, call_id: str, terms: Sequence[s
     ]
 
 
-def _sentiment_drop(
+def _mood_events(
     db: sqlite_utils.Database, score: CallScore, threshold: float, caller: str | None
-) -> AlertEvent | None:
-    """``sentiment_drop`` when the customer's start→end shift falls by ``threshold`` or more."""
+) -> list[AlertEvent]:
+    """``sentiment_drop`` when the customer's start→end shift falls by ``threshold`` or more;
+    ``raised_voice`` for each side that raised their voice."""
     found = load_sentiment(db, score.header.call_id)
-    shift = found.customer_shift if found else None
-    if found is None or shift is None or shift > -threshold:
-        return None
-    worst = found.most_negative
-    details = {"customer_start": f"{found.customer_start:+.2f}",
-               "customer_end": f"{found.customer_end:+.2f}", "shift": f"{shift:+.2f}"}  # fmt: skip
-    if worst is not None:
-        details["most_negative_at"] = f"{worst.start:.1f}-{worst.end:.1f} s"
-    return _call_event(
-        score, EventKind.SENTIMENT_DROP, "sentiment_drop",
-        f"The customer's sentiment fell by {-shift:.2f}", severity="medium", details=details,
-        quotes=(worst.text,) if worst else (), caller=caller,
-    )  # fmt: skip
+    if found is None:
+        return []
+    events = []
+    shift, worst = found.customer_shift, found.most_negative
+    if shift is not None and shift <= -threshold:
+        details = {
+            "customer_start": f"{found.customer_start:+.2f}",
+            "customer_end": f"{found.customer_end:+.2f}",
+            "shift": f"{shift:+.2f}",
+        }
+        if worst is not None:
+            details["most_negative_at"] = f"{worst.start:.1f}-{worst.end:.1f} s"
+        events.append(
+            _call_event(
+                score, EventKind.SENTIMENT_DROP, "sentiment_drop",
+                f"The customer's sentiment fell by {-shift:.2f}", severity="medium",
+                details=details, quotes=(worst.text,) if worst else (), caller=caller,
+            )
+        )  # fmt: skip
+    for role in dict.fromkeys(moment.role for moment in found.raised_voice):
+        moments = found.raised(role)
+        loudest = max(moments, key=lambda m: m.louder_db)
+        events.append(
+            _call_event(
+                score, EventKind.RAISED_VOICE, f"raised_voice:{role}",
+                f"The {role} raised their voice", severity="medium",
+                details={"role": role, "moments": str(len(moments)),
+                         "loudest_at": f"{loudest.start:.1f}-{loudest.end:.1f} s",
+                         "louder_db": f"{loudest.louder_db:+.1f}"},
+                caller=caller,
+            )
+        )  # fmt: skip
+    return events
 
 
 def call_events(
@@ -107,8 +128,8 @@ def call_events(
 ) -> list[AlertEvent]:
     """The events of these calls' latest scorecards: each failed critical item, each flag
     (hints, raised on a guess about misheard words, wait for a reviewer), a do-not-disturb
-    request, a complaint that names a regulator, and the customer's sentiment falling by
-    ``sentiment_drop`` or more from start to end."""
+    request, a complaint that names a regulator, the customer's sentiment falling by
+    ``sentiment_drop`` or more from start to end, and a side raising their voice."""
     events: list[AlertEvent] = []
     for call_id in dict.fromkeys(call_ids):
         scores = call_scores(db, call_id=call_id)
@@ -149,9 +170,7 @@ def call_events(
                     )  # fmt: skip
                 if is_complaint_flag(flag.id) and complaint is None:
                     complaint = (score, flag.id)
-        drop = _sentiment_drop(db, scores[0], settings.sentiment_drop, caller)
-        if drop is not None:
-            events.append(drop)
+        events += _mood_events(db, scores[0], settings.sentiment_drop, caller)
         if complaint is not None:
             threats = _regulator_quotes(db, call_id, settings.regulator_terms)
             if threats:

@@ -1,5 +1,6 @@
 """How the call felt: each turn's polarity, the customer's and the agent's average, the customer's
-start→end shift and the most negative customer moment, stored per call (``call_sentiment``).
+start→end shift, the most negative customer moment, and raised-voice moments per side from the
+audio (``asr.arousal``), stored per call (``call_sentiment``).
 
 Computed from the call's stored sentence vectors (``sentences.sentiment``: one dot product per
 sentence piece; the figures: ``scoring.sentiment``), right after the call is saved by the
@@ -11,11 +12,16 @@ nightly run, or for older calls when a run finds them without one::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+from pathlib import Path
 
 import sqlite_utils
 
+from asr.arousal import raised_voices, turn_arousal
+from asr.audio import AudioDecodeError, load_call_audio
+from calldata import RaisedVoice, Transcript
 from qa.db import utcnow
 from qa.results.store import load_transcript, stored_vectors
 from scoring.sentiment import CallSentiment, Moment, TurnSentiment, call_sentiment
@@ -51,15 +57,37 @@ def load_sentiment(db: sqlite_utils.Database, call_id: str) -> CallSentiment | N
     return CallSentiment.from_json(json.loads(row[0])) if row else None
 
 
+def raised_voice(
+    db: sqlite_utils.Database, call_id: str, transcript: Transcript
+) -> tuple[RaisedVoice, ...]:
+    """The call's raised-voice moments from its recording (``asr.arousal``); none when the
+    recording cannot be read any more (logged)."""
+    row = db.execute(
+        "select store_root, recordings from calls where call_id = ?", [call_id]
+    ).fetchone()
+    if row is None or not row[1]:
+        return ()
+    paths = [Path(row[0] or "") / name for name in json.loads(row[1])]
+    try:
+        audio = load_call_audio(paths, sample_rate=None)
+    except (AudioDecodeError, OSError, ValueError) as error:
+        log.warning("call %s: no raised-voice check, the recording is unreadable: %s", call_id,
+                    error)  # fmt: skip
+        return ()
+    return tuple(raised_voices(transcript.turns, turn_arousal(audio, transcript.turns)))
+
+
 def update_sentiment(
     db: sqlite_utils.Database,
     call_id: str,
     *,
     model: SentimentModel | None = None,
     only_missing: bool = False,
+    audio: bool = True,
 ) -> CallSentiment | None:
     """Compute and store the call's sentiment from its transcript and sentence vectors (encoded
-    now when the store has none); None when the call has no transcript or no encoder is there."""
+    now when the store has none), and with ``audio`` its raised-voice moments from the
+    recording; None when the call has no transcript or no encoder is there."""
     if only_missing and load_sentiment(db, call_id) is not None:
         return None
     transcript = load_transcript(db, call_id, words=False)
@@ -70,5 +98,7 @@ def update_sentiment(
         return None
     model = model or load_sentiment_model()
     found = call_sentiment(transcript.turns, model.turn_polarity(vectors), model.encoder)
+    if audio:
+        found = dataclasses.replace(found, raised_voice=raised_voice(db, call_id, transcript))
     save_sentiment(db, call_id, found)
     return found

@@ -4,6 +4,7 @@ and a real webhook receiver on 127.0.0.1 (tests/alert_receivers.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date, timedelta
 
@@ -13,12 +14,13 @@ from alert_site import REVIEW_URL, alert_toml, write_site
 from click.testing import CliRunner
 from records_store import STORED, build_records_store
 
+from calldata import RaisedVoice
 from qa.alerts import DeliveryStatus, check_calls, deliveries, send_digests, tick
 from qa.cli import main
 from qa.config import ConfigError, load_config
 from qa.db import open_db
 from qa.records.complaints import list_cases, sync_complaint_cases
-from qa.results.sentiment import load_sentiment, update_sentiment
+from qa.results.sentiment import load_sentiment, save_sentiment, update_sentiment
 
 CALLS = list(STORED)
 COMPLAINTS = {"c3-complaint-en", "c5-complaint-zh"}
@@ -220,7 +222,7 @@ def test_a_customer_whose_sentiment_falls_raises_sentiment_drop_once(site):
     for call_id in CALLS:
         update_sentiment(db, call_id)
     check_calls(db, settings, CALLS)
-    moods = [h.json for h in site["hooks"].received("/crm") if h.json["rule"] == "mood"]
+    moods = [h.json for h in site["hooks"].received("/crm") if h.json["event"] == "sentiment_drop"]
     dropped = sorted(
         call_id for call_id in CALLS
         if (shift := load_sentiment(db, call_id).customer_shift) is not None
@@ -230,3 +232,17 @@ def test_a_customer_whose_sentiment_falls_raises_sentiment_drop_once(site):
     assert all(float(body["details"]["shift"]) <= -0.5 for body in moods)
     assert all("quotes" not in body for body in moods)  # the worst moment's words stay home
     assert check_calls(db, settings, CALLS) == []
+
+
+def test_a_raised_voice_alerts_once_per_side(site):
+    db, settings = site["db"], site["config"].alerts
+    found = update_sentiment(db, "c3-complaint-en", audio=False)
+    customer = [t for t in found.turns if t.role == "customer"][:2]
+    loud = [RaisedVoice(index=t.index, role=t.role, start=t.start, end=t.end, louder_db=9.5,
+                        pitch_ratio=1.3) for t in customer]  # fmt: skip
+    save_sentiment(db, "c3-complaint-en", dataclasses.replace(found, raised_voice=tuple(loud)))
+    check_calls(db, settings, ["c3-complaint-en"])
+    (hook,) = [h.json for h in site["hooks"].received("/crm") if h.json["event"] == "raised_voice"]
+    assert hook["call_id"] == "c3-complaint-en" and hook["details"]["role"] == "customer"
+    assert hook["details"]["moments"] == "2" and hook["details"]["louder_db"] == "+9.5"
+    assert check_calls(db, settings, ["c3-complaint-en"]) == []
