@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from alert_receivers import SMTP_USER, SmtpServer, WebhookReceiver
@@ -184,7 +185,7 @@ def test_the_daily_digest_goes_once_to_each_supervisor_with_their_teams_alerts(s
     db, settings = site["db"], site["config"].alerts
     check_calls(db, settings, CALLS)
     site["smtp"].mails.clear()
-    today = date.today()
+    today = datetime.now(UTC).date()
     sent = send_digests(db, settings, today)
     assert [s.status for s in sent] == [DeliveryStatus.SENT]
     (mail,) = site["smtp"].mails
@@ -246,3 +247,33 @@ def test_a_raised_voice_alerts_once_per_side(site):
     assert hook["call_id"] == "c3-complaint-en" and hook["details"]["role"] == "customer"
     assert hook["details"]["moments"] == "2" and hook["details"]["louder_db"] == "+9.5"
     assert check_calls(db, settings, ["c3-complaint-en"]) == []
+
+
+def test_a_run_that_cannot_start_alerts_once_a_day(site, tmp_path):
+    body = (
+        alert_toml(site["smtp"], site["hooks"])
+        + """
+[[alerts.rules]]
+id = "nightly"
+events = ["run_failed", "run_with_failures"]
+channels = ["crm"]
+"""
+    )
+    config = write_site(tmp_path / "night.toml", site["db_path"], body,
+                        store=f'"{tmp_path / "no-such-spool"}"')  # fmt: skip
+    for _ in range(2):
+        result = CliRunner().invoke(main, ["run", "--config", str(config)])
+        assert result.exit_code == 1 and "no-such-spool" in result.output
+    (hook,) = [h.json for h in site["hooks"].received("/crm") if h.json["rule"] == "nightly"]
+    assert hook["event"] == "run_failed" and "no-such-spool" in hook["details"]["reason"]
+
+
+def test_qa_alerts_digest_sends_the_days_digest_once(site):
+    check_calls(site["db"], site["config"].alerts, CALLS)
+    site["smtp"].mails.clear()
+    day = datetime.now(ZoneInfo("America/New_York")).date().isoformat()  # the site's day
+    args = ("alerts", "digest", "--config", str(site["path"]), "--day", day)
+    assert "sent  digest:sam" in _invoke(*args)
+    assert "nothing new to send" in _invoke(*args)
+    (mail,) = site["smtp"].mails
+    assert mail.message["Subject"].startswith(f"[callqa] Daily digest {day}")
