@@ -9,6 +9,7 @@ pydantic model and round-trips through JSON for the store::
     same = Transcript.model_validate_json(text)
 """
 
+from calldata.arousal import RaisedVoice
 from calldata.call import Call, Direction, HangupBy
 from calldata.scorecard import Evidence, Flag, ItemResult, Scorecard, Verdict
 from calldata.transcript import Metrics, Role, RoleMetrics, Silence, Transcript, Turn, Word
@@ -21,6 +22,7 @@ __all__ = [
     "HangupBy",
     "ItemResult",
     "Metrics",
+    "RaisedVoice",
     "Role",
     "RoleMetrics",
     "Scorecard",

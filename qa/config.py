@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from calldata import Direction, Role
+from qa.alert_config import AlertSettings
 
 __all__ = [
     "AgentEntry",
@@ -271,6 +272,9 @@ class Config(BaseModel):
     agents: tuple[AgentEntry, ...] = ()
     review: ReviewSettings = Field(
         default_factory=ReviewSettings, description="Review queue thresholds and sampling."
+    )
+    alerts: AlertSettings = Field(
+        default_factory=AlertSettings, description="Alert rules, channels and digests."
     )
 
     @field_validator("timezone")

@@ -399,6 +399,57 @@ def _m009_sentence_vectors(db: sqlite_utils.Database) -> None:
     table(db, "flags").add_column("hint", int, not_null_default=0)
 
 
+def _m014_alert_deliveries(db: sqlite_utils.Database) -> None:
+    # Every alert sent (or being sent, or given up on) by qa.alerts: one row per rule, channel and
+    # event, keyed by its idempotency key so that a re-run never sends the same alert twice; a
+    # row left 'sending' by a crash is sent again (at least once). 'dead' is the dead letter.
+    table(db, "alert_deliveries").create(
+        {
+            "delivery_id": int,
+            "idempotency_key": str,  # rule/channel/event key
+            "rule_id": str,
+            "channel": str,
+            "event": str,  # qa.alert_config.EventKind
+            "event_key": str,
+            "call_id": str,
+            "case_id": int,
+            "run_id": int,
+            "agent": str,
+            "status": str,  # sending | sent | dead
+            "attempts": int,
+            "last_error": str,
+            "payload_json": str,  # the message as sent (no transcript text unless the site asks)
+            "created_at": str,
+            "updated_at": str,
+            "sent_at": str,
+        },
+        pk="delivery_id",
+        not_null={"idempotency_key", "rule_id", "channel", "event", "status"},
+    )
+    table(db, "alert_deliveries").create_index(["idempotency_key"], unique=True)
+    table(db, "alert_deliveries").create_index(["created_at"])
+    table(db, "alert_deliveries").create_index(["status"])
+
+
+def _m016_call_sentiment(db: sqlite_utils.Database) -> None:
+    # How each call felt (qa.results.sentiment): per-turn polarity and the call's figures as
+    # JSON, with the customer's and agent's averages and the customer's start→end shift as
+    # columns to filter and sort on.
+    table(db, "call_sentiment").create(
+        {
+            "call_id": str,
+            "model": str,
+            "customer_mean": float,
+            "agent_mean": float,
+            "customer_shift": float,
+            "sentiment_json": str,
+            "created_at": str,
+        },
+        pk="call_id",
+        foreign_keys=[("call_id", "calls", "call_id")],
+    )
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("001_calls_and_results", _m001_calls_and_results),
     ("002_pipeline_runs", _m002_pipeline_runs),
@@ -409,6 +460,8 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("007_complaint_cases", _m007_complaint_cases),
     ("008_run_reports", _m008_run_reports),
     ("009_sentence_vectors", _m009_sentence_vectors),
+    ("014_alert_deliveries", _m014_alert_deliveries),
+    ("016_call_sentiment", _m016_call_sentiment),
 )
 
 

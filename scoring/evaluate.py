@@ -30,6 +30,7 @@ from scoring.normalize import normalize_text
 from scoring.phrases import primary_language
 from scoring.schema import (
     ROLE_METRICS,
+    SENTIMENT_METRICS,
     AfterSpec,
     BeforeSpec,
     Condition,
@@ -41,8 +42,10 @@ from scoring.schema import (
     PhraseSpec,
     Window,
 )
+from scoring.sentiment import CallSentiment, call_sentiment
 from scoring.tokens import tokenize_turn
 from sentences import SentenceEncoder, SentenceVectors, encode_turns, load_encoder
+from sentences.sentiment import load_sentiment_model
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +101,7 @@ class CallContext:
     _by_group: dict[int, list[int]] = field(default_factory=dict)
     _by_role: dict[str, tuple[int, ...]] = field(default_factory=dict)
     _meaning: MeaningMatcher | None = None
+    _sentiment: CallSentiment | None = None
     _confident: CallContext | None = None
     _whole: CallContext | None = None  # for the confident view: the context it was made from
 
@@ -127,24 +131,43 @@ class CallContext:
             return self._whole.meaning
         if self._meaning is None:
             encoder = self.encoder()
-            vectors = self.vectors
-            if vectors is None or vectors.encoder != encoder.id:
-                if vectors is not None:
-                    logger.warning(
-                        "call %s: stored sentence vectors are from %s, not %s; encoding again",
-                        self.call.call_id,
-                        vectors.encoder,
-                        encoder.id,
-                    )
-                vectors = encode_turns(encoder, [(t.index, t.text) for t in self.turns])
             self._meaning = MeaningMatcher(
-                vectors,
+                self.sentence_vectors(),
                 [t.index for t in self.turns],
                 [t.text for t in self.turns],
                 self.compiled.examples,
                 encoder.encode,
             )
         return self._meaning
+
+    def sentence_vectors(self) -> SentenceVectors:
+        """The call's sentence vectors: the stored ones, or encoded now (once) when none were
+        stored or another encoder made them."""
+        if self._whole is not None:
+            return self._whole.sentence_vectors()
+        encoder = self.encoder()
+        vectors = self.vectors
+        if vectors is None or vectors.encoder != encoder.id:
+            if vectors is not None:
+                logger.warning(
+                    "call %s: stored sentence vectors are from %s, not %s; encoding again",
+                    self.call.call_id,
+                    vectors.encoder,
+                    encoder.id,
+                )
+            vectors = encode_turns(encoder, [(t.index, t.text) for t in self.turns])
+            self.vectors = vectors
+        return vectors
+
+    def sentiment(self) -> CallSentiment:
+        """How the call felt (per-turn polarity from the sentence vectors), computed once."""
+        if self._whole is not None:
+            return self._whole.sentiment()
+        if self._sentiment is None:
+            model = load_sentiment_model()
+            polarity = model.turn_polarity(self.sentence_vectors())
+            self._sentiment = call_sentiment(self.turns, polarity, model.encoder)
+        return self._sentiment
 
     @property
     def end_time(self) -> float:
@@ -521,8 +544,21 @@ def metric_value(spec: MetricSpec, metrics: Metrics, transcript: Transcript) -> 
     return float(getattr(metrics, spec.name.value))
 
 
+def _sentiment_metric(spec: MetricSpec, context: CallContext, label: str) -> Outcome:
+    found = context.sentiment()
+    role = spec.role or Role.CUSTOMER.value
+    value = found.mean(role) if spec.name is MetricName.SENTIMENT else found.shift(role)
+    if value is None:
+        return Outcome(False, f"{label}: the {role} said nothing to measure")
+    if _COMPARE[spec.symbol](value, spec.value):
+        return Outcome(True, f"{label} {value:+.2f} {spec.symbol} {spec.value:g}")
+    return Outcome(False, f"{label} {value:+.2f} is not {spec.symbol} {spec.value:g}")
+
+
 def _metric(spec: MetricSpec, context: CallContext) -> Outcome:
     label = spec.name.value if spec.role is None else f"{spec.role} {spec.name.value}"
+    if spec.name in SENTIMENT_METRICS:
+        return _sentiment_metric(spec, context, label)
     if not context.transcript.metrics.measured:
         return Outcome(
             False, f"{label} cannot be measured: the transcript has no timings", unknown=True

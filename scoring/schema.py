@@ -248,6 +248,8 @@ class MetricName(StrEnum):
     TURNS = "turns"
     SPEECH_RATE = "speech_rate"
     INTERRUPTIONS = "interruptions"
+    SENTIMENT = "sentiment"  # the role's mean turn polarity, -1..1 (scoring/sentiment.py)
+    SENTIMENT_SHIFT = "sentiment_shift"  # the role's last third of turns minus its first third
 
 
 ROLE_METRICS = frozenset(
@@ -257,8 +259,12 @@ ROLE_METRICS = frozenset(
         MetricName.TURNS,
         MetricName.SPEECH_RATE,
         MetricName.INTERRUPTIONS,
+        MetricName.SENTIMENT,
+        MetricName.SENTIMENT_SHIFT,
     }
 )
+#: Metrics read from the sentence vectors (the words), not from the speech layer's timings.
+SENTIMENT_METRICS = frozenset({MetricName.SENTIMENT, MetricName.SENTIMENT_SHIFT})
 OPERATORS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!="}
 
 

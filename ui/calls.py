@@ -24,6 +24,7 @@ import gradio as gr
 import pandas as pd
 
 from qa.access.roles import User
+from qa.results.sentiment import load_sentiment
 from qa.review.call_view import (
     CallDetail,
     CallNotFoundError,
@@ -46,6 +47,7 @@ from ui.render import (
     transcript_html,
 )
 from ui.review_form import PANEL_OUTPUTS, ReviewPanel, panel_values
+from ui.sentiment_chart import sentiment_html
 from ui.widgets import CallView, selected_cell
 
 logger = logging.getLogger(__name__)
@@ -231,9 +233,10 @@ def open_call(ctx: AppContext, user: User, call_id: str | None) -> list[Any]:
             logger.warning("no audio for call %s: %s", call_id, exc)
             audio_value, note = None, f"**No audio:** {exc}"
         review = panel_values(detail, user)
+        mood = sentiment_html(load_sentiment(db, call_id), masked=detail.masked)
     logger.info("%s opened call %s (masked=%s)", user.username, call_id, detail.masked)
     return [
-        _title_html(detail),
+        _title_html(detail) + mood,
         audio_value,
         note,
         transcript_html(detail.transcript, masked=detail.masked),

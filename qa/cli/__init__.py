@@ -11,6 +11,7 @@ runtime.apply()
 
 import click
 
+from qa.cli.alerts import alerts
 from qa.cli.audit import audit
 from qa.cli.bench import bench
 from qa.cli.export import export
@@ -56,5 +57,6 @@ for command in (
     users,
     transcribe,
     bench,
+    alerts,
 ):
     main.add_command(command)

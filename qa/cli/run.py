@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from asr.models import ModelError
+from qa.alerts.checks import alert_after_run, alert_not_started
 from qa.config import PATH_KEYS, ConfigError, load_config
 from qa.ingest import CdrReadError, QueueLogReadError, SpoolError
 from qa.progress import TerminalProgress, no_progress
@@ -128,6 +129,7 @@ def run(config_file: Path | None, retry_failed: bool, as_json: bool, **flags: An
         if key in flags:
             flags[key] = _absolute(flags[key])
     show_progress = sys.stderr.isatty()
+    config = None
     try:
         config = load_config(config_file).with_overrides(flags)
         if show_progress:
@@ -148,7 +150,14 @@ def run(config_file: Path | None, retry_failed: bool, as_json: bool, **flags: An
         QueueLogReadError,
         WorkerStartError,
     ) as e:
+        if config is not None:
+            alert_not_started(config, str(e))
         raise click.ClickException(str(e)) from None
+    except Exception:
+        if config is not None:
+            alert_after_run(config, None)  # the run recorded itself as crashed
+        raise
+    alert_after_run(config, summary.run_id)
     if as_json:
         click.echo(json.dumps(summary.to_json(), ensure_ascii=False))
     else:

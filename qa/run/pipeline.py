@@ -37,6 +37,7 @@ from qa.db import open_db, utcnow
 from qa.ingest import IngestResult, SkippedFile, ingest
 from qa.progress import ProgressHook, no_progress
 from qa.records.complaints import open_cases_from_flags
+from qa.results.sentiment import update_sentiment
 from qa.results.store import save_results
 from qa.run.bookkeeping import (
     call_states,
@@ -286,6 +287,7 @@ class _PipelineRun:
         outcome = self.save(call, result)
         if outcome.status is CallStatus.DONE:
             self.open_complaint_case(call.call_id)
+            self.measure_sentiment(call.call_id)
         self.completed += 1
         self.hook(outcome.status, call.call_id, completed=self.completed, total=self.total)
 
@@ -356,6 +358,7 @@ class _PipelineRun:
             if rescore_call(self.db, self.rubrics, call_id):
                 self.summary.rescored += 1
                 self.open_complaint_case(call_id)
+            self.measure_sentiment(call_id, only_missing=True)
         except Exception as error:
             log.warning("re-scoring %s failed: %s", call_id, error)
             reason = f"re-scoring: {type(error).__name__}: {error}"
@@ -372,3 +375,12 @@ class _PipelineRun:
             return
         if opened:
             log.info("complaint case opened for %s", call_id)
+
+    def measure_sentiment(self, call_id: str, *, only_missing: bool = False) -> None:
+        """Store how the call felt (:mod:`qa.results.sentiment`) once its results are saved; a
+        failure is logged, and the next run computes what is missing."""
+        try:
+            update_sentiment(self.db, call_id, only_missing=only_missing)
+        except Exception:
+            self.db.conn.rollback()
+            log.exception("could not measure the sentiment of %s", call_id)
