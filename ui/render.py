@@ -93,7 +93,9 @@ if (!window.qaDeskKeys) {
   document.addEventListener('keydown', (event) => {
     const t = event.target;
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (t && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName))) {
+    const typing = t && (t.isContentEditable || ['TEXTAREA', 'SELECT'].includes(t.tagName)
+      || (t.tagName === 'INPUT' && !['radio', 'checkbox', 'button', 'range'].includes(t.type)));
+    if (typing) {
       if (event.key === 'Escape') t.blur();
       return;
     }
@@ -131,7 +133,8 @@ if (!window.qaDeskKeys) {
 
 #: the page's own rules (Blocks.launch css): the one-screen call view, table headers
 APP_CSS = """
-.qa-pane { max-height: calc(100vh - 190px); overflow-y: auto; flex-wrap: nowrap !important; }
+.qa-pane { max-height: calc(100vh - 175px); overflow-y: auto; flex-wrap: nowrap !important; }
+#qa-desk { min-height: calc(100vh - 150px); }  /* room to scroll the call's title to the top */
 #qa-calls th, #qa-queue th, #qa-cases th, #qa-overdue th, #qa-audit-table th, #qa-team th,
 #qa-dnd th, #qa-agent-items th, #qa-agent-cases th {
   word-break: normal !important; overflow-wrap: normal !important; hyphens: none; }
