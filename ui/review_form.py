@@ -375,13 +375,13 @@ class ReviewPanel:
             for item in form.items:
                 with gr.Row(elem_id=f"qa-review-{item.slug}", elem_classes=["qa-review-item"]):
                     critical = " · critical" if item.critical else ""
-                    gr.Markdown(
-                        f"**{escape(item.title)}**  \nmachine: {_LABELS[item.machine]}{critical}"
-                    )
+                    # The item's title and the machine's verdict label its decision: one block
+                    # less per item, so more of the form fits beside the transcript.
                     choices = [c for c in DECISION_CHOICES
                                if item.machine is not Verdict.NA or c[1] != "rejected"]  # fmt: skip
                     fields[0].append(
-                        gr.Radio(choices, value=item.decision.value, label="Decision",
+                        gr.Radio(choices, value=item.decision.value,
+                                 label=f"{item.title} — machine: {_LABELS[item.machine]}{critical}",
                                  interactive=form.editable, elem_id=f"qa-decision-{item.slug}")
                     )  # fmt: skip
                     fields[1].append(
