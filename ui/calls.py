@@ -205,7 +205,13 @@ def _rows(ctx: AppContext, agent_key: str, flagged_only: bool, failed_only: bool
         )
 
 
-def load_page(ctx: AppContext, user: User) -> tuple[Any, pd.DataFrame]:
+_NO_CALLS = (
+    "No calls in the store yet: run `qa run --config SITE.toml --db STORE` on the recordings, "
+    "then press Refresh"
+)
+
+
+def load_page(ctx: AppContext, user: User) -> tuple[Any, Any]:
     """The agent filter's choices and the newest calls, when the page loads."""
     with ctx.db() as db:
         everything = list_calls(db, limit=LIST_LIMIT)
@@ -213,7 +219,10 @@ def load_page(ctx: AppContext, user: User) -> tuple[Any, pd.DataFrame]:
             ("All agents", _ALL_AGENTS),
             *((label, key) for key, label in list_agents(db)),
         ]
-    return gr.Dropdown(choices=choices), table_frame(everything, ctx.zone)
+    frame = table_frame(everything, ctx.zone)
+    if frame.empty:  # say what to do rather than show a bare header
+        return gr.Dropdown(choices=choices), gr.Dataframe(value=frame, label=_NO_CALLS)
+    return gr.Dropdown(choices=choices), frame
 
 
 def filter_table(
@@ -279,7 +288,7 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> CallView:
     view it returns is where other tabs open calls."""
     w = layout(ctx)
 
-    def on_load(request: gr.Request) -> tuple[Any, pd.DataFrame]:
+    def on_load(request: gr.Request) -> tuple[Any, Any]:
         return load_page(ctx, ctx.viewer(request))
 
     def on_filter(agent_key: str, flagged_only: bool, failed_only: bool,

@@ -100,7 +100,8 @@ def layout() -> QueuesWidgets:
         open_only = gr.Checkbox(label="Open reviews only", value=True, scale=1)
         refresh = gr.Button("Refresh", size="sm", scale=1)
     table = gr.Dataframe(value=pd.DataFrame([], columns=HEADERS), headers=HEADERS,
-                         interactive=False, wrap=True, max_height=360, elem_id="qa-queue",
+                         interactive=False, wrap=True, max_height=360, max_chars=80,
+                         elem_id="qa-queue",
                          label="Calls in the queue: select one")  # fmt: skip
     with gr.Row():
         picked = gr.Textbox(label="Picked call", interactive=False, scale=2,

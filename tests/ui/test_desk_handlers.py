@@ -222,3 +222,16 @@ def test_a_range_of_one_period_draws_bars_rather_than_an_empty_line(tmp_path: Pa
     assert bars.value["data"] != []  # the month's figures are drawn
     _, line, bars, *_ = agents.team_view(ctx, sam, "week", "", "", None)
     assert (line.visible, bars.visible) == (True, False)
+
+
+def test_an_empty_store_says_what_to_do(tmp_path: Path):
+    db_path = tmp_path / "empty.db"
+    open_db(db_path).close()
+    people = _users(db_path, (REVIEWER, Role.REVIEWER))
+    ctx = AppContext(db_path=db_path, audio_dir=tmp_path)
+    _, table = calls.load_page(ctx, people[REVIEWER])
+    assert "No calls in the store yet: run `qa run" in table.label
+    *_, note, _ = queues.load(ctx, people[REVIEWER], queues.MINE, True)
+    assert note.startswith("Your worklist is empty")
+    *_, note, _ = queues.load(ctx, people[REVIEWER], "complaints", True)
+    assert note.startswith("No call in this queue")
