@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.sync_api import Browser, Locator, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -165,3 +165,21 @@ def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
     page.screenshot(path=str(path), full_page=full_page)
     print(f"screenshot: {path}")
     return path
+
+
+_BROKEN_HEADINGS_JS = """(table) => [...document.querySelectorAll(table + ' [role=columnheader]')]
+  .map((cell) => cell.querySelector('.header') || cell)  // the heading, not its menu button
+  .filter((cell) => {
+    const text = cell.textContent.trim();
+    if (!text || text.includes(' ')) return false;  // several words may wrap between them
+    const range = document.createRange();
+    range.selectNodeContents(cell);
+    const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+    return lines.size > 1;
+  }).map((cell) => cell.textContent.trim())"""
+
+
+def headings_whole(page: Page, table: str) -> None:
+    """No one-word column heading of ``table`` is broken over two lines ("Machin e")."""
+    expect(page.locator(f"{table} [role=columnheader]").first).to_be_visible()
+    assert page.evaluate(_BROKEN_HEADINGS_JS, table) == []

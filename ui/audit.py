@@ -135,7 +135,7 @@ def layout() -> AuditWidgets:
         table = gr.Dataframe(
             value=audit_frame([]), headers=HEADERS, interactive=False, wrap=True,
             elem_id="qa-audit-table", max_height=420, max_chars=90,
-            column_widths=["10%", "12%", "8%", "14%", "21%", "21%", "6%", "8%"],
+            column_widths=["10%", "12%", "8%", "14%", "20%", "20%", "8%", "8%"],
             label="Calls with a transaction: verified before it? Select one for its evidence",
         )  # fmt: skip
         evidence = gr.HTML(_PROMPT, elem_id="qa-audit-evidence", css_template=CSS)

@@ -135,9 +135,9 @@ if (!window.qaDeskKeys) {
 APP_CSS = """
 .qa-pane { max-height: calc(100vh - 175px); overflow-y: auto; flex-wrap: nowrap !important; }
 #qa-desk { min-height: calc(100vh - 150px); }  /* room to scroll the call's title to the top */
-#qa-calls th, #qa-queue th, #qa-cases th, #qa-overdue th, #qa-audit-table th, #qa-team th,
-#qa-dnd th, #qa-agent-items th, #qa-agent-cases th {
-  word-break: normal !important; overflow-wrap: normal !important; hyphens: none; }
+/* a column heading breaks between words, never inside one ("Machin e") */
+.gradio-container th, .gradio-container th *, [role=columnheader], [role=columnheader] * {
+  word-break: keep-all !important; overflow-wrap: normal !important; hyphens: none; }
 .qa-review-bar { position: sticky; top: 0; z-index: 5; background: var(--background-fill-primary); }
 .qa-review-item.qa-focused { outline: 2px solid var(--color-accent); border-radius: 6px; }
 #qa-waveform { width: 100%; height: 48px; display: block; cursor: pointer; }

@@ -14,7 +14,15 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from browser import Server, chromium_browser, login, screenshot, serving, wait_for_audio
+from browser import (
+    Server,
+    chromium_browser,
+    headings_whole,
+    login,
+    screenshot,
+    serving,
+    wait_for_audio,
+)
 from playwright.sync_api import Browser, Page, expect
 from review_store import COMPLAINT_ID, build_review_store, rescored_v2_cards
 
@@ -84,6 +92,7 @@ def test_a_confirm_only_review_takes_two_actions_and_an_override_three_more(
     server: Server, chromium: Browser
 ) -> None:
     page = login(chromium, server, "rita", PASSWORD, size=(WIDTH, HEIGHT))
+    headings_whole(page, "#qa-calls")
     page.get_by_role("tab", name="Queues").click()
     page.locator("#qa-queue-pick input").click()
     page.get_by_role("option", name=re.compile(r"^Complaints")).click()
@@ -213,6 +222,7 @@ def test_refused_actions_leave_every_tab_as_it_was(server: Server, chromium: Bro
     _no_error_shown(page)
     expect(page.locator("#qa-team")).to_contain_text("Alice Smith")
     page.get_by_role("tab", name="Audit").click()
+    headings_whole(page, "#qa-audit-table")
     until = page.locator("#qa-audit").get_by_label("Until (YYYY-MM-DD)")
     until.fill("soon")
     until.press("Enter")
