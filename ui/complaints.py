@@ -203,8 +203,10 @@ def layout() -> ComplaintsWidgets:
             label="New status", choices=[s.value for s in CaseStatus], scale=2,
             elem_id="qa-case-status",
         )  # fmt: skip
-        note = gr.Textbox(label="Note (required to resolve or close)", scale=4)
+    # The note and the buttons: for those who manage complaints and for the case's owner (who
+    # may only record the reply); the owner and status fields above only for the former.
     with gr.Row(visible=False) as actions:
+        note = gr.Textbox(label="Note (required to resolve or close)", scale=4)
         save_owner = gr.Button("Set owner", size="sm", visible=False)
         save_status = gr.Button("Set status", size="sm", visible=False)
         reply = gr.Button("Record reply to the customer", size="sm")
@@ -260,8 +262,8 @@ def show(ctx: AppContext, user: User, case_id: int | None) -> list[Any]:
     return [
         case_html(case, events, datetime.now(UTC), masked, ctx.zone),
         case_id,
-        gr.Row(visible=manages or may_reply),
-        gr.Row(visible=manages or may_reply),
+        gr.Row(visible=manages),
+        gr.Row(visible=may_reply),
         gr.Dropdown(choices=["", *users], value=case.owner, interactive=manages),
     ]
 

@@ -264,7 +264,9 @@ def test_a_reviewer_opens_a_case_and_a_supervisor_gives_it_an_owner(records_app)
     assert manage.visible is False and owner.interactive is False  # rita neither manages nor owns
     out = complaints.set_case_owner(ctx, sam, case_id, REVIEWER, "all")
     assert out[4].visible is True and out[6].value == REVIEWER
-    assert complaints.show(ctx, rita, case_id)[2].visible is True  # now hers: she may reply
+    manage, actions = complaints.show(ctx, rita, case_id)[2:4]
+    assert actions.visible is True  # now hers: she may reply...
+    assert manage.visible is False  # ...but sets neither owner nor status: not offered
 
 
 def test_agent_records_are_for_leads_and_list_the_team(records_app):
