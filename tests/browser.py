@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.sync_api import Browser, Locator, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -112,9 +112,15 @@ def chromium_browser() -> Iterator[Browser]:
         browser.close()
 
 
-def login(browser: Browser, server: Server, username: str, password: str) -> Page:
-    """A new browser context at the app, with the login form sent."""
-    page = browser.new_context(viewport={"width": 1400, "height": 1200}).new_page()
+def login(
+    browser: Browser,
+    server: Server,
+    username: str,
+    password: str,
+    size: tuple[int, int] = (1400, 1200),
+) -> Page:
+    """A new browser context at the app (a window of ``size``), with the login form sent."""
+    page = browser.new_context(viewport={"width": size[0], "height": size[1]}).new_page()
     page.set_default_timeout(30_000)  # a shared CI machine runs every tab's load event at once
     page.goto(server.url)
     send_login(page, username, password)
@@ -151,10 +157,29 @@ def seek_by_clicking(page: Page, target: Locator, seconds: float) -> None:
     )
 
 
-def screenshot(page: Page, name: str) -> Path:
-    """Save a full-page screenshot as ``name``.png under :data:`SCREENSHOTS` and say where."""
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """Save a screenshot (of the whole page, or of the window) as ``name``.png under
+    :data:`SCREENSHOTS` and say where."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     print(f"screenshot: {path}")
     return path
+
+
+_BROKEN_HEADINGS_JS = """(table) => [...document.querySelectorAll(table + ' [role=columnheader]')]
+  .map((cell) => cell.querySelector('.header') || cell)  // the heading, not its menu button
+  .filter((cell) => {
+    const text = cell.textContent.trim();
+    if (!text || text.includes(' ')) return false;  // several words may wrap between them
+    const range = document.createRange();
+    range.selectNodeContents(cell);
+    const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+    return lines.size > 1;
+  }).map((cell) => cell.textContent.trim())"""
+
+
+def headings_whole(page: Page, table: str) -> None:
+    """No one-word column heading of ``table`` is broken over two lines ("Machin e")."""
+    expect(page.locator(f"{table} [role=columnheader]").first).to_be_visible()
+    assert page.evaluate(_BROKEN_HEADINGS_JS, table) == []

@@ -29,6 +29,7 @@ from qa.results.store import insert_scorecards, save_call, save_results
 RATE = 8000
 DAY = "monitor/2026/11/20"
 PHONE = "415 555 0134"
+GOOD_ID, COMPLAINT_ID = "1763651705.11", "1763655760.42"
 # (call id, speaker role, start, end, text) per turn; the agent speaks at 220 Hz, the customer at
 # 330 Hz, so each leg's content is recognisable.
 GOOD_TURNS = [
@@ -206,3 +207,32 @@ def build_review_store(root: Path) -> Path:
     save_call(db, pending, store, status="pending")
     db.close()
     return db_path
+
+
+def rescored_v2_cards() -> list[Scorecard]:
+    """The complaint call and the good call, re-scored by inbound-service v2 (pass mark 80)."""
+    complaint = Flag(id="complaint", title="Customer complaint", severity="high",
+                     evidence=(_evidence(COMPLAINT_TURNS, 1),))  # fmt: skip
+    bad = Scorecard(
+        call_id=COMPLAINT_ID, rubric_id="inbound-service", rubric_version="2", score=0.0,
+        max_score=100.0, passed=False, pass_mark=80.0, flags=(complaint,),
+        items=(
+            ItemResult(id="greeting", title="Greets the caller", result=Verdict.FAIL, weight=20,
+                       reason="no greeting phrase", evidence=(_evidence(COMPLAINT_TURNS, 0),)),
+            ItemResult(id="identity_verification", title="Verifies identity", weight=25,
+                       critical=True, result=Verdict.NA, reason="no account change"),
+            ItemResult(id="closing", title="Closes the call", result=Verdict.FAIL, weight=20,
+                       reason="no closing phrase", evidence=(_evidence(COMPLAINT_TURNS, 2),)),
+        ),
+    )  # fmt: skip
+    good = Scorecard(
+        call_id=GOOD_ID, rubric_id="inbound-service", rubric_version="2", score=100.0,
+        max_score=100.0, passed=True, pass_mark=80.0,
+        items=(
+            ItemResult(id="greeting", title="Greets the caller", result=Verdict.PASS, weight=20,
+                       evidence=(_evidence(GOOD_TURNS, 0),)),
+            ItemResult(id="closing", title="Closes the call", result=Verdict.PASS, weight=20,
+                       evidence=(_evidence(GOOD_TURNS, 4),)),
+        ),
+    )  # fmt: skip
+    return [bad, good]

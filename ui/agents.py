@@ -23,7 +23,8 @@ from qa.access.permissions import Action, can
 from qa.access.roles import User
 from qa.records.agents import AgentRecord, Period, agent_records
 from qa.records.complaints import list_cases, sync_complaint_cases
-from ui.context import AppContext, permitted
+from ui.context import AppContext, keeps_page, permitted
+from ui.render import local_time
 from ui.widgets import parse_day
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ logger = logging.getLogger(__name__)
 TEAM_HEADERS = ["Rank", "Agent", "Calls", "Reviewed", "Avg score", "Pass rate",
                 "Critical fails", "Complaints"]  # fmt: skip
 ITEM_HEADERS = ["Item", "Pass rate", "Periods"]
-CASE_HEADERS = ["Case", "Opened (UTC)", "Call", "Severity", "Status", "Owner", "Summary"]
+CASE_HEADERS = ["Case", "Opened", "Call", "Severity", "Status", "Owner", "Summary"]
 _DENIED = "Agent records are for supervisors, auditors and admins; ask an admin for access."
 
 
@@ -80,6 +81,13 @@ def agent_trend_frame(records: list[AgentRecord]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Period", "Percent", "Measure"])
 
 
+def trend_plots(frame: pd.DataFrame) -> list[Any]:
+    """The line chart of ``frame`` over the periods, or, when the range holds one period (a
+    line needs two points, one alone draws nothing), the bar chart of that period instead."""
+    one = frame["Period"].nunique() <= 1
+    return [gr.LinePlot(value=frame, visible=not one), gr.BarPlot(value=frame, visible=one)]
+
+
 def items_frame(total: AgentRecord | None, series: list[AgentRecord]) -> pd.DataFrame:
     """Each item's pass rate over the range, and per period (oldest first)."""
     if total is None:
@@ -100,7 +108,7 @@ def _cases_frame(ctx: AppContext, user: User, agent: str) -> pd.DataFrame:
         cases = list_cases(db, agent=agent)
     masked = not can(user.role, Action.SEE_PERSONAL_DATA)
     rows = [
-        [c.case_id, c.opened_at.strftime("%Y-%m-%d %H:%M"), c.call_id, c.severity,
+        [c.case_id, local_time(c.opened_at, ctx.zone), c.call_id, c.severity,
          c.status.value, c.owner or "-", mask_personal_data(c.summary) if masked else c.summary]
         for c in cases
     ]  # fmt: skip
@@ -119,8 +127,10 @@ class AgentsWidgets:
     refresh: gr.Button
     team: gr.Dataframe
     team_plot: gr.LinePlot
+    team_bars: gr.BarPlot  # instead of the line when the range holds one period
     agent: gr.Dropdown
     agent_plot: gr.LinePlot
+    agent_bars: gr.BarPlot
     items: gr.Dataframe
     cases: gr.Dataframe
 
@@ -144,10 +154,18 @@ def layout() -> AgentsWidgets:
             trend_frame([]), x="Period", y="Average score", color="Agent",
             title="Average score per period", y_lim=[0, 100], elem_id="qa-team-trend",
         )  # fmt: skip
+        team_bars = gr.BarPlot(
+            trend_frame([]), x="Agent", y="Average score", color="Agent", visible=False,
+            title="Average score in the period", y_lim=[0, 100], elem_id="qa-team-bars",
+        )  # fmt: skip
         agent = gr.Dropdown(label="Agent", choices=[], elem_id="qa-agent-choice")
         agent_plot = gr.LinePlot(
             agent_trend_frame([]), x="Period", y="Percent", color="Measure",
             title="The agent's trend", y_lim=[0, 100], elem_id="qa-agent-trend",
+        )  # fmt: skip
+        agent_bars = gr.BarPlot(
+            agent_trend_frame([]), x="Measure", y="Percent", color="Measure", visible=False,
+            title="The agent in the period", y_lim=[0, 100], elem_id="qa-agent-bars",
         )  # fmt: skip
         with gr.Row():
             items = gr.Dataframe(
@@ -158,18 +176,20 @@ def layout() -> AgentsWidgets:
                 value=pd.DataFrame([], columns=CASE_HEADERS), headers=CASE_HEADERS,
                 interactive=False, label="Complaints", elem_id="qa-agent-cases", scale=1,
             )  # fmt: skip
-    return AgentsWidgets(denied, body, period, since, until, refresh, team, team_plot, agent,
-                         agent_plot, items, cases)  # fmt: skip
+    return AgentsWidgets(denied, body, period, since, until, refresh, team, team_plot, team_bars,
+                         agent, agent_plot, agent_bars, items, cases)  # fmt: skip
 
 
+@keeps_page(4)
 def agent_view(
     ctx: AppContext, user: User, key: str | None, period_value: str, first: str, last: str
 ) -> list[Any]:
-    """One agent over the range: their trend, each item's pass rate, their complaint cases
-    (the customer's words masked unless the role may see personal data)."""
+    """One agent over the range: their trend (line and bar chart, see :func:`trend_plots`),
+    each item's pass rate, their complaint cases (the customer's words masked unless the role
+    may see personal data)."""
     permitted(user, Action.VIEW_AGENT_RECORDS)
     if not key:
-        return [agent_trend_frame([]), items_frame(None, []),
+        return [*trend_plots(agent_trend_frame([])), items_frame(None, []),
                 pd.DataFrame([], columns=CASE_HEADERS)]  # fmt: skip
     since, until = parse_day(first, "Since"), parse_day(last, "Until")
     with ctx.db() as db:
@@ -178,9 +198,11 @@ def agent_view(
             db, period=period_value, agent=key, tz=ctx.zone, since=since, until=until
         )
     total = totals[0] if totals else None
-    return [agent_trend_frame(series), items_frame(total, series), _cases_frame(ctx, user, key)]
+    return [*trend_plots(agent_trend_frame(series)), items_frame(total, series),
+            _cases_frame(ctx, user, key)]  # fmt: skip
 
 
+@keeps_page(8)
 def team_view(
     ctx: AppContext, user: User, period_value: str, first: str, last: str, key: str | None
 ) -> list[Any]:
@@ -194,7 +216,8 @@ def team_view(
         series = agent_records(db, period=period_value, tz=ctx.zone, since=since, until=until)
     keys = [(r.label, r.key) for r in total if r.key is not None]
     chosen = key if key in {k for _, k in keys} else (keys[0][1] if keys else None)
-    return [team_frame(total), trend_frame(series), gr.Dropdown(choices=keys, value=chosen),
+    return [team_frame(total), *trend_plots(trend_frame(series)),
+            gr.Dropdown(choices=keys, value=chosen),
             *agent_view(ctx, user, chosen, period_value, first, last)]  # fmt: skip
 
 
@@ -203,7 +226,7 @@ def load(ctx: AppContext, user: User) -> list[Any]:
     with the team by week over all time."""
     if not can(user.role, Action.VIEW_AGENT_RECORDS):
         return [gr.Markdown(_DENIED, visible=True), gr.Column(visible=False),
-                *[gr.skip()] * 6]  # fmt: skip
+                *[gr.skip()] * 8]  # fmt: skip
     shown = team_view(ctx, user, "week", "", "", None)
     return [gr.Markdown(visible=False), gr.Column(visible=True), *shown]
 
@@ -223,13 +246,14 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
                  request: gr.Request) -> list[Any]:  # fmt: skip
         return agent_view(ctx, ctx.viewer(request), key, period_value, first, last)
 
-    detail = [w.agent_plot, w.items, w.cases]
+    detail = [w.agent_plot, w.agent_bars, w.items, w.cases]
     app.load(on_load, inputs=None,
-             outputs=[w.denied, w.body, w.team, w.team_plot, w.agent, *detail])  # fmt: skip
+             outputs=[w.denied, w.body, w.team, w.team_plot, w.team_bars, w.agent,
+                      *detail])  # fmt: skip
     gr.on(
         [w.refresh.click, w.period.input, w.since.submit, w.until.submit],
         on_team,
         inputs=[w.period, w.since, w.until, w.agent],
-        outputs=[w.team, w.team_plot, w.agent, *detail],
+        outputs=[w.team, w.team_plot, w.team_bars, w.agent, *detail],
     )
     w.agent.input(on_agent, inputs=[w.agent, w.period, w.since, w.until], outputs=detail)

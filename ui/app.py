@@ -34,6 +34,7 @@ from scoring import RubricError
 from ui import agents, audit, calls, complaints, queues, users
 from ui.context import AppContext
 from ui.login import AUTH_MESSAGE, client_middleware, login_check
+from ui.render import APP_CSS
 from ui.widgets import CallView
 
 __all__ = ["TABS", "build_app", "launch_options", "serve"]
@@ -127,6 +128,7 @@ def build_app(
             masking = "unmasked" if sees_personal_data(user.role) else "personal numbers masked"
             return (
                 f"Signed in as <b>{escape(user.username)}</b> ({user.role.value}; {masking}) · "
+                f"times in {escape(ctx.zone.key)} · "
                 '<a href="logout" target="_self">Log out</a>'
             )
 
@@ -153,6 +155,7 @@ def launch_options(
         "mcp_server": False,
         "footer_links": [],
         "show_error": True,
+        "css": APP_CSS,  # the one-screen call view (ui.render)
     }
 
 

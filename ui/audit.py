@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from html import escape
 from typing import Any
 
@@ -25,13 +26,13 @@ from qa.access.permissions import Action, can
 from qa.access.roles import User
 from qa.records.export import identity_table
 from qa.records.identity_audit import IdentityCheck, identity_audit
-from ui.context import AppContext, permitted
-from ui.render import CSS, clock
+from ui.context import AppContext, keeps_page, permitted
+from ui.render import CSS, clock, expandable_html, local_time
 from ui.widgets import parse_day, selected_cell, write_export
 
 logger = logging.getLogger(__name__)
 
-HEADERS = ["Time (UTC)", "Call", "Agent", "Finding", "Transaction", "Verification", "Machine",
+HEADERS = ["Time", "Call", "Agent", "Finding", "Transaction", "Verification", "Machine",
            "Reviewer"]  # fmt: skip
 _CALL_COLUMN = HEADERS.index("Call")
 _DENIED = "The identity audit is for auditors, supervisors and admins; ask an admin for access."
@@ -51,10 +52,10 @@ def _decision(check: IdentityCheck) -> str:
     return f"{d.decision.value} by {d.reviewer}" if d else "not reviewed"
 
 
-def audit_frame(checks: list[IdentityCheck]) -> pd.DataFrame:
-    """One row per call with a transaction, oldest first."""
+def audit_frame(checks: list[IdentityCheck], zone: tzinfo = UTC) -> pd.DataFrame:
+    """One row per call with a transaction, oldest first; times in the site's ``zone``."""
     rows = [
-        [c.start.strftime("%Y-%m-%d %H:%M"), c.call_id, c.agent_name or c.agent or "?",
+        [local_time(c.start, zone), c.call_id, c.agent_name or c.agent or "?",
          ("OK: " if c.verified_before else "NO: ") + c.finding, _first(c.transaction),
          _first(c.verification), c.machine_result.value, _decision(c)]
         for c in checks
@@ -75,13 +76,14 @@ def _quotes_html(title: str, evidence: tuple[Evidence, ...]) -> str:
     return f'<div class="qa-item"><b>{title}</b>{lines}</div>'
 
 
-def evidence_html(check: IdentityCheck) -> str:
+def evidence_html(check: IdentityCheck, zone: tzinfo = UTC) -> str:
     """The call's audit finding with every quote and time, and the reviewer's decision."""
     verdict = "pass" if check.verified_before else "fail"
     d = check.decision
     review = (
         f"{escape(d.decision.value)} by {escape(d.reviewer)} "
-        f"({d.decided_at:%Y-%m-%d %H:%M} UTC)" + (f": “{escape(d.comment)}”" if d.comment else "")
+        f"({local_time(d.decided_at, zone)})"
+        + (f": “{expandable_html(d.comment)}”" if d.comment else "")
         if d
         else "not reviewed yet"
     )
@@ -132,8 +134,8 @@ def layout() -> AuditWidgets:
         summary = gr.Markdown(elem_id="qa-audit-summary")
         table = gr.Dataframe(
             value=audit_frame([]), headers=HEADERS, interactive=False, wrap=True,
-            elem_id="qa-audit-table", max_height=420,
-            column_widths=["10%", "12%", "8%", "14%", "21%", "21%", "6%", "8%"],
+            elem_id="qa-audit-table", max_height=420, max_chars=90,
+            column_widths=["10%", "12%", "8%", "14%", "20%", "20%", "8%", "8%"],
             label="Calls with a transaction: verified before it? Select one for its evidence",
         )  # fmt: skip
         evidence = gr.HTML(_PROMPT, elem_id="qa-audit-evidence", css_template=CSS)
@@ -141,6 +143,7 @@ def layout() -> AuditWidgets:
                         checks_state, evidence)  # fmt: skip
 
 
+@keeps_page(5)
 def run_audit(ctx: AppContext, user: User, first: str, last: str, failed_only: bool) -> list[Any]:
     """The audit over the range (only the calls not verified before, when asked): a summary
     line, the table, the rows for the evidence, the prompt, and the CSV to download. Personal
@@ -161,16 +164,23 @@ def run_audit(ctx: AppContext, user: User, first: str, last: str, failed_only: b
         "" if masked else " Personal numbers are shown unmasked."
     )
     path = write_export(ctx, identity_table(checks, since=since, until=until), user.username)
-    return [note, audit_frame(checks), checks, _PROMPT, gr.DownloadButton(value=str(path))]
+    if not checks:
+        note = (
+            "No call with a transaction in this range: widen **Since**/**Until** (blank for all "
+            "time), or untick **Not verified before only**."
+        )
+    return [note, audit_frame(checks, ctx.zone), checks, _PROMPT,
+            gr.DownloadButton(value=str(path))]  # fmt: skip
 
 
+@keeps_page(None)
 def show_evidence(
     ctx: AppContext, user: User, checks: list[IdentityCheck], call_id: str | None
 ) -> str:
     """The evidence of the call ``call_id`` among the audit rows, or the prompt."""
     permitted(user, Action.AUDIT_IDENTITY)
     found = next((c for c in checks if c.call_id == (call_id or "")), None)
-    return evidence_html(found) if found else _PROMPT
+    return evidence_html(found, ctx.zone) if found else _PROMPT
 
 
 def load(ctx: AppContext, user: User) -> list[Any]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from functools import partial
 from html import escape
 from typing import Any
@@ -39,21 +40,24 @@ from ui.context import AppContext
 from ui.render import (
     AUDIO_ELEM_ID,
     CSS,
+    KEYS_JS,
     SEEK_JS,
     TRANSCRIPT_JS,
     clock,
     flags_html,
+    local_time,
     scorecard_html,
     transcript_html,
 )
 from ui.review_form import PANEL_OUTPUTS, ReviewPanel, panel_values
 from ui.sentiment_chart import sentiment_html
+from ui.waveform import evidence_marks, peaks, waveform_html
 from ui.widgets import CallView, selected_cell
 
 logger = logging.getLogger(__name__)
 
 HEADERS = [
-    "Time (UTC)",
+    "Time",
     "Agent",
     "Queue",
     "Language",
@@ -80,14 +84,14 @@ def _review_cell(row: CallRow) -> str:
     return f"{row.review_status} ({row.reviewed_by})" if row.reviewed_by else row.review_status
 
 
-def table_frame(rows: list[CallRow]) -> pd.DataFrame:
-    """The calls table: one line per call, newest first."""
+def table_frame(rows: list[CallRow], zone: tzinfo = UTC) -> pd.DataFrame:
+    """The calls table: one line per call, newest first, times in the site's ``zone``."""
     lines = []
     for row in rows:
         result = "" if row.passed is None else "pass" if row.passed else "FAIL"
         lines.append(
             [
-                row.start.strftime("%Y-%m-%d %H:%M"),
+                local_time(row.start, zone),
                 row.agent_label,
                 row.queue or "",
                 row.language or "",
@@ -103,11 +107,11 @@ def table_frame(rows: list[CallRow]) -> pd.DataFrame:
     return pd.DataFrame(lines, columns=HEADERS)
 
 
-def _title_html(detail: CallDetail) -> str:
+def _title_html(detail: CallDetail, zone: tzinfo) -> str:
     call = detail.call
     parts = [
         f"<b>Call {escape(call.call_id)}</b>",
-        call.start.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        local_time(call.start, zone, "%Y-%m-%d %H:%M:%S %Z"),
         escape(call.direction.value),
         f"queue {escape(call.queue)}" if call.queue else "",
         escape(call.agent_name or call.agent or "unknown agent"),
@@ -137,7 +141,12 @@ class CallsWidgets:
 
 def layout(ctx: AppContext) -> CallsWidgets:
     """Lay out the Calls tab inside the current Blocks context (the review panel wires its own
-    Claim, Release and Submit)."""
+    Claim, Release, Next call and Submit).
+
+    The call view is the review desk: the title and the player with the waveform across the
+    top, then three panes side by side, each scrolling on its own within the window — the
+    transcript, the evidence (scorecard and flags), the review form with Submit on top — so a
+    reviewer at 1366×768 sees all three and Submit without scrolling the page."""
     open_call_state = gr.State(None)
     with gr.Row():
         agent = gr.Dropdown(
@@ -152,37 +161,38 @@ def layout(ctx: AppContext) -> CallsWidgets:
         interactive=False,
         wrap=True,
         max_height=320,
+        max_chars=60,
         elem_id="qa-calls",
-        label=f"Calls (newest {LIST_LIMIT} first): select one to open it",
+        label=f"Calls (newest {LIST_LIMIT} first, times in {ctx.zone.key}): select one to open it",
     )
-    title = gr.HTML(_PROMPT, elem_id="qa-call-title", css_template=CSS)
-    with gr.Row():
-        with gr.Column(scale=3):
-            audio = gr.Audio(
-                label="Call audio",
-                type="filepath",
-                interactive=False,
-                elem_id=AUDIO_ELEM_ID,
-                buttons=[],
-                waveform_options=gr.WaveformOptions(show_recording_waveform=False),
-            )
-            audio_note = gr.Markdown(elem_id="qa-audio-note")
-            gr.Markdown("### Transcript")
+    title = gr.HTML(_PROMPT, elem_id="qa-call-title", css_template=CSS, js_on_load=KEYS_JS)
+    with gr.Row(equal_height=False):
+        audio = gr.Audio(
+            label="Call audio",
+            type="filepath",
+            interactive=False,
+            elem_id=AUDIO_ELEM_ID,
+            buttons=[],
+            waveform_options=gr.WaveformOptions(show_recording_waveform=False),
+            show_label=False,
+            scale=2,
+        )
+        audio_note = gr.HTML(
+            "", elem_id="qa-audio-note", js_on_load=SEEK_JS, css_template=CSS, scale=3
+        )
+    with gr.Row(equal_height=False, elem_id="qa-desk"):
+        with gr.Column(scale=4, elem_classes=["qa-pane"], elem_id="qa-pane-transcript"):
             transcript = gr.HTML(
-                "",
-                elem_id="qa-transcript",
-                js_on_load=TRANSCRIPT_JS,
-                css_template=CSS,
-                max_height=600,
+                "", elem_id="qa-transcript", js_on_load=TRANSCRIPT_JS, css_template=CSS
             )
-        with gr.Column(scale=2):
-            gr.Markdown("### Scorecard")
+        with gr.Column(scale=3, elem_classes=["qa-pane"], elem_id="qa-pane-evidence"):
             scorecard = gr.HTML("", elem_id="qa-scorecard", js_on_load=SEEK_JS, css_template=CSS)
-            gr.Markdown("### Flags")
             flags = gr.HTML("", elem_id="qa-flags", js_on_load=SEEK_JS, css_template=CSS)
+        with gr.Column(scale=4, elem_classes=["qa-pane"], elem_id="qa-pane-review"):
             panel = ReviewPanel(ctx, scorecard)
     view = [title, audio, audio_note, transcript, scorecard, flags, open_call_state,
             *panel.outputs]  # fmt: skip
+    panel.opens_calls_in(view, partial(open_call, ctx))
     return CallsWidgets(agent, flagged, failed, refresh, table, open_call_state, panel, view)
 
 
@@ -197,7 +207,13 @@ def _rows(ctx: AppContext, agent_key: str, flagged_only: bool, failed_only: bool
         )
 
 
-def load_page(ctx: AppContext, user: User) -> tuple[Any, pd.DataFrame]:
+_NO_CALLS = (
+    "No calls in the store yet: run `qa run --config SITE.toml --db STORE` on the recordings, "
+    "then press Refresh"
+)
+
+
+def load_page(ctx: AppContext, user: User) -> tuple[Any, Any]:
     """The agent filter's choices and the newest calls, when the page loads."""
     with ctx.db() as db:
         everything = list_calls(db, limit=LIST_LIMIT)
@@ -205,21 +221,24 @@ def load_page(ctx: AppContext, user: User) -> tuple[Any, pd.DataFrame]:
             ("All agents", _ALL_AGENTS),
             *((label, key) for key, label in list_agents(db)),
         ]
-    return gr.Dropdown(choices=choices), table_frame(everything)
+    frame = table_frame(everything, ctx.zone)
+    if frame.empty:  # say what to do rather than show a bare header
+        return gr.Dropdown(choices=choices), gr.Dataframe(value=frame, label=_NO_CALLS)
+    return gr.Dropdown(choices=choices), frame
 
 
 def filter_table(
     ctx: AppContext, user: User, agent_key: str, flagged_only: bool, failed_only: bool
 ) -> pd.DataFrame:
     """The calls of one agent (blank: all), flagged or failed only when asked."""
-    return table_frame(_rows(ctx, agent_key, flagged_only, failed_only))
+    return table_frame(_rows(ctx, agent_key, flagged_only, failed_only), ctx.zone)
 
 
 def open_call(ctx: AppContext, user: User, call_id: str | None) -> list[Any]:
     """The call view's values for ``call_id`` as ``user`` sees it (numbers masked unless the
     role may see them); the prompt when no call is given. A gr.Error for an unknown call."""
     if not call_id:
-        return [_PROMPT, None, "", "", "", "", None, *panel_values(None, user)]
+        return [_PROMPT, None, "", "", "", "", None, *panel_values(None, user, ctx.zone)]
     with ctx.db() as db:
         try:
             detail = call_detail(db, call_id, viewer_role=user.role)
@@ -228,15 +247,20 @@ def open_call(ctx: AppContext, user: User, call_id: str | None) -> list[Any]:
         ctx.prune_audio()
         try:
             playable = playable_audio(db, call_id, ctx.audio_dir)
-            audio_value, note = str(playable.path), f"Audio: {playable.description}."
+            audio_value = str(playable.path)
+            marks = evidence_marks(detail.scorecards, detail.flags)
+            note = (
+                f'Audio: {escape(playable.description)}. <span id="qa-speed">1×</span>'
+                + waveform_html(peaks(playable.path), playable.duration, marks)
+            )
         except RecordingError as exc:
             logger.warning("no audio for call %s: %s", call_id, exc)
-            audio_value, note = None, f"**No audio:** {exc}"
-        review = panel_values(detail, user)
+            audio_value, note = None, f"<b>No audio:</b> {escape(str(exc))}"
+        review = panel_values(detail, user, ctx.zone)
         mood = sentiment_html(load_sentiment(db, call_id), masked=detail.masked)
     logger.info("%s opened call %s (masked=%s)", user.username, call_id, detail.masked)
     return [
-        _title_html(detail) + mood,
+        _title_html(detail, ctx.zone) + mood,
         audio_value,
         note,
         transcript_html(detail.transcript, masked=detail.masked),
@@ -267,7 +291,7 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> CallView:
     view it returns is where other tabs open calls."""
     w = layout(ctx)
 
-    def on_load(request: gr.Request) -> tuple[Any, pd.DataFrame]:
+    def on_load(request: gr.Request) -> tuple[Any, Any]:
         return load_page(ctx, ctx.viewer(request))
 
     def on_filter(agent_key: str, flagged_only: bool, failed_only: bool,
@@ -287,7 +311,11 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> CallView:
     gr.on([w.agent.input, w.flagged.input, w.failed.input], on_filter, inputs=filters,
           outputs=w.table)  # fmt: skip
     w.refresh.click(on_refresh, inputs=[*filters, w.open_call], outputs=[w.table, *w.view])
-    w.table.select(on_select, inputs=None, outputs=w.view)
+    w.table.select(on_select, inputs=None, outputs=w.view).then(None, js=SCROLL_TO_CALL_JS)
     # A submitted review changes the score that counts: the list shows it.
     w.panel.changed.change(on_filter, inputs=filters, outputs=w.table)
-    return CallView(outputs=w.view, open=partial(open_call, ctx))
+    return CallView(outputs=w.view, open=partial(open_call, ctx), changed=w.panel.changed)
+
+
+#: Runs in the browser once a call is open: the call view at the top of the window, the desk.
+SCROLL_TO_CALL_JS = "() => { document.querySelector('#qa-call-title')?.scrollIntoView(); }"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from html import escape
 from typing import Any
 
@@ -49,87 +49,97 @@ from qa.records.complaints import (
     sync_complaint_cases,
 )
 from qa.records.export import ExportKind, export_table
-from ui.context import AppContext, permitted
-from ui.render import CSS
+from ui.context import AppContext, keeps_page, permitted
+from ui.render import CSS, expandable_html, local_time
 from ui.widgets import write_export
 
 logger = logging.getLogger(__name__)
 
-OVERDUE_HEADERS = ["Case", "Call", "Agent", "Escalated to", "Due (UTC)", "Overdue by", "Owner",
+OVERDUE_HEADERS = ["Case", "Call", "Agent", "Escalated to", "Due", "Overdue by", "Owner",
                    "Status"]  # fmt: skip
-CASE_HEADERS = ["Case", "Complained (UTC)", "Call", "Agent", "Severity", "Source", "Status",
+CASE_HEADERS = ["Case", "Complained", "Call", "Agent", "Severity", "Source", "Status",
                 "Owner", "Escalation", "Summary"]  # fmt: skip
 # column heading -> the dnd export's field
 DND_HEADERS = {"Customer": "customer_number", "Kind refused": "kind", "Call": "call_id",
-               "Start (UTC)": "start", "Agent": "agent_name", "Said": "quote",
+               "Start": "start", "Agent": "agent_name", "Said": "quote",
                "At": "quote_at"}  # fmt: skip
 _ALL = "all"
 _PROMPT = '<p class="qa-empty">Select a case in either table to work on it.</p>'
 
 
-def _when(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else "-"
+def _when(value: datetime | None, zone: tzinfo = UTC) -> str:
+    return local_time(value, zone)
 
 
 def _summary(case: ComplaintCase, masked: bool) -> str:
     return mask_personal_data(case.summary) if masked else case.summary
 
 
-def _escalation(case: ComplaintCase, now: datetime) -> str:
+def _escalation(case: ComplaintCase, now: datetime, zone: tzinfo = UTC) -> str:
     if not case.active:
         return "-"
     level = case.escalation(now)
     if level is not None:
         return f"OVERDUE → {level.escalate_to}"
     upcoming = case.next_deadline(now)
-    return f"{upcoming.escalation.milestone.value} due {_when(upcoming.due)}" if upcoming else "-"
+    due = _when(upcoming.due, zone) if upcoming else ""
+    return f"{upcoming.escalation.milestone.value} due {due}" if upcoming else "-"
 
 
-def overdue_frame(overdue: list[OverdueCase], now: datetime) -> pd.DataFrame:
-    """The overdue list (qa.records.complaints.overdue_cases), most escalated first."""
+def overdue_frame(overdue: list[OverdueCase], now: datetime, zone: tzinfo = UTC) -> pd.DataFrame:
+    """The overdue list (qa.records.complaints.overdue_cases), most escalated first; times in
+    the site's ``zone``."""
     rows = []
     for late in overdue:
         hours = int(late.overdue_by(now).total_seconds() // 3600)
         case = late.case
         rows.append([case.case_id, case.call_id, case.agent_label, late.escalation.escalate_to,
-                     _when(late.due), f"{hours // 24}d {hours % 24}h", case.owner or "-",
+                     _when(late.due, zone), f"{hours // 24}d {hours % 24}h", case.owner or "-",
                      case.status.value])  # fmt: skip
     return pd.DataFrame(rows, columns=OVERDUE_HEADERS)
 
 
-def cases_frame(cases: list[ComplaintCase], now: datetime, masked: bool) -> pd.DataFrame:
-    """Every case, newest complaint first."""
+def cases_frame(
+    cases: list[ComplaintCase], now: datetime, masked: bool, zone: tzinfo = UTC
+) -> pd.DataFrame:
+    """Every case, newest complaint first; times in the site's ``zone``."""
     rows = [
-        [c.case_id, _when(c.opened_at), c.call_id, c.agent_label, c.severity, c.source,
-         c.status.value, c.owner or "-", _escalation(c, now), _summary(c, masked)]
+        [c.case_id, _when(c.opened_at, zone), c.call_id, c.agent_label, c.severity, c.source,
+         c.status.value, c.owner or "-", _escalation(c, now, zone), _summary(c, masked)]
         for c in cases
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=CASE_HEADERS)
 
 
-def case_html(case: ComplaintCase, events: list[CaseEvent], now: datetime, masked: bool) -> str:
-    """One case: its facts, its deadlines as of now, and its history."""
+def case_html(
+    case: ComplaintCase, events: list[CaseEvent], now: datetime, masked: bool,
+    zone: tzinfo = UTC,
+) -> str:  # fmt: skip
+    """One case: its facts, its deadlines as of now, and its history (times in the site's
+    ``zone``; long texts shortened, a click away from the rest)."""
     deadlines = "".join(
-        f'<div class="qa-evidence">{escape(d.escalation.description)}: due {_when(d.due)} — '
+        f'<div class="qa-evidence">{escape(d.escalation.description)}: due {_when(d.due, zone)} — '
         f"<b>{escape(d.state)}</b></div>"
         for d in case.deadlines(now)
     )
     history = "".join(
-        f'<div class="qa-evidence">{_when(e.at)} <b>{escape(e.by)}</b> {escape(e.action)}'
+        f'<div class="qa-evidence">{_when(e.at, zone)} <b>{escape(e.by)}</b> {escape(e.action)}'
         + (f" {escape(e.before or '-')} → {escape(e.after)}" if e.action != "opened" else "")
-        + (f": “{escape(mask_personal_data(e.note) if masked else e.note)}”" if e.note else "")
+        + (f": “{expandable_html(mask_personal_data(e.note) if masked else e.note)}”"
+           if e.note else "")
         + "</div>"
         for e in events
-    )
+    )  # fmt: skip
     return (
         f'<div class="qa-card" data-case="{case.case_id}"><h4>Case {case.case_id} · call '
         f"{escape(case.call_id)} · {escape(case.agent_label)} · "
         f'<span class="qa-verdict qa-sev-{escape(case.severity)}">{escape(case.severity)}</span> '
         f"{escape(case.status.value)}</h4>"
-        f'<div class="qa-item">“{escape(_summary(case, masked))}”</div>'
+        f'<div class="qa-item">“{expandable_html(_summary(case, masked))}”</div>'
         f'<div class="qa-item"><b>Owner</b>: {escape(case.owner or "unassigned")} · '
-        f"<b>replied</b> {_when(case.replied_at)} · <b>handling since</b> "
-        f"{_when(case.handling_since)} · <b>resolved</b> {_when(case.resolved_at)}</div>"
+        f"<b>replied</b> {_when(case.replied_at, zone)} · <b>handling since</b> "
+        f"{_when(case.handling_since, zone)} · <b>resolved</b> "
+        f"{_when(case.resolved_at, zone)}</div>"
         f'<div class="qa-item"><b>Deadlines</b>{deadlines}</div>'
         f'<div class="qa-item"><b>History</b>{history}</div></div>'
     )
@@ -183,7 +193,8 @@ def layout() -> ComplaintsWidgets:
     )  # fmt: skip
     table = gr.Dataframe(
         value=cases_frame([], datetime.now(UTC), True), headers=CASE_HEADERS, interactive=False,
-        wrap=True, max_height=360, elem_id="qa-cases", label="Complaint cases (newest first)",
+        wrap=True, max_height=360, max_chars=80, elem_id="qa-cases",
+        label="Complaint cases (newest first): select one to work on it",
     )  # fmt: skip
     detail = gr.HTML(_PROMPT, elem_id="qa-case", css_template=CSS)
     with gr.Row(visible=False) as manage:
@@ -192,8 +203,10 @@ def layout() -> ComplaintsWidgets:
             label="New status", choices=[s.value for s in CaseStatus], scale=2,
             elem_id="qa-case-status",
         )  # fmt: skip
-        note = gr.Textbox(label="Note (required to resolve or close)", scale=4)
+    # The note and the buttons: for those who manage complaints and for the case's owner (who
+    # may only record the reply); the owner and status fields above only for the former.
     with gr.Row(visible=False) as actions:
+        note = gr.Textbox(label="Note (required to resolve or close)", scale=4)
         save_owner = gr.Button("Set owner", size="sm", visible=False)
         save_status = gr.Button("Set status", size="sm", visible=False)
         reply = gr.Button("Record reply to the customer", size="sm")
@@ -204,6 +217,7 @@ def layout() -> ComplaintsWidgets:
             dnd_download = gr.DownloadButton("Download CSV", size="sm", elem_id="qa-dnd-download")
         dnd_table = gr.Dataframe(
             value=pd.DataFrame([], columns=list(DND_HEADERS)), interactive=False, wrap=True,
+            max_chars=80,
             elem_id="qa-dnd", label="Customers who asked not to be called, with the kind refused",
         )  # fmt: skip
     with gr.Accordion("Open a case on a call", open=False, visible=False) as opener:
@@ -229,9 +243,10 @@ def tables(ctx: AppContext, user: User, status_value: str) -> list[Any]:
         chosen = None if status_value == _ALL else status_value
         cases = list_cases(db, status=chosen)
         late = overdue_cases(db, now)
-    return [overdue_frame(late, now), cases_frame(cases, now, masked)]
+    return [overdue_frame(late, now, ctx.zone), cases_frame(cases, now, masked, ctx.zone)]
 
 
+@keeps_page(5)
 def show(ctx: AppContext, user: User, case_id: int | None) -> list[Any]:
     """The case ``case_id`` (None: the prompt), with the tools ``user`` may use on it: owner and
     status for those who manage complaints, the reply for them and the case's owner."""
@@ -245,14 +260,15 @@ def show(ctx: AppContext, user: User, case_id: int | None) -> list[Any]:
     manages = can(user.role, Action.MANAGE_COMPLAINTS)
     may_reply = manages or user.username == case.owner
     return [
-        case_html(case, events, datetime.now(UTC), masked),
+        case_html(case, events, datetime.now(UTC), masked, ctx.zone),
         case_id,
-        gr.Row(visible=manages or may_reply),
-        gr.Row(visible=manages or may_reply),
+        gr.Row(visible=manages),
+        gr.Row(visible=may_reply),
         gr.Dropdown(choices=["", *users], value=case.owner, interactive=manages),
     ]
 
 
+@keeps_page(2)
 def dnd_list(ctx: AppContext, user: User) -> list[Any]:
     """The do-not-disturb list and its CSV (supervisors, auditors, admins); customer numbers
     masked unless the role may see personal data, in the download too."""
@@ -279,6 +295,7 @@ def load(ctx: AppContext, user: User) -> list[Any]:
             *(dnd_list(ctx, user) if exports else [gr.skip(), gr.skip()])]  # fmt: skip
 
 
+@keeps_page(7)
 def reload(ctx: AppContext, user: User, status_value: str, case_id: int | None) -> list[Any]:
     """Both tables and the open case again."""
     return [*tables(ctx, user, status_value), *show(ctx, user, case_id)]
@@ -292,6 +309,7 @@ def _act(change: Callable[..., ComplaintCase], *args: Any, **kwargs: Any) -> Com
         raise gr.Error(str(exc)) from None
 
 
+@keeps_page(7)
 def set_case_owner(
     ctx: AppContext, user: User, case_id: int, value: str | None, status_value: str
 ) -> list[Any]:
@@ -301,6 +319,7 @@ def set_case_owner(
     return reload(ctx, user, status_value, case_id)
 
 
+@keeps_page(8)
 def set_case_status(
     ctx: AppContext, user: User, case_id: int | None, value: str | None, text: str,
     status_value: str,
@@ -315,6 +334,7 @@ def set_case_status(
     return [*reload(ctx, user, status_value, case_id), ""]
 
 
+@keeps_page(8)
 def record_case_reply(
     ctx: AppContext, user: User, case_id: int, text: str, status_value: str
 ) -> list[Any]:
@@ -324,6 +344,7 @@ def record_case_reply(
     return [*reload(ctx, user, status_value, case_id), ""]
 
 
+@keeps_page(9)
 def open_new_case(
     ctx: AppContext, user: User, call: str, level: str, text: str, status_value: str
 ) -> list[Any]:

@@ -9,13 +9,14 @@ lock.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import gradio as gr
@@ -123,3 +124,33 @@ def refused(message: str, outputs: int) -> list[Any]:
     as they are: a refusal is not an error of the app, so no output is marked failed."""
     gr.Warning(message)
     return [gr.skip()] * outputs
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def keeps_page(outputs: int | None) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Make a handler's refusals (a gr.Error raised inside: a role check, a bad day, a case the
+    library refuses) leave the page as it was: the message as a warning toast and every output
+    skipped, so no output turns into an error placeholder. ``outputs`` is how many the handler
+    fills (None: one, returned bare rather than in a list).
+
+    Usage::
+
+        @keeps_page(3)
+        def agent_view(ctx, user, ...) -> list[Any]: ...
+    """
+
+    def wrap(handler: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(handler)
+        def kept(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return handler(*args, **kwargs)
+            except gr.Error as refusal:
+                skipped = refused(str(refusal.message), outputs or 1)
+                return cast(R, skipped[0] if outputs is None else skipped)
+
+        return kept
+
+    return wrap

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import gradio as gr
 import pandas as pd
@@ -28,14 +29,15 @@ from qa.access.permissions import Action, PermissionDeniedError, can
 from qa.access.roles import User
 from qa.review.assignment import assign, assign_round_robin, claim, dispute, reviewers, worklist
 from qa.review.queues import QUEUE_LABELS, Queue, queue_calls, queue_counts
-from qa.review.state import ReviewStatus, ReviewWorkflowError
+from qa.review.state import ReviewStatus, ReviewWorkflowError, get_review
 from ui.context import AppContext, permitted, refused
+from ui.render import local_time
 from ui.widgets import CallView, selected_cell
 
 logger = logging.getLogger(__name__)
 
 MINE = "mine"  # the worklist's key among the queue choices
-HEADERS = ["Time (UTC)", "Agent", "Queue", "Why", "Score", "Result", "Review", "Assignee",
+HEADERS = ["Time", "Agent", "Queue", "Why", "Score", "Result", "Review", "Assignee",
            "Call ID"]  # fmt: skip
 _CALL_ID_COLUMN = HEADERS.index("Call ID")
 LIMIT = 500
@@ -50,19 +52,21 @@ def queue_choices(counts: dict[Queue, tuple[int, int]]) -> list[tuple[str, str]]
     ]
 
 
-def queue_frame(db: Any, key: str, user: User, open_only: bool) -> pd.DataFrame:
-    """The rows of the queue ``key`` (or the user's worklist) as the table shows them."""
+def queue_frame(db: Any, key: str, user: User, open_only: bool, zone: Any = None) -> pd.DataFrame:
+    """The rows of the queue ``key`` (or the user's worklist) as the table shows them, times in
+    the site's ``zone`` (None: UTC)."""
+    zone = zone or ZoneInfo("UTC")
     lines = []
     if key == MINE:
         for item in worklist(db, user.username):
-            lines.append([item.start.strftime("%Y-%m-%d %H:%M"), item.agent_label,
+            lines.append([local_time(item.start, zone), item.agent_label,
                           ", ".join(item.queues), "assigned to you", "", "", item.status.value,
                           user.username, item.call_id])  # fmt: skip
         return pd.DataFrame(lines, columns=HEADERS)
     statuses = _OPEN if open_only else None
     for row in queue_calls(db, key, statuses=statuses, limit=LIMIT):
         result = "" if row.passed is None else "pass" if row.passed else "FAIL"
-        lines.append([row.start.strftime("%Y-%m-%d %H:%M"), row.agent_label, row.queue.value,
+        lines.append([local_time(row.start, zone), row.agent_label, row.queue.value,
                       row.reason, f"{row.score:.0f}%" if row.score is not None else "", result,
                       row.status.value, row.assignee or "", row.call_id])  # fmt: skip
     return pd.DataFrame(lines, columns=HEADERS)
@@ -96,12 +100,13 @@ def layout() -> QueuesWidgets:
         open_only = gr.Checkbox(label="Open reviews only", value=True, scale=1)
         refresh = gr.Button("Refresh", size="sm", scale=1)
     table = gr.Dataframe(value=pd.DataFrame([], columns=HEADERS), headers=HEADERS,
-                         interactive=False, wrap=True, max_height=360, elem_id="qa-queue",
+                         interactive=False, wrap=True, max_height=360, max_chars=80,
+                         elem_id="qa-queue",
                          label="Calls in the queue: select one")  # fmt: skip
     with gr.Row():
         picked = gr.Textbox(label="Picked call", interactive=False, scale=2,
                             elem_id="qa-queue-picked")  # fmt: skip
-        claim_open = gr.Button("Claim and open", variant="primary", scale=1,
+        claim_open = gr.Button("Claim and open", variant="primary", scale=1, visible=False,
                                elem_id="qa-queue-claim")  # fmt: skip
         open_button = gr.Button("Open", scale=1, elem_id="qa-queue-open")
     with gr.Accordion("Assign (supervisors)", open=False, visible=False,
@@ -127,17 +132,29 @@ def load(ctx: AppContext, user: User, key: str, only_open: bool) -> list[Any]:
     with ctx.db() as db:
         summary = ctx.queues.refresh(db, ctx.review, ctx.zone)
         counts = {c.queue: (c.open, c.total) for c in queue_counts(db)}
-        frame = queue_frame(db, key or MINE, user, only_open)
+        frame = queue_frame(db, key or MINE, user, only_open, ctx.zone)
         names = [u.username for u in reviewers(db)]
     lead = can(user.role, Action.ASSIGN_REVIEWS)
     added = f" ({summary.total} call(s) newly queued)" if summary.total else ""
+    note = f"{len(frame)} call(s){added}."
+    if frame.empty:
+        note = _EMPTY_MINE if (key or MINE) == MINE else _EMPTY_QUEUE
+        note += added and f" {added.strip()}."
     return [
         gr.Dropdown(choices=queue_choices(counts), value=key or MINE),
         frame,
         gr.Accordion(visible=lead),
         gr.Dropdown(choices=names) if lead else gr.skip(),
-        f"{len(frame)} call(s){added}.",
+        note,
+        gr.Button(visible=can(user.role, Action.REVIEW_CALLS)),
     ]
+
+
+_EMPTY_MINE = (
+    "Your worklist is empty: pick a queue above and **Claim and open** a call, or press "
+    "**Next call** in the call view."
+)
+_EMPTY_QUEUE = "No call in this queue: pick another queue, or untick **Open reviews only**."
 
 
 def open_picked(ctx: AppContext, user: User, view: CallView, call_id: str, take: bool) -> list[Any]:
@@ -148,8 +165,13 @@ def open_picked(ctx: AppContext, user: User, view: CallView, call_id: str, take:
     if take:
         permitted(user, Action.REVIEW_CALLS)
         with ctx.db() as db:
+            review = get_review(db, call_id)
+            # A submitted or disputed review is not claimed but worked on: open it, and the
+            # form says whether this user may submit it again.
+            submitted = review is not None and review.status not in _OPEN
             try:
-                claim(db, call_id, user)
+                if not submitted:
+                    claim(db, call_id, user)
             except (ReviewWorkflowError, PermissionDeniedError) as refusal:
                 return refused(str(refusal), 1 + len(view.outputs))
     return [gr.Tabs(selected="calls"), *view.open(user, call_id)]
@@ -224,11 +246,13 @@ def build_tab(ctx: AppContext, app: gr.Blocks, view: CallView, tabs: gr.Tabs) ->
         return dispute_picked(ctx, ctx.viewer(request), call_id, why)
 
     load_inputs = [w.queue, w.open_only]
-    load_outputs = [w.queue, w.table, w.lead_tools, w.reviewer, w.note]
+    load_outputs = [w.queue, w.table, w.lead_tools, w.reviewer, w.note, w.claim_open]
     app.load(on_load, inputs=load_inputs, outputs=load_outputs)
     gr.on([w.queue.input, w.open_only.input, w.refresh.click], on_load, inputs=load_inputs,
           outputs=load_outputs)  # fmt: skip
     w.table.select(on_pick, inputs=None, outputs=w.picked)
+    if view.changed is not None:  # a review claimed, released or submitted: the list follows
+        view.changed.change(on_load, inputs=load_inputs, outputs=load_outputs)
     for button, handler in ((w.claim_open, on_claim_open), (w.open_button, on_open)):
         button.click(handler, inputs=w.picked, outputs=[tabs, *view.outputs]).then(
             None, js=_SCROLL_JS

@@ -7,6 +7,7 @@ Every piece of text is escaped. Elements carrying ``data-seek="SECONDS"`` are th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, tzinfo
 from html import escape
 
 from calldata import Evidence, Flag, ItemResult, Role, Scorecard, Transcript, Verdict
@@ -56,6 +57,98 @@ document.addEventListener('timeupdate', (event) => {
 """.replace("AUDIO_ELEM_ID", AUDIO_ELEM_ID)
 )
 
+# The review desk's keys, one listener for the page (registered once however often the call view
+# loads). Keys typed into a field are the field's; the others drive the player and the form.
+KEYS_JS = """
+if (!window.qaDeskKeys) {
+  window.qaDeskKeys = true;
+  const player = () => document.querySelector('#AUDIO_ELEM_ID audio');
+  const items = () => [...document.querySelectorAll('.qa-review-item')];
+  const press = (selector) => { const b = document.querySelector(selector); if (b) b.click(); };
+  let current = -1;
+  const focusItem = (index) => {
+    const all = items();
+    if (!all.length) return null;
+    current = Math.max(0, Math.min(all.length - 1, index));
+    all.forEach((row, i) => row.classList.toggle('qa-focused', i === current));
+    all[current].scrollIntoView({block: 'nearest'});
+    return all[current];
+  };
+  const decide = (name) => {
+    const row = items()[current] || focusItem(0);
+    if (!row) return;
+    const label = [...row.querySelectorAll('label')].find((l) => l.textContent.trim() === name);
+    if (label) label.click();
+    if (name === 'Override') row.querySelector('[id^=qa-verdict-] input')?.focus();
+  };
+  const speeds = [0.75, 1, 1.25, 1.5, 1.75, 2, 2.5];
+  const speed = (way) => {
+    const a = player();
+    if (!a) return;
+    const at = speeds.findIndex((s) => s >= a.playbackRate - 0.01);
+    a.playbackRate = speeds[Math.max(0, Math.min(speeds.length - 1, (at < 0 ? 1 : at) + way))];
+    const shown = document.querySelector('#qa-speed');
+    if (shown) shown.textContent = a.playbackRate + '×';
+  };
+  document.addEventListener('keydown', (event) => {
+    const t = event.target;
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const typing = t && (t.isContentEditable || ['TEXTAREA', 'SELECT'].includes(t.tagName)
+      || (t.tagName === 'INPUT' && !['radio', 'checkbox', 'button', 'range'].includes(t.type)));
+    if (typing) {
+      if (event.key === 'Escape') t.blur();
+      return;
+    }
+    const a = player();
+    const actions = {
+      ' ': () => a && (a.paused ? a.play().catch(() => {}) : a.pause()),
+      'k': () => a && (a.paused ? a.play().catch(() => {}) : a.pause()),
+      'ArrowLeft': () => a && (a.currentTime = Math.max(0, a.currentTime - 5)),
+      'ArrowRight': () => a && (a.currentTime = a.currentTime + 5),
+      '[': () => speed(-1),
+      ']': () => speed(1),
+      'ArrowDown': () => focusItem(current + 1),
+      'ArrowUp': () => focusItem(current - 1),
+      'c': () => decide('Confirm'),
+      'r': () => decide('Reject'),
+      'o': () => decide('Override'),
+      'a': () => press('#qa-review-confirm-all'),
+      's': () => press('#qa-review-submit'),
+      'n': () => press('#qa-review-next'),
+    };
+    const act = actions[event.key];
+    if (!act || !document.querySelector('#qa-call-title')?.offsetParent) return;
+    event.preventDefault();
+    act();
+  });
+  document.addEventListener('timeupdate', (event) => {
+    const a = event.target, head = document.querySelector('#qa-wave-head');
+    const wave = document.querySelector('#qa-waveform');
+    if (!head || !wave || !a.closest || !a.closest('#AUDIO_ELEM_ID')) return;
+    const width = wave.viewBox.baseVal.width, duration = parseFloat(wave.dataset.duration);
+    head.setAttribute('x', String(Math.min(width, a.currentTime / duration * width)));
+  }, true);
+}
+""".replace("AUDIO_ELEM_ID", AUDIO_ELEM_ID)
+
+#: the page's own rules (Blocks.launch css): the one-screen call view, table headers
+APP_CSS = """
+.qa-pane { max-height: calc(100vh - 175px); overflow-y: auto; flex-wrap: nowrap !important; }
+#qa-desk { min-height: calc(100vh - 150px); }  /* room to scroll the call's title to the top */
+/* a column heading breaks between words, never inside one ("Machin e") */
+.gradio-container th, .gradio-container th *, [role=columnheader], [role=columnheader] * {
+  word-break: keep-all !important; overflow-wrap: normal !important; hyphens: none; }
+.qa-review-bar { position: sticky; top: 0; z-index: 5; background: var(--background-fill-primary); }
+.qa-review-item.qa-focused { outline: 2px solid var(--color-accent); border-radius: 6px; }
+#qa-waveform { width: 100%; height: 48px; display: block; cursor: pointer; }
+.qa-wave-bar { fill: var(--neutral-400); }
+.qa-wave-mark { fill-opacity: .9; }
+.qa-wave-fail { fill: #dc2626; } .qa-wave-pass { fill: #059669; } .qa-wave-na { fill: #6b7280; }
+#qa-wave-head { fill: var(--color-accent); }
+kbd { border: 1px solid var(--border-color-primary); border-radius: 3px; padding: 0 .25em;
+  font-size: .85em; }
+"""
+
 CSS = """
 .qa-turn { display: grid; grid-template-columns: 3.5em 6.5em 1fr; gap: .5em; padding: .35em .5em;
   border-radius: 6px; cursor: pointer; margin-bottom: 2px; }
@@ -86,6 +179,12 @@ CSS = """
 .qa-audit { width: 100%; border-collapse: collapse; font-size: .9em; }
 .qa-audit td, .qa-audit th { border-top: 1px solid var(--border-color-primary); padding: .25em .4em;
   text-align: left; vertical-align: top; }
+.qa-more summary { cursor: pointer; list-style: none; }
+.qa-more summary::-webkit-details-marker { display: none; }
+.qa-more[open] summary { display: none; }
+.qa-more-link { text-decoration: underline; opacity: .8; font-size: .9em; }
+.qa-dispute { margin: .3em 0; padding: .4em .6em; border-radius: 6px;
+  background: rgba(245, 158, 11, .18); }
 .qa-denied { padding: .8em; border-radius: 6px; background: rgba(239, 68, 68, .15); }
 """
 
@@ -99,6 +198,40 @@ def clock(seconds: float) -> str:
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def local_time(moment: datetime | None, zone: tzinfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """``moment`` in the site's time zone (a naive time is taken as UTC); ``-`` for none."""
+    if moment is None:
+        return "-"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone).strftime(fmt)
+
+
+#: texts longer than this are shortened, with the rest a click away
+SHORT_TEXT = 160
+
+
+def shortened(text: str, limit: int = SHORT_TEXT) -> str:
+    """``text`` cut at a word to about ``limit`` characters with "…" (table cells; the full text
+    is in the record the row opens)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    return f"{cut}…"
+
+
+def expandable_html(text: str, limit: int = SHORT_TEXT) -> str:
+    """``text`` escaped; when long, its start with "…" and a click (``<details>``) for the rest."""
+    short = shortened(text, limit)
+    if short == " ".join(text.split()):
+        return escape(text)
+    return (
+        f'<details class="qa-more"><summary>{escape(short)} <span class="qa-more-link">'
+        f"show all ({len(text)} characters)</span></summary>{escape(text)}</details>"
+    )
 
 
 def _seek_attr(seconds: float) -> str:
@@ -176,7 +309,7 @@ def _decision_html(decision: ItemDecision | None) -> str:
     """The reviewer's decision on an item, beside the machine's verdict."""
     if decision is None:
         return ""
-    comment = f" “{escape(decision.comment)}”" if decision.comment else ""
+    comment = f" “{expandable_html(decision.comment)}”" if decision.comment else ""
     return (
         f'<div class="qa-human" data-decision="{decision.decision.value}">reviewer '
         f"{escape(decision.reviewer)}: {decision.decision.value} → {_badge(decision.verdict)}"
@@ -233,19 +366,21 @@ def scorecard_html(cards: tuple[Scorecard, ...], reviewed: Sequence[ReviewedScor
     return "\n".join(parts)
 
 
-def audit_html(trail: Sequence[AuditEntry]) -> str:
-    """The audit trail: when, who, what, before → after, why; oldest first."""
+def audit_html(trail: Sequence[AuditEntry], zone: tzinfo = UTC) -> str:
+    """The audit trail: when (in the site's ``zone``), who, what, before → after, why; oldest
+    first."""
     if not trail:
         return '<p class="qa-empty">No changes yet.</p>'
     rows = "".join(
-        f'<tr data-action="{escape(e.action)}"><td>{e.at.strftime("%Y-%m-%d %H:%M:%S")}</td>'
+        f'<tr data-action="{escape(e.action)}">'
+        f"<td>{local_time(e.at, zone, '%Y-%m-%d %H:%M:%S')}</td>"
         f"<td>{escape(e.actor)}</td><td>{escape(e.action)}</td><td>{escape(e.target)}</td>"
         f"<td>{escape(e.before or '')} → {escape(e.after or '')}</td>"
-        f"<td>{escape(e.reason)}</td></tr>"
+        f"<td>{expandable_html(e.reason)}</td></tr>"
         for e in trail
     )
     return (
-        '<table class="qa-audit"><thead><tr><th>When (UTC)</th><th>Who</th><th>What</th>'
+        '<table class="qa-audit"><thead><tr><th>When</th><th>Who</th><th>What</th>'
         "<th>Which</th><th>Before → after</th><th>Why</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
     )

@@ -10,11 +10,13 @@ and submitting checks it all again.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from html import escape
 from typing import Any
 
@@ -25,16 +27,18 @@ from qa.access.permissions import Action, PermissionDeniedError, can
 from qa.access.roles import User
 from qa.review.assignment import claim, release
 from qa.review.call_view import CallDetail, call_detail
+from qa.review.next_call import next_call
 from qa.review.state import (
     Decision,
     ItemChoice,
     ReviewStatus,
     ReviewWorkflowError,
     check_may_change,
+    get_review,
 )
 from qa.review.submit import submit_review
 from ui.context import AppContext, refused
-from ui.render import CSS, audit_html, scorecard_html
+from ui.render import CSS, audit_html, expandable_html, local_time
 
 __all__ = [
     "PANEL_OUTPUTS",
@@ -84,6 +88,7 @@ class ReviewForm:
     editable: bool = False
     note: str = ""
     nonce: int = 0
+    revision: int = 0  # the review's submissions when the form was drawn: a second click sees more
 
 
 def form_for(detail: CallDetail | None, user: User) -> ReviewForm:
@@ -122,11 +127,26 @@ def form_for(detail: CallDetail | None, user: User) -> ReviewForm:
         except (PermissionDeniedError, ReviewWorkflowError) as refused:
             editable, note = False, str(refused)
     comment = detail.review.comment if detail.review else ""
-    return ReviewForm(call_id, tuple(items), comment, editable, note, nonce)
+    revision = detail.review.revision if detail.review else 0
+    return ReviewForm(call_id, tuple(items), comment, editable, note, nonce, revision)
 
 
-def status_html(detail: CallDetail | None) -> str:
-    """Where the call's review stands: status, who has it, the queues it is in and why."""
+def _dispute_html(detail: CallDetail, zone: tzinfo) -> str:
+    """Who disputed the review, when and why (the latest dispute in the audit trail)."""
+    disputes = [e for e in detail.audit_trail if e.action == "review.dispute"]
+    if not disputes:
+        return ""
+    last = disputes[-1]
+    return (
+        f'<div class="qa-dispute" id="qa-dispute-reason">Disputed by <b>{escape(last.actor)}</b> '
+        f"{local_time(last.at, zone)}: “{expandable_html(last.reason)}” — change what needs "
+        "changing and submit again.</div>"
+    )
+
+
+def status_html(detail: CallDetail | None, zone: tzinfo = UTC) -> str:
+    """Where the call's review stands: status, who has it, who submitted it and when (in the
+    site's ``zone``), why it is disputed, the queues it is in and why."""
     if detail is None:
         return ""
     review = detail.review
@@ -138,10 +158,12 @@ def status_html(detail: CallDetail | None) -> str:
         if review.submitted_by and review.submitted_at:
             text += (
                 f" · submitted by {escape(review.submitted_by)} "
-                f"{review.submitted_at.strftime('%Y-%m-%d %H:%M')} UTC"
+                f"{local_time(review.submitted_at, zone)}"
             )
+        if review.status is ReviewStatus.DISPUTED:
+            text += _dispute_html(detail, zone)
         if review.comment:
-            text += f'<div class="qa-reason">Comment: “{escape(review.comment)}”</div>'
+            text += f'<div class="qa-reason">Comment: “{expandable_html(review.comment)}”</div>'
     queues = "".join(
         f"<li><b>{escape(queue)}</b>: {escape(reason)}</li>" for queue, reason in detail.queues
     )
@@ -151,12 +173,13 @@ def status_html(detail: CallDetail | None) -> str:
 
 
 #: the panel's components, in the order of :attr:`ReviewPanel.outputs` and :func:`panel_values`
-PANEL_OUTPUTS = ("status", "claim", "release", "form", "audit")
+PANEL_OUTPUTS = ("status", "claim", "release", "next", "form", "audit")
 
 
-def panel_values(detail: CallDetail | None, user: User) -> list:
+def panel_values(detail: CallDetail | None, user: User, zone: tzinfo = UTC) -> list:
     """The panel's values for ``detail`` as ``user`` sees it, in :data:`PANEL_OUTPUTS` order:
-    where the review stands, whether Claim and Release show, the form, the audit trail."""
+    where the review stands, whether Claim, Release and Next call show, the form, the audit
+    trail (times in the site's ``zone``)."""
     may_claim = may_release = False
     if detail is not None and detail.reviewed and can(user.role, Action.REVIEW_CALLS):
         review = detail.review
@@ -168,42 +191,84 @@ def panel_values(detail: CallDetail | None, user: User) -> list:
         may_release = open_ and review is not None and review.assignee is not None
         may_release = may_release and (mine or lead)
     return [
-        status_html(detail),
+        status_html(detail, zone),
         gr.Button(visible=may_claim),
         gr.Button(visible=may_release),
+        gr.Button(visible=can(user.role, Action.REVIEW_CALLS)),
         form_for(detail, user),
-        audit_html(detail.audit_trail) if detail is not None else "",
+        audit_html(detail.audit_trail, zone) if detail is not None else "",
     ]
 
 
+#: the keys of the review desk, shown under the form (ui.render.KEYS_JS implements them)
+KEYS_HELP = (
+    "Keys: <kbd>Space</kbd> play/pause · <kbd>←</kbd>/<kbd>→</kbd> 5 s back/forward · "
+    "<kbd>[</kbd>/<kbd>]</kbd> slower/faster · <kbd>↓</kbd>/<kbd>↑</kbd> next/previous item · "
+    "<kbd>c</kbd> confirm · <kbd>r</kbd> reject · <kbd>o</kbd> override · <kbd>a</kbd> confirm "
+    "all · <kbd>s</kbd> submit · <kbd>n</kbd> next call"
+)
+
+
+def _opposite(verdict: Verdict) -> Verdict:
+    return {Verdict.PASS: Verdict.FAIL, Verdict.FAIL: Verdict.PASS}.get(verdict, verdict)
+
+
+def item_choice(item: FormItem, chosen: str | None, verdict: str | None, note: str) -> ItemChoice:
+    """What the reviewer decided on ``item`` from the form's fields. A verdict picked in the
+    dropdown that the decision does not give (the Override tick forgotten) is an override: the
+    reviewer said which verdict counts, and it is not dropped."""
+    decision = Decision(chosen or Decision.CONFIRMED.value)
+    picked = Verdict(verdict) if verdict else None
+    if decision is not Decision.OVERRIDDEN and picked is not None and picked != item.verdict:
+        implied = item.machine if decision is Decision.CONFIRMED else _opposite(item.machine)
+        if picked != implied:
+            decision = Decision.OVERRIDDEN
+    chosen_verdict = picked if decision is Decision.OVERRIDDEN else None
+    return ItemChoice(item.scorecard_id, item.item_id, decision, chosen_verdict, note or "")
+
+
 class ReviewPanel:
-    """The panel's components, laid out where it is built, and the functions that fill them."""
+    """The panel's components, laid out where it is built, and the functions that fill them.
+
+    Submit and Next call open the next call in the whole call view, which the Calls tab hands
+    over with :meth:`opens_calls_in` once it is laid out."""
 
     def __init__(self, ctx: AppContext, scorecard: gr.HTML) -> None:
         self.ctx = ctx
         self.scorecard = scorecard
-        gr.Markdown("### Review")
+        self.view: list[Any] = []
+        self._open: Callable[[User, str | None], list[Any]] | None = None
         self.status = gr.HTML("", elem_id="qa-review-status", css_template=CSS)
-        with gr.Row():
+        with gr.Row(elem_classes=["qa-review-buttons"]):
             self.claim = gr.Button("Claim", size="sm", elem_id="qa-review-claim", visible=False)
             self.release = gr.Button(
                 "Release", size="sm", elem_id="qa-review-release", visible=False
             )
+            self.next = gr.Button("Next call ▶", size="sm", elem_id="qa-review-next", visible=False)
         self.form = gr.State(None)
-        self.changed = gr.State(0)  # bumped on every submission: the call list listens
+        self.changed = gr.State(0)  # bumped on every change of a review: the lists listen
         self._draw()
         with gr.Accordion("Audit trail", open=False, elem_id="qa-audit-trail"):
             self.audit = gr.HTML("", elem_id="qa-audit", css_template=CSS)
-        self.claim.click(self._claim, inputs=self.form, outputs=self.outputs)
-        self.release.click(self._release, inputs=self.form, outputs=self.outputs)
+        acted = [*self.outputs, self.changed]
+        self.claim.click(self._claim, inputs=self.form, outputs=acted)
+        self.release.click(self._release, inputs=self.form, outputs=acted)
 
     @property
     def outputs(self) -> list[Any]:
         return [getattr(self, name) for name in PANEL_OUTPUTS]
 
+    def opens_calls_in(
+        self, view: list[Any], open_call: Callable[[User, str | None], list[Any]]
+    ) -> None:
+        """Where Submit and Next call open the next call: the call view's ``view`` outputs,
+        filled by ``open_call(user, call_id)``."""
+        self.view, self._open = view, open_call
+        self.next.click(self._next, inputs=self.form, outputs=[*view, self.changed])
+
     def values(self, detail: CallDetail | None, user: User) -> list:
         """The panel's values for ``detail`` as ``user`` sees it, in :attr:`outputs` order."""
-        return panel_values(detail, user)
+        return panel_values(detail, user, self.ctx.zone)
 
     def _reload(self, call_id: str, user: User) -> tuple[CallDetail, list]:
         with self.ctx.db() as db:
@@ -215,13 +280,13 @@ class ReviewPanel:
     ) -> list:
         user = self.ctx.allowed(request, Action.REVIEW_CALLS)
         if form is None or form.call_id is None:
-            return refused("Open a call first.", len(self.outputs))
+            return refused("Open a call first.", len(self.outputs) + 1)
         with self.ctx.db() as db:
             try:
                 action(db, form.call_id, user)
             except (ReviewWorkflowError, PermissionDeniedError) as refusal:
-                return refused(str(refusal), len(self.outputs))
-        return self._reload(form.call_id, user)[1]
+                return refused(str(refusal), len(self.outputs) + 1)
+        return [*self._reload(form.call_id, user)[1], time.monotonic_ns()]
 
     def _claim(self, form: ReviewForm | None, request: gr.Request) -> list:
         return self._act(form, request, claim)
@@ -229,31 +294,52 @@ class ReviewPanel:
     def _release(self, form: ReviewForm | None, request: gr.Request) -> list:
         return self._act(form, request, release)
 
-    def _submit(
-        self,
-        form: ReviewForm,
-        fields: Sequence[Sequence[Any]],
-        comment: str,
-        request: gr.Request,
-    ) -> list:
-        """Submit what the form holds: ``fields`` is (decision, verdict, comment) per item."""
+    def open_next(self, user: User, after: str | None) -> tuple[str | None, list[Any]]:
+        """The next call ``user`` should review (qa.review.next_call), claimed for them when
+        nobody has it, opened in the call view; None and the call ``after`` again when no call
+        is left."""
+        assert self._open is not None, "the Calls tab hands the call view over when laid out"
+        with self.ctx.db() as db:
+            found = next_call(db, user, after=after)
+            if found is not None:
+                review = get_review(db, found)
+                if review is None or (review.status is ReviewStatus.NEW and not review.assignee):
+                    try:
+                        claim(db, found, user)
+                    except (ReviewWorkflowError, PermissionDeniedError) as taken:
+                        logger.info("next call %s not claimed: %s", found, taken)
+        return found, self._open(user, found or after)
+
+    def _next(self, form: ReviewForm | None, request: gr.Request) -> list:
         user = self.ctx.allowed(request, Action.REVIEW_CALLS)
-        outputs = len(self.outputs) + 2
+        after = form.call_id if form else None
+        found, view = self.open_next(user, after)
+        if found is None:
+            return refused("Nothing left to review: your worklist and the queues are done.",
+                           len(self.view) + 1)  # fmt: skip
+        return [*view, time.monotonic_ns()]
+
+    def submit(
+        self, user: User, form: ReviewForm, fields: Sequence[Sequence[Any]], comment: str
+    ) -> list:
+        """Submit what the form holds (``fields``: decision, verdict, comment per item) as
+        ``user``, then open the next call; the values of the call view and the change mark. A
+        refusal (or a second click on a form already submitted) changes nothing and says why."""
+        outputs = len(self.view) + 1
         if form.call_id is None or len(fields) != len(form.items):
             return refused("The form is out of date: open the call again.", outputs)
-        choices = []
-        for item, (chosen, verdict, note) in zip(form.items, fields, strict=True):
-            decision = Decision(chosen or Decision.CONFIRMED.value)
-            choices.append(
-                ItemChoice(
-                    item.scorecard_id,
-                    item.item_id,
-                    decision,
-                    Verdict(verdict) if decision is Decision.OVERRIDDEN and verdict else None,
-                    note or "",
-                )
-            )
+        choices = [
+            item_choice(item, chosen, verdict, note)
+            for item, (chosen, verdict, note) in zip(form.items, fields, strict=True)
+        ]
         with self.ctx.db() as db:
+            current = get_review(db, form.call_id)
+            if current is not None and current.revision != form.revision:
+                return refused(
+                    f"This review was just submitted (by {current.submitted_by}); "
+                    "it is saved once.",
+                    outputs,
+                )
             try:
                 review = submit_review(
                     db,
@@ -265,10 +351,11 @@ class ReviewPanel:
                 )
             except (ReviewWorkflowError, PermissionDeniedError) as refusal:
                 return refused(str(refusal), outputs)
-        detail, panel = self._reload(form.call_id, user)
-        gr.Info(f"Review of call {form.call_id} submitted ({review.status.value}).")
         logger.info("%s submitted call %s from the app", user.username, form.call_id)
-        return [scorecard_html(detail.scorecards, detail.reviewed), *panel, time.monotonic_ns()]
+        found, view = self.open_next(user, form.call_id)
+        after = f"next: call {found}" if found else "nothing left to review"
+        gr.Info(f"Review of call {form.call_id} submitted ({review.status.value}); {after}.")
+        return [*view, time.monotonic_ns()]
 
     def _draw(self) -> None:
         @gr.render(inputs=[self.form], triggers=[self.form.change])
@@ -279,17 +366,23 @@ class ReviewPanel:
                 gr.Markdown(escape(form.note), elem_id="qa-review-note")
             if not form.items:
                 return
+            if form.editable:
+                with gr.Row(elem_classes=["qa-review-bar"]):
+                    submit = gr.Button("Submit review", variant="primary", size="sm",
+                                       elem_id="qa-review-submit")  # fmt: skip
+                    confirm_all = gr.Button("Confirm all", size="sm",
+                                            elem_id="qa-review-confirm-all")  # fmt: skip
             fields: list[list[Any]] = [[], [], []]
             for item in form.items:
                 with gr.Row(elem_id=f"qa-review-{item.slug}", elem_classes=["qa-review-item"]):
                     critical = " · critical" if item.critical else ""
-                    gr.Markdown(
-                        f"**{escape(item.title)}**  \nmachine: {_LABELS[item.machine]}{critical}"
-                    )
+                    # The item's title and the machine's verdict label its decision: one block
+                    # less per item, so more of the form fits beside the transcript.
                     choices = [c for c in DECISION_CHOICES
                                if item.machine is not Verdict.NA or c[1] != "rejected"]  # fmt: skip
                     fields[0].append(
-                        gr.Radio(choices, value=item.decision.value, label="Decision",
+                        gr.Radio(choices, value=item.decision.value,
+                                 label=f"{item.title} — machine: {_LABELS[item.machine]}{critical}",
                                  interactive=form.editable, elem_id=f"qa-decision-{item.slug}")
                     )  # fmt: skip
                     fields[1].append(
@@ -310,18 +403,27 @@ class ReviewPanel:
             )
             if not form.editable:
                 return
-            submit = gr.Button("Submit review", variant="primary", elem_id="qa-review-submit")
+            gr.HTML(KEYS_HELP, elem_id="qa-keys-help", css_template=CSS)
             rows = list(zip(*fields, strict=True))
+            for radio, dropdown, _ in rows:
+                # Picking a verdict is overriding: the tick follows (the server agrees).
+                dropdown.input(None, inputs=None, outputs=radio, js="() => 'overridden'")
+            confirmed = [Decision.CONFIRMED.value] * len(rows)
+            machine = [item.machine.value for item in form.items]
+            # In the browser: no round trip to the server for what the page already knows.
+            confirm_all.click(None, inputs=None, outputs=[*fields[0], *fields[1]],
+                              js=f"() => {json.dumps([*confirmed, *machine])}")  # fmt: skip
 
             def on_submit(values: dict[Any, Any], request: gr.Request) -> list:
                 # A set of inputs arrives as one dict keyed by component, whatever their number.
+                user = self.ctx.allowed(request, Action.REVIEW_CALLS)
                 chosen = [[values[part] for part in row] for row in rows]
-                return self._submit(form, chosen, values[comment], request)
+                return self.submit(user, form, chosen, values[comment])
 
             submit.click(
                 on_submit,
                 inputs={*fields[0], *fields[1], *fields[2], comment},
-                outputs=[self.scorecard, *self.outputs, self.changed],
+                outputs=[*self.view, self.changed],
             )
 
         self._draw_fn = draw  # keeps the render function referenced with the panel

@@ -58,7 +58,9 @@ def selected_cell(evt: gr.SelectData, column: int) -> str | None:
 @dataclass(frozen=True)
 class CallView:
     """The Calls tab's call view, for other tabs to open a call in: ``open(user, call_id)``
-    gives the values of ``outputs`` for that user."""
+    gives the values of ``outputs`` for that user; ``changed`` changes after every claim,
+    release and submission in it."""
 
     outputs: list[Any]
     open: Callable[[User, str | None], list[Any]]
+    changed: Any = None  # a gr.State bumped whenever a review changes: lists refresh on it

@@ -97,7 +97,8 @@ def _validated(
             )
         if key in by_key:
             raise ReviewInputError(f"item {choice.item_id!r} was decided twice")
-        label = f"{card.rubric_id}/{choice.item_id}"
+        item = card.item(choice.item_id)
+        label = f"“{item.title or item.id}”"  # the item as the reviewer reads it, not its id
         by_key[key] = (choice, _human_verdict(choice, card.item(choice.item_id).result, label))
     missing = [
         f"{card.rubric_id}/{item.id}"

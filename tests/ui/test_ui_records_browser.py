@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser import chromium_browser, free_port, screenshot, send_login
+from browser import chromium_browser, free_port, headings_whole, screenshot, send_login
 from playwright.sync_api import Browser, Page, expect
 from records_store import PASSWORD, REVIEWER, SUPERVISOR, build_records_store
 
@@ -135,6 +135,7 @@ def test_audit_tab_lists_the_transaction_before_id_call_with_evidence(url, chrom
     expect(page.locator("#qa-audit-summary")).to_contain_text(
         "4 call(s) with a transaction; 2 not verified before it"
     )
+    headings_whole(page, "#qa-audit-table")
     row = table.locator("[role=row]", has_text="c2-no-id-en")
     expect(row).to_contain_text("NO: never fully verified")
     expect(row).to_contain_text("0:09 agent: “Okay, I have canceled the international roaming")

@@ -24,9 +24,9 @@ from browser import (
     wait_for_audio,
 )
 from playwright.sync_api import Browser, Page, expect
-from review_store import COMPLAINT_TURNS, GOOD_TURNS, build_review_store
+from review_store import build_review_store, rescored_v2_cards
 
-from calldata import Evidence, Flag, ItemResult, Scorecard, Verdict
+from calldata import Verdict
 from qa.access.roles import Role
 from qa.access.users import LOGIN_MAX_FAILURES, add_user, get_user
 from qa.db import open_db
@@ -39,40 +39,6 @@ COMPLAINT_CALL, GOOD_CALL = "1763655760.42", "1763651705.11"
 PASSWORD = "review password 1"
 
 
-def _evidence(turns: list, index: int) -> tuple[Evidence, ...]:
-    role, start, end, text = turns[index]
-    return (Evidence(turn_index=index, speaker=role, start=start, end=end, text=text),)
-
-
-def _v2_cards() -> list[Scorecard]:
-    """The complaint call and the good call, re-scored by inbound-service v2 (pass mark 80)."""
-    complaint = Flag(id="complaint", title="Customer complaint", severity="high",
-                     evidence=_evidence(COMPLAINT_TURNS, 1))  # fmt: skip
-    bad = Scorecard(
-        call_id=COMPLAINT_CALL, rubric_id="inbound-service", rubric_version="2", score=0.0,
-        max_score=100.0, passed=False, pass_mark=80.0, flags=(complaint,),
-        items=(
-            ItemResult(id="greeting", title="Greets the caller", result=Verdict.FAIL, weight=20,
-                       reason="no greeting phrase", evidence=_evidence(COMPLAINT_TURNS, 0)),
-            ItemResult(id="identity_verification", title="Verifies identity", weight=25,
-                       critical=True, result=Verdict.NA, reason="no account change"),
-            ItemResult(id="closing", title="Closes the call", result=Verdict.FAIL, weight=20,
-                       reason="no closing phrase", evidence=_evidence(COMPLAINT_TURNS, 2)),
-        ),
-    )  # fmt: skip
-    good = Scorecard(
-        call_id=GOOD_CALL, rubric_id="inbound-service", rubric_version="2", score=100.0,
-        max_score=100.0, passed=True, pass_mark=80.0,
-        items=(
-            ItemResult(id="greeting", title="Greets the caller", result=Verdict.PASS, weight=20,
-                       evidence=_evidence(GOOD_TURNS, 0)),
-            ItemResult(id="closing", title="Closes the call", result=Verdict.PASS, weight=20,
-                       evidence=_evidence(GOOD_TURNS, 4)),
-        ),
-    )  # fmt: skip
-    return [bad, good]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     from qa.results.store import insert_scorecards
@@ -81,7 +47,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     db_path = build_review_store(root)
     db = open_db(db_path)
     with db.conn:
-        insert_scorecards(db, _v2_cards())
+        insert_scorecards(db, rescored_v2_cards())
     db.close()
     config = root / "site.toml"
     config.write_text('timezone = "America/New_York"\n[review]\nlow_score = 0.7\n')
@@ -154,6 +120,11 @@ def test_reviewer_works_a_queue_and_the_override_counts(server: Server, chromium
     page.locator("#qa-review-comment textarea").fill("rude start, but closed the call")
     screenshot(page, "review-form")
     page.locator("#qa-review-submit").click()
+    # Submitting moves on to the next call of the queues; the reviewed one is a click away.
+    expect(page.locator("#qa-call-title")).not_to_contain_text(f"Call {COMPLAINT_CALL}")
+    expect(page.locator("#qa-call-title")).to_contain_text("Call ")
+    page.locator("#qa-calls [role=gridcell]", has_text=COMPLAINT_CALL).click()
+    expect(page.locator("#qa-call-title")).to_contain_text(f"Call {COMPLAINT_CALL}")
     scorecard = page.locator("#qa-scorecard")
     expect(scorecard.locator("[data-counts=human]")).to_contain_text(
         "Reviewed by rita: 50/100 (50%) FAIL — this result counts"
