@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
+from qa.ingest.paths import safe_text, shown
+
 __all__ = [
     "EXIT_CALLS_FAILED",
     "EXIT_LOCKED",
@@ -83,6 +85,13 @@ class CallOutcome:
     seconds: float = 0.0
     worker: str = ""
     attempts: int = 1
+
+    def __post_init__(self) -> None:
+        # Shown, never raw: a file name need not be UTF-8, and this goes to the database,
+        # the JSON report and the terminal (qa.ingest.paths).
+        object.__setattr__(self, "reason", safe_text(self.reason))
+        if self.path is not None:
+            object.__setattr__(self, "path", shown(self.path))
 
 
 @dataclass
