@@ -275,6 +275,7 @@ class _Scan:
             [c.recording for c in found] + empty, since=self.options.window_start
         )
         self.answered_but_empty(empty)
+        self.rejected_lines()
         if not found:
             return []
         for candidate in found:
@@ -296,6 +297,28 @@ class _Scan:
             else:
                 self.all_files(candidate.recording, Action.DEFER, reason)
         return ready
+
+    def rejected_lines(self) -> None:
+        """One decision per source file with lines left out (corrupt CDR or queue_log lines),
+        so that the dry run and the run report name them."""
+        sources = self.call_sources
+        by_file: dict[str, list[str]] = defaultdict(list)
+        if sources.cdr is not None:
+            by_file[sources.cdr.source] += sources.cdr.rejected
+        if sources.queue_log is not None:
+            for problem in sources.queue_log.rejected:
+                file, _, rest = problem.partition(": ")
+                by_file[file].append(rest)
+        for file, problems in by_file.items():
+            if not problems:
+                continue
+            shown_lines = "; ".join(problems[:5]) + (" …" if len(problems) > 5 else "")
+            self.decide(
+                file,
+                Action.SKIP,
+                f"{len(problems)} line(s) left out as corrupt ({shown_lines}): the calls they "
+                "describe lack CDR or queue data; repair or remove the lines",
+            )
 
     def answered_but_empty(self, empty: list[RecordingSet]) -> None:
         """An empty or header-only file is the trace of a call never answered, unless the CDR

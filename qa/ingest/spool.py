@@ -174,6 +174,15 @@ def list_store(root: Path, *, prune: Callable[[str, int], bool] | None = None) -
         rel, folder = stack.pop()
         real = os.path.realpath(folder)
         if real in seen:
+            listing.failures.append(
+                SkippedFile(
+                    rel,
+                    SkipStatus.SKIPPED,
+                    f"folder {shown(rel)} leads to {shown(real)}, already walked (a symlink loop "
+                    "or a second link to one folder): its recordings are taken once; remove the "
+                    "link if it is a mistake",
+                )
+            )
             continue
         seen.add(real)
         try:

@@ -107,6 +107,8 @@ class RunSummary:
     retried: int = 0  # calls given a second try after a worker or machine failure
     skipped: list[CallOutcome] = field(default_factory=list)  # skipped and deferred
     failed: list[CallOutcome] = field(default_factory=list)
+    # done, but the recording is shorter than the call: out of agent records until reviewed
+    truncated: list[CallOutcome] = field(default_factory=list)
     audio_seconds: float = 0.0
     wall_seconds: float = 0.0
     call_seconds: float = 0.0  # worker time spent on calls done now
@@ -163,6 +165,7 @@ class RunSummary:
             "retried": self.retried,
             "skipped": [outcome(item) for item in self.skipped],
             "failed": [outcome(item) for item in self.failed],
+            "truncated": [outcome(item) for item in self.truncated],
             "audio_minutes": round(self.audio_seconds / 60, 3),
             "wall_seconds": round(self.wall_seconds, 2),
             "call_seconds": round(self.call_seconds, 2),
