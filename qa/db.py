@@ -400,10 +400,14 @@ def _m009_sentence_vectors(db: sqlite_utils.Database) -> None:
     table(db, "flags").add_column("hint", int, not_null_default=0)
 
 
-def _m010_audio_checks(db: sqlite_utils.Database) -> None:
+def _m010_audio_checks_and_accounts(db: sqlite_utils.Database) -> None:
     # Why a call's recording is shorter than the call (qa.run.audio_check); null: whole. A call
-    # so marked counts in agent records only once a review of it is submitted.
+    # so marked counts in agent records only once a review of it is submitted. And when a user
+    # was disabled (qa.access.accounts; null: may log in).
     table(db, "calls").add_column("truncated", str)
+    table(db, "users").add_column("disabled_at", str)
+    table(db, "login_failures").create_index(["client", "at"])
+    table(db, "login_failures").create_index(["username", "at"])
 
 
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
@@ -416,7 +420,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("007_complaint_cases", _m007_complaint_cases),
     ("008_run_reports", _m008_run_reports),
     ("009_sentence_vectors", _m009_sentence_vectors),
-    ("010_audio_checks", _m010_audio_checks),
+    ("010_audio_checks_and_accounts", _m010_audio_checks_and_accounts),
 )
 
 
