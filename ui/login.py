@@ -70,8 +70,9 @@ def client_middleware() -> Middleware:
     return Middleware(ClientAddressMiddleware)
 
 
-#: Password checks running at once (each takes ~50 ms and 16 MiB of scrypt).
-LOGIN_THREADS = 2
+#: Password checks running at once (each takes ~50 ms and 16 MiB of scrypt): one, so a flood
+#: holds at most one core and the event loop keeps the others.
+LOGIN_THREADS = 1
 
 
 def login_check(db_path: str | Path) -> Callable[[str, str], Awaitable[bool]]:
