@@ -23,6 +23,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from qa.access.masking import mask_reviewer_text
 from qa.access.roles import User
 from qa.review.call_view import (
     CallDetail,
@@ -229,7 +230,8 @@ def open_call(ctx: AppContext, user: User, call_id: str | None) -> list[Any]:
             audio_value, note = str(playable.path), f"Audio: {playable.description}."
         except RecordingError as exc:
             logger.warning("no audio for call %s: %s", call_id, exc)
-            audio_value, note = None, f"**No audio:** {exc}"
+            why = str(exc) if not detail.masked else mask_reviewer_text(str(exc))
+            audio_value, note = None, f"**No audio:** {why}"
         review = panel_values(detail, user)
     logger.info("%s opened call %s (masked=%s)", user.username, call_id, detail.masked)
     return [
