@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Sequence
@@ -34,10 +35,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import sqlite_utils
 from starlette.middleware import Middleware
 
 from qa.access.accounts import account_stamp
-from qa.db import open_db
 
 __all__ = [
     "ABSOLUTE_TIMEOUT",
@@ -133,16 +134,24 @@ class SessionGuardMiddleware:
         self.sessions: dict[str, _Session] = {}
         self._stamps: dict[str, tuple[float, str | None]] = {}
         self._lock = threading.Lock()
+        self._db: sqlite_utils.Database | None = None
 
     def stamp(self, username: str, now: float) -> str | None:
         cached = self._stamps.get(username)
         if cached is not None and now - cached[0] < _STAMP_SECONDS:
             return cached[1]
-        db = open_db(self.db_path)
-        try:
-            stamp = account_stamp(db, username)
-        finally:
-            db.close()
+        with self._lock:
+            if self._db is None:
+                # One read-only connection, kept: a request never waits on migrations or on a
+                # writer (WAL readers do not block).
+                conn = sqlite3.connect(
+                    f"{self.db_path.resolve().as_uri()}?mode=ro",
+                    uri=True,
+                    timeout=5,
+                    check_same_thread=False,
+                )
+                self._db = sqlite_utils.Database(conn)
+            stamp = account_stamp(self._db, username)
         self._stamps[username] = (now, stamp)
         return stamp
 
