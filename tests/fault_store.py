@@ -183,6 +183,13 @@ def build_fault_site(root: Path) -> FaultSite:
     set_mtime(day / name, OLD)
     plant(name, uid, "take", "failed", "corrupt or not audio")
 
+    # A copy made by hand of a good call's recording, beside it.
+    original = site.planted[0]
+    copy_name = original.path.rsplit("/", 1)[1].replace(".wav", " copy.wav")
+    (day / copy_name).write_bytes((root / "monitor" / original.path).read_bytes())
+    set_mtime(day / copy_name, OLD)
+    plant(copy_name, original.uniqueid, "skip", "skipped", "a copy made by hand")
+
     # A day folder link that leads back up the tree.
     (day / "loop").symlink_to("..")
     site.source_problems["2026/11/20/loop"] = "symlink loop"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import struct
 import time
 from collections import defaultdict
@@ -63,6 +64,9 @@ _WAV_EXTENSIONS = frozenset({"wav", "wav16", "wav49"})
 _FORMAT_PREFERENCE = ("wav", "wav16", "wav49", "sln", "sln16", "ulaw", "alaw", "gsm", "g722")
 _UNANSWERED = "never answered"
 _SETTLED_NS = 2_000_000_000  # a folder modified this recently may change within its mtime's tick
+# What file managers and people add to a copied file's name ("x copy.wav", "x (1).wav",
+# "x - Copy.wav", "x~.wav"): such a file is a duplicate, never a call of its own.
+_HAND_COPY = re.compile(r"(?: copy(?: \d+)?| - copy(?: \(\d+\))?| ?\(\d+\)|~)$", re.IGNORECASE)
 
 
 class SpoolError(OSError):
@@ -418,6 +422,19 @@ def examine_files(store: Path, files: list[StoreFile], *, now: float, min_age: f
     waiting: set[str] = set()
     unanswered: set[tuple[str, str | None]] = set()
     for file in files:
+        base = file.filename.rsplit(".", 1)[0]
+        if copied := _HAND_COPY.search(base):
+            original = base[: copied.start()] + file.filename[len(base) :]
+            result.skipped.append(
+                SkippedFile(
+                    file.path,
+                    SkipStatus.SKIPPED,
+                    f"{shown(file.filename)} is a copy made by hand of {shown(original)} (its "
+                    f"name ends in {copied.group(0).strip()!r}): not a call of its own; remove "
+                    "it (or, if the original is gone, give it the original's name)",
+                )
+            )
+            continue
         try:
             # Parsed as shown: the uniqueid, numbers and call id never hold a raw byte.
             name = parse_recording_name(shown(file.filename))
