@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -182,8 +183,12 @@ def serve(
     """Build the app and serve it at http://HOST:PORT behind the login. ``block=False`` returns
     at once with the server running in the background (tests; stop it with ``app.close()``).
     ``config`` gives the review queue settings, time zone and rubrics (``qa serve --config``).
-    The process environment is :mod:`qa.runtime`'s (no Gradio analytics, no hub lookups)."""
+    The process environment is :mod:`qa.runtime`'s (no Gradio analytics, no hub lookups), and
+    its umask 077 (what the server writes holds personal data)."""
     runtime.apply()
+    # Everything the server writes (decoded audio, exports, Gradio's cached copies of them)
+    # holds personal data: readable by this user only.
+    os.umask(0o077)
     app = build_app(db_path, tabs=tabs, config=config)
     logger.info("serving the review app for %s on %s:%d", db_path, host, port)
     options = launch_options(db_path, host, port, config=config)

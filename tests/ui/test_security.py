@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from browser import serving
+from records_store import build_records_store
 
 from qa.access.accounts import (
     CLIENT_MAX_FAILURES,
@@ -26,8 +27,10 @@ from qa.access.accounts import (
     set_role,
 )
 from qa.access.roles import Role
-from qa.access.users import LOGIN_MAX_FAILURES, add_user, set_password
+from qa.access.users import LOGIN_MAX_FAILURES, add_user, get_user, set_password
 from qa.db import open_db
+from ui import complaints
+from ui.context import AppContext
 from ui.guard import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SessionGuardMiddleware
 
 PASSWORD = "correct horse battery"
@@ -43,11 +46,13 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _no_earlier_failures(server):
-    """Every test starts with no failed logins on record (they share one client address)."""
-    with sqlite3.connect(server.db_path) as conn:
-        conn.execute("delete from login_failures")
-    yield
+def _no_earlier_failures(request):
+    """Every test of the server starts with no failed logins on record (they share one client
+    address); the others do not start it."""
+    if "server" in request.fixturenames:
+        db_path = request.getfixturevalue("server").db_path
+        with sqlite3.connect(db_path) as conn:
+            conn.execute("delete from login_failures")
 
 
 def _user(server, name: str, role: Role = Role.REVIEWER) -> str:
@@ -180,3 +185,21 @@ def test_sessions_end_when_idle_or_old(tmp_path):
 def test_a_new_store_is_readable_by_its_owner_only(tmp_path):
     open_db(tmp_path / "qa.db").close()
     assert (Path(tmp_path / "qa.db").stat().st_mode & 0o777) == 0o600
+
+
+def test_an_auditors_unmasked_export_is_readable_by_the_app_user_only(tmp_path):
+    db_path = build_records_store(tmp_path, reviewed=True)
+    db = open_db(db_path)
+    add_user(db, "aude", PASSWORD, Role.AUDITOR)
+    auditor = get_user(db, "aude")
+    db.close()
+    audio = tmp_path / "audio"
+    audio.mkdir(mode=0o700)
+    ctx = AppContext(db_path=db_path, audio_dir=audio)
+    _, download = complaints.dnd_list(ctx, auditor)
+    path = Path(download.value["path"])
+    assert "4155550109" in path.read_text(encoding="utf-8")  # unmasked: hence the mode
+    assert path.stat().st_mode & 0o777 == 0o600  # Gradio's cached copy keeps the mode
+    (written,) = (audio / "exports").glob("dnd-aude-*.csv")
+    assert written.stat().st_mode & 0o777 == 0o600
+    assert (audio / "exports").stat().st_mode & 0o777 == 0o700
