@@ -183,6 +183,11 @@ def build_fault_site(root: Path) -> FaultSite:
     set_mtime(day / name, OLD)
     plant(name, uid, "take", "failed", "corrupt or not audio")
 
+    # Not a recording name at all, and not UTF-8 either.
+    stray = os.fsdecode(b"caf\xe9 notes.wav")
+    write_with_sox(day / stray, speech)
+    site.planted.append(Planted(f"2026/11/20/{stray}", "", "skip", "skipped", "caf\\xe9 notes"))
+
     # A copy made by hand of a good call's recording, beside it.
     original = site.planted[0]
     copy_name = original.path.rsplit("/", 1)[1].replace(".wav", " copy.wav")

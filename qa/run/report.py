@@ -89,6 +89,7 @@ class CallOutcome:
     def __post_init__(self) -> None:
         # Shown, never raw: a file name need not be UTF-8, and this goes to the database,
         # the JSON report and the terminal (qa.ingest.paths).
+        object.__setattr__(self, "call_id", shown(self.call_id))  # a path when no call id
         object.__setattr__(self, "reason", safe_text(self.reason))
         if self.path is not None:
             object.__setattr__(self, "path", shown(self.path))
