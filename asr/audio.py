@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +55,10 @@ _RAW_FORMATS: dict[str, tuple[str, int]] = {
     "g722": ("g722", 16000),
     "g729": ("g729", 8000),
 }
+
+
+# Codecs whose packets are fixed-size blocks (bytes): a shorter packet is padding or a cut.
+_BLOCK_BYTES = {"gsm_ms": 65, "gsm": 33}
 
 
 class AudioDecodeError(Exception):
@@ -233,9 +237,16 @@ def _read_stream(
     # Planar float32 keeps channels apart; the sample rate is left to soxr (better quality).
     resampler = av.AudioResampler(format="fltp", layout=stream.layout, rate=rate)
     blocks: list[np.ndarray] = []
-    for frame in container.decode(stream):
-        for converted in resampler.resample(frame):
-            blocks.append(converted.to_ndarray())
+    block_size = _BLOCK_BYTES.get(stream.codec_context.name, 0)
+    for packet in _packets(container, stream, path):
+        if 0 < packet.size < block_size:  # (size 0 is the end of stream: it flushes)
+            # GSM in WAV is 65-byte blocks; sox and Asterisk pad an odd data chunk with one byte,
+            # and a copy cut short ends mid-block: neither is a block to decode.
+            log.debug("%s: %d trailing byte(s) after the last block, ignored", path, packet.size)
+            continue
+        for frame in packet.decode():
+            for converted in resampler.resample(frame):
+                blocks.append(converted.to_ndarray())
     for converted in resampler.resample(None):
         blocks.append(converted.to_ndarray())
     if not blocks:
@@ -246,6 +257,26 @@ def _read_stream(
     np.clip(samples, -1.0, 1.0, out=samples)
     log.debug("decoded %s: %d ch, %d Hz, %d samples", path, n_channels, rate, samples.shape[1])
     return [np.ascontiguousarray(row) for row in samples], int(rate)
+
+
+def _packets(
+    container: av.container.InputContainer, stream: av.AudioStream, path: Path
+) -> Iterator[av.Packet[av.AudioStream]]:
+    """The stream's packets; a file that ends mid-packet (a copy cut short) ends there."""
+    packets = container.demux(stream)
+    read = 0
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            return
+        except av.InvalidDataError:
+            if read == 0:
+                raise
+            log.warning("%s: ends mid-packet after %d packets (cut short?)", path, read)
+            return
+        read += 1
+        yield packet
 
 
 def _resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:

@@ -237,6 +237,14 @@ class Config(BaseModel):
     report_path: Path | None = Field(
         default=None, description="Where each run writes its JSON report ({run_id} expands)."
     )
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(),
+        description="Reverse proxies whose X-Forwarded-For names the review app's client.",
+    )
+    allowed_origins: tuple[str, ...] = Field(
+        default=(),
+        description="Origins besides the app's own that may call the review app's API.",
+    )
     lock_timeout_minutes: float = Field(
         default=10.0,
         gt=0,

@@ -186,3 +186,60 @@ def write_lines(path: Path, lines: Sequence[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(line if line.endswith("\n") else line + "\n" for line in lines))
     return path
+
+
+# --- fixtures made the way sox and Asterisk make them (tests/*/test_*faults.py) ---------------
+
+# sox's arguments for each Asterisk format: the output type and encoding its format module
+# writes (formats/format_wav_gsm.c: GSM 6.10 in WAV, 65-byte blocks, a pad byte after an odd
+# data chunk; format_gsm.c: raw 33-byte frames; format_pcm.c: raw mu-law/A-law; format_sln.c:
+# raw signed 16-bit at the rate the name says; format_wav.c: PCM WAV at 8 or 16 kHz).
+SOX_FORMATS: dict[str, tuple[str, ...]] = {
+    "wav": ("-t", "wav", "-r", "8000", "-e", "signed-integer", "-b", "16"),
+    "wav16": ("-t", "wav", "-r", "16000", "-e", "signed-integer", "-b", "16"),
+    "WAV": ("-t", "wav", "-r", "8000", "-e", "gsm-full-rate"),
+    "wav49": ("-t", "wav", "-r", "8000", "-e", "gsm-full-rate"),
+    "gsm": ("-t", "gsm", "-r", "8000"),
+    "ulaw": ("-t", "ul", "-r", "8000"),
+    "alaw": ("-t", "al", "-r", "8000"),
+    "sln": ("-t", "sw", "-r", "8000"),
+    "sln16": ("-t", "sw", "-r", "16000"),
+    "mp3": ("-t", "mp3", "-r", "8000"),
+}
+
+
+def speak(text: str, rate: int = RATE) -> np.ndarray:
+    """``text`` spoken by espeak-ng, at ``rate`` (the PBX's 8 kHz by default)."""
+    import io
+    import subprocess
+
+    import soxr
+
+    result = subprocess.run(
+        ["espeak-ng", "-v", "en-us", "-s", "160", "--stdout", text],
+        check=True,
+        capture_output=True,
+    )
+    audio, native = sf.read(io.BytesIO(result.stdout), dtype="float32")
+    return np.asarray(soxr.resample(audio, native, rate), dtype=np.float32)
+
+
+def write_with_sox(path: Path, samples: np.ndarray, rate: int = RATE, mtime: float = OLD) -> Path:
+    """``samples`` (mono, at ``rate``) in the format ``path``'s extension names, written by sox
+    itself (``SOX_FORMATS``): the bytes real sites hold, not a Python library's idea of them."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "source.wav"
+        sf.write(source, samples, rate, subtype="PCM_16")
+        target = Path(folder) / "out"
+        subprocess.run(
+            ["sox", str(source), *SOX_FORMATS[path.suffix.lstrip(".")], str(target)],
+            check=True,
+            capture_output=True,
+        )
+        shutil.move(target, path)
+    return set_mtime(path, mtime)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -33,6 +34,7 @@ from qa.review.state import rubric_pass_marks
 from scoring import RubricError
 from ui import agents, audit, calls, complaints, queues, users
 from ui.context import AppContext
+from ui.guard import guard_middleware, trust_proxies
 from ui.login import AUTH_MESSAGE, client_middleware, login_check
 from ui.render import APP_CSS
 from ui.widgets import CallView
@@ -139,15 +141,28 @@ def build_app(
 
 
 def launch_options(
-    db_path: str | Path, host: str = "127.0.0.1", port: int = 7860
+    db_path: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    *,
+    config: Config | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments for ``Blocks.launch``: the login check against the store, the address,
-    no share link, no server-side rendering (needs Node) and no API page."""
+    """Keyword arguments for ``Blocks.launch``: the login check against the store, the guard
+    (origin check, session timeouts and revocation), the address, no share link, no server-side
+    rendering (needs Node) and no API page. Trusts ``X-Forwarded-For`` only from the config's
+    ``trusted_proxies`` (set for the server about to start)."""
+    config = config or Config()
+    trust_proxies(config.trusted_proxies)
     return {
-        # qa.access.users' password check with its rate limit per user and client address.
+        # qa.access.accounts' password check with its limits per user, client and both.
         "auth": login_check(db_path),
         "auth_message": AUTH_MESSAGE,
-        "app_kwargs": {"middleware": [client_middleware()]},
+        "app_kwargs": {
+            "middleware": [
+                client_middleware(),
+                *guard_middleware(db_path, config.allowed_origins),
+            ]
+        },
         "server_name": host,
         "server_port": port,
         "share": False,
@@ -171,9 +186,14 @@ def serve(
     """Build the app and serve it at http://HOST:PORT behind the login. ``block=False`` returns
     at once with the server running in the background (tests; stop it with ``app.close()``).
     ``config`` gives the review queue settings, time zone and rubrics (``qa serve --config``).
-    The process environment is :mod:`qa.runtime`'s (no Gradio analytics, no hub lookups)."""
+    The process environment is :mod:`qa.runtime`'s (no Gradio analytics, no hub lookups), and
+    its umask 077 (what the server writes holds personal data)."""
     runtime.apply()
+    # Everything the server writes (decoded audio, exports, Gradio's cached copies of them)
+    # holds personal data: readable by this user only.
+    os.umask(0o077)
     app = build_app(db_path, tabs=tabs, config=config)
     logger.info("serving the review app for %s on %s:%d", db_path, host, port)
-    app.launch(**launch_options(db_path, host, port), prevent_thread_lock=not block, quiet=True)
+    options = launch_options(db_path, host, port, config=config)
+    app.launch(**options, prevent_thread_lock=not block, quiet=True)
     return app

@@ -24,6 +24,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from qa.access.masking import mask_reviewer_text
 from qa.access.roles import User
 from qa.results.sentiment import load_sentiment
 from qa.review.call_view import (
@@ -255,7 +256,8 @@ def open_call(ctx: AppContext, user: User, call_id: str | None) -> list[Any]:
             )
         except RecordingError as exc:
             logger.warning("no audio for call %s: %s", call_id, exc)
-            audio_value, note = None, f"<b>No audio:</b> {escape(str(exc))}"
+            why = str(exc) if not detail.masked else mask_reviewer_text(str(exc))
+            audio_value, note = None, f"<b>No audio:</b> {escape(why)}"
         review = panel_values(detail, user, ctx.zone)
         mood = sentiment_html(load_sentiment(db, call_id), masked=detail.masked)
     logger.info("%s opened call %s (masked=%s)", user.username, call_id, detail.masked)

@@ -5,20 +5,27 @@ client address of each request in a context variable, so the check knows who is 
 
     options = {"auth": login_check(db_path), "app_kwargs": {"middleware": [client_middleware()]}}
 
-Behind a reverse proxy every client has the proxy's address, so the limit is then per user.
+The client address is the connection's; behind a reverse proxy, the address the proxies
+named in ``trusted_proxies`` forward (``ui.guard.trust_proxies``), never a header anyone else
+sends. The check runs off the event loop, at most :data:`LOGIN_THREADS` at a time, so a flood of
+logins (each a deliberately slow password hash) cannot stall other users' requests; the limits
+(per user and client, per client, per user: :func:`qa.access.accounts.guarded_login`) refuse
+without hashing.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+import anyio
 from starlette.middleware import Middleware
 
-from qa.access.users import LOGIN_LOCKOUT, LOGIN_MAX_FAILURES, LOGIN_WINDOW, login
+from qa.access.accounts import guarded_login
+from qa.access.users import LOGIN_LOCKOUT, LOGIN_MAX_FAILURES, LOGIN_WINDOW
 from qa.db import open_db
 
 __all__ = ["AUTH_MESSAGE", "ClientAddressMiddleware", "client_middleware", "login_check"]
@@ -63,23 +70,34 @@ def client_middleware() -> Middleware:
     return Middleware(ClientAddressMiddleware)
 
 
-def login_check(db_path: str | Path) -> Callable[[str, str], bool]:
-    """Gradio's ``auth`` callable: the password check with the rate limit."""
-    db_path = Path(db_path).resolve()
+#: Password checks running at once (each takes ~50 ms and 16 MiB of scrypt): one, so a flood
+#: holds at most one core and the event loop keeps the others.
+LOGIN_THREADS = 1
 
-    def check_login(username: str, password: str) -> bool:
+
+def login_check(db_path: str | Path) -> Callable[[str, str], Awaitable[bool]]:
+    """Gradio's ``auth`` callable: the password check with the rate limits, in a worker thread
+    (Gradio awaits a coroutine function; a plain one would run on the event loop)."""
+    db_path = Path(db_path).resolve()
+    limiter = anyio.CapacityLimiter(LOGIN_THREADS)
+
+    def check(username: str, password: str, client: str) -> bool:
         db = open_db(db_path)
         try:
-            attempt = login(db, username, password, _CLIENT.get())
+            attempt = guarded_login(db, username, password, client)
         finally:
             db.close()
         if attempt.locked_until is not None:
             logger.warning(
                 "login for %r from %s locked until %s",
                 username,
-                _CLIENT.get(),
+                client,
                 attempt.locked_until.isoformat(timespec="seconds"),
             )
         return attempt.user is not None
+
+    async def check_login(username: str, password: str) -> bool:
+        client = _CLIENT.get()  # read here: the context of this request
+        return await anyio.to_thread.run_sync(check, username, password, client, limiter=limiter)
 
     return check_login

@@ -6,6 +6,7 @@ The tabs import this module and :mod:`ui.render`, never each other.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -35,15 +36,17 @@ def parse_day(text: str | None, label: str) -> date | None:
 
 
 def write_export(ctx: AppContext, table: ExportTable, username: str) -> Path:
-    """The table as a CSV file in the app's private temp folder (older exports are deleted)."""
+    """The table as a CSV file in the app's private temp folder (older exports are deleted),
+    readable by this user only: an auditor's export holds personal numbers unmasked."""
     folder = ctx.audio_dir / "exports"
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(mode=0o700, exist_ok=True)
     cutoff = time.time() - EXPORT_MAX_AGE_S
     for old in folder.glob("*.csv"):
         if old.stat().st_mtime < cutoff:
             old.unlink(missing_ok=True)
     path = folder / f"{table.kind.value}-{username}-{uuid.uuid4().hex[:8]}.csv"
-    with path.open("w", encoding="utf-8", newline="") as stream:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with open(descriptor, "w", encoding="utf-8", newline="") as stream:
         table.write_csv(stream)
     return path
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["mask_number", "mask_personal_data"]
+__all__ = ["mask_number", "mask_personal_data", "mask_reviewer_text"]
 
 _DIGIT_WORDS = {
     "zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
@@ -145,3 +145,41 @@ def mask_number(number: str | None) -> str | None:
         return number
     digits = re.sub(r"\D", "", number)
     return f"···{digits[-4:]}" if len(digits) > 4 else number
+
+
+# A FreePBX recording name: <type>-<dest>-<from>-YYYYMMDD-HHMMSS-<uniqueid>: dest and from are
+# phone numbers (qa.ingest.names). Asterisk's own names may hold a number anywhere before the date.
+_RECORDING_NAME = re.compile(
+    r"(?P<kind>[A-Za-z]+)-(?P<dest>[^-/\s'\"]+)-(?P<source>[^-/\s'\"]+)"
+    r"-(?P<stamp>\d{8}-\d{6})(?P<rest>[^\s'\"]*)"
+)
+
+
+# A uniqueid (<epoch>.<seq>): the call's id, not a personal number; kept readable.
+_UNIQUEID = re.compile(r"(?<![\d.])1\d{9}\.\d+(?![\d.])")
+_KEPT = re.compile(f"{_RECORDING_NAME.pattern}|{_UNIQUEID.pattern}")
+
+
+def _mask_name(match: re.Match[str]) -> str:
+    if match["kind"] is None:  # a uniqueid
+        return match.group(0)
+    dest, source = mask_number(match["dest"]), mask_number(match["source"])
+    return f"{match['kind']}-{dest}-{source}-{match['stamp']}{match['rest']}"
+
+
+def mask_reviewer_text(text: str) -> str:
+    """Any message a reviewer may see (a failed call's error, a "no audio" note) with personal
+    numbers masked, recording paths included: the caller and destination fields of a recording
+    name are masked to their last digits (the name stays readable: type, date, time, uniqueid),
+    and the rest of the text goes through :func:`mask_personal_data`::
+
+        mask_reviewer_text("recording 2026/01/15/q-600-5551234567-20240115-143015-1.1.wav gone")
+        # 'recording 2026/01/15/q-600-···4567-20240115-143015-1.1.wav gone'
+    """
+    pieces, end = [], 0
+    for match in _KEPT.finditer(text):
+        pieces.append(mask_personal_data(text[end : match.start()]))
+        pieces.append(_mask_name(match))
+        end = match.end()
+    pieces.append(mask_personal_data(text[end:]))
+    return "".join(pieces)

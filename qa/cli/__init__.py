@@ -26,9 +26,21 @@ from qa.cli.score import score
 from qa.cli.serve import serve
 from qa.cli.transcribe import transcribe
 from qa.cli.users import users
+from qa.db import StoreError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The ``qa`` group: a store that cannot be used is one line naming the file and the fix,
+    whatever the command (never a traceback)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except StoreError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
 @click.version_option(package_name="callqa")
 def main(verbose: int) -> None:

@@ -19,6 +19,7 @@ from qa.ingest import (
     SpoolError,
     ingest,
 )
+from qa.ingest.paths import safe_text, shown
 from qa.run.bookkeeping import record_pending
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
@@ -41,9 +42,10 @@ def format_decisions(result: IngestResult) -> str:
                 if part
             )
             suffix = f" ({who})" if who else ""
-            lines.append(f"take   {decision.path}: call {decision.call_id}{suffix}")
+            lines.append(f"take   {shown(decision.path)}: call {decision.call_id}{suffix}")
         else:
-            lines.append(f"{decision.action.value:<6} {decision.path}: {decision.reason}")
+            reason = safe_text(decision.reason)
+            lines.append(f"{decision.action.value:<6} {shown(decision.path)}: {reason}")
     counts = Counter(decision.action for decision in result.decisions)
     lines.append(
         f"{len(result.decisions)} file(s) examined: {counts[Action.TAKE]} to take "

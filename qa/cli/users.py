@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from qa.access.accounts import delete_user, disable_user, enable_user, set_role
 from qa.access.roles import Role
 from qa.access.users import UserError, add_user, list_users, set_password
 from qa.db import open_db
@@ -101,3 +103,61 @@ def list_command(db: Path, as_json: bool) -> None:
         created = user.created_at.strftime("%Y-%m-%d %H:%M") if user.created_at else ""
         table.add_row(user.username, user.role.value, created)
     Console().print(table)
+
+
+def _change(action: Callable[[], None], done: str) -> None:
+    try:
+        action()
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(done)
+
+
+@users.command()
+@click.argument("username")
+@click.option("--db", type=_EXISTING_DB, required=True, help="The results store.")
+def disable(username: str, db: Path) -> None:
+    """Refuse a user at login and end their open sessions (reviews and history stay).
+
+    Example: qa users disable lin --db var/demo.db
+    """
+    store = open_db(db)
+    _change(lambda: disable_user(store, username), f"disabled {username}: sessions end now")
+
+
+@users.command()
+@click.argument("username")
+@click.option("--db", type=_EXISTING_DB, required=True, help="The results store.")
+def enable(username: str, db: Path) -> None:
+    """Let a disabled user log in again.
+
+    Example: qa users enable lin --db var/demo.db
+    """
+    store = open_db(db)
+    _change(lambda: enable_user(store, username), f"enabled {username}")
+
+
+@users.command()
+@click.argument("username")
+@click.option("--db", type=_EXISTING_DB, required=True, help="The results store.")
+@click.confirmation_option(prompt="Delete the account? (its reviews keep the name)")
+def delete(username: str, db: Path) -> None:
+    """Delete a user's account; open sessions end. Reviews and the audit log keep the name.
+
+    Example: qa users delete lin --db var/demo.db --yes
+    """
+    store = open_db(db)
+    _change(lambda: delete_user(store, username), f"deleted {username}")
+
+
+@users.command()
+@click.argument("username")
+@click.argument("new_role", metavar="ROLE", type=click.Choice([r.value for r in Role]))
+@click.option("--db", type=_EXISTING_DB, required=True, help="The results store.")
+def role(username: str, new_role: str, db: Path) -> None:
+    """Give a user another role; their open sessions end (they log in again with it).
+
+    Example: qa users role lin supervisor --db var/demo.db
+    """
+    store = open_db(db)
+    _change(lambda: set_role(store, username, new_role), f"{username} is now {new_role}")

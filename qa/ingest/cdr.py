@@ -145,6 +145,8 @@ class CdrIndex:
     def __init__(self, records: Iterable[CdrRecord], *, source: str = "CDR") -> None:
         self.records = list(records)
         self.source = source
+        # Lines of the source left out, each "line N: why" (a corrupt Master.csv row).
+        self.rejected: list[str] = []
         self._by_id: dict[str, list[CdrRecord]] = defaultdict(list)
         self._by_stem: dict[str, list[CdrRecord]] = defaultdict(list)
         self._by_local_start: dict[datetime, list[CdrRecord]] = defaultdict(list)

@@ -136,19 +136,26 @@ def read_master_csv(path: Path, zone: tzinfo, *, utc: bool = False) -> CdrIndex:
     """
     clock = _Clock(zone, utc)
     records: list[CdrRecord] = []
+    rejected: list[str] = []
     try:
         with path.open(newline="", encoding="utf-8", errors="replace") as handle:
-            for line_number, row in enumerate(csv.reader(handle), start=1):
+            # A NUL byte (a crash mid-write) stops Python's csv reader: read past it.
+            reader = csv.reader(line.replace("\0", "") for line in handle)
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as error:
+                    rejected.append(f"line {reader.line_num}: {error}")
+                    continue
                 if not row:
                     continue
                 first_extra = row[len(_BASE_COLUMNS)] if len(row) > len(_BASE_COLUMNS) else ""
                 columns = _layout(len(row), first_extra)
                 if columns is None:
-                    log.warning(
-                        "%s:%d: %d columns fit no cdr_csv layout; row left out",
-                        path,
-                        line_number,
-                        len(row),
+                    rejected.append(
+                        f"line {reader.line_num}: {len(row)} columns fit no cdr_csv layout"
                     )
                     continue
                 records.append(_record(dict(zip(columns, row, strict=True)), clock))
@@ -159,5 +166,8 @@ def read_master_csv(path: Path, zone: tzinfo, *, utc: bool = False) -> CdrIndex:
         ) from None
     log.info("read %d CDR rows from %s", len(records), path)
     index = CdrIndex(records, source=str(path))
+    index.rejected = rejected
+    for problem in rejected:
+        log.warning("%s: %s; row left out", path, problem)
     check_time_basis(index, utc=utc, zone=zone)
     return index

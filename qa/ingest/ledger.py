@@ -23,6 +23,7 @@ takes a recording twice.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections import defaultdict
@@ -33,6 +34,7 @@ from pathlib import Path
 
 from calldata import Call
 from qa.db import open_db, utcnow
+from qa.ingest.paths import from_db, safe_text, shown, to_db
 
 __all__ = ["Action", "FileDecision", "FileRecord", "Ledger", "LedgerUpdate", "TakenCall"]
 
@@ -72,9 +74,9 @@ class FileDecision:
     def to_json(self) -> dict[str, object]:
         """The ``qa ingest --dry-run --json`` object."""
         return {
-            "path": self.path,
+            "path": shown(self.path),
             "action": self.action.value,
-            "reason": self.reason,
+            "reason": safe_text(self.reason),
             "call_id": self.call_id,
             "agent": self.agent,
             "queue": self.queue,
@@ -115,6 +117,17 @@ class LedgerUpdate:
     started_at: str = ""
     seconds: float = 0.0
     known: int = 0
+
+
+def _call_json(call: Call) -> str:
+    """A call as JSON that keeps its recordings' paths exactly: Python's JSON writes a byte that
+    is not UTF-8 (a lone surrogate, see qa.ingest.paths) as ``\\udcXX`` and reads it back, where
+    pydantic's JSON refuses it."""
+    return json.dumps(call.model_dump(mode="json"))
+
+
+def _call_from_json(text: str) -> Call:
+    return Call.model_validate(json.loads(text))
 
 
 def _folder(path: str) -> str:
@@ -164,17 +177,21 @@ class Ledger:
             "where store_root = ?",
             root,
         ):
+            path = from_db(path)
             self._files[path] = FileRecord(path, size, mtime_ns, Action(action), reason, call_id)
-        self._folders = dict(
-            conn.execute("select path, mtime_ns from ingest_folders where store_root = ?", root)
-        )
+        self._folders = {
+            from_db(path): mtime_ns
+            for path, mtime_ns in conn.execute(
+                "select path, mtime_ns from ingest_folders where store_root = ?", root
+            )
+        }
         self._keys = dict(
             conn.execute("select key, call_id from ingest_keys where store_root = ?", root)
         )
         for call_id, uniqueid, call_json in conn.execute(
             "select call_id, uniqueid, call_json from ingest_calls where store_root = ?", root
         ):
-            self._calls[call_id] = call_json
+            self._calls[call_id] = call_json  # _call_json: the paths as they are on disk
             if uniqueid:
                 self._by_uniqueid[uniqueid].append(call_id)
 
@@ -230,11 +247,11 @@ class Ledger:
         return list(self._by_uniqueid.get(uniqueid, ()))
 
     def call(self, call_id: str) -> Call:
-        return Call.model_validate_json(self._calls[call_id])
+        return _call_from_json(self._calls[call_id])
 
     def calls(self) -> list[Call]:
         """Every call taken from this store by earlier runs."""
-        return [Call.model_validate_json(text) for text in self._calls.values()]
+        return [_call_from_json(text) for text in self._calls.values()]
 
     def known_stems(self) -> set[str]:
         """The recording stems whose identity the ledger holds."""
@@ -256,13 +273,22 @@ class Ledger:
         with conn:
             conn.executemany(
                 "delete from ingest_files where store_root = ? and path = ?",
-                [(root, path) for path in update.gone],
+                [(root, to_db(path)) for path in update.gone],
             )
             conn.executemany(
                 "insert or replace into ingest_files (store_root, path, size, mtime_ns, action, "
                 "reason, call_id, seen_at) values (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (root, d.path, d.size, d.mtime_ns, d.action.value, d.reason, d.call_id, now)
+                    (
+                        root,
+                        to_db(d.path),
+                        d.size,
+                        d.mtime_ns,
+                        d.action.value,
+                        safe_text(d.reason),
+                        d.call_id,
+                        now,
+                    )
                     for d in present
                 ],
             )
@@ -280,7 +306,7 @@ class Ledger:
                         taken.call.call_id,
                         taken.uniqueid,
                         taken.call.start.isoformat(),
-                        taken.call.model_dump_json(),
+                        _call_json(taken.call),
                         now,
                     )
                     for taken in update.calls
@@ -289,7 +315,7 @@ class Ledger:
             conn.executemany(
                 "insert or replace into ingest_folders (store_root, path, mtime_ns) "
                 "values (?, ?, ?)",
-                [(root, path, mtime) for path, mtime in update.folders.items()],
+                [(root, to_db(path), mtime) for path, mtime in update.folders.items()],
             )
             conn.execute(
                 "insert into ingest_scans (store_root, started_at, seconds, examined, known, "

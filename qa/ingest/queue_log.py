@@ -203,6 +203,8 @@ class QueueLog:
 
     def __init__(self, calls: dict[str, QueueCall]) -> None:
         self.calls = calls
+        # Lines left out as not queue_log lines, each "<file>: line N: why" (corrupt lines).
+        self.rejected: list[str] = []
         self._by_member = {c.member_uniqueid: c for c in calls.values() if c.member_uniqueid}
 
     def __len__(self) -> int:
@@ -231,6 +233,18 @@ def parse_queue_log_lines(lines: list[str]) -> QueueLog:
     return QueueLog({callid: passage.freeze() for callid, passage in passages.items()})
 
 
+def _corrupt_lines(lines: list[str]) -> list[tuple[int, str]]:
+    """(line number, why) for each line that is not ``epoch|callid|queue|agent|event|...``."""
+    found = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        parts = line.split("|")
+        if len(parts) < 5 or not parts[0].isdigit():
+            found.append((number, "not epoch|callid|queue|agent|event|..."))
+    return found
+
+
 def read_queue_log(path: Path, *, since: float | None = None) -> QueueLog:
     """Read queue_log and its rotated files; with ``since`` (epoch seconds), rotated files last
     written before it are left unread (they hold only older calls).
@@ -243,8 +257,14 @@ def read_queue_log(path: Path, *, since: float | None = None) -> QueueLog:
     if since is not None:
         files = [file for file in files if file == path or _mtime(file) >= since]
     lines: list[str] = []
+    rejected: list[str] = []
     for file in files:
-        lines.extend(_lines(file))
+        read = _lines(file)
+        rejected += [f"{file}: line {n}: {why}" for n, why in _corrupt_lines(read)]
+        lines.extend(read)
     queue_log = parse_queue_log_lines(lines)
+    queue_log.rejected = rejected
+    for problem in rejected:
+        log.warning("%s", problem)
     log.info("read %d queue calls from %d queue_log file(s)", len(queue_log), len(files))
     return queue_log

@@ -39,9 +39,11 @@ from qa.ingest.calls import (
 from qa.ingest.cdr import CdrIndex, recording_stem
 from qa.ingest.ledger import SETTLED, Action, FileDecision, Ledger, LedgerUpdate, TakenCall
 from qa.ingest.names import NameLayout
+from qa.ingest.paths import shown
 from qa.ingest.sources import ConfiguredSources
 from qa.ingest.spool import (
     ABANDONED_SECONDS,
+    RecordingFile,
     RecordingSet,
     SkippedFile,
     SkipStatus,
@@ -121,6 +123,7 @@ class _Scan:
         self.files: dict[str, StoreFile] = {}
         self.stems: set[str] = set()
         self.call_sources: CallSources = sources.unloaded()
+        self.empty: list[RecordingFile] = []  # empty and header-only files, to check on the CDR
 
     # --- decisions -----------------------------------------------------------------------------
 
@@ -196,6 +199,7 @@ class _Scan:
             if not self.ledger.key(f"name:{stem}")[0]
         ]
         self.stems = set(examined.stems)
+        self.empty = examined.unanswered_files
         found: list[_Candidate] = []
         hashes: dict[str, str] = {}
         for stem, files in iter_groups(examined.groups):
@@ -264,11 +268,16 @@ class _Scan:
 
     def attribute(self, found: list[_Candidate]) -> list[_Candidate]:
         """Load the sources, attribute each candidate, and keep those whose call is over."""
-        if not found:
+        empty = [RecordingSet((file,)) for file in self.empty]
+        if not found and not empty:
             return []
         self.call_sources = self.sources.load(
-            [c.recording for c in found], since=self.options.window_start
+            [c.recording for c in found] + empty, since=self.options.window_start
         )
+        self.answered_but_empty(empty)
+        self.rejected_lines()
+        if not found:
+            return []
         for candidate in found:
             candidate.attribution = attribute(candidate.recording, self.call_sources)
         ended = None
@@ -288,6 +297,47 @@ class _Scan:
             else:
                 self.all_files(candidate.recording, Action.DEFER, reason)
         return ready
+
+    def rejected_lines(self) -> None:
+        """One decision per source file with lines left out (corrupt CDR or queue_log lines),
+        so that the dry run and the run report name them."""
+        sources = self.call_sources
+        by_file: dict[str, list[str]] = defaultdict(list)
+        if sources.cdr is not None:
+            by_file[sources.cdr.source] += sources.cdr.rejected
+        if sources.queue_log is not None:
+            for problem in sources.queue_log.rejected:
+                file, _, rest = problem.partition(": ")
+                by_file[file].append(rest)
+        for file, problems in by_file.items():
+            if not problems:
+                continue
+            shown_lines = "; ".join(problems[:5]) + (" …" if len(problems) > 5 else "")
+            self.decide(
+                file,
+                Action.SKIP,
+                f"{len(problems)} line(s) left out as corrupt ({shown_lines}): the calls they "
+                "describe lack CDR or queue data; repair or remove the lines",
+            )
+
+    def answered_but_empty(self, empty: list[RecordingSet]) -> None:
+        """An empty or header-only file is the trace of a call never answered, unless the CDR
+        says the call was answered: then its audio was lost, and a person must know."""
+        for recording in empty:
+            row = attribute(recording, self.call_sources).row
+            if row is None or not row.answered:
+                continue
+            path = recording.paths[0]
+            reason = (
+                f"{shown(path)}: {recording.files[0].size} bytes, no audio, but the CDR "
+                f"(uniqueid {row.uniqueid}) says the call was ANSWERED for {row.billsec:.0f} s: "
+                "the recording was lost (disk full, a failed copy or conversion); restore it "
+                "from the PBX or a backup, or mark the call as unrecordable"
+            )
+            self.update.decisions = [d for d in self.update.decisions if d.path != path]
+            self.decide(path, Action.FAIL, reason, recording.uniqueid)
+            key = f"name:{recording.name.stem}"
+            self.update.unanswered_keys = [k for k in self.update.unanswered_keys if k != key]
 
     def same_audio(self, ready: list[_Candidate]) -> list[_Candidate]:
         """Leave out recordings whose audio another recording of the same uniqueid already is

@@ -5,11 +5,13 @@ The store may be a FreePBX ``monitor/YYYY/MM/DD/`` tree, a flat plain-Asterisk m
 both side by side. Day folders are often symlinks to a NAS, so links are followed (each real
 folder once). A file is set aside when:
 
-- it is empty or a 44-byte WAV header: the call was never answered (``skipped``);
+- it is empty or a 44-byte WAV header: the call was never answered (``skipped``; the scan turns
+  this into ``failed`` when the CDR says the call was answered);
 - its WAV header sizes are 0, or it was modified less than ``min_age`` ago: it is still being
   recorded (``deferred`` to a later run);
-- it cannot be read, or its header was never finalised long after the call (``failed``: a
-  person has to fix permissions or repair the file).
+- it cannot be read, its header was never finalised long after the call, or what follows
+  ``RIFF…WAVE`` is not WAV chunks (``failed``: a person has to fix permissions or repair the
+  file).
 
 ::
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import struct
 import time
 from collections import defaultdict
@@ -30,6 +33,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from qa.ingest.names import RecordingName, RecordingNameError, is_audio_name, parse_recording_name
+from qa.ingest.paths import safe_text, shown
 
 __all__ = [
     "Examined",
@@ -60,6 +64,9 @@ _WAV_EXTENSIONS = frozenset({"wav", "wav16", "wav49"})
 _FORMAT_PREFERENCE = ("wav", "wav16", "wav49", "sln", "sln16", "ulaw", "alaw", "gsm", "g722")
 _UNANSWERED = "never answered"
 _SETTLED_NS = 2_000_000_000  # a folder modified this recently may change within its mtime's tick
+# What file managers and people add to a copied file's name ("x copy.wav", "x (1).wav",
+# "x - Copy.wav", "x~.wav"): such a file is a duplicate, never a call of its own.
+_HAND_COPY = re.compile(r"(?: copy(?: \d+)?| - copy(?: \(\d+\))?| ?\(\d+\)|~)$", re.IGNORECASE)
 
 
 class SpoolError(OSError):
@@ -143,7 +150,7 @@ class SpoolScan:
 
 def _cannot(what: str, path: str, error: OSError) -> str:
     return (
-        f"cannot {what} {path}: {error.strerror or error}; give this user read access "
+        f"cannot {what} {shown(path)}: {error.strerror or error}; give this user read access "
         "(recordings are often owned by asterisk with mode 0600: add the user to the asterisk "
         "group)"
     )
@@ -151,7 +158,7 @@ def _cannot(what: str, path: str, error: OSError) -> str:
 
 def _uniqueid_of(filename: str) -> str | None:
     try:
-        return parse_recording_name(filename).uniqueid
+        return parse_recording_name(shown(filename)).uniqueid
     except RecordingNameError:
         return None
 
@@ -171,6 +178,15 @@ def list_store(root: Path, *, prune: Callable[[str, int], bool] | None = None) -
         rel, folder = stack.pop()
         real = os.path.realpath(folder)
         if real in seen:
+            listing.failures.append(
+                SkippedFile(
+                    rel,
+                    SkipStatus.SKIPPED,
+                    f"folder {shown(rel)} leads to {shown(real)}, already walked (a symlink loop "
+                    "or a second link to one folder): its recordings are taken once; remove the "
+                    "link if it is a mistake",
+                )
+            )
             continue
         seen.add(real)
         try:
@@ -226,18 +242,29 @@ def list_store(root: Path, *, prune: Callable[[str, int], bool] | None = None) -
     return listing
 
 
+def _is_chunk_id(raw: bytes) -> bool:
+    """RIFF chunk ids are four printable ASCII characters ("fmt ", "LIST", "data")."""
+    return len(raw) == 4 and all(0x20 <= byte < 0x7F for byte in raw)
+
+
 def _wav_state(header: bytes, size: int) -> str | None:
-    """ "incomplete" (RIFF or data size still 0), "header-only", "ok", or None if not RIFF."""
+    """ "incomplete" (RIFF or data size still 0), "header-only", "corrupt" (what follows
+    ``RIFF….WAVE`` is not WAV chunks), "ok", or None if not RIFF."""
     if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
         return None
     riff = struct.unpack_from("<I", header, 4)[0]
     offset, data_start, data_size = 12, None, None
     while offset + 8 <= len(header):
+        chunk_id = header[offset : offset + 4]
         chunk_size = struct.unpack_from("<I", header, offset + 4)[0]
-        if header[offset : offset + 4] == b"data":
+        if not _is_chunk_id(chunk_id):
+            return "corrupt"
+        if chunk_id == b"data":
             data_start, data_size = offset + 8, chunk_size
             break
         offset += 8 + chunk_size + (chunk_size & 1)
+    if data_start is None and offset > size:
+        return "corrupt"  # a chunk before "data" claims more bytes than the file has
     if riff == 0 or (data_size == 0 and data_start is not None and size > data_start):
         return "incomplete"
     if (data_start is not None and size <= data_start) or (data_start is None and offset >= size):
@@ -283,6 +310,15 @@ def check_file(
             rel,
             SkipStatus.DEFERRED,
             "WAV header sizes are 0: still being recorded; taken by a later run",
+            uid,
+        )
+    if state == "corrupt":
+        return SkippedFile(
+            rel,
+            SkipStatus.FAILED,
+            f"{shown(rel)}: the bytes after RIFF…WAVE are not WAV chunks ({file.size} bytes of "
+            "garbage): the recording is damaged; copy it again from the PBX (or restore it from "
+            "a backup), then the next run takes it",
             uid,
         )
     if state == "header-only":
@@ -373,6 +409,8 @@ class Examined:
     skipped: list[SkippedFile] = field(default_factory=list)
     unanswered: set[str] = field(default_factory=set)
     stems: set[str] = field(default_factory=set)
+    # The empty and header-only files themselves: judged against the CDR by the scan.
+    unanswered_files: list[RecordingFile] = field(default_factory=list)
 
 
 def examine_files(store: Path, files: list[StoreFile], *, now: float, min_age: float) -> Examined:
@@ -384,10 +422,24 @@ def examine_files(store: Path, files: list[StoreFile], *, now: float, min_age: f
     waiting: set[str] = set()
     unanswered: set[tuple[str, str | None]] = set()
     for file in files:
+        base = file.filename.rsplit(".", 1)[0]
+        if copied := _HAND_COPY.search(base):
+            original = base[: copied.start()] + file.filename[len(base) :]
+            result.skipped.append(
+                SkippedFile(
+                    file.path,
+                    SkipStatus.SKIPPED,
+                    f"{shown(file.filename)} is a copy made by hand of {shown(original)} (its "
+                    f"name ends in {copied.group(0).strip()!r}): not a call of its own; remove "
+                    "it (or, if the original is gone, give it the original's name)",
+                )
+            )
+            continue
         try:
-            name = parse_recording_name(file.filename)
+            # Parsed as shown: the uniqueid, numbers and call id never hold a raw byte.
+            name = parse_recording_name(shown(file.filename))
         except RecordingNameError as error:
-            result.skipped.append(SkippedFile(file.path, SkipStatus.SKIPPED, str(error)))
+            result.skipped.append(SkippedFile(file.path, SkipStatus.SKIPPED, safe_text(str(error))))
             continue
         result.stems.add(name.stem)
         problem = check_file(store, file, name, now=now, min_age=min_age)
@@ -400,6 +452,7 @@ def examine_files(store: Path, files: list[StoreFile], *, now: float, min_age: f
         elif is_unanswered(problem):
             unanswered.add((name.stem, name.leg))
             result.unanswered.add(name.stem)
+            result.unanswered_files.append(RecordingFile(file.path, name, file.size, file.mtime))
     for stem, stem_files in groups.items():
         kept: list[RecordingFile] = []
         for recording in stem_files:

@@ -82,6 +82,13 @@ class ScoredCall(HasCallHeader):
     header: CallHeader
     recording: str  # relative to the store; a two-leg call shows its first leg
     cards: tuple[ReviewedScorecard, ...]
+    truncated: str | None = None  # why the recording is shorter than the call (audio_check)
+
+    @property
+    def counts_for_agent(self) -> bool:
+        """Whether the call counts in agent records: a call cut short counts only once a
+        reviewer has checked it (its scores may judge a fragment of the call)."""
+        return not self.truncated or self.reviewed
 
     @property
     def machine(self) -> tuple[Scorecard, ...]:
@@ -105,7 +112,7 @@ class ScoredCall(HasCallHeader):
 
 
 _SCORED_CALLS = f"""
-select {CALL_HEADER_COLUMNS}, c.recordings
+select {CALL_HEADER_COLUMNS}, c.recordings, c.truncated
 from calls c left join transcripts t on t.call_id = c.call_id
 where exists (select 1 from scorecards s where s.call_id = c.call_id)
 """
@@ -144,6 +151,7 @@ def scored_calls(
             header=header,
             recording=(json.loads(row[7] or "[]") or [""])[0],
             cards=cards[header.call_id],
+            truncated=row[8],
         )
         for header, row in rows
         if header.call_id in cards
@@ -251,7 +259,9 @@ def agent_records(
     team. Sorted by period, then agent id (unknown agents last). ``agent`` keeps one agent's
     records (the rank is still within the whole team)."""
     period = Period(period) if period is not None else None
-    calls = scored_calls(db, since=since, until=until, tz=tz)
+    calls = [
+        call for call in scored_calls(db, since=since, until=until, tz=tz) if call.counts_for_agent
+    ]
     cases = list_cases(db)
     statuses: dict[str, list[CaseStatus]] = defaultdict(list)
     for case in cases:

@@ -31,7 +31,7 @@ import sqlite_utils
 from asr.audio import AudioDecodeError, load_call_audio
 from calldata import Call, Evidence, Flag, ItemResult, Scorecard, Transcript
 from qa.access.audit_log import AuditEntry, entries
-from qa.access.masking import mask_number, mask_personal_data
+from qa.access.masking import mask_number, mask_personal_data, mask_reviewer_text
 from qa.access.permissions import sees_personal_data
 from qa.access.roles import Role
 from qa.db import Filters
@@ -353,10 +353,12 @@ def _masked_detail(detail: CallDetail) -> CallDetail:
             update={
                 "caller": mask_number(detail.call.caller),
                 "destination": mask_number(detail.call.destination),
+                "recordings": tuple(mask_reviewer_text(r) for r in detail.call.recordings),
             }
         ),
         transcript=transcript,
         scorecards=tuple(_masked_card(card) for card in detail.scorecards),
+        error=mask_reviewer_text(detail.error) if detail.error else detail.error,
         masked=True,
         reviewed=reviewed,
         review=review,

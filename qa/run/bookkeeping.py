@@ -22,6 +22,7 @@ from calldata import Call
 from qa.config import Config
 from qa.db import inserted_id, open_db, utcnow
 from qa.ingest import IngestResult
+from qa.ingest.paths import safe_text
 from qa.results.store import (
     insert_scorecards,
     load_call,
@@ -61,7 +62,7 @@ def set_status(db: sqlite_utils.Database, call_id: str, status: CallStatus, reas
     with db.conn:
         db.conn.execute(
             "update calls set status = ?, error = ?, updated_at = ? where call_id = ?",
-            [status.value, reason, utcnow(), call_id],
+            [status.value, safe_text(reason), utcnow(), call_id],
         )
 
 

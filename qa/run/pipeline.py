@@ -33,12 +33,13 @@ from asr.models import default_models_dir, require_models
 from calldata import Call, Scorecard, Transcript
 from qa import runtime
 from qa.config import Config
-from qa.db import open_db, utcnow
+from qa.db import open_db, require_writable, utcnow
 from qa.ingest import IngestResult, SkippedFile, ingest
 from qa.progress import ProgressHook, no_progress
 from qa.records.complaints import open_cases_from_flags
 from qa.results.sentiment import update_sentiment
 from qa.results.store import save_results
+from qa.run.audio_check import mark_truncated
 from qa.run.bookkeeping import (
     call_states,
     finish_run,
@@ -126,6 +127,7 @@ def run_pipeline(
     device = choose_device(config)
     db = open_db(db_path)
     try:
+        require_writable(db, db_path)
         lock = RunLock(db, timeout_minutes=config.lock_timeout_minutes)
         with lock.hold():
             # under the lock: ingest writes its ledger, and two runs must not both take a call
@@ -297,7 +299,7 @@ class _PipelineRun:
             call.call_id,
             result.status,
             result.stage,
-            result.reason,
+            result.reason or result.truncated,
             call.recordings[0],
             result.audio_seconds,
             result.seconds,
@@ -311,6 +313,7 @@ class _PipelineRun:
                 cards = [Scorecard.model_validate_json(card) for card in result.scorecards_json]
                 vectors = SentenceVectors.from_bytes(result.vectors) if result.vectors else None
                 stage_outcome(self.db, run_id, outcome)
+                mark_truncated(self.db, call.call_id, result.truncated or None)
                 save_results(self.db, call.call_id, transcript, cards, vectors)
             elif result.status is CallStatus.DEFERRED:
                 stage_outcome(self.db, run_id, outcome)
@@ -347,6 +350,8 @@ class _PipelineRun:
             self.summary.done += 1
             self.summary.audio_seconds += outcome.audio_seconds
             self.summary.call_seconds += outcome.seconds
+            if outcome.reason:  # a done call carries a reason only when it was cut short
+                self.summary.truncated.append(outcome)
         elif outcome.status is CallStatus.FAILED:
             self.summary.failed.append(outcome)
         else:

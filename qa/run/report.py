@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
+from qa.ingest.paths import safe_text, shown
+
 __all__ = [
     "EXIT_CALLS_FAILED",
     "EXIT_LOCKED",
@@ -84,6 +86,14 @@ class CallOutcome:
     worker: str = ""
     attempts: int = 1
 
+    def __post_init__(self) -> None:
+        # Shown, never raw: a file name need not be UTF-8, and this goes to the database,
+        # the JSON report and the terminal (qa.ingest.paths).
+        object.__setattr__(self, "call_id", shown(self.call_id))  # a path when no call id
+        object.__setattr__(self, "reason", safe_text(self.reason))
+        if self.path is not None:
+            object.__setattr__(self, "path", shown(self.path))
+
 
 @dataclass
 class RunSummary:
@@ -98,6 +108,8 @@ class RunSummary:
     retried: int = 0  # calls given a second try after a worker or machine failure
     skipped: list[CallOutcome] = field(default_factory=list)  # skipped and deferred
     failed: list[CallOutcome] = field(default_factory=list)
+    # done, but the recording is shorter than the call: out of agent records until reviewed
+    truncated: list[CallOutcome] = field(default_factory=list)
     audio_seconds: float = 0.0
     wall_seconds: float = 0.0
     call_seconds: float = 0.0  # worker time spent on calls done now
@@ -154,6 +166,7 @@ class RunSummary:
             "retried": self.retried,
             "skipped": [outcome(item) for item in self.skipped],
             "failed": [outcome(item) for item in self.failed],
+            "truncated": [outcome(item) for item in self.truncated],
             "audio_minutes": round(self.audio_seconds / 60, 3),
             "wall_seconds": round(self.wall_seconds, 2),
             "call_seconds": round(self.call_seconds, 2),

@@ -28,6 +28,7 @@ from asr.models import default_models_dir
 from calldata import Call, Direction, Scorecard, Transcript
 from qa import runtime
 from qa.config import Config
+from qa.run.audio_check import check_header, check_length, claimed_seconds_of
 from qa.run.devices import DeviceChoice
 from qa.run.report import CallStatus, Stage
 from scoring import Rubric, load_rubrics, score_call, select_rubrics
@@ -100,6 +101,7 @@ class CallResult:
     retryable: bool = False
     attempt: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    truncated: str = ""  # why the recording is shorter than the call (qa.run.audio_check)
 
     @classmethod
     def lost(cls, task: CallTask, reason: str, worker: str = "") -> CallResult:
@@ -191,6 +193,10 @@ class CallWorker:
         if missing:  # not the call's fault: this worker does not see the store (or not yet)
             reason = f"{store / missing[0]} is not readable on {self.name}"
             return self._finish(base, started, stage=stage, reason=reason, retryable=True)
+        claimed = claimed_seconds_of(store, call)
+        header = check_header(call, claimed)
+        if header.verdict == "failed":
+            return self._finish(base, started, stage=stage, reason=header.reason)
         try:
             transcript = self.engine.transcribe_call(
                 [store / rel for rel in call.recordings],
@@ -220,10 +226,14 @@ class CallWorker:
             # (memory, a file system, a bug met by chance): worth one more try elsewhere.
             return self._finish(base, started, stage=stage, reason=reason, retryable=True)
         finished = time.perf_counter()
+        length = check_length(call, transcript.duration, claimed)
+        if length.verdict == "failed":
+            return self._finish(base, started, stage=Stage.TRANSCRIBE, reason=length.reason)
         return self._finish(
             base,
             started,
             status=CallStatus.DONE,
+            truncated=length.reason if length.verdict == "truncated" else "",
             stage=Stage.SAVE,
             transcript_json=transcript.model_dump_json(),
             vectors=vectors.to_bytes(),
