@@ -411,6 +411,8 @@ def _m013_search(db: sqlite_utils.Database) -> None:
         "text text not null)"
     )
     db.execute("create index search_turns_call on search_turns (call_id, turn)")
+    # a search filtered by date alone starts from the calls of those days
+    table(db, "calls").create_index(["start"], if_not_exists=True)
     db.execute(
         "create table search_calls (call_id text primary key, turns integer not null, "
         "duration real not null, language text, longest_silence real, silence_share real, "

@@ -297,6 +297,33 @@ def _turn_filters(query: SearchQuery, where: Filters) -> None:
         where.add("st.end > sc.duration - ?", query.last_seconds)
 
 
+#: The same columns, driven from the calls that pass the filters (CROSS JOIN fixes the order).
+_CALLS_FIRST = """
+select st.call_id, c.start, c.agent, c.agent_name, c.queue, coalesce(sc.language, c.language),
+       c.direction, st.turn, st.role, st.start, st.end, st.text
+from calls c
+cross join search_calls sc on sc.call_id = c.call_id
+cross join search_turns st on st.call_id = c.call_id
+"""
+#: A call has about this many turns: what walking one call's turns costs, in matches.
+_TURNS_PER_CALL = 20
+
+
+def _calls_first(db: sqlite_utils.Database, expression: str, where: Filters) -> bool:
+    """Whether walking the turns of the calls that pass ``where`` reads fewer rows than
+    walking the index's matches (a common phrase on a few calls: an agent's last month)."""
+    matches = db.execute(
+        "select count(*) from search_fts where search_fts match ?", [expression]
+    ).fetchone()[0]
+    enough = matches // _TURNS_PER_CALL + 1  # more calls than this: the matches are fewer
+    calls = db.execute(
+        "select count(*) from (select 1 from calls c join search_calls sc "
+        f"on sc.call_id = c.call_id{where.sql()} limit ?)",
+        [*where.params, enough],
+    ).fetchone()[0]
+    return bool(calls < enough)
+
+
 def _phrase(tokens: Sequence[str]) -> str:
     return '"' + " ".join(token.replace('"', '""') for token in tokens) + '"'
 
@@ -353,14 +380,26 @@ def search(
         return _by_meaning(db, query, masked=masked, zone=zone)
     expression, body, _ = _match_expression(query)
     where = _call_filters(query, zone)
+    calls_first = bool(where.conditions) and _calls_first(db, expression, where)
     _turn_filters(query, where)
-    sql = (
-        _SELECT.format(source="search_fts f join search_turns st on st.id = f.rowid")
-        + " where search_fts match ?"
-        + where.sql("and")
-        + " order by c.start desc, st.call_id, st.turn limit ?"
-    )
-    rows = db.execute(sql, [expression, *where.params, query.limit + 1]).fetchall()
+    if calls_first:
+        # few calls pass the filters: walk their turns, keeping those the index matched
+        sql = (
+            _CALLS_FIRST
+            + where.sql()
+            + " and st.id in (select rowid from search_fts where search_fts match ?)"
+        )
+        params = [*where.params, expression]
+    else:
+        # few turns match: walk the matches, keeping those in calls that pass
+        sql = (
+            _SELECT.format(source="search_fts f join search_turns st on st.id = f.rowid")
+            + " where search_fts match ?"
+            + where.sql("and")
+        )
+        params = [expression, *where.params]
+    sql += " order by c.start desc, st.call_id, st.turn limit ?"
+    rows = db.execute(sql, [*params, query.limit + 1]).fetchall()
     hits = []
     for row in rows[: query.limit]:
         verbatim = _contains(body, index_tokens(row[-1])[0])

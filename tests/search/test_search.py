@@ -276,3 +276,22 @@ def test_cli_search_json_and_csv(db, tmp_path) -> None:
     assert "415 555 0134" in result.stdout
     result = runner.invoke(main, ["search", "refund", "--db", path, "--item", "greeting"])
     assert result.exit_code == 1 and "ITEM=RESULT" in result.output
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        dict(text="refund", agent="1001", since=date(2026, 11, 1)),
+        dict(text="投诉", role="customer", language="zh"),
+        dict(text="refund", items=("greeting=fail",), last_turns=3),
+        dict(text="投诉", metrics=("silence_share>=0.3",), first_seconds=15),
+    ],
+)
+def test_both_plans_find_the_same_hits(db, monkeypatch, query) -> None:
+    # a common phrase on few calls walks the calls' turns; else the index's matches
+    import qa.search.query as plans
+
+    monkeypatch.setattr(plans, "_calls_first", lambda *args: True)
+    from_calls = _found(db, **query)
+    monkeypatch.setattr(plans, "_calls_first", lambda *args: False)
+    assert from_calls and from_calls == _found(db, **query)
