@@ -31,7 +31,7 @@ from qa.config import Config
 from qa.db import open_db
 from qa.review.state import rubric_pass_marks
 from scoring import RubricError
-from ui import agents, audit, calls, complaints, queues, users
+from ui import agents, audit, calls, complaints, queues, search, users
 from ui.context import AppContext
 from ui.login import AUTH_MESSAGE, client_middleware, login_check
 from ui.widgets import CallView
@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 TABS: dict[str, str] = {
     "calls": "Calls",
     "queues": "Queues",
+    "search": "Search",
     "agents": "Agents",
     "complaints": "Complaints",
     "audit": "Audit",
@@ -52,6 +53,7 @@ TABS: dict[str, str] = {
 }
 # the tabs that need nothing from another: each lays itself out inside the current Blocks context
 _SELF_CONTAINED: dict[str, Callable[[AppContext, gr.Blocks], None]] = {
+    "search": search.build_tab,
     "agents": agents.build_tab,
     "complaints": complaints.build_tab,
     "audit": audit.build_tab,
