@@ -31,7 +31,7 @@ from qa.config import Config
 from qa.db import open_db
 from qa.review.state import rubric_pass_marks
 from scoring import RubricError
-from ui import agents, audit, calls, complaints, queues, search, users
+from ui import agents, audit, calls, complaints, queues, rubrics, search, users
 from ui.context import AppContext
 from ui.login import AUTH_MESSAGE, client_middleware, login_check
 from ui.widgets import CallView
@@ -49,11 +49,13 @@ TABS: dict[str, str] = {
     "agents": "Agents",
     "complaints": "Complaints",
     "audit": "Audit",
+    "rubrics": "Rubrics",
     "users": "Users",
 }
 # the tabs that need nothing from another: each lays itself out inside the current Blocks context
 _SELF_CONTAINED: dict[str, Callable[[AppContext, gr.Blocks], None]] = {
     "search": search.build_tab,
+    "rubrics": rubrics.build_tab,
     "agents": agents.build_tab,
     "complaints": complaints.build_tab,
     "audit": audit.build_tab,

@@ -11,7 +11,7 @@ import click
 from qa.cli.export import DB, check_range, date_range_options
 from qa.config import default_rubrics_dir
 from qa.db import open_db
-from qa.results.tryout import TryReport, try_rubric
+from qa.results.tryout import try_rubric
 from scoring import (
     Rubric,
     RubricError,
@@ -128,35 +128,6 @@ def _draft(path: Path, directory: Path) -> Rubric:
     return load_rubric(path, libraries, intents)
 
 
-def _try_lines(report: TryReport) -> list[str]:
-    lines = [
-        f"{report.rubric_id} v{report.version} (draft): {report.scored} of {report.stored} "
-        f"stored call(s) scored ({report.not_applicable} not applicable, {report.first} with "
-        f"no earlier scorecard); {len(report.changes)} verdict(s) would change on "
-        f"{len({c.call_id for c in report.changes})} call(s); pass/fail changes on "
-        f"{report.passed_changed}",
-    ]
-    for (what, ident), counts in sorted(report.kinds().items()):
-        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
-        lines.append(f"  {what} {ident}: {kinds}")
-        for (w, i, before, after), examples in sorted(report.examples.items()):
-            if (w, i) != (what, ident):
-                continue
-            for example in examples:
-                quote = "; ".join(example.evidence) or "(no evidence either way)"
-                lines.append(f"    {before}→{after} {example.call_id}: {quote}")
-    if report.agreement:
-        lines.append("agreement with reviewers (reviewed items):")
-        for item, agreed in sorted(report.agreement.items()):
-            lines.append(
-                f"  {item}: {agreed.reviewed} reviewed; deployed agrees {agreed.old_agrees}, "
-                f"draft agrees {agreed.new_agrees}"
-            )
-    for call_id, why in report.failed:
-        lines.append(f"  could not score {call_id}: {why}")
-    return lines
-
-
 @rubrics.command("try")
 @click.argument("draft", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--db", type=DB, required=True, help="The results store (read only here).")
@@ -201,5 +172,5 @@ def try_command(
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
         return
-    for line in _try_lines(report):
+    for line in report.lines():
         click.echo(line)

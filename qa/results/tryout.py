@@ -69,6 +69,36 @@ class TryReport:
             found.setdefault(key, Counter())[f"{change.before}→{change.after}"] += 1
         return found
 
+    def lines(self) -> list[str]:
+        """The report as text lines (``qa rubrics try``, the Rubrics tab)."""
+        report = self
+        lines = [
+            f"{report.rubric_id} v{report.version} (draft): {report.scored} of {report.stored} "
+            f"stored call(s) scored ({report.not_applicable} not applicable, {report.first} with "
+            f"no earlier scorecard); {len(report.changes)} verdict(s) would change on "
+            f"{len({c.call_id for c in report.changes})} call(s); pass/fail changes on "
+            f"{report.passed_changed}",
+        ]
+        for (what, ident), counts in sorted(report.kinds().items()):
+            kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
+            lines.append(f"  {what} {ident}: {kinds}")
+            for (w, i, before, after), examples in sorted(report.examples.items()):
+                if (w, i) != (what, ident):
+                    continue
+                for example in examples:
+                    quote = "; ".join(example.evidence) or "(no evidence either way)"
+                    lines.append(f"    {before}→{after} {example.call_id}: {quote}")
+        if report.agreement:
+            lines.append("agreement with reviewers (reviewed items):")
+            for item, agreed in sorted(report.agreement.items()):
+                lines.append(
+                    f"  {item}: {agreed.reviewed} reviewed; deployed agrees {agreed.old_agrees}, "
+                    f"draft agrees {agreed.new_agrees}"
+                )
+        for call_id, why in report.failed:
+            lines.append(f"  could not score {call_id}: {why}")
+        return lines
+
     def to_json(self) -> dict[str, object]:
         return {
             "rubric": self.rubric_id,
