@@ -305,23 +305,19 @@ from calls c
 cross join search_calls sc on sc.call_id = c.call_id
 cross join search_turns st on st.call_id = c.call_id
 """
-#: A call has about this many turns: what walking one call's turns costs, in matches.
-_TURNS_PER_CALL = 20
+#: From this many matching turns, walking the newest calls' turns finds the first hits sooner
+#: than sorting every match by call (measured: docs/benchmarks.md, transcript search).
+_MANY_MATCHES = 2000
 
 
-def _calls_first(db: sqlite_utils.Database, expression: str, where: Filters) -> bool:
-    """Whether walking the turns of the calls that pass ``where`` reads fewer rows than
-    walking the index's matches (a common phrase on a few calls: an agent's last month)."""
+def _calls_first(db: sqlite_utils.Database, expression: str) -> bool:
+    """Whether to walk the calls newest first, keeping their turns the index matched (a common
+    phrase: the first ``limit`` hits come from the newest calls), rather than every match."""
     matches = db.execute(
-        "select count(*) from search_fts where search_fts match ?", [expression]
+        "select count(*) from (select rowid from search_fts where search_fts match ? limit ?)",
+        [expression, _MANY_MATCHES],
     ).fetchone()[0]
-    enough = matches // _TURNS_PER_CALL + 1  # more calls than this: the matches are fewer
-    calls = db.execute(
-        "select count(*) from (select 1 from calls c join search_calls sc "
-        f"on sc.call_id = c.call_id{where.sql()} limit ?)",
-        [*where.params, enough],
-    ).fetchone()[0]
-    return bool(calls < enough)
+    return bool(matches >= _MANY_MATCHES)
 
 
 def _phrase(tokens: Sequence[str]) -> str:
@@ -380,18 +376,14 @@ def search(
         return _by_meaning(db, query, masked=masked, zone=zone)
     expression, body, _ = _match_expression(query)
     where = _call_filters(query, zone)
-    calls_first = bool(where.conditions) and _calls_first(db, expression, where)
     _turn_filters(query, where)
-    if calls_first:
-        # few calls pass the filters: walk their turns, keeping those the index matched
-        sql = (
-            _CALLS_FIRST
-            + where.sql()
-            + " and st.id in (select rowid from search_fts where search_fts match ?)"
-        )
-        params = [*where.params, expression]
+    if _calls_first(db, expression):
+        # a common phrase: the newest calls' turns that the index matched, until enough
+        where.add("st.id in (select rowid from search_fts where search_fts match ?)", expression)
+        sql = _CALLS_FIRST + where.sql()
+        params = where.params
     else:
-        # few turns match: walk the matches, keeping those in calls that pass
+        # a rare phrase: every match, kept when its call passes, sorted
         sql = (
             _SELECT.format(source="search_fts f join search_turns st on st.id = f.rowid")
             + " where search_fts match ?"

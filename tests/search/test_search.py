@@ -295,3 +295,25 @@ def test_both_plans_find_the_same_hits(db, monkeypatch, query) -> None:
     from_calls = _found(db, **query)
     monkeypatch.setattr(plans, "_calls_first", lambda *args: False)
     assert from_calls and from_calls == _found(db, **query)
+
+
+def test_meaning_search_finds_the_same_request_in_other_words(db) -> None:
+    from qa.results.store import load_transcript, save_sentence_vectors
+    from sentences import encode_turns, load_encoder
+
+    encoder = load_encoder()
+    for call_id in CALLS:  # as the pipeline stores them with each call
+        transcript = load_transcript(db, call_id)
+        turns = [(turn.index, turn.text) for turn in transcript.turns]
+        save_sentence_vectors(db, call_id, encode_turns(encoder, turns))
+    result = search(db, SearchQuery(text="please give me my money back", meaning=True), masked=True)
+    found = [(hit.call_id, hit.turn) for hit in result.hits]
+    assert found[0] in {("en-refund", 1), ("en-other", 1)}
+    assert all(hit.match == "meaning" and hit.similarity >= 0.5 for hit in result.hits)
+    assert ("en-refund", 0) not in found  # "Thank you for calling" means something else
+    only_agent = search(
+        db,
+        SearchQuery(text="please give me my money back", meaning=True, role="agent"),
+        masked=True,
+    )
+    assert all(hit.role == "agent" for hit in only_agent.hits)
