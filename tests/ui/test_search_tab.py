@@ -18,6 +18,8 @@ from qa.access.roles import Role, User
 from qa.access.users import add_user, list_users
 from qa.db import open_db
 from qa.review.state import ReviewStatus, get_review
+from qa.search.query import SearchQuery
+from qa.search.saved import save_search
 from ui import search
 from ui.context import AppContext
 
@@ -149,4 +151,14 @@ def test_search_open_a_hit_and_the_audio_is_there(server: Server) -> None:
         # a turn around the hit seeks there
         context.locator(".qa-turn").nth(1).click()  # turn 1 at 2.0 s
         assert 2.0 <= _player(page, "a.currentTime") < 3.0
+
+        # a saved search's link opens it, form and hits, for whoever follows it
+        db = open_db(server.db_path)
+        saved = save_search(db, User("admin", "admin"), "complaints",
+                            SearchQuery(text="complaint", role="customer"))  # fmt: skip
+        db.close()
+        page.goto(f"{server.url}?search={saved.search_id}")
+        page.get_by_role("tab", name="Search").click()
+        expect(page.locator("#qa-search-note")).to_contain_text("“complaints”", timeout=30_000)
+        expect(page.locator("#qa-search-hits [role=gridcell]", has_text=COMPLAINT)).to_have_count(1)
         page.context.close()
