@@ -315,7 +315,7 @@ def run_search_bench(path: Path, calls: int, *, reuse: bool = False) -> SearchBe
         seconds = save_ms = float("nan")
     else:
         turns, seconds, save_ms = generate_store(path, calls)
-    index_ms = index_cost(path.parent)
+    index_ms = index_cost(path.parent, min(calls, 2000))
     db = open_db(path)
     with_index, index_bytes = _sizes(db)
     agents = [row[0] for row in db.execute("select distinct agent from calls order by agent")]
