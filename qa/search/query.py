@@ -332,7 +332,12 @@ def _match_expression(query: SearchQuery) -> tuple[str, list[str], list[str]]:
         )
     expression = f"body : {_phrase(body)}"
     if sound and query.sounds_like:
-        expression = f"({expression}) OR (sound : {_phrase(sound)})"
+        if len(sound) == len(body):
+            # all Chinese characters: a verbatim match is a match of their sounds too, so the
+            # pinyin column alone finds both (and hits are told apart by their text)
+            expression = f"sound : {_phrase(sound)}"
+        else:
+            expression = f"({expression}) OR (sound : {_phrase(sound)})"
     return expression, body, sound
 
 
