@@ -32,7 +32,7 @@ from qa.config import Config
 from qa.db import open_db
 from qa.review.state import rubric_pass_marks
 from scoring import RubricError
-from ui import agents, audit, calls, complaints, queues, users
+from ui import agents, audit, calls, complaints, queues, rubrics, search, users
 from ui.context import AppContext
 from ui.guard import guard_middleware, trust_proxies
 from ui.login import AUTH_MESSAGE, client_middleware, login_check
@@ -48,13 +48,17 @@ logger = logging.getLogger(__name__)
 TABS: dict[str, str] = {
     "calls": "Calls",
     "queues": "Queues",
+    "search": "Search",
     "agents": "Agents",
     "complaints": "Complaints",
     "audit": "Audit",
+    "rubrics": "Rubrics",
     "users": "Users",
 }
 # the tabs that need nothing from another: each lays itself out inside the current Blocks context
 _SELF_CONTAINED: dict[str, Callable[[AppContext, gr.Blocks], None]] = {
+    "search": search.build_tab,
+    "rubrics": rubrics.build_tab,
     "agents": agents.build_tab,
     "complaints": complaints.build_tab,
     "audit": audit.build_tab,

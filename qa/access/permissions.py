@@ -43,6 +43,7 @@ class Action(StrEnum):
     MANAGE_COMPLAINTS = "manage_complaints"
     EXPORT_DATA = "export_data"
     AUDIT_IDENTITY = "audit_identity"
+    MANAGE_RUBRICS = "manage_rubrics"
 
 
 _ALL = frozenset(Role)
@@ -77,6 +78,7 @@ PERMISSIONS: Mapping[Action, tuple[frozenset[Role], str]] = {
         frozenset({Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN}),
         "run the identity-verification audit",
     ),
+    Action.MANAGE_RUBRICS: (_LEADS, "try drafts of the rubrics and deploy new versions"),
 }
 
 

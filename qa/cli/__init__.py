@@ -23,6 +23,7 @@ from qa.cli.rubrics import rubrics
 from qa.cli.run import run
 from qa.cli.runs import runs
 from qa.cli.score import score
+from qa.cli.search import search_command
 from qa.cli.serve import serve
 from qa.cli.transcribe import transcribe
 from qa.cli.users import users
@@ -60,6 +61,7 @@ for command in (
     rescore,
     scores,
     score,
+    search_command,
     agents,
     export,
     audit,

@@ -3,6 +3,7 @@ rubrics' verdicts on real dialogues."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from qa.bench.corpora import DEFAULT_CACHE, BenchDataError
 from qa.bench.diarization import DiarizationBenchOptions, DiarizationReport, run_diarization_bench
 from qa.bench.pipeline import LAYOUTS, PipelineBenchOptions, PipelineReport, run_pipeline_bench
 from qa.bench.sample_verdicts import sample_store_verdicts
+from qa.bench.search import run_search_bench
 from qa.bench.speech import ALL_SETS, AsrBenchOptions, AsrRow, LanguageRow, run_asr_bench
 from qa.bench.verdicts import VerdictBenchOptions, VerdictReport, run_verdict_bench
 from qa.transcript_files import TranscriptFileError
@@ -353,3 +355,39 @@ def _echo_verdicts(report: VerdictReport, misses: int) -> None:
         f"{report.sentences} sentences encoded in {report.encode_seconds:.1f} s; "
         f"{report.seconds:.0f} s in all"
     )
+
+
+@bench.command("search")
+@click.option("--calls", default=100_000, show_default=True, help="Calls to generate.")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("/tmp/callqa-search-bench.db"),
+    show_default=True,
+    help="Where the generated store goes (replaced; not for a real store).",
+)
+@click.option("--reuse", is_flag=True, help="Measure the store already at --db.")
+@_json_option
+def search(calls: int, db_path: Path, reuse: bool, as_json: bool) -> None:
+    """Search latency, index size and indexing cost on a generated store of CALLS calls (about
+    20 turns each, English and Mandarin, with word timings and scorecards).
+
+    Example: qa bench search --calls 100000 --db /tmp/search-bench.db --json
+    """
+    report = run_search_bench(db_path, calls, reuse=reuse)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False))
+        return
+    click.echo(
+        f"{report.calls} calls, {report.turns} turns (generated in {report.generate_seconds} s)\n"
+        f"store {report.store_bytes / 1e6:.1f} MB, without the index "
+        f"{report.store_bytes_without_index / 1e6:.1f} MB: "
+        f"index +{report.index_share_of_store:.1%}\n"
+        f"indexing {report.index_ms_per_call:.2f} ms per call "
+        f"(the whole save {report.save_ms_per_call:.2f} ms)\n"
+        f"{report.queries} searches with two filters: median {report.median_ms} ms, "
+        f"p90 {report.p90_ms} ms"
+    )
+    for phrase, ms in report.per_phrase_ms.items():
+        click.echo(f"  {phrase}: {ms} ms")

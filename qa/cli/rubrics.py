@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+from datetime import date, tzinfo
 from pathlib import Path
 
 import click
 
+from qa.cli.export import DB, check_range, date_range_options
 from qa.config import default_rubrics_dir
+from qa.db import open_db
+from qa.results.tryout import try_rubric
 from scoring import (
     Rubric,
     RubricError,
     check_rubric_dir,
     describe_rubric,
+    load_intent_libraries,
+    load_phrase_libraries,
     load_rubric,
     load_rubrics,
     rubric_json_schema,
@@ -23,7 +29,7 @@ _DIR = click.Path(file_okay=False, path_type=Path)
 
 @click.group()
 def rubrics() -> None:
-    """Check and explain QA rubrics (YAML) and their phrase libraries.
+    """Check, explain and try QA rubrics (YAML) and their phrase libraries.
 
     Example: qa rubrics check rubrics/ && qa rubrics explain inbound-service
     """
@@ -109,3 +115,62 @@ def schema(output: Path | None) -> None:
     else:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
+
+
+def _draft(path: Path, directory: Path) -> Rubric:
+    """The draft file, with the phrase and intent libraries beside it or, when it has none
+    there, those of ``directory`` (the deployed rubrics)."""
+    beside = path.parent
+    has_own = (beside / "phrases").is_dir() or (beside / "intents").is_dir()
+    home = beside if has_own else directory
+    libraries = load_phrase_libraries(sorted((home / "phrases").glob("*.y*ml")))
+    intents = load_intent_libraries(sorted((home / "intents").glob("*.y*ml")))
+    return load_rubric(path, libraries, intents)
+
+
+@rubrics.command("try")
+@click.argument("draft", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--db", type=DB, required=True, help="The results store (read only here).")
+@date_range_options
+@click.option("--agent", help="Only this agent's calls (id or name).")
+@click.option(
+    "--dir",
+    "directory",
+    type=_DIR,
+    default=None,
+    help="The deployed rubrics: a draft without libraries of its own uses theirs.",
+)
+@click.option("--examples", default=3, show_default=True, help="Example calls per change.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON report.")
+@click.option("--unmasked", is_flag=True, help="Quote evidence with personal numbers.")
+def try_command(
+    draft: Path,
+    db: Path,
+    since: date | None,
+    until: date | None,
+    tz: tzinfo,
+    agent: str | None,
+    directory: Path | None,
+    examples: int,
+    as_json: bool,
+    unmasked: bool,
+) -> None:
+    """Score the stored calls with DRAFT (a rubric file) without writing anything, and report
+    per item and flag which verdicts would change (with example calls and evidence) and how
+    the deployed and the draft verdicts agree with reviewers' decisions.
+
+    Example: qa rubrics try drafts/inbound-service.yaml --db var/demo.db --since 2026-11-01
+    """
+    check_range(since, until)
+    try:
+        rubric = _draft(draft, directory or default_rubrics_dir())
+    except RubricError as error:
+        raise click.ClickException(f"the draft is invalid:\n{error}") from error
+    store = open_db(db)
+    report = try_rubric(store, rubric, since=since, until=until, agent=agent, zone=tz,
+                        examples=examples, masked=not unmasked)  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        return
+    for line in report.lines():
+        click.echo(line)

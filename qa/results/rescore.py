@@ -40,8 +40,10 @@ __all__ = [
     "UnknownRubricError",
     "VerdictChange",
     "find_rubric",
+    "previous_scorecard",
     "rescore",
     "transcript_for_scoring",
+    "verdict_changes",
 ]
 
 log = logging.getLogger(__name__)
@@ -136,10 +138,26 @@ def _verdicts(items: Sequence[ItemResult], flags: Sequence[Flag]) -> dict[tuple[
     return found
 
 
-def _previous(db: sqlite_utils.Database, card: Scorecard) -> CallScore | None:
-    """The call's latest scorecard of this rubric (another version: this one has none yet)."""
-    for row in call_scores(db, call_id=card.call_id):
-        if row.rubric == card.rubric_id:
+def verdict_changes(old: CallScore, card: Scorecard) -> list[VerdictChange]:
+    """The item verdicts and flags of ``card`` that differ from the call's ``old`` scorecard of
+    the rubric (an item only one of them has is not a change; a flag raised or no longer
+    raised is). ``qa rescore`` and ``qa rubrics try`` report these."""
+    before = _verdicts(old.items, old.flags)
+    after = _verdicts(card.items, card.flags)
+    changes = []
+    for key in sorted(set(before) | set(after)):
+        was, now = before.get(key, _ABSENT), after.get(key, _ABSENT)
+        if key[0] == "item" and (was == _ABSENT or now == _ABSENT):
+            continue  # an item added or dropped by the new version is not a changed verdict
+        if was != now:
+            changes.append(VerdictChange(card.call_id, key[0], key[1], was, now))
+    return changes
+
+
+def previous_scorecard(db: sqlite_utils.Database, call_id: str, rubric_id: str) -> CallScore | None:
+    """The call's latest scorecard of the rubric (any version), or None."""
+    for row in call_scores(db, call_id=call_id):
+        if row.rubric == rubric_id:
             return row
     return None
 
@@ -149,14 +167,7 @@ def _compare(summary: RescoreSummary, old: CallScore | None, card: Scorecard) ->
     if old is None:
         summary.first += 1
         return
-    before = _verdicts(old.items, old.flags)
-    after = _verdicts(card.items, card.flags)
-    for key in sorted(set(before) | set(after)):
-        was, now = before.get(key, _ABSENT), after.get(key, _ABSENT)
-        if key[0] == "item" and (was == _ABSENT or now == _ABSENT):
-            continue  # an item added or dropped by the new version is not a changed verdict
-        if was != now:
-            summary.changes.append(VerdictChange(card.call_id, key[0], key[1], was, now))
+    summary.changes.extend(verdict_changes(old, card))
     if old.passed != card.passed:
         summary.passed_changed += 1
 
@@ -211,7 +222,7 @@ def _rescore_call(
         summary.not_applicable += 1
         return
     card = score_call(rubric, transcript, call, vectors=stored_vectors(db, call_id, transcript))
-    previous = _previous(db, card)
+    previous = previous_scorecard(db, call_id, rubric.id)
     if not summary.dry_run:
         try:
             with db.conn:

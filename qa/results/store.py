@@ -22,6 +22,7 @@ from pydantic_core import from_json
 
 from calldata import Call, Direction, Evidence, Flag, ItemResult, Scorecard, Transcript
 from qa.db import table, utcnow
+from qa.search.index import index_call
 from sentences import EncoderError, SentenceVectors, encode_turns, load_encoder
 
 __all__ = [
@@ -459,7 +460,8 @@ def save_results(
     cards: list[Scorecard],
     vectors: SentenceVectors | None = None,
 ) -> None:
-    """Save a call's transcript, sentence vectors and scorecards and mark it done, in ONE
+    """Save a call's transcript (and its search index entries, :mod:`qa.search.index`),
+    sentence vectors and scorecards and mark it done, in ONE
     transaction: a crash leaves all of it or none. Earlier results of the call (a retried
     failure) are replaced."""
     with db.conn:
@@ -481,6 +483,7 @@ def save_results(
              transcript.model_dump_json(), utcnow()],
         )  # fmt: skip
         insert_scorecards(db, cards)
+        index_call(db, call_id, transcript)  # the transcript searchable as soon as it is stored
         db.conn.execute(
             "update calls set status = 'done', error = null, audio_seconds = ?, updated_at = ? "
             "where call_id = ?",

@@ -261,3 +261,76 @@ def test_any_valid_transcript_json_loads_the_same_without_its_words() -> None:
     numbered = [{**t, "index": 10 * t["index"]} for t in json.loads(compact)["turns"]]
     loaded = transcript_for_scoring(json.dumps({**data, "turns": numbered}))
     assert [t.index for t in loaded.turns] == [10 * t.index for t in expected.turns]
+
+
+# --- qa rubrics try: a draft on stored calls, nothing written ------------------------------------
+
+
+def _draft_rubrics(folder: Path) -> Path:
+    """The shipped rubrics as a draft v6 with ONE phrase changed: "i can help with that" made
+    forbidden (the good English call's agent says it)."""
+    shutil.copytree(REPO / "rubrics", folder, dirs_exist_ok=True)
+    rubric = folder / "inbound-service.yaml"
+    rubric.write_text(
+        rubric.read_text(encoding="utf-8").replace('version: "5"', 'version: "6"'),
+        encoding="utf-8",
+    )
+    library = folder / "phrases" / "service.yaml"
+    text = library.read_text(encoding="utf-8")
+    changed = text.replace('        - "shut up"\n', '        - "i can help with that"\n', 1)
+    assert changed != text
+    library.write_text(changed, encoding="utf-8")
+    return rubric
+
+
+def _change_set(changes) -> set[tuple[str, str, str, str, str]]:
+    return {(c["call_id"], c["what"], c["id"], c["before"], c["after"]) for c in changes}
+
+
+def test_rubrics_try_reports_exactly_what_a_rescore_changes(store: Path, tmp_path: Path) -> None:
+    draft = _draft_rubrics(tmp_path / "draft")
+    before = store.read_bytes()
+    tried = CliRunner().invoke(
+        main, ["rubrics", "try", str(draft), "--db", str(store), "--json"], catch_exceptions=False
+    )
+    assert tried.exit_code == 0, tried.output
+    report = json.loads(tried.output)
+    assert store.read_bytes() == before  # nothing written
+    # the real re-score, on a copy of the same store
+    copy = tmp_path / "copy.db"
+    shutil.copy2(store, copy)
+    code, output = _run("--rubric", "inbound-service", "--db", str(copy), "--rubrics",
+                        str(draft.parent), "--json")  # fmt: skip
+    assert code == 0, output
+    rescored = json.loads(output)
+    assert _change_set(report["changes"]) == _change_set(rescored["changes"])
+    assert ("c-good-en", "item", "no_forbidden_phrases", "pass", "fail") in _change_set(
+        report["changes"]
+    )
+    assert report["scored"] == rescored["rescored"] == 4
+    by_item = {(row["what"], row["id"]): row["changes"] for row in report["by_item"]}
+    assert by_item[("item", "no_forbidden_phrases")] == {"pass→fail": 1}
+    example = next(e for e in report["examples"] if e["id"] == "no_forbidden_phrases")["calls"][0]
+    assert example["call_id"] == "c-good-en"
+    assert any("I can help with that" in quote for quote in example["evidence"])
+
+
+def test_rubrics_try_counts_agreement_with_reviewers(store: Path, tmp_path: Path) -> None:
+    from qa.access.roles import User
+    from qa.review.state import Decision, ItemChoice
+    from qa.review.submit import submit_review
+
+    db = open_db(store)
+    rows = db.execute(
+        "select s.id, i.item_id from scorecards s join item_results i on i.scorecard_id = s.id "
+        "where s.call_id = 'c-good-en'"
+    ).fetchall()
+    # the reviewer confirms every machine verdict of the good call (no forbidden wording)
+    choices = [ItemChoice(card, item, Decision.CONFIRMED) for card, item in rows]
+    submit_review(db, "c-good-en", User("sam", "supervisor"), choices)
+    db.conn.close()
+    draft = _draft_rubrics(tmp_path / "draft")
+    result = CliRunner().invoke(main, ["rubrics", "try", str(draft), "--db", str(store)])
+    assert result.exit_code == 0, result.output
+    assert "no_forbidden_phrases: 1 reviewed; deployed agrees 1, draft agrees 0" in result.output
+    assert "item no_forbidden_phrases: pass→fail 1" in result.output
