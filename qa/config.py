@@ -34,6 +34,7 @@ from calldata import Direction, Role
 
 __all__ = [
     "AgentEntry",
+    "AppealSettings",
     "CdrDatabaseUrl",
     "ChannelRoles",
     "Config",
@@ -182,6 +183,22 @@ class ReviewSettings(BaseModel):
     sample_seed: int = Field(default=0, description="Seed of the daily random sample.")
 
 
+class AppealSettings(BaseModel):
+    """How agents appeal their evaluations (``[appeals]`` in the config file)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window_days: float = Field(
+        default=7, gt=0, description="Days after an evaluation (or a decision) to appeal it."
+    )
+    second_round: bool = Field(
+        default=False, description="An upheld appeal may be appealed once more."
+    )
+    settled_by: tuple[str, ...] = Field(
+        default=(), description="Usernames of the QA leads who settle appeals; none: any lead."
+    )
+
+
 class Config(BaseModel):
     """Everything ``qa run`` needs. Paths are absolute once loaded from a file."""
 
@@ -271,6 +288,9 @@ class Config(BaseModel):
     agents: tuple[AgentEntry, ...] = ()
     review: ReviewSettings = Field(
         default_factory=ReviewSettings, description="Review queue thresholds and sampling."
+    )
+    appeals: AppealSettings = Field(
+        default_factory=AppealSettings, description="The appeal window and who settles appeals."
     )
 
     @field_validator("timezone")

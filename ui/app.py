@@ -26,12 +26,12 @@ from typing import Any
 import gradio as gr
 
 from qa import runtime
-from qa.access.permissions import sees_personal_data
+from qa.access.permissions import Action, can, sees_personal_data
 from qa.config import Config
 from qa.db import open_db
 from qa.review.state import rubric_pass_marks
 from scoring import RubricError
-from ui import agents, audit, calls, complaints, queues, users
+from ui import agents, appeals, audit, calls, complaints, my_calls, queues, users
 from ui.context import AppContext
 from ui.login import AUTH_MESSAGE, client_middleware, login_check
 from ui.widgets import CallView
@@ -49,13 +49,20 @@ TABS: dict[str, str] = {
     "complaints": "Complaints",
     "audit": "Audit",
     "users": "Users",
+    "appeals": "Appeals",
+    "my_calls": "My calls",
 }
+# The tabs an agent sees (their own calls only); every other role sees every other tab. Hiding is
+# for the page only: each handler checks the role on the server.
+AGENT_TABS = frozenset({"my_calls"})
 # the tabs that need nothing from another: each lays itself out inside the current Blocks context
 _SELF_CONTAINED: dict[str, Callable[[AppContext, gr.Blocks], None]] = {
     "agents": agents.build_tab,
     "complaints": complaints.build_tab,
     "audit": audit.build_tab,
     "users": users.build_tab,
+    "appeals": appeals.build_tab,
+    "my_calls": my_calls.build_tab,
 }
 
 
@@ -93,6 +100,7 @@ def build_app(
         zone=config.zone,
         pass_marks=_pass_marks(config),
         rubrics_dir=config.rubrics,
+        appeals=config.appeals,
     )
     chosen = list(tabs or TABS)
     unknown = [key for key in chosen if key not in TABS]
@@ -112,8 +120,10 @@ def build_app(
         header = gr.HTML(elem_id="qa-header")
         with gr.Tabs(elem_id="qa-tabs") as tab_set:
             call_view: CallView | None = None
+            tab_list: list[gr.Tab] = []
             for key in chosen:
-                with gr.Tab(TABS[key], id=key):
+                with gr.Tab(TABS[key], id=key) as tab:
+                    tab_list.append(tab)
                     if key == "calls":
                         call_view = calls.build_tab(ctx, app)
                     elif key == "queues":
@@ -122,15 +132,22 @@ def build_app(
                     else:
                         _SELF_CONTAINED[key](ctx, app)
 
-        def who(request: gr.Request) -> str:
+        def who(request: gr.Request) -> list[Any]:
             user = ctx.viewer(request)
             masking = "unmasked" if sees_personal_data(user.role) else "personal numbers masked"
-            return (
-                f"Signed in as <b>{escape(user.username)}</b> ({user.role.value}; {masking}) · "
-                '<a href="logout" target="_self">Log out</a>'
+            agent = can(user.role, Action.VIEW_OWN_EVALUATIONS) and not can(
+                user.role, Action.VIEW_CALLS
             )
+            shown = [(key in AGENT_TABS) == agent for key in chosen]
+            first = next((key for key, visible in zip(chosen, shown, strict=True) if visible), None)
+            return [
+                f"Signed in as <b>{escape(user.username)}</b> ({user.role.value}; {masking}) · "
+                '<a href="logout" target="_self">Log out</a>',
+                gr.Tabs(selected=first) if first else gr.skip(),
+                *(gr.Tab(visible=visible) for visible in shown),
+            ]
 
-        app.load(who, inputs=None, outputs=header)
+        app.load(who, inputs=None, outputs=[header, tab_set, *tab_list])
     # Several reviewers at once: opening a call decodes its audio, which should not queue.
     app.queue(default_concurrency_limit=4)
     return app

@@ -23,6 +23,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from qa.access.permissions import Action, can
 from qa.access.roles import User
 from qa.review.call_view import (
     CallDetail,
@@ -34,7 +35,7 @@ from qa.review.call_view import (
     list_calls,
     playable_audio,
 )
-from ui.context import AppContext
+from ui.context import AppContext, permitted
 from ui.render import (
     AUDIO_ELEM_ID,
     CSS,
@@ -196,7 +197,10 @@ def _rows(ctx: AppContext, agent_key: str, flagged_only: bool, failed_only: bool
 
 
 def load_page(ctx: AppContext, user: User) -> tuple[Any, pd.DataFrame]:
-    """The agent filter's choices and the newest calls, when the page loads."""
+    """The agent filter's choices and the newest calls, when the page loads (nothing for a role
+    that may not list calls: agents see their own in the My calls tab)."""
+    if not can(user.role, Action.VIEW_CALLS):
+        return gr.Dropdown(choices=[]), table_frame([])
     with ctx.db() as db:
         everything = list_calls(db, limit=LIST_LIMIT)
         choices = [
@@ -210,6 +214,7 @@ def filter_table(
     ctx: AppContext, user: User, agent_key: str, flagged_only: bool, failed_only: bool
 ) -> pd.DataFrame:
     """The calls of one agent (blank: all), flagged or failed only when asked."""
+    permitted(user, Action.VIEW_CALLS)
     return table_frame(_rows(ctx, agent_key, flagged_only, failed_only))
 
 
@@ -218,6 +223,7 @@ def open_call(ctx: AppContext, user: User, call_id: str | None) -> list[Any]:
     role may see them); the prompt when no call is given. A gr.Error for an unknown call."""
     if not call_id:
         return [_PROMPT, None, "", "", "", "", None, *panel_values(None, user)]
+    permitted(user, Action.VIEW_CALLS)
     with ctx.db() as db:
         try:
             detail = call_detail(db, call_id, viewer_role=user.role)

@@ -11,6 +11,7 @@ runtime.apply()
 
 import click
 
+from qa.cli.appeals import appeals, link_agent_command
 from qa.cli.audit import audit
 from qa.cli.bench import bench
 from qa.cli.export import export
@@ -54,7 +55,9 @@ for command in (
     rubrics,
     serve,
     users,
+    appeals,
     transcribe,
     bench,
 ):
     main.add_command(command)
+users.add_command(link_agent_command)  # in qa.cli.appeals: agents as users came with appeals
