@@ -144,7 +144,8 @@ def build_app(
                 f"Signed in as <b>{escape(user.username)}</b> ({user.role.value}; {masking}) · "
                 '<a href="logout" target="_self">Log out</a>',
                 gr.Tabs(selected=first) if first else gr.skip(),
-                *(gr.Tab(visible=visible) for visible in shown),
+                # "hidden", not False: Gradio 6.31 leaves a tab's button up on visible=False
+                *(gr.Tab(visible=True if visible else "hidden") for visible in shown),
             ]
 
         app.load(who, inputs=None, outputs=[header, tab_set, *tab_list])
