@@ -50,7 +50,7 @@ TABS: dict[str, str] = {
     "audit": "Audit",
     "users": "Users",
     "appeals": "Appeals",
-    "my_calls": "My calls",
+    "my_calls": "My evaluations",
 }
 # The tabs an agent sees (their own calls only); every other role sees every other tab. Hiding is
 # for the page only: each handler checks the role on the server.

@@ -198,7 +198,7 @@ def _rows(ctx: AppContext, agent_key: str, flagged_only: bool, failed_only: bool
 
 def load_page(ctx: AppContext, user: User) -> tuple[Any, pd.DataFrame]:
     """The agent filter's choices and the newest calls, when the page loads (nothing for a role
-    that may not list calls: agents see their own in the My calls tab)."""
+    that may not list calls: agents see their own in the My evaluations tab)."""
     if not can(user.role, Action.VIEW_CALLS):
         return gr.Dropdown(choices=[]), table_frame([])
     with ctx.db() as db:

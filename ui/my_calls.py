@@ -1,4 +1,4 @@
-"""The My calls tab: an agent's own calls and evaluations, to acknowledge and appeal.
+"""The My evaluations tab: an agent's own calls and evaluations, to acknowledge and appeal.
 
 An agent (role ``agent``, linked to the agent identity calls carry: ``qa users link-agent``) sees
 their calls only, with personal numbers masked (qa.review.agent_view). Opening a call shows its
@@ -111,7 +111,7 @@ def _ack_label(evaluated: bool, needs_ack: bool) -> str:
 
 @dataclass(frozen=True)
 class MyCallsWidgets:
-    """The My calls tab's components."""
+    """The My evaluations tab's components."""
 
     denied: gr.HTML
     body: gr.Column
@@ -132,7 +132,7 @@ class MyCallsWidgets:
 
 
 def layout() -> MyCallsWidgets:
-    """Lay out the My calls tab inside the current Blocks context (hidden until it loads)."""
+    """Lay out the My evaluations tab inside the current Blocks context (hidden until it loads)."""
     denied = gr.HTML(elem_id="qa-my-denied", css_template=CSS)
     with gr.Column(visible=False, elem_id="qa-my-calls") as body:
         with gr.Row():
@@ -272,7 +272,7 @@ def appeal_item(
 
 
 def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
-    """Lay out the My calls tab inside the current Blocks context and wire its events."""
+    """Lay out the My evaluations tab inside the current Blocks context and wire its events."""
     w = layout()
 
     def on_load(request: gr.Request) -> list[Any]:

@@ -62,7 +62,7 @@ def appeals(
 ) -> None:
     """Agents' appeals of evaluation items (opened on local days --since..--until): who asked for
     which verdict and why, and who upheld or overturned it. Agents appeal in the review app
-    (My calls tab); supervisors settle them in the Appeals tab.
+    (My evaluations tab); supervisors settle them in the Appeals tab.
 
     Example: qa appeals --db var/demo.db --status open --csv > open-appeals.csv
     """

@@ -1,7 +1,7 @@
 """Agents in the review app, through the tabs' handlers called directly (what the Gradio API runs,
-whoever calls it): an agent gets their own calls only in My calls, nothing from the staff tabs,
-and a refusal for another agent's call; the acknowledge → appeal → overturn round trip through
-the My calls and Appeals tabs changes the agent's record.
+whoever calls it): an agent gets their own calls only in My evaluations, nothing from the staff
+tabs, and a refusal for another agent's call; the acknowledge → appeal → overturn round trip through
+the My evaluations and Appeals tabs changes the agent's record.
 
 The store is tests/review_store.py's: Bob's complaint call (greeting and closing failed) and
 Alice's good call; bob and alice are agent users linked to 1002 and 1001.

@@ -97,8 +97,8 @@ def _screenshot(page: Page, name: str) -> None:
 def test_an_agent_appeals_and_a_supervisor_overturns(served, chromium):
     url, db_path = served
     page = _login(chromium, url, AGENT)
-    # Only My calls: the staff tabs are hidden (and refuse agents on the server).
-    expect(page.get_by_role("tab", name="My calls")).to_be_visible()
+    # Only My evaluations: the staff tabs are hidden (and refuse agents on the server).
+    expect(page.get_by_role("tab", name="My evaluations")).to_be_visible()
     for staff_tab in ("Calls", "Queues", "Agents", "Complaints", "Audit", "Appeals"):
         expect(page.get_by_role("tab", name=staff_tab, exact=True)).to_have_count(0)
     table = page.locator("#qa-my-table")
@@ -123,7 +123,7 @@ def test_an_agent_appeals_and_a_supervisor_overturns(served, chromium):
     _screenshot(page, "agent-my-calls")
 
     lead = _login(chromium, url, SUPERVISOR)
-    expect(lead.get_by_role("tab", name="My calls")).to_have_count(0)
+    expect(lead.get_by_role("tab", name="My evaluations")).to_have_count(0)
     lead.get_by_role("tab", name="Appeals").click()
     appeals = lead.locator("#qa-appeals-table")
     expect(appeals).to_contain_text(C7)
