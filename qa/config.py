@@ -34,6 +34,7 @@ from calldata import Direction, Role
 
 __all__ = [
     "AgentEntry",
+    "AgreementSettings",
     "AppealSettings",
     "CdrDatabaseUrl",
     "ChannelRoles",
@@ -199,6 +200,22 @@ class AppealSettings(BaseModel):
     )
 
 
+class AgreementSettings(BaseModel):
+    """When a rule's agreement with reviewers marks it (``[agreement]`` in the config file)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_decisions: int = Field(
+        default=20, ge=1, description="Reviewer decisions on a rule before it is judged."
+    )
+    attention_floor: float = Field(
+        default=0.8, ge=0, le=1, description="Fail precision under this marks the rule."
+    )
+    skip_review_precision: float | None = Field(
+        default=None, ge=0, le=1, description="Fail precision at or above this: trusted."
+    )
+
+
 class Config(BaseModel):
     """Everything ``qa run`` needs. Paths are absolute once loaded from a file."""
 
@@ -291,6 +308,9 @@ class Config(BaseModel):
     )
     appeals: AppealSettings = Field(
         default_factory=AppealSettings, description="The appeal window and who settles appeals."
+    )
+    agreement: AgreementSettings = Field(
+        default_factory=AgreementSettings, description="When a rule is trusted or needs work."
     )
 
     @field_validator("timezone")

@@ -31,7 +31,7 @@ from qa.config import Config
 from qa.db import open_db
 from qa.review.state import rubric_pass_marks
 from scoring import RubricError
-from ui import agents, appeals, audit, calls, complaints, my_calls, queues, users
+from ui import agents, appeals, audit, calls, complaints, my_calls, queues, rules, users
 from ui.context import AppContext
 from ui.login import AUTH_MESSAGE, client_middleware, login_check
 from ui.widgets import CallView
@@ -50,6 +50,7 @@ TABS: dict[str, str] = {
     "audit": "Audit",
     "users": "Users",
     "appeals": "Appeals",
+    "rules": "Rules",
     "my_calls": "My evaluations",
 }
 # The tabs an agent sees (their own calls only); every other role sees every other tab. Hiding is
@@ -62,6 +63,7 @@ _SELF_CONTAINED: dict[str, Callable[[AppContext, gr.Blocks], None]] = {
     "audit": audit.build_tab,
     "users": users.build_tab,
     "appeals": appeals.build_tab,
+    "rules": rules.build_tab,
     "my_calls": my_calls.build_tab,
 }
 
@@ -101,6 +103,7 @@ def build_app(
         pass_marks=_pass_marks(config),
         rubrics_dir=config.rubrics,
         appeals=config.appeals,
+        agreement=config.agreement,
     )
     chosen = list(tabs or TABS)
     unknown = [key for key in chosen if key not in TABS]

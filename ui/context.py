@@ -24,7 +24,7 @@ import sqlite_utils
 from qa.access.permissions import Action, PermissionDeniedError, require
 from qa.access.roles import User
 from qa.access.users import get_user
-from qa.config import AppealSettings, ReviewSettings
+from qa.config import AgreementSettings, AppealSettings, ReviewSettings
 from qa.db import open_db
 from qa.review.queues import RefreshSummary, latest_scorecard_id, refresh_queues
 
@@ -80,6 +80,7 @@ class AppContext:
     rubrics_dir: Path | None = None  # None: the shipped rubrics
     queues: QueueRefresh = field(default_factory=QueueRefresh, compare=False, repr=False)
     appeals: AppealSettings = field(default_factory=AppealSettings)  # [appeals] of the config
+    agreement: AgreementSettings = field(default_factory=AgreementSettings)  # [agreement]
 
     @contextlib.contextmanager
     def db(self) -> Iterator[sqlite_utils.Database]:

@@ -46,6 +46,7 @@ class Action(StrEnum):
     VIEW_OWN_EVALUATIONS = "view_own_evaluations"
     APPEAL_EVALUATIONS = "appeal_evaluations"
     SETTLE_APPEALS = "settle_appeals"
+    VIEW_RULE_AGREEMENT = "view_rule_agreement"
 
 
 # Everyone but agents: an agent sees their own calls only (qa.review.agent_view), never the lists.
@@ -90,6 +91,10 @@ PERMISSIONS: Mapping[Action, tuple[frozenset[Role], str]] = {
         "acknowledge their evaluations and appeal an item",
     ),
     Action.SETTLE_APPEALS: (_LEADS, "uphold or overturn agents' appeals"),
+    Action.VIEW_RULE_AGREEMENT: (
+        frozenset({Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN}),
+        "see how often reviewers agree with each rule of the machine",
+    ),
 }
 
 

@@ -19,6 +19,7 @@ from qa.cli.ingest import ingest_command
 from qa.cli.models import models
 from qa.cli.rescore import rescore
 from qa.cli.results import agents, scores
+from qa.cli.rubric_stats import stats as rubric_stats
 from qa.cli.rubrics import rubrics
 from qa.cli.run import run
 from qa.cli.runs import runs
@@ -61,3 +62,4 @@ for command in (
 ):
     main.add_command(command)
 users.add_command(link_agent_command)  # in qa.cli.appeals: agents as users came with appeals
+rubrics.add_command(rubric_stats)  # in qa.cli.rubric_stats: the stats read the store

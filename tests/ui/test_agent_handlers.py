@@ -23,7 +23,7 @@ from qa.db import open_db
 from qa.records.agents import agent_records
 from qa.review.state import Decision, ItemChoice, effective_scorecards
 from qa.review.submit import submit_review
-from ui import agents, appeals, calls, complaints, my_calls, queues
+from ui import agents, appeals, calls, complaints, my_calls, queues, rules
 from ui.context import AppContext
 
 GOOD, COMPLAINT, PENDING = "1763651705.11", "1763655760.42", "1763640000.3"
@@ -129,3 +129,23 @@ def test_acknowledge_appeal_and_overturn_through_the_tabs(app: AppContext) -> No
     *_, scorecard, _, _, rows, _ = my_calls.open_call(app, BOB, COMPLAINT)
     assert list(rows["Status"]) == ["overturned"] and "greeting heard" in rows["Decision"][0]
     assert 'data-counts="human"' in scorecard and "(50%)" in scorecard
+
+
+def test_the_rules_tab_counts_the_overturned_item_and_lists_its_call(app: AppContext) -> None:
+    *_, items, _, _ = my_calls.open_call(app, BOB, COMPLAINT)
+    greeting = next(value for label, value in items.choices if "Greeting" in label)
+    my_calls.appeal_item(app, BOB, COMPLAINT, greeting, "I greeted at 0:00")
+    appeals.decide(app, SAM, 1, True, "heard it", "open")
+    table, flags = rules.rules_view(app, SAM, "", "")
+    rows = {(r["Rule"], r["Version"]): r for r in table.to_dict("records")}
+    row = rows["inbound-service/greeting", "1"]  # Alice's pass, Bob's fail overturned
+    assert (row["Decisions"], row["Confirmed"], row["Overridden"]) == (2, 1, 1)
+    assert (row["Fail precision"], row["Pass precision"]) == ("0% of 1", "100% of 1")
+    assert list(flags["Flag"]) == ["inbound-service/complaint"]
+    behind = rules.calls_behind(app, SAM, "inbound-service/greeting", "1", "", "")
+    assert f"Failed by the machine, passed by the reviewer (1): `{COMPLAINT}`" in behind
+    for refused_user in (RITA, BOB):
+        with pytest.raises(gr.Error, match="may not see how often reviewers agree"):
+            rules.rules_view(app, refused_user, "", "")
+    denied, body, *_ = rules.load(app, RITA)
+    assert "supervisors, auditors and admins" in denied and body.visible is False
