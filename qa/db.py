@@ -449,6 +449,59 @@ def _m012_agents_and_appeals(db: sqlite_utils.Database) -> None:
     table(db, "appeals").create_index(["agent"])
 
 
+def _m015_calibration(db: sqlite_utils.Database) -> None:
+    # Calibration sessions (qa.review.calibration): calls scored blind by several reviewers, their
+    # verdicts, and the agreed answer the supervisor records. Never read by agent records.
+    table(db, "calibration_sessions").create(
+        {
+            "session_id": int,
+            "title": str,
+            "status": str,  # open | closed
+            "created_by": str,
+            "created_at": str,
+            "closed_at": str,
+        },
+        pk="session_id",
+        not_null={"title", "status", "created_at"},
+    )
+    table(db, "calibration_cards").create(
+        {"session_id": int, "scorecard_id": int, "call_id": str},
+        pk=("session_id", "scorecard_id"),
+        foreign_keys=[("session_id", "calibration_sessions", "session_id"),
+                      ("scorecard_id", "scorecards", "id")],
+    )  # fmt: skip
+    table(db, "calibration_reviewers").create(
+        {"session_id": int, "username": str},
+        pk=("session_id", "username"),
+        foreign_keys=[("session_id", "calibration_sessions", "session_id")],
+    )
+    table(db, "calibration_scores").create(
+        {
+            "session_id": int,
+            "scorecard_id": int,
+            "item_id": str,
+            "username": str,
+            "verdict": str,  # pass | fail | na
+            "scored_at": str,
+        },
+        pk=("session_id", "scorecard_id", "item_id", "username"),
+        foreign_keys=[("session_id", "calibration_sessions", "session_id")],
+    )
+    table(db, "calibration_answers").create(
+        {
+            "session_id": int,
+            "scorecard_id": int,
+            "item_id": str,
+            "verdict": str,
+            "comment": str,
+            "decided_by": str,
+            "decided_at": str,
+        },
+        pk=("session_id", "scorecard_id", "item_id"),
+        foreign_keys=[("session_id", "calibration_sessions", "session_id")],
+    )
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("001_calls_and_results", _m001_calls_and_results),
     ("002_pipeline_runs", _m002_pipeline_runs),
@@ -460,6 +513,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("008_run_reports", _m008_run_reports),
     ("009_sentence_vectors", _m009_sentence_vectors),
     ("012_agents_and_appeals", _m012_agents_and_appeals),
+    ("015_calibration", _m015_calibration),
 )
 
 

@@ -31,7 +31,18 @@ from qa.config import Config
 from qa.db import open_db
 from qa.review.state import rubric_pass_marks
 from scoring import RubricError
-from ui import agents, appeals, audit, calls, complaints, my_calls, queues, rules, users
+from ui import (
+    agents,
+    appeals,
+    audit,
+    calibration,
+    calls,
+    complaints,
+    my_calls,
+    queues,
+    rules,
+    users,
+)
 from ui.context import AppContext
 from ui.login import AUTH_MESSAGE, client_middleware, login_check
 from ui.widgets import CallView
@@ -51,6 +62,7 @@ TABS: dict[str, str] = {
     "users": "Users",
     "appeals": "Appeals",
     "rules": "Rules",
+    "calibration": "Calibration",
     "my_calls": "My evaluations",
 }
 # The tabs an agent sees (their own calls only); every other role sees every other tab. Hiding is
@@ -64,6 +76,7 @@ _SELF_CONTAINED: dict[str, Callable[[AppContext, gr.Blocks], None]] = {
     "users": users.build_tab,
     "appeals": appeals.build_tab,
     "rules": rules.build_tab,
+    "calibration": calibration.build_tab,
     "my_calls": my_calls.build_tab,
 }
 

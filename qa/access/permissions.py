@@ -47,6 +47,7 @@ class Action(StrEnum):
     APPEAL_EVALUATIONS = "appeal_evaluations"
     SETTLE_APPEALS = "settle_appeals"
     VIEW_RULE_AGREEMENT = "view_rule_agreement"
+    RUN_CALIBRATION = "run_calibration"
 
 
 # Everyone but agents: an agent sees their own calls only (qa.review.agent_view), never the lists.
@@ -94,6 +95,10 @@ PERMISSIONS: Mapping[Action, tuple[frozenset[Role], str]] = {
     Action.VIEW_RULE_AGREEMENT: (
         frozenset({Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN}),
         "see how often reviewers agree with each rule of the machine",
+    ),
+    Action.RUN_CALIBRATION: (
+        _LEADS,
+        "start calibration sessions, read their reports and record the agreed answers",
     ),
 }
 

@@ -14,6 +14,7 @@ import click
 from qa.cli.appeals import appeals, link_agent_command
 from qa.cli.audit import audit
 from qa.cli.bench import bench
+from qa.cli.calibration import calibration
 from qa.cli.export import export
 from qa.cli.ingest import ingest_command
 from qa.cli.models import models
@@ -57,6 +58,7 @@ for command in (
     serve,
     users,
     appeals,
+    calibration,
     transcribe,
     bench,
 ):
