@@ -57,7 +57,7 @@ def _verdicts(found: dict) -> str:
 
 def report_frame(report: CalibrationReport | None) -> pd.DataFrame:
     rows = [] if report is None else [
-        [i.rule, i.calls, _percent(i.agreement), "-" if i.kappa is None else f"{i.kappa:.2f}",
+        [i.rule, i.calls, _percent(i.agreement), "-" if i.kappa is None else f"{round(i.kappa, 2) + 0.0:.2f}",
          _percent(i.machine_agreement), _verdicts(i.consensus), _verdicts(i.answers) or "-"]
         for i in report.items
     ]  # fmt: skip
@@ -65,7 +65,7 @@ def report_frame(report: CalibrationReport | None) -> pd.DataFrame:
 
 
 def report_summary(report: CalibrationReport) -> str:
-    kappa = "-" if report.kappa is None else f"{report.kappa:.2f}"
+    kappa = "-" if report.kappa is None else f"{round(report.kappa, 2) + 0.0:.2f}"
     lines = [f"**{report.session.title}**: overall Fleiss' kappa {kappa}."]
     for name in report.session.reviewers:
         lines.append(f"- {name}: scored {report.scored[name]}/{report.total_items}, off the "

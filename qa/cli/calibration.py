@@ -32,7 +32,7 @@ _CSV_COLUMNS = ("session_id", "rubric_id", "item_id", "calls", "agreement", "kap
 
 
 def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
+    return "-" if value is None else f"{round(value, 2) + 0.0:.2f}"  # never "-0.00"
 
 
 def _percent(value: float | None) -> str:

@@ -21,19 +21,50 @@ from pathlib import Path
 import pytest
 from browser import chromium_browser, free_port, screenshot, send_login
 from playwright.sync_api import Browser, Page, expect
-from records_store import PASSWORD, SUPERVISOR, build_records_store
+from records_store import PASSWORD, REVIEWER, SUPERVISOR, build_records_store
 
 from qa.access.agent_links import link_agent
 from qa.access.roles import Role
-from qa.access.users import add_user
+from qa.access.users import add_user, get_user
 from qa.db import open_db
 from qa.records.agents import agent_records
+from qa.review.calibration import blind_items, create_session, score_items
+from qa.review.state import effective_scorecards
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)
 
 AGENT = "bob"
+ADMIN = "ada"
 C7 = "c7-late-verification-en"
+CALIBRATED = ("c1-good-en", "c2-no-id-en", "c6-no-greeting-en")
+PANEL = (REVIEWER, "rob", "ria")
+
+
+def _calibration_session(db) -> None:
+    """Session #1, 3 calls × 3 reviewers, scored: everyone gives the machine's verdict except
+    ria, who passes every item."""
+    for name in PANEL[1:]:
+        add_user(db, name, PASSWORD, Role.REVIEWER)
+    sam = get_user(db, SUPERVISOR)
+    machine = _machine_verdicts(db)
+    create_session(db, sam, "November", CALIBRATED, PANEL)
+    for name in PANEL:
+        person = get_user(db, name)
+        verdicts = {
+            (c.scorecard_id, c.item_id): "pass" if name == "ria" else machine[c.key]
+            for c in blind_items(db, person, 1)
+        }
+        score_items(db, person, 1, verdicts)
+
+
+def _machine_verdicts(db) -> dict[str, str]:
+    found = {}
+    for call_id in CALIBRATED:
+        for card in effective_scorecards(db, [call_id])[call_id]:
+            for item in card.machine.items:
+                found[f"{card.scorecard_id}:{item.id}"] = item.result.value
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +73,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     db = open_db(db_path)
     add_user(db, AGENT, PASSWORD, Role.AGENT)
     link_agent(db, AGENT, "1002")
+    add_user(db, ADMIN, PASSWORD, Role.ADMIN)
+    _calibration_session(db)
     db.close()
     port = free_port()
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
@@ -153,3 +186,45 @@ def test_an_agent_appeals_and_a_supervisor_overturns(served, chromium):
     expect(page.locator("#qa-my-scorecard")).to_contain_text("this result counts")
     _screenshot(page, "agent-appeal-overturned")
     page.context.close()
+
+
+def test_the_rules_table_and_a_calibration_report(served, chromium):
+    url, _ = served
+    admin = _login(chromium, url, ADMIN)
+    admin.get_by_role("tab", name="Rules").click()
+    admin.get_by_role("button", name="Refresh").nth(0).click()
+    rules = admin.locator("#qa-rules-table")
+    # The store's one review (c7) confirmed every item but the identity item the appeal
+    # overturned (the first test): that rule has 1 decision, overridden, 0% of 1 fail kept.
+    row = rules.locator("[role=row]", has_text="inbound-service/identity_verification")
+    expect(row).to_contain_text("0% of 1")
+    rules.get_by_role("gridcell", name="inbound-service/identity_verification").click()
+    expect(admin.locator("#qa-rules-calls")).to_contain_text(C7)
+    _screenshot(admin, "tab-rules")
+    admin.context.close()
+
+    reviewer = _login(chromium, url, REVIEWER)
+    reviewer.get_by_role("tab", name="Calibration").click()
+    reviewer.locator("#qa-cal-session input").click()
+    reviewer.get_by_role("option", name="#1 November").click()
+    items = reviewer.locator("#qa-cal-items")
+    expect(items).to_contain_text("c6-no-greeting-en")
+    header = items.locator("[role=row]").first.text_content() or ""
+    assert "Your verdict" in header and "achine" not in header  # blind: no machine column
+    reviewer.locator("#qa-cal-item input").click()
+    reviewer.get_by_role("option").first.click()
+    reviewer.locator("#qa-cal-verdict").get_by_text("fail", exact=True).click()
+    reviewer.locator("#qa-cal-save").click()
+    expect(reviewer.locator("#qa-cal-note")).to_contain_text("Saved. You have scored")
+    expect(reviewer.locator("#qa-cal-lead")).to_be_hidden()
+    reviewer.context.close()
+
+    lead = _login(chromium, url, SUPERVISOR)
+    lead.get_by_role("tab", name="Calibration").click()
+    lead.locator("#qa-cal-session input").click()
+    lead.get_by_role("option", name="#1 November").click()
+    expect(lead.locator("#qa-cal-summary")).to_contain_text("overall Fleiss' kappa")
+    expect(lead.locator("#qa-cal-summary")).to_contain_text("ria: scored")
+    expect(lead.locator("#qa-cal-report")).to_contain_text("inbound-service/greeting")
+    _screenshot(lead, "tab-calibration")
+    lead.context.close()
