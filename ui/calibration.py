@@ -51,13 +51,17 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
+def _kappa(value: float | None) -> str:
+    return "-" if value is None else f"{round(value, 2) + 0.0:.2f}"  # never "-0.00"
+
+
 def _verdicts(found: dict) -> str:
     return ", ".join(f"{call}: {v.value if v else 'tie'}" for call, v in found.items())
 
 
 def report_frame(report: CalibrationReport | None) -> pd.DataFrame:
     rows = [] if report is None else [
-        [i.rule, i.calls, _percent(i.agreement), "-" if i.kappa is None else f"{round(i.kappa, 2) + 0.0:.2f}",
+        [i.rule, i.calls, _percent(i.agreement), _kappa(i.kappa),
          _percent(i.machine_agreement), _verdicts(i.consensus), _verdicts(i.answers) or "-"]
         for i in report.items
     ]  # fmt: skip
@@ -65,7 +69,7 @@ def report_frame(report: CalibrationReport | None) -> pd.DataFrame:
 
 
 def report_summary(report: CalibrationReport) -> str:
-    kappa = "-" if report.kappa is None else f"{round(report.kappa, 2) + 0.0:.2f}"
+    kappa = _kappa(report.kappa)
     lines = [f"**{report.session.title}**: overall Fleiss' kappa {kappa}."]
     for name in report.session.reviewers:
         lines.append(f"- {name}: scored {report.scored[name]}/{report.total_items}, off the "
