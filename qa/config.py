@@ -41,6 +41,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "ReviewSettings",
+    "SamplingPlan",
     "default_rubrics_dir",
     "load_config",
     "parse_cdr_url",
@@ -216,6 +217,29 @@ class AgreementSettings(BaseModel):
     )
 
 
+class SamplingPlan(BaseModel):
+    """Which scored calls a site's QA plan draws for review (``[sampling]`` in the config file;
+    qa.review.sampling). Shares are of each agent's scored calls per local day (or ISO week)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    daily_share: float = Field(default=0.1, ge=0, le=1, description="Per agent and day.")
+    min_per_agent_day: int = Field(
+        default=0, ge=0, description="At least this many per agent and day (when they exist)."
+    )
+    weekly_share: float = Field(
+        default=0.0, ge=0, le=1, description="A second tier per agent and ISO week, of the rest."
+    )
+    extra_after_fail: int = Field(
+        default=0, ge=0, description="Extra calls a day for an agent after a failed check."
+    )
+    extra_days: int = Field(default=7, ge=0, description="For how many days after the failure.")
+    reviewer_quotas: dict[str, int] = Field(
+        default_factory=dict, description="Calls per day each reviewer takes from the draw."
+    )
+    seed: int = Field(default=0, description="Seed of the draw: the same seed draws the same.")
+
+
 class Config(BaseModel):
     """Everything ``qa run`` needs. Paths are absolute once loaded from a file."""
 
@@ -311,6 +335,9 @@ class Config(BaseModel):
     )
     agreement: AgreementSettings = Field(
         default_factory=AgreementSettings, description="When a rule is trusted or needs work."
+    )
+    sampling: SamplingPlan = Field(
+        default_factory=SamplingPlan, description="The site's sampling plan (qa sampling report)."
     )
 
     @field_validator("timezone")

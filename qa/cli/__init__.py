@@ -24,6 +24,7 @@ from qa.cli.rubric_stats import stats as rubric_stats
 from qa.cli.rubrics import rubrics
 from qa.cli.run import run
 from qa.cli.runs import runs
+from qa.cli.sampling import sampling
 from qa.cli.score import score
 from qa.cli.serve import serve
 from qa.cli.transcribe import transcribe
@@ -59,6 +60,7 @@ for command in (
     users,
     appeals,
     calibration,
+    sampling,
     transcribe,
     bench,
 ):
