@@ -103,7 +103,8 @@ def _imports(module: str, path: Path) -> set[str]:
 GRAPH = {module: _imports(module, path) for module, path in MODULES.items()}
 #: the review app's tabs (ui.app composes them)
 UI_TABS = ("ui.calls", "ui.queues", "ui.agents", "ui.complaints", "ui.audit", "ui.users",
-           "ui.appeals", "ui.my_calls", "ui.rules", "ui.calibration")  # fmt: skip
+           "ui.appeals", "ui.my_calls", "ui.rules", "ui.calibration",
+           "ui.sampling")  # fmt: skip
 
 
 def _area(module: str) -> str:

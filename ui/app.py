@@ -41,6 +41,7 @@ from ui import (
     my_calls,
     queues,
     rules,
+    sampling,
     users,
 )
 from ui.context import AppContext
@@ -63,6 +64,7 @@ TABS: dict[str, str] = {
     "appeals": "Appeals",
     "rules": "Rules",
     "calibration": "Calibration",
+    "sampling": "Sampling",
     "my_calls": "My evaluations",
 }
 # The tabs an agent sees (their own calls only); every other role sees every other tab. Hiding is
@@ -77,6 +79,7 @@ _SELF_CONTAINED: dict[str, Callable[[AppContext, gr.Blocks], None]] = {
     "appeals": appeals.build_tab,
     "rules": rules.build_tab,
     "calibration": calibration.build_tab,
+    "sampling": sampling.build_tab,
     "my_calls": my_calls.build_tab,
 }
 
@@ -117,6 +120,7 @@ def build_app(
         rubrics_dir=config.rubrics,
         appeals=config.appeals,
         agreement=config.agreement,
+        sampling=config.sampling,
     )
     chosen = list(tabs or TABS)
     unknown = [key for key in chosen if key not in TABS]
