@@ -29,6 +29,7 @@ from qa import runtime
 from qa.access.permissions import Action, can, sees_personal_data
 from qa.config import Config
 from qa.db import open_db
+from qa.review.notifications import notifications
 from qa.review.state import rubric_pass_marks
 from scoring import RubricError
 from ui import (
@@ -160,9 +161,15 @@ def build_app(
             )
             shown = [(key in AGENT_TABS) == agent for key in chosen]
             first = next((key for key, visible in zip(chosen, shown, strict=True) if visible), None)
+            with ctx.db() as db:
+                todo = notifications(db, user, appeals=ctx.appeals)
+            notes = "".join(
+                f'<li data-notice="{n.kind}">{escape(n.text)} ({escape(n.tab)})</li>' for n in todo
+            )
             return [
                 f"Signed in as <b>{escape(user.username)}</b> ({user.role.value}; {masking}) · "
-                '<a href="logout" target="_self">Log out</a>',
+                '<a href="logout" target="_self">Log out</a>'
+                + (f'<ul class="qa-notices" id="qa-notices">{notes}</ul>' if notes else ""),
                 gr.Tabs(selected=first) if first else gr.skip(),
                 # "hidden", not False: Gradio 6.31 leaves a tab's button up on visible=False
                 *(gr.Tab(visible=True if visible else "hidden") for visible in shown),

@@ -141,6 +141,7 @@ def test_an_agent_appeals_and_a_supervisor_overturns(served, chromium):
     for other in ("c1-good-en", "c3-complaint-en", "c4-good-zh"):  # Alice's and Wang's
         expect(table).not_to_contain_text(other)
     expect(page.locator("#qa-my-note")).to_contain_text("1 evaluation(s) to acknowledge")
+    expect(page.locator("#qa-notices")).to_contain_text("1 evaluation(s) to acknowledge")
     table.get_by_role("gridcell", name=C7).click()
     expect(page.locator("#qa-my-title")).to_contain_text("evaluated by rita")
     assert "4155550107" not in page.content()  # the customer's number is masked
@@ -156,6 +157,7 @@ def test_an_agent_appeals_and_a_supervisor_overturns(served, chromium):
     _screenshot(page, "agent-my-calls")
 
     lead = _login(chromium, url, SUPERVISOR)
+    expect(lead.locator("#qa-notices")).to_contain_text("1 appeal(s) to settle (Appeals)")
     expect(lead.get_by_role("tab", name="My evaluations")).to_have_count(0)
     lead.get_by_role("tab", name="Appeals").click()
     appeals = lead.locator("#qa-appeals-table")
