@@ -449,9 +449,34 @@ def _m012_agents_and_appeals(db: sqlite_utils.Database) -> None:
     table(db, "appeals").create_index(["agent"])
 
 
-def _m015_calibration(db: sqlite_utils.Database) -> None:
+def _m015_calibration_and_coaching(db: sqlite_utils.Database) -> None:
     # Calibration sessions (qa.review.calibration): calls scored blind by several reviewers, their
-    # verdicts, and the agreed answer the supervisor records. Never read by agent records.
+    # verdicts, and the agreed answer the supervisor records. Never read by agent records. And
+    # coaching tasks (qa.records.coaching): a goal for an agent with the moments of calls to
+    # listen to, acknowledged by the agent and completed by the lead.
+    table(db, "coaching_tasks").create(
+        {
+            "task_id": int,
+            "agent": str,  # the agent identity calls carry
+            "goal": str,
+            "due": str,  # YYYY-MM-DD
+            "status": str,  # assigned | acknowledged | done
+            "created_by": str,
+            "created_at": str,
+            "acknowledged_at": str,
+            "completed_by": str,
+            "completed_at": str,
+            "note": str,  # the lead's note on completion
+        },
+        pk="task_id",
+        not_null={"agent", "goal", "due", "status", "created_at"},
+    )
+    table(db, "coaching_tasks").create_index(["agent", "status"])
+    table(db, "coaching_moments").create(
+        {"task_id": int, "position": int, "call_id": str, "seconds": float, "note": str},
+        pk=("task_id", "position"),
+        foreign_keys=[("task_id", "coaching_tasks", "task_id"), ("call_id", "calls", "call_id")],
+    )
     table(db, "calibration_sessions").create(
         {
             "session_id": int,
@@ -513,7 +538,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("008_run_reports", _m008_run_reports),
     ("009_sentence_vectors", _m009_sentence_vectors),
     ("012_agents_and_appeals", _m012_agents_and_appeals),
-    ("015_calibration", _m015_calibration),
+    ("015_calibration_and_coaching", _m015_calibration_and_coaching),
 )
 
 

@@ -104,7 +104,7 @@ GRAPH = {module: _imports(module, path) for module, path in MODULES.items()}
 #: the review app's tabs (ui.app composes them)
 UI_TABS = ("ui.calls", "ui.queues", "ui.agents", "ui.complaints", "ui.audit", "ui.users",
            "ui.appeals", "ui.my_calls", "ui.rules", "ui.calibration",
-           "ui.sampling")  # fmt: skip
+           "ui.sampling", "ui.coaching")  # fmt: skip
 
 
 def _area(module: str) -> str:

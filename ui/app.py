@@ -38,6 +38,7 @@ from ui import (
     audit,
     calibration,
     calls,
+    coaching,
     complaints,
     my_calls,
     queues,
@@ -66,11 +67,13 @@ TABS: dict[str, str] = {
     "rules": "Rules",
     "calibration": "Calibration",
     "sampling": "Sampling",
+    "coaching": "Coaching",
     "my_calls": "My evaluations",
 }
-# The tabs an agent sees (their own calls only); every other role sees every other tab. Hiding is
-# for the page only: each handler checks the role on the server.
-AGENT_TABS = frozenset({"my_calls"})
+# The tabs an agent sees (their own calls and coaching tasks only); every other role sees every tab
+# but My evaluations. Hiding is for the page only: each handler checks the role on the server.
+AGENT_TABS = frozenset({"my_calls", "coaching"})
+AGENTS_ONLY = frozenset({"my_calls"})
 # the tabs that need nothing from another: each lays itself out inside the current Blocks context
 _SELF_CONTAINED: dict[str, Callable[[AppContext, gr.Blocks], None]] = {
     "agents": agents.build_tab,
@@ -81,6 +84,7 @@ _SELF_CONTAINED: dict[str, Callable[[AppContext, gr.Blocks], None]] = {
     "rules": rules.build_tab,
     "calibration": calibration.build_tab,
     "sampling": sampling.build_tab,
+    "coaching": coaching.build_tab,
     "my_calls": my_calls.build_tab,
 }
 
@@ -159,7 +163,7 @@ def build_app(
             agent = can(user.role, Action.VIEW_OWN_EVALUATIONS) and not can(
                 user.role, Action.VIEW_CALLS
             )
-            shown = [(key in AGENT_TABS) == agent for key in chosen]
+            shown = [key in AGENT_TABS if agent else key not in AGENTS_ONLY for key in chosen]
             first = next((key for key, visible in zip(chosen, shown, strict=True) if visible), None)
             with ctx.db() as db:
                 todo = notifications(db, user, appeals=ctx.appeals)

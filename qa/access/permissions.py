@@ -48,6 +48,7 @@ class Action(StrEnum):
     SETTLE_APPEALS = "settle_appeals"
     VIEW_RULE_AGREEMENT = "view_rule_agreement"
     RUN_CALIBRATION = "run_calibration"
+    COACH_AGENTS = "coach_agents"
 
 
 # Everyone but agents: an agent sees their own calls only (qa.review.agent_view), never the lists.
@@ -100,6 +101,7 @@ PERMISSIONS: Mapping[Action, tuple[frozenset[Role], str]] = {
         _LEADS,
         "start calibration sessions, read their reports and record the agreed answers",
     ),
+    Action.COACH_AGENTS: (_LEADS, "assign coaching tasks to agents and complete them"),
 }
 
 

@@ -15,6 +15,7 @@ from qa.cli.appeals import appeals, link_agent_command
 from qa.cli.audit import audit
 from qa.cli.bench import bench
 from qa.cli.calibration import calibration
+from qa.cli.coaching import coaching
 from qa.cli.export import export
 from qa.cli.ingest import ingest_command
 from qa.cli.models import models
@@ -60,6 +61,7 @@ for command in (
     users,
     appeals,
     calibration,
+    coaching,
     sampling,
     transcribe,
     bench,

@@ -4,7 +4,8 @@ load, so a notice goes away the moment the work is done (nothing to mark read)::
     for notice in notifications(db, user, appeals=config.appeals):
         notice.kind, notice.count, notice.text, notice.tab
 
-- an agent: evaluations to acknowledge, and appeals decided in the last appeal window;
+- an agent: coaching tasks and evaluations to acknowledge, and appeals decided in the last
+  appeal window;
 - whoever settles appeals (supervisors, admins; only the named QA leads when the site names
   them): open appeals;
 - a reviewer: reviews assigned to them and not done, and calibration sessions with items they
@@ -31,7 +32,9 @@ __all__ = ["Notice", "notifications"]
 
 @dataclass(frozen=True)
 class Notice:
-    kind: str  # acknowledge | appeal_decided | appeals_to_settle | worklist | calibration
+    kind: (
+        str  # coaching | acknowledge | appeal_decided | appeals_to_settle | worklist | calibration
+    )
     count: int
     text: str
     tab: str  # the tab where it is done
@@ -51,7 +54,14 @@ def _agent_notices(db: sqlite_utils.Database, user: User, settings: AppealSettin
     since = datetime.now(UTC) - timedelta(days=settings.window_days)
     decided = [a for a in list_appeals(db, agent=agent)
                if a.decided_at is not None and a.decided_at >= since]  # fmt: skip
+    # Coaching tasks are qa.records.coaching's (an area above this one): counted from the table.
+    (tasks,) = db.execute(
+        "select count(*) from coaching_tasks where agent = ? and status = 'assigned'", [agent]
+    ).fetchone()
     found = []
+    if tasks:
+        found.append(Notice("coaching", tasks, f"{tasks} coaching task(s) to acknowledge",
+                            "Coaching"))  # fmt: skip
     if waiting:
         found.append(Notice("acknowledge", waiting, f"{waiting} evaluation(s) to acknowledge",
                             "My evaluations"))  # fmt: skip
