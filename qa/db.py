@@ -472,6 +472,24 @@ def _m015_calibration_and_coaching(db: sqlite_utils.Database) -> None:
         not_null={"agent", "goal", "due", "status", "created_at"},
     )
     table(db, "coaching_tasks").create_index(["agent", "status"])
+    # The library of exemplary calls (good and bad, tagged by topic) and playlists of them for
+    # the monthly quality meeting (qa.records.coaching).
+    table(db, "library_calls").create(
+        {"call_id": str, "kind": str, "topics": str, "note": str, "added_by": str,
+         "added_at": str},
+        pk="call_id",
+        foreign_keys=[("call_id", "calls", "call_id")],
+    )  # fmt: skip
+    table(db, "playlists").create(
+        {"playlist_id": int, "title": str, "created_by": str, "created_at": str},
+        pk="playlist_id",
+    )
+    table(db, "playlist_calls").create(
+        {"playlist_id": int, "position": int, "call_id": str},
+        pk=("playlist_id", "position"),
+        foreign_keys=[("playlist_id", "playlists", "playlist_id"),
+                      ("call_id", "library_calls", "call_id")],
+    )  # fmt: skip
     table(db, "coaching_moments").create(
         {"task_id": int, "position": int, "call_id": str, "seconds": float, "note": str},
         pk=("task_id", "position"),

@@ -27,6 +27,7 @@ import gradio as gr
 
 from qa import runtime
 from qa.access.permissions import Action, can, sees_personal_data
+from qa.access.roles import Role
 from qa.config import Config
 from qa.db import open_db
 from qa.review.notifications import notifications
@@ -87,6 +88,11 @@ _SELF_CONTAINED: dict[str, Callable[[AppContext, gr.Blocks], None]] = {
     "coaching": coaching.build_tab,
     "my_calls": my_calls.build_tab,
 }
+
+
+def sees_agent_tabs(role: Role) -> bool:
+    """Whether ``role`` gets the agents' tabs (their own calls) instead of the staff ones."""
+    return can(role, Action.VIEW_OWN_EVALUATIONS) and not can(role, Action.VIEW_CALLS)
 
 
 def _audio_dir() -> Path:
@@ -160,11 +166,8 @@ def build_app(
         def who(request: gr.Request) -> list[Any]:
             user = ctx.viewer(request)
             masking = "unmasked" if sees_personal_data(user.role) else "personal numbers masked"
-            agent = can(user.role, Action.VIEW_OWN_EVALUATIONS) and not can(
-                user.role, Action.VIEW_CALLS
-            )
+            agent = sees_agent_tabs(user.role)
             shown = [key in AGENT_TABS if agent else key not in AGENTS_ONLY for key in chosen]
-            first = next((key for key, visible in zip(chosen, shown, strict=True) if visible), None)
             with ctx.db() as db:
                 todo = notifications(db, user, appeals=ctx.appeals)
             notes = "".join(
@@ -174,12 +177,12 @@ def build_app(
                 f"Signed in as <b>{escape(user.username)}</b> ({user.role.value}; {masking}) · "
                 '<a href="logout" target="_self">Log out</a>'
                 + (f'<ul class="qa-notices" id="qa-notices">{notes}</ul>' if notes else ""),
-                gr.Tabs(selected=first) if first else gr.skip(),
-                # "hidden", not False: Gradio 6.31 leaves a tab's button up on visible=False
-                *(gr.Tab(visible=True if visible else "hidden") for visible in shown),
+                # "hidden", not False: Gradio 6.31 leaves a tab's button up on visible=False.
+                # Tabs that stay are left alone: updating them reorders the tab list.
+                *(gr.skip() if visible else gr.Tab(visible="hidden") for visible in shown),
             ]
 
-        app.load(who, inputs=None, outputs=[header, tab_set, *tab_list])
+        app.load(who, inputs=None, outputs=[header, *tab_list])
     # Several reviewers at once: opening a call decodes its audio, which should not queue.
     app.queue(default_concurrency_limit=4)
     return app

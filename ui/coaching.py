@@ -4,7 +4,9 @@ A supervisor or admin (``coach_agents``) assigns a task: the agent, the goal, th
 moments to listen to (one per line: ``CALL_ID m:ss what to notice``, times as the evidence shows
 them), then completes it with a note; the table shows each task with the agent's average score in
 the four weeks before and after it (qa.records.coaching). An agent sees their own tasks only, with
-the moments, and acknowledges them. Other roles get a notice.
+the moments, and acknowledges them. Other roles get a notice. Leads also keep the library of
+exemplary calls (good and bad, tagged by topic) and make playlists of them for the monthly quality
+meeting.
 
 :func:`layout` places the components; the handlers (``load``, ``assign``, ``complete``,
 ``acknowledge``) are plain functions of the context, the user and the inputs.
@@ -27,10 +29,14 @@ from qa.records.coaching import (
     CoachingTask,
     Moment,
     acknowledge_task,
+    add_to_library,
     assign_task,
     coaching_trend,
     complete_task,
+    create_playlist,
+    library,
     list_tasks,
+    playlists,
 )
 from qa.review.appeals import own_agent
 from qa.review.call_view import list_agents
@@ -42,6 +48,8 @@ from ui.widgets import parse_day
 logger = logging.getLogger(__name__)
 
 HEADERS = ["#", "Agent", "Goal", "Due", "Status", "Moments", "Score before", "Score after"]
+LIBRARY_HEADERS = ["Call ID", "Kind", "Topics", "Agent", "Note"]
+PLAYLIST_HEADERS = ["#", "Playlist", "Calls"]
 DENIED = "Coaching is for supervisors, admins and agents."
 
 
@@ -78,6 +86,18 @@ def parse_moments(text: str) -> list[Moment]:
     return moments
 
 
+def library_frames(db: Any, topic: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The library (of one topic) and the playlists."""
+    calls = pd.DataFrame(
+        [[c.call_id, c.kind, ", ".join(c.topics), c.agent or "", c.note]
+         for c in library(db, topic=topic or None)],
+        columns=LIBRARY_HEADERS,
+    )  # fmt: skip
+    lists = pd.DataFrame([[p.playlist_id, p.title, ", ".join(p.call_ids)] for p in playlists(db)],
+                         columns=PLAYLIST_HEADERS)  # fmt: skip
+    return calls, lists
+
+
 @dataclass(frozen=True)
 class CoachingWidgets:
     denied: gr.HTML
@@ -94,6 +114,17 @@ class CoachingWidgets:
     note: gr.Textbox
     complete: gr.Button
     message: gr.Markdown
+    topic: gr.Textbox
+    library: gr.Dataframe
+    library_call: gr.Textbox
+    kind: gr.Radio
+    topics: gr.Textbox
+    library_note: gr.Textbox
+    keep: gr.Button
+    playlist_title: gr.Textbox
+    playlist_calls: gr.Textbox
+    make_playlist: gr.Button
+    playlists: gr.Dataframe
 
 
 def layout() -> CoachingWidgets:
@@ -117,9 +148,33 @@ def layout() -> CoachingWidgets:
             with gr.Row():
                 note = gr.Textbox(label="Note on completion (the task # above)", scale=3)
                 complete = gr.Button("Complete the task", scale=1, elem_id="qa-coaching-done")
+            gr.Markdown("### Library of exemplary calls")
+            topic = gr.Textbox(label="Topic (blank: all)", elem_id="qa-library-topic")
+            library_table = gr.Dataframe(
+                value=pd.DataFrame([], columns=LIBRARY_HEADERS), headers=LIBRARY_HEADERS,
+                interactive=False, elem_id="qa-library", label="Good and bad examples",
+            )  # fmt: skip
+            with gr.Row():
+                library_call = gr.Textbox(label="Call ID", scale=2)
+                kind = gr.Radio(["good", "bad"], value="good", label="Kind", scale=1)
+                topics = gr.Textbox(label="Topics (comma-separated)", scale=2)
+                library_note = gr.Textbox(label="Why", scale=2)
+                keep = gr.Button("Add to the library", scale=1, elem_id="qa-library-add")
+            with gr.Row():
+                playlist_title = gr.Textbox(label="Playlist title", scale=2)
+                playlist_calls = gr.Textbox(label="Library calls, in order (comma-separated)",
+                                            scale=3)  # fmt: skip
+                make_playlist = gr.Button("Make the playlist", scale=1,
+                                          elem_id="qa-playlist-make")  # fmt: skip
+            playlists_table = gr.Dataframe(
+                value=pd.DataFrame([], columns=PLAYLIST_HEADERS), headers=PLAYLIST_HEADERS,
+                interactive=False, elem_id="qa-playlists", label="Playlists",
+            )  # fmt: skip
         message = gr.Markdown(elem_id="qa-coaching-message")
     return CoachingWidgets(denied, body, table, task, acknowledge, lead, agent, goal, due,
-                           moments, assign, note, complete, message)  # fmt: skip
+                           moments, assign, note, complete, message, topic, library_table,
+                           library_call, kind, topics, library_note, keep, playlist_title,
+                           playlist_calls, make_playlist, playlists_table)  # fmt: skip
 
 
 def _visible_tasks(ctx: AppContext, user: User) -> pd.DataFrame:
@@ -138,20 +193,21 @@ def load(ctx: AppContext, user: User) -> list[Any]:
     lead = can(user.role, Action.COACH_AGENTS)
     agent = can(user.role, Action.VIEW_OWN_EVALUATIONS) and not lead
     if not (lead or agent):
-        return [denied_html(DENIED), gr.Column(visible=False), gr.skip(), gr.skip(), gr.skip()]
+        return [denied_html(DENIED), gr.Column(visible=False), *[gr.skip()] * 5]
     if agent:
         with ctx.db() as db:
             try:
                 own_agent(db, user)
             except PermissionDeniedError as error:
-                return [denied_html(str(error)), gr.Column(visible=False), gr.skip(), gr.skip(),
-                        gr.skip()]  # fmt: skip
+                return [denied_html(str(error)), gr.Column(visible=False), *[gr.skip()] * 5]
     choices: list[tuple[str, str]] = []
+    frames: list[Any] = [gr.skip(), gr.skip()]
     if lead:
         with ctx.db() as db:
             choices = [(label, key) for key, label in list_agents(db)]
+            frames = list(library_frames(db))
     return ["", gr.Column(visible=True), _visible_tasks(ctx, user), gr.Column(visible=lead),
-            gr.Dropdown(choices=choices) if lead else gr.skip()]  # fmt: skip
+            gr.Dropdown(choices=choices) if lead else gr.skip(), *frames]  # fmt: skip
 
 
 def assign(
@@ -195,6 +251,40 @@ def acknowledge(ctx: AppContext, user: User, task_id: float | None) -> list[Any]
     return [_visible_tasks(ctx, user), f"You acknowledged task #{int(task_id)}."]
 
 
+def library_view(ctx: AppContext, user: User, topic: str) -> list[Any]:
+    """The library (of ``topic``) and the playlists (leads)."""
+    permitted(user, Action.COACH_AGENTS)
+    with ctx.db() as db:
+        return list(library_frames(db, topic))
+
+
+def keep_call(
+    ctx: AppContext, user: User, call_id: str, kind: str, topics: str, note: str, topic: str
+) -> list[Any]:
+    """Add a call to the library: the library, the playlists and a line saying so."""
+    permitted(user, Action.COACH_AGENTS)
+    with ctx.db() as db:
+        try:
+            add_to_library(db, user, (call_id or "").strip(), kind or "good",
+                           (topics or "").split(","), note or "")  # fmt: skip
+        except ReviewWorkflowError as error:
+            return refused(str(error), 3)
+        frames = library_frames(db, topic)
+    return [*frames, f"Added {call_id.strip()} to the library."]
+
+
+def make_playlist(ctx: AppContext, user: User, title: str, call_ids: str, topic: str) -> list[Any]:
+    """Make a playlist of library calls: the library, the playlists and a line saying so."""
+    permitted(user, Action.COACH_AGENTS)
+    with ctx.db() as db:
+        try:
+            made = create_playlist(db, user, title or "", (call_ids or "").split(","))
+        except ReviewWorkflowError as error:
+            return refused(str(error), 3)
+        frames = library_frames(db, topic)
+    return [*frames, f"Made playlist #{made.playlist_id} {made.title}."]
+
+
 def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
     """Lay out the Coaching tab inside the current Blocks context and wire its events."""
     w = layout()
@@ -212,8 +302,26 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
     def on_ack(task_id: float | None, request: gr.Request) -> list[Any]:
         return acknowledge(ctx, ctx.viewer(request), task_id)
 
-    app.load(on_load, inputs=None, outputs=[w.denied, w.body, w.table, w.lead, w.agent])
+    startup = [w.denied, w.body, w.table, w.lead, w.agent, w.library, w.playlists]
+    app.load(on_load, inputs=None, outputs=startup)
     w.assign.click(on_assign, inputs=[w.agent, w.goal, w.due, w.moments],
                    outputs=[w.table, w.message])  # fmt: skip
     w.complete.click(on_complete, inputs=[w.task, w.note], outputs=[w.table, w.message])
     w.acknowledge.click(on_ack, inputs=[w.task], outputs=[w.table, w.message])
+
+    def on_library(topic: str, request: gr.Request) -> list[Any]:
+        return library_view(ctx, ctx.viewer(request), topic)
+
+    def on_keep(call_id: str, kind: str, topics: str, note: str, topic: str,
+                request: gr.Request) -> list[Any]:  # fmt: skip
+        return keep_call(ctx, ctx.viewer(request), call_id, kind, topics, note, topic)
+
+    def on_playlist(title: str, call_ids: str, topic: str, request: gr.Request) -> list[Any]:
+        return make_playlist(ctx, ctx.viewer(request), title, call_ids, topic)
+
+    library_out = [w.library, w.playlists]
+    w.topic.submit(on_library, inputs=[w.topic], outputs=library_out)
+    w.keep.click(on_keep, inputs=[w.library_call, w.kind, w.topics, w.library_note, w.topic],
+                 outputs=[*library_out, w.message])  # fmt: skip
+    w.make_playlist.click(on_playlist, inputs=[w.playlist_title, w.playlist_calls, w.topic],
+                          outputs=[*library_out, w.message])  # fmt: skip

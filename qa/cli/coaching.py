@@ -15,7 +15,7 @@ from qa.cli.appeals import output_format
 from qa.cli.export import DB
 from qa.cli.results import console
 from qa.db import open_db
-from qa.records.coaching import coaching_trend, list_tasks
+from qa.records.coaching import coaching_trend, library, list_tasks, playlists
 
 _CSV_COLUMNS = ("task_id", "agent", "goal", "due", "status", "created_by", "created_at",
                 "acknowledged_at", "completed_by", "completed_at", "note", "moments",
@@ -76,3 +76,44 @@ def list_command(
                           task.status, str(len(task.moments)), str(row["score_before"] or "-"),
                           str(row["score_after"] or "-"))  # fmt: skip
         console().print(table)
+
+
+@coaching.command("library")
+@click.option("--db", type=DB, required=True, help="The results store.")
+@click.option("--topic", help="Only calls tagged with this topic.")
+@click.option("--kind", type=click.Choice(["good", "bad"]), help="Only good or bad examples.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line per call.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+def library_command(
+    db: Path, topic: str | None, kind: str | None, as_json: bool, as_csv: bool
+) -> None:
+    """The library of exemplary calls (good and bad, tagged by topic), and its playlists for the
+    monthly quality meeting.
+
+    Example: qa coaching library --db var/demo.db --topic greeting --kind good
+    """
+    fmt = output_format(as_json, as_csv)
+    store = open_db(db)
+    calls = library(store, topic=topic, kind=kind)
+    rows = [{"call_id": c.call_id, "kind": c.kind, "topics": " ".join(c.topics), "note": c.note,
+             "agent": c.agent, "added_by": c.added_by} for c in calls]  # fmt: skip
+    if fmt == "json":
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        for p in playlists(store):
+            click.echo(json.dumps({"playlist": p.title, "playlist_id": p.playlist_id,
+                                   "calls": list(p.call_ids)}, ensure_ascii=False))  # fmt: skip
+    elif fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, list(rows[0]) if rows else ["call_id"],
+                                lineterminator="\n")  # fmt: skip
+        writer.writeheader()
+        writer.writerows(rows)
+    elif not rows:
+        click.echo("the library is empty: add calls in the Coaching tab", err=True)
+    else:
+        table = Table("call", "kind", "topics", "agent", "note")
+        for c in calls:
+            table.add_row(c.call_id, c.kind, ", ".join(c.topics), c.agent or "-", c.note)
+        console().print(table)
+        for p in playlists(store):
+            click.echo(f"playlist #{p.playlist_id} {p.title}: {', '.join(p.call_ids)}")

@@ -8,6 +8,13 @@ shows whether it helped::
     complete_task(db, sam, task.task_id, "greets every call now")
     coaching_trend(db, task, weeks=4)                   # average score 4 weeks before / after
 
+And a library of exemplary calls, good and bad, tagged by topic, with playlists for the monthly
+quality meeting::
+
+    add_to_library(db, sam, "c1-good-en", "good", ["greeting", "identity"], "model opening")
+    library(db, topic="greeting")                  # LibraryCall, newest first
+    create_playlist(db, sam, "December meeting", ["c1-good-en", "c6-no-greeting-en"])
+
 A moment is a call of the agent's and a time in it (seconds, as evidence times are), with a note.
 Every step is in the audit log (``coaching.assign``, ``coaching.acknowledge``,
 ``coaching.complete``).
@@ -32,12 +39,18 @@ from qa.review.state import ReviewConflictError, ReviewInputError, write_transac
 
 __all__ = [
     "CoachingTask",
+    "LibraryCall",
     "Moment",
+    "Playlist",
     "acknowledge_task",
+    "add_to_library",
     "assign_task",
     "coaching_trend",
     "complete_task",
+    "create_playlist",
+    "library",
     "list_tasks",
+    "playlists",
 ]
 
 logger = logging.getLogger(__name__)
@@ -217,3 +230,127 @@ def coaching_trend(
     after = agent_records(db, agent=task.agent, since=start, until=start + span, tz=tz)
     return (before[0].average_score if before else None,
             after[0].average_score if after else None)  # fmt: skip
+
+
+# --- the library of exemplary calls --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LibraryCall:
+    """A call kept as an example: good or bad, tagged by topic."""
+
+    call_id: str
+    kind: str  # good | bad
+    topics: tuple[str, ...]
+    note: str
+    added_by: str
+    agent: str | None
+
+
+@dataclass(frozen=True)
+class Playlist:
+    playlist_id: int
+    title: str
+    created_by: str
+    call_ids: tuple[str, ...]
+
+
+def add_to_library(
+    db: sqlite_utils.Database,
+    user: User,
+    call_id: str,
+    kind: str,
+    topics: Sequence[str],
+    note: str = "",
+) -> LibraryCall:
+    """Keep ``call_id`` as a good or bad example, tagged with ``topics`` (replaces an earlier
+    entry of the call)."""
+    require(user, Action.COACH_AGENTS)
+    if kind not in ("good", "bad"):
+        raise ReviewInputError(f"an example is good or bad, not {kind!r}")
+    tags = sorted({t.strip().lower() for t in topics if t.strip()})
+    if not tags:
+        raise ReviewInputError("tag the call with at least one topic, e.g. greeting")
+    if db.execute("select 1 from calls where call_id = ?", [call_id]).fetchone() is None:
+        raise ReviewInputError(f"no call {call_id!r} in the store")
+    now = utcnow()
+    with write_transaction(db):
+        db.conn.execute(
+            "insert or replace into library_calls (call_id, kind, topics, note, added_by, "
+            "added_at) values (?, ?, ?, ?, ?, ?)",
+            [call_id, kind, ",".join(tags), note.strip(), user.username, now],
+        )
+        audit_log.record(
+            db, user.username, "library.add", call_id=call_id,
+            after=f"{kind}: {', '.join(tags)}", reason=note.strip(), at=now,
+        )  # fmt: skip
+    return library(db, call_id=call_id)[0]
+
+
+def library(
+    db: sqlite_utils.Database,
+    *,
+    topic: str | None = None,
+    kind: str | None = None,
+    call_id: str | None = None,
+) -> list[LibraryCall]:
+    """The library, newest first: of one topic, one kind, one call."""
+    where = Filters()
+    if kind is not None:
+        where.add("l.kind = ?", kind)
+    if call_id is not None:
+        where.add("l.call_id = ?", call_id)
+    rows = db.execute(
+        "select l.call_id, l.kind, l.topics, l.note, l.added_by, coalesce(c.agent_name, c.agent) "
+        "from library_calls l join calls c on c.call_id = l.call_id"
+        + where.sql()
+        + " order by l.added_at desc, l.call_id",
+        where.params,
+    ).fetchall()
+    found = [LibraryCall(r[0], r[1], tuple(r[2].split(",")), r[3] or "", r[4] or "", r[5])
+             for r in rows]  # fmt: skip
+    wanted = topic.strip().lower() if topic else None
+    return [c for c in found if wanted is None or wanted in c.topics]
+
+
+def create_playlist(
+    db: sqlite_utils.Database, user: User, title: str, call_ids: Sequence[str]
+) -> Playlist:
+    """A playlist of library calls, in the order given (for the monthly quality meeting)."""
+    require(user, Action.COACH_AGENTS)
+    calls = [c.strip() for c in call_ids if c.strip()]
+    if not title.strip() or not calls:
+        raise ReviewInputError("give the playlist a title and at least one library call")
+    kept = {c.call_id for c in library(db)}
+    missing = [c for c in calls if c not in kept]
+    if missing:
+        raise ReviewInputError(f"add these to the library first: {', '.join(missing)}")
+    now = utcnow()
+    with write_transaction(db):
+        cursor = db.conn.execute(
+            "insert into playlists (title, created_by, created_at) values (?, ?, ?)",
+            [title.strip(), user.username, now],
+        )
+        playlist_id = inserted_id(cursor)
+        db.conn.executemany(
+            "insert into playlist_calls (playlist_id, position, call_id) values (?, ?, ?)",
+            [(playlist_id, i, c) for i, c in enumerate(calls)],
+        )
+        audit_log.record(db, user.username, "library.playlist", target=f"playlist {playlist_id}",
+                         after=f"{title.strip()}: {', '.join(calls)}", at=now)  # fmt: skip
+    return playlists(db)[0]
+
+
+def playlists(db: sqlite_utils.Database) -> list[Playlist]:
+    """Every playlist, newest first, with its calls in order."""
+    calls: dict[int, list[str]] = {}
+    for playlist_id, call_id in db.execute(
+        "select playlist_id, call_id from playlist_calls order by playlist_id, position"
+    ).fetchall():
+        calls.setdefault(playlist_id, []).append(call_id)
+    return [
+        Playlist(pid, title, by or "", tuple(calls.get(pid, ())))
+        for pid, title, by in db.execute(
+            "select playlist_id, title, created_by from playlists order by playlist_id desc"
+        ).fetchall()
+    ]

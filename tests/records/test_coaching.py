@@ -25,10 +25,14 @@ from qa.db import open_db
 from qa.records.coaching import (
     Moment,
     acknowledge_task,
+    add_to_library,
     assign_task,
     coaching_trend,
     complete_task,
+    create_playlist,
+    library,
     list_tasks,
+    playlists,
 )
 from qa.review.notifications import notifications
 from qa.review.state import ReviewConflictError, ReviewInputError
@@ -98,3 +102,24 @@ def test_qa_coaching_list(db, tmp_path: Path) -> None:
     (line,) = csv.DictReader(io.StringIO(qa("--csv", "--agent", "1002")))
     assert line["moments"] == "c6-no-greeting-en@0.5"
     assert qa("--status", "done", "--json") == ""
+
+
+def test_the_library_of_exemplary_calls_and_playlists(db) -> None:
+    with pytest.raises(PermissionDeniedError, match="may not assign coaching tasks"):
+        add_to_library(db, RITA, "c1-good-en", "good", ["greeting"])
+    with pytest.raises(ReviewInputError, match="at least one topic"):
+        add_to_library(db, SAM, "c1-good-en", "good", [" "])
+    add_to_library(db, SAM, "c1-good-en", "good", ["Greeting", "identity"], "model opening")
+    add_to_library(db, SAM, "c6-no-greeting-en", "bad", ["greeting"], "no greeting at all")
+    add_to_library(db, SAM, "c3-complaint-en", "good", ["complaint"])
+    assert sorted(c.call_id for c in library(db, topic="greeting")) == [
+        "c1-good-en", "c6-no-greeting-en"]  # fmt: skip
+    assert [c.call_id for c in library(db, kind="bad")] == ["c6-no-greeting-en"]
+    assert library(db, call_id="c1-good-en")[0].topics == ("greeting", "identity")
+    with pytest.raises(ReviewInputError, match="add these to the library first: c2-no-id-en"):
+        create_playlist(db, SAM, "December", ["c1-good-en", "c2-no-id-en"])
+    made = create_playlist(db, SAM, "December meeting", ["c6-no-greeting-en", "c1-good-en"])
+    assert (made.title, made.call_ids) == ("December meeting", ("c6-no-greeting-en", "c1-good-en"))
+    assert [p.playlist_id for p in playlists(db)] == [made.playlist_id]
+    assert [e.action for e in entries(db, action_prefix="library.")] == [
+        "library.add", "library.add", "library.add", "library.playlist"]  # fmt: skip

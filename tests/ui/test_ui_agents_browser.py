@@ -134,6 +134,8 @@ def test_an_agent_appeals_and_a_supervisor_overturns(served, chromium):
     expect(page.get_by_role("tab", name="My evaluations")).to_be_visible()
     for staff_tab in ("Calls", "Queues", "Agents", "Complaints", "Audit", "Appeals"):
         expect(page.get_by_role("tab", name=staff_tab, exact=True)).to_have_count(0)
+    expect(page.get_by_role("tab")).to_have_count(2)  # My evaluations and Coaching
+    page.get_by_role("tab", name="My evaluations").click()
     table = page.locator("#qa-my-table")
     expect(table).to_contain_text(C7)
     for call in ("c2-no-id-en", "c6-no-greeting-en"):
