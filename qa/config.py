@@ -35,11 +35,14 @@ from qa.alert_config import AlertSettings
 
 __all__ = [
     "AgentEntry",
+    "AgreementSettings",
+    "AppealSettings",
     "CdrDatabaseUrl",
     "ChannelRoles",
     "Config",
     "ConfigError",
     "ReviewSettings",
+    "SamplingPlan",
     "default_rubrics_dir",
     "load_config",
     "parse_cdr_url",
@@ -183,6 +186,61 @@ class ReviewSettings(BaseModel):
     sample_seed: int = Field(default=0, description="Seed of the daily random sample.")
 
 
+class AppealSettings(BaseModel):
+    """How agents appeal their evaluations (``[appeals]`` in the config file)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window_days: float = Field(
+        default=7, gt=0, description="Days after an evaluation (or a decision) to appeal it."
+    )
+    second_round: bool = Field(
+        default=False, description="An upheld appeal may be appealed once more."
+    )
+    settled_by: tuple[str, ...] = Field(
+        default=(), description="Usernames of the QA leads who settle appeals; none: any lead."
+    )
+
+
+class AgreementSettings(BaseModel):
+    """When a rule's agreement with reviewers marks it (``[agreement]`` in the config file)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_decisions: int = Field(
+        default=20, ge=1, description="Reviewer decisions on a rule before it is judged."
+    )
+    attention_floor: float = Field(
+        default=0.8, ge=0, le=1, description="Fail precision under this marks the rule."
+    )
+    skip_review_precision: float | None = Field(
+        default=None, ge=0, le=1, description="Fail precision at or above this: trusted."
+    )
+
+
+class SamplingPlan(BaseModel):
+    """Which scored calls a site's QA plan draws for review (``[sampling]`` in the config file;
+    qa.review.sampling). Shares are of each agent's scored calls per local day (or ISO week)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    daily_share: float = Field(default=0.1, ge=0, le=1, description="Per agent and day.")
+    min_per_agent_day: int = Field(
+        default=0, ge=0, description="At least this many per agent and day (when they exist)."
+    )
+    weekly_share: float = Field(
+        default=0.0, ge=0, le=1, description="A second tier per agent and ISO week, of the rest."
+    )
+    extra_after_fail: int = Field(
+        default=0, ge=0, description="Extra calls a day for an agent after a failed check."
+    )
+    extra_days: int = Field(default=7, ge=0, description="For how many days after the failure.")
+    reviewer_quotas: dict[str, int] = Field(
+        default_factory=dict, description="Calls per day each reviewer takes from the draw."
+    )
+    seed: int = Field(default=0, description="Seed of the draw: the same seed draws the same.")
+
+
 class Config(BaseModel):
     """Everything ``qa run`` needs. Paths are absolute once loaded from a file."""
 
@@ -283,6 +341,15 @@ class Config(BaseModel):
     )
     alerts: AlertSettings = Field(
         default_factory=AlertSettings, description="Alert rules, channels and digests."
+    )
+    appeals: AppealSettings = Field(
+        default_factory=AppealSettings, description="The appeal window and who settles appeals."
+    )
+    agreement: AgreementSettings = Field(
+        default_factory=AgreementSettings, description="When a rule is trusted or needs work."
+    )
+    sampling: SamplingPlan = Field(
+        default_factory=SamplingPlan, description="The site's sampling plan (qa sampling report)."
     )
 
     @field_validator("timezone")

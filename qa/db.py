@@ -500,6 +500,152 @@ def _m013_search(db: sqlite_utils.Database) -> None:
     table(db, "saved_searches").create_index(["owner", "name"], unique=True)
 
 
+def _m012_agents_and_appeals(db: sqlite_utils.Database) -> None:
+    # Agents as users (qa.access.agent_links): a user of role agent is linked to the agent
+    # identity calls carry (agent id / extension, or queue member name); their acknowledgements of
+    # submitted evaluations, and appeals of one item each with the lead's decision
+    # (qa.review.appeals).
+    table(db, "agent_users").create(
+        {"username": str, "agent": str, "linked_by": str, "linked_at": str},
+        pk="username",
+        foreign_keys=[("username", "users", "username")],
+    )
+    table(db, "agent_users").create_index(["agent"])
+    table(db, "evaluation_acks").create(
+        {
+            "call_id": str,
+            "revision": int,  # the review's revision acknowledged (a resubmission asks again)
+            "username": str,
+            "acknowledged_at": str,
+        },
+        pk=("call_id", "revision"),
+        foreign_keys=[("call_id", "calls", "call_id")],
+    )
+    table(db, "appeals").create(
+        {
+            "appeal_id": int,
+            "call_id": str,
+            "review_id": int,
+            "scorecard_id": int,
+            "rubric_id": str,
+            "item_id": str,
+            "agent": str,  # the agent identity the call carries
+            "opened_by": str,  # the agent's username
+            "round": int,  # 1, or 2 where the site allows a second round
+            "status": str,  # open | upheld | overturned
+            "verdict_before": str,  # the verdict that counted when the appeal was opened
+            "verdict_sought": str,  # the verdict the agent asks for
+            "comment": str,
+            "opened_at": str,
+            "decided_by": str,
+            "decided_at": str,
+            "decision_comment": str,
+        },
+        pk="appeal_id",
+        not_null={"call_id", "scorecard_id", "item_id", "status", "opened_at"},
+        foreign_keys=[("call_id", "calls", "call_id"), ("scorecard_id", "scorecards", "id")],
+    )
+    table(db, "appeals").create_index(["status"])
+    table(db, "appeals").create_index(["call_id"])
+    table(db, "appeals").create_index(["agent"])
+
+
+def _m015_calibration_and_coaching(db: sqlite_utils.Database) -> None:
+    # Calibration sessions (qa.review.calibration): calls scored blind by several reviewers, their
+    # verdicts, and the agreed answer the supervisor records. Never read by agent records. And
+    # coaching tasks (qa.records.coaching): a goal for an agent with the moments of calls to
+    # listen to, acknowledged by the agent and completed by the lead.
+    table(db, "coaching_tasks").create(
+        {
+            "task_id": int,
+            "agent": str,  # the agent identity calls carry
+            "goal": str,
+            "due": str,  # YYYY-MM-DD
+            "status": str,  # assigned | acknowledged | done
+            "created_by": str,
+            "created_at": str,
+            "acknowledged_at": str,
+            "completed_by": str,
+            "completed_at": str,
+            "note": str,  # the lead's note on completion
+        },
+        pk="task_id",
+        not_null={"agent", "goal", "due", "status", "created_at"},
+    )
+    table(db, "coaching_tasks").create_index(["agent", "status"])
+    # The library of exemplary calls (good and bad, tagged by topic) and playlists of them for
+    # the monthly quality meeting (qa.records.coaching).
+    table(db, "library_calls").create(
+        {"call_id": str, "kind": str, "topics": str, "note": str, "added_by": str,
+         "added_at": str},
+        pk="call_id",
+        foreign_keys=[("call_id", "calls", "call_id")],
+    )  # fmt: skip
+    table(db, "playlists").create(
+        {"playlist_id": int, "title": str, "created_by": str, "created_at": str},
+        pk="playlist_id",
+    )
+    table(db, "playlist_calls").create(
+        {"playlist_id": int, "position": int, "call_id": str},
+        pk=("playlist_id", "position"),
+        foreign_keys=[("playlist_id", "playlists", "playlist_id"),
+                      ("call_id", "library_calls", "call_id")],
+    )  # fmt: skip
+    table(db, "coaching_moments").create(
+        {"task_id": int, "position": int, "call_id": str, "seconds": float, "note": str},
+        pk=("task_id", "position"),
+        foreign_keys=[("task_id", "coaching_tasks", "task_id"), ("call_id", "calls", "call_id")],
+    )
+    table(db, "calibration_sessions").create(
+        {
+            "session_id": int,
+            "title": str,
+            "status": str,  # open | closed
+            "created_by": str,
+            "created_at": str,
+            "closed_at": str,
+        },
+        pk="session_id",
+        not_null={"title", "status", "created_at"},
+    )
+    table(db, "calibration_cards").create(
+        {"session_id": int, "scorecard_id": int, "call_id": str},
+        pk=("session_id", "scorecard_id"),
+        foreign_keys=[("session_id", "calibration_sessions", "session_id"),
+                      ("scorecard_id", "scorecards", "id")],
+    )  # fmt: skip
+    table(db, "calibration_reviewers").create(
+        {"session_id": int, "username": str},
+        pk=("session_id", "username"),
+        foreign_keys=[("session_id", "calibration_sessions", "session_id")],
+    )
+    table(db, "calibration_scores").create(
+        {
+            "session_id": int,
+            "scorecard_id": int,
+            "item_id": str,
+            "username": str,
+            "verdict": str,  # pass | fail | na
+            "scored_at": str,
+        },
+        pk=("session_id", "scorecard_id", "item_id", "username"),
+        foreign_keys=[("session_id", "calibration_sessions", "session_id")],
+    )
+    table(db, "calibration_answers").create(
+        {
+            "session_id": int,
+            "scorecard_id": int,
+            "item_id": str,
+            "verdict": str,
+            "comment": str,
+            "decided_by": str,
+            "decided_at": str,
+        },
+        pk=("session_id", "scorecard_id", "item_id"),
+        foreign_keys=[("session_id", "calibration_sessions", "session_id")],
+    )
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("001_calls_and_results", _m001_calls_and_results),
     ("002_pipeline_runs", _m002_pipeline_runs),
@@ -511,9 +657,11 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("008_run_reports", _m008_run_reports),
     ("009_sentence_vectors", _m009_sentence_vectors),
     ("010_audio_checks_and_accounts", _m010_audio_checks_and_accounts),
-    ("014_alert_deliveries", _m014_alert_deliveries),
-    ("016_call_sentiment", _m016_call_sentiment),
+    ("012_agents_and_appeals", _m012_agents_and_appeals),
     ("013_search", _m013_search),
+    ("014_alert_deliveries", _m014_alert_deliveries),
+    ("015_calibration_and_coaching", _m015_calibration_and_coaching),
+    ("016_call_sentiment", _m016_call_sentiment),
 )
 
 

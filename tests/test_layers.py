@@ -6,7 +6,8 @@ Inside ``qa`` the areas are layered, each importing only itself and the areas to
 
     cli | alerts | bench | records | review | run | results | search | access | ingest | core
 
-(core: ``qa.alert_config``, ``qa.config``, ``qa.db``, ``qa.progress``, ``qa.runtime``, ``qa.transcript_files``).
+(core: ``qa.alert_config``, ``qa.config``, ``qa.db``, ``qa.progress``, ``qa.runtime``,
+``qa.transcript_files``).
 :data:`ALLOWED` lists the exceptions, each with its reason. No module may reach itself again
 through its imports, wherever the import sits (at the top, inside a function, under
 ``if __name__ == "__main__":``).
@@ -109,7 +110,9 @@ def _imports(module: str, path: Path) -> set[str]:
 GRAPH = {module: _imports(module, path) for module, path in MODULES.items()}
 #: the review app's tabs (ui.app composes them)
 UI_TABS = ("ui.calls", "ui.queues", "ui.agents", "ui.complaints", "ui.audit", "ui.users",
-           "ui.search", "ui.rubrics")  # fmt: skip
+           "ui.search", "ui.rubrics",
+           "ui.appeals", "ui.my_calls", "ui.rules", "ui.calibration",
+           "ui.sampling", "ui.coaching")  # fmt: skip
 
 
 def _area(module: str) -> str:

@@ -1,6 +1,8 @@
 """The Agents tab: the team's records with rank, trends over time, one agent's items and complaints.
 
-Supervisors, auditors and admins see it (``view_agent_records``); other roles get a note. Every
+Supervisors, auditors and admins see it (``view_agent_records``); other roles get a note. The team
+table also shows what followed the evaluations: the shares acknowledged and appealed by the agent,
+and the share of decided appeals overturned (qa.review.appeals). Every
 figure counts the reviewer's verdict where a call was reviewed (qa.records.agents). Days, weeks and
 months are the site's (the time zone ``qa serve --config`` names; UTC without one).
 
@@ -30,7 +32,8 @@ from ui.widgets import parse_day
 logger = logging.getLogger(__name__)
 
 TEAM_HEADERS = ["Rank", "Agent", "Calls", "Reviewed", "Avg score", "Pass rate",
-                "Critical fails", "Complaints"]  # fmt: skip
+                "Critical fails", "Complaints", "Acknowledged", "Appealed",
+                "Overturned"]  # fmt: skip
 ITEM_HEADERS = ["Item", "Pass rate", "Periods"]
 CASE_HEADERS = ["Case", "Opened", "Call", "Severity", "Status", "Owner", "Summary"]
 _DENIED = "Agent records are for supervisors, auditors and admins; ask an admin for access."
@@ -41,6 +44,10 @@ def _complaints_cell(record: AgentRecord) -> str:
         return "0"
     cases = ", ".join(f"{n} {status}" for status, n in record.complaint_cases.items())
     return f"{record.complaints} ({cases})" if cases else str(record.complaints)
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
 
 
 def team_frame(records: list[AgentRecord]) -> pd.DataFrame:
@@ -55,6 +62,9 @@ def team_frame(records: list[AgentRecord]) -> pd.DataFrame:
             f"{r.pass_rate:.0%}",
             r.critical_failures,
             _complaints_cell(r),
+            _rate(r.acknowledgement_rate),
+            _rate(r.appeal_rate),
+            _rate(r.overturn_rate),
         ]
         for r in sorted(records, key=lambda r: (r.rank is None, r.rank or 0, r.label))
     ]

@@ -27,12 +27,29 @@ from typing import Any
 import gradio as gr
 
 from qa import runtime
-from qa.access.permissions import sees_personal_data
+from qa.access.permissions import Action, can, sees_personal_data
+from qa.access.roles import Role
 from qa.config import Config
 from qa.db import open_db
+from qa.review.notifications import notifications
 from qa.review.state import rubric_pass_marks
 from scoring import RubricError
-from ui import agents, audit, calls, complaints, queues, rubrics, search, users
+from ui import (
+    agents,
+    appeals,
+    audit,
+    calibration,
+    calls,
+    coaching,
+    complaints,
+    my_calls,
+    queues,
+    rubrics,
+    rules,
+    sampling,
+    search,
+    users,
+)
 from ui.context import AppContext
 from ui.guard import guard_middleware, trust_proxies
 from ui.login import AUTH_MESSAGE, client_middleware, login_check
@@ -54,7 +71,17 @@ TABS: dict[str, str] = {
     "audit": "Audit",
     "rubrics": "Rubrics",
     "users": "Users",
+    "appeals": "Appeals",
+    "rules": "Rules",
+    "calibration": "Calibration",
+    "sampling": "Sampling",
+    "coaching": "Coaching",
+    "my_calls": "My evaluations",
 }
+# The tabs an agent sees (their own calls and coaching tasks only); every other role sees every tab
+# but My evaluations. Hiding is for the page only: each handler checks the role on the server.
+AGENT_TABS = frozenset({"my_calls", "coaching"})
+AGENTS_ONLY = frozenset({"my_calls"})
 # the tabs that need nothing from another: each lays itself out inside the current Blocks context
 _SELF_CONTAINED: dict[str, Callable[[AppContext, gr.Blocks], None]] = {
     "search": search.build_tab,
@@ -63,7 +90,18 @@ _SELF_CONTAINED: dict[str, Callable[[AppContext, gr.Blocks], None]] = {
     "complaints": complaints.build_tab,
     "audit": audit.build_tab,
     "users": users.build_tab,
+    "appeals": appeals.build_tab,
+    "rules": rules.build_tab,
+    "calibration": calibration.build_tab,
+    "sampling": sampling.build_tab,
+    "coaching": coaching.build_tab,
+    "my_calls": my_calls.build_tab,
 }
+
+
+def sees_agent_tabs(role: Role) -> bool:
+    """Whether ``role`` gets the agents' tabs (their own calls) instead of the staff ones."""
+    return can(role, Action.VIEW_OWN_EVALUATIONS) and not can(role, Action.VIEW_CALLS)
 
 
 def _audio_dir() -> Path:
@@ -100,6 +138,9 @@ def build_app(
         zone=config.zone,
         pass_marks=_pass_marks(config),
         rubrics_dir=config.rubrics,
+        appeals=config.appeals,
+        agreement=config.agreement,
+        sampling=config.sampling,
     )
     chosen = list(tabs or TABS)
     unknown = [key for key in chosen if key not in TABS]
@@ -119,8 +160,10 @@ def build_app(
         header = gr.HTML(elem_id="qa-header")
         with gr.Tabs(elem_id="qa-tabs") as tab_set:
             call_view: CallView | None = None
+            tab_list: list[gr.Tab] = []
             for key in chosen:
-                with gr.Tab(TABS[key], id=key):
+                with gr.Tab(TABS[key], id=key) as tab:
+                    tab_list.append(tab)
                     if key == "calls":
                         call_view = calls.build_tab(ctx, app)
                     elif key == "queues":
@@ -129,16 +172,27 @@ def build_app(
                     else:
                         _SELF_CONTAINED[key](ctx, app)
 
-        def who(request: gr.Request) -> str:
+        def who(request: gr.Request) -> list[Any]:
             user = ctx.viewer(request)
             masking = "unmasked" if sees_personal_data(user.role) else "personal numbers masked"
-            return (
+            agent = sees_agent_tabs(user.role)
+            shown = [key in AGENT_TABS if agent else key not in AGENTS_ONLY for key in chosen]
+            with ctx.db() as db:
+                todo = notifications(db, user, appeals=ctx.appeals)
+            notes = "".join(
+                f'<li data-notice="{n.kind}">{escape(n.text)} ({escape(n.tab)})</li>' for n in todo
+            )
+            return [
                 f"Signed in as <b>{escape(user.username)}</b> ({user.role.value}; {masking}) · "
                 f"times in {escape(ctx.zone.key)} · "
                 '<a href="logout" target="_self">Log out</a>'
-            )
+                + (f'<ul class="qa-notices" id="qa-notices">{notes}</ul>' if notes else ""),
+                # "hidden", not False: Gradio 6.31 leaves a tab's button up on visible=False.
+                # Tabs that stay are left alone: updating them reorders the tab list.
+                *(gr.skip() if visible else gr.Tab(visible="hidden") for visible in shown),
+            ]
 
-        app.load(who, inputs=None, outputs=header)
+        app.load(who, inputs=None, outputs=[header, *tab_list])
     # Several reviewers at once: opening a call decodes its audio, which should not queue.
     app.queue(default_concurrency_limit=4)
     return app

@@ -25,6 +25,7 @@ import gradio as gr
 import pandas as pd
 
 from qa.access.masking import mask_reviewer_text
+from qa.access.permissions import Action, can
 from qa.access.roles import User
 from qa.results.sentiment import load_sentiment
 from qa.review.call_view import (
@@ -37,7 +38,7 @@ from qa.review.call_view import (
     list_calls,
     playable_audio,
 )
-from ui.context import AppContext
+from ui.context import AppContext, permitted
 from ui.render import (
     AUDIO_ELEM_ID,
     CSS,
@@ -215,7 +216,10 @@ _NO_CALLS = (
 
 
 def load_page(ctx: AppContext, user: User) -> tuple[Any, Any]:
-    """The agent filter's choices and the newest calls, when the page loads."""
+    """The agent filter's choices and the newest calls, when the page loads (nothing for a role
+    that may not list calls: agents see their own in the My evaluations tab)."""
+    if not can(user.role, Action.VIEW_CALLS):
+        return gr.Dropdown(choices=[]), table_frame([], ctx.zone)
     with ctx.db() as db:
         everything = list_calls(db, limit=LIST_LIMIT)
         choices = [
@@ -232,6 +236,7 @@ def filter_table(
     ctx: AppContext, user: User, agent_key: str, flagged_only: bool, failed_only: bool
 ) -> pd.DataFrame:
     """The calls of one agent (blank: all), flagged or failed only when asked."""
+    permitted(user, Action.VIEW_CALLS)
     return table_frame(_rows(ctx, agent_key, flagged_only, failed_only), ctx.zone)
 
 
@@ -240,6 +245,7 @@ def open_call(ctx: AppContext, user: User, call_id: str | None) -> list[Any]:
     role may see them); the prompt when no call is given. A gr.Error for an unknown call."""
     if not call_id:
         return [_PROMPT, None, "", "", "", "", None, *panel_values(None, user, ctx.zone)]
+    permitted(user, Action.VIEW_CALLS)
     with ctx.db() as db:
         try:
             detail = call_detail(db, call_id, viewer_role=user.role)

@@ -236,6 +236,7 @@ def layout() -> ComplaintsWidgets:
 def tables(ctx: AppContext, user: User, status_value: str) -> list[Any]:
     """The overdue list and the cases with ``status_value`` (``all``), after opening cases for
     new complaint flags; the customer's words masked unless the role may see personal data."""
+    permitted(user, Action.VIEW_CALLS)
     now = datetime.now(UTC)
     masked = not can(user.role, Action.SEE_PERSONAL_DATA)
     with ctx.db() as db:
@@ -252,6 +253,7 @@ def show(ctx: AppContext, user: User, case_id: int | None) -> list[Any]:
     status for those who manage complaints, the reply for them and the case's owner."""
     if case_id is None:
         return [_PROMPT, None, gr.Row(visible=False), gr.Row(visible=False), gr.skip()]
+    permitted(user, Action.VIEW_CALLS)
     masked = not can(user.role, Action.SEE_PERSONAL_DATA)
     with ctx.db() as db:
         case = get_case(db, case_id)
@@ -286,7 +288,10 @@ def dnd_list(ctx: AppContext, user: User) -> list[Any]:
 
 def load(ctx: AppContext, user: User) -> list[Any]:
     """The tab for ``user``: both tables, and the tools their role may use (the case opener,
-    the owner and status buttons, the do-not-disturb list)."""
+    the owner and status buttons, the do-not-disturb list). Nothing for a role that may not see
+    calls (agents)."""
+    if not can(user.role, Action.VIEW_CALLS):
+        return [gr.skip()] * 8
     buttons = can(user.role, Action.MANAGE_COMPLAINTS)
     exports = can(user.role, Action.EXPORT_DATA)
     return [*tables(ctx, user, _ALL), gr.Accordion(visible=can(user.role, Action.OPEN_COMPLAINTS)),

@@ -25,7 +25,7 @@ import sqlite_utils
 from qa.access.permissions import Action, PermissionDeniedError, require
 from qa.access.roles import User
 from qa.access.users import get_user
-from qa.config import ReviewSettings
+from qa.config import AgreementSettings, AppealSettings, ReviewSettings, SamplingPlan
 from qa.db import open_db
 from qa.review.queues import RefreshSummary, latest_scorecard_id, refresh_queues
 
@@ -80,6 +80,9 @@ class AppContext:
     pass_marks: Mapping[tuple[str, str], float] = field(default_factory=dict)
     rubrics_dir: Path | None = None  # None: the shipped rubrics
     queues: QueueRefresh = field(default_factory=QueueRefresh, compare=False, repr=False)
+    appeals: AppealSettings = field(default_factory=AppealSettings)  # [appeals] of the config
+    agreement: AgreementSettings = field(default_factory=AgreementSettings)  # [agreement]
+    sampling: SamplingPlan = field(default_factory=SamplingPlan)  # [sampling]
 
     @contextlib.contextmanager
     def db(self) -> Iterator[sqlite_utils.Database]:

@@ -127,8 +127,10 @@ def layout() -> QueuesWidgets:
 def load(ctx: AppContext, user: User, key: str, only_open: bool) -> list[Any]:
     """The queue ``key`` (or the worklist), brought up to date after a run: the queue choices
     with their counts, the rows, the supervisors' tools (shown to those who assign) with the
-    reviewers to choose from, and a line saying how many calls."""
-    permitted(user, Action.VIEW_QUEUES)
+    reviewers to choose from, and a line saying how many calls. A role that may not see the
+    queues (agents) gets nothing: no queue is read for them."""
+    if not can(user.role, Action.VIEW_QUEUES):
+        return [gr.skip()] * 5
     with ctx.db() as db:
         summary = ctx.queues.refresh(db, ctx.review, ctx.zone)
         counts = {c.queue: (c.open, c.total) for c in queue_counts(db)}

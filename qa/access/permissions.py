@@ -44,21 +44,28 @@ class Action(StrEnum):
     EXPORT_DATA = "export_data"
     AUDIT_IDENTITY = "audit_identity"
     MANAGE_RUBRICS = "manage_rubrics"
+    VIEW_OWN_EVALUATIONS = "view_own_evaluations"
+    APPEAL_EVALUATIONS = "appeal_evaluations"
+    SETTLE_APPEALS = "settle_appeals"
+    VIEW_RULE_AGREEMENT = "view_rule_agreement"
+    RUN_CALIBRATION = "run_calibration"
+    COACH_AGENTS = "coach_agents"
 
 
-_ALL = frozenset(Role)
+# Everyone but agents: an agent sees their own calls only (qa.review.agent_view), never the lists.
+_STAFF = frozenset(Role) - {Role.AGENT}
 _REVIEWERS = frozenset({Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN})
 _LEADS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 # action -> (the roles allowed, what the action is, for messages and docs)
 PERMISSIONS: Mapping[Action, tuple[frozenset[Role], str]] = {
-    Action.VIEW_CALLS: (_ALL, "open calls: audio, transcript, scorecard"),
-    Action.VIEW_QUEUES: (_ALL, "see the review queues and worklists"),
+    Action.VIEW_CALLS: (_STAFF, "open calls: audio, transcript, scorecard"),
+    Action.VIEW_QUEUES: (_STAFF, "see the review queues and worklists"),
     Action.REVIEW_CALLS: (_REVIEWERS, "claim, release and submit reviews"),
     Action.EDIT_OTHERS_REVIEWS: (_LEADS, "change a review another user claimed or submitted"),
     Action.ASSIGN_REVIEWS: (_LEADS, "assign reviews to reviewers"),
     Action.DISPUTE_REVIEWS: (_LEADS, "mark a submitted review disputed"),
-    Action.VIEW_AUDIT_LOG: (_ALL, "read the audit trail of a call"),
+    Action.VIEW_AUDIT_LOG: (_STAFF, "read the audit trail of a call"),
     Action.SEE_PERSONAL_DATA: (
         frozenset({Role.AUDITOR, Role.ADMIN}),
         "see ID-card, bank-card, phone numbers and dates of birth unmasked",
@@ -79,6 +86,24 @@ PERMISSIONS: Mapping[Action, tuple[frozenset[Role], str]] = {
         "run the identity-verification audit",
     ),
     Action.MANAGE_RUBRICS: (_LEADS, "try drafts of the rubrics and deploy new versions"),
+    Action.VIEW_OWN_EVALUATIONS: (
+        frozenset({Role.AGENT, Role.ADMIN}),
+        "see their own calls and evaluations (an agent linked to a user)",
+    ),
+    Action.APPEAL_EVALUATIONS: (
+        frozenset({Role.AGENT, Role.ADMIN}),
+        "acknowledge their evaluations and appeal an item",
+    ),
+    Action.SETTLE_APPEALS: (_LEADS, "uphold or overturn agents' appeals"),
+    Action.VIEW_RULE_AGREEMENT: (
+        frozenset({Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN}),
+        "see how often reviewers agree with each rule of the machine",
+    ),
+    Action.RUN_CALIBRATION: (
+        _LEADS,
+        "start calibration sessions, read their reports and record the agreed answers",
+    ),
+    Action.COACH_AGENTS: (_LEADS, "assign coaching tasks to agents and complete them"),
 }
 
 

@@ -21,6 +21,7 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    AGENT = "agent"  # an agent of the call center: their own calls and evaluations only
 
 
 @dataclass(frozen=True)

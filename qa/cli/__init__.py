@@ -12,16 +12,21 @@ runtime.apply()
 import click
 
 from qa.cli.alerts import alerts
+from qa.cli.appeals import appeals, link_agent_command
 from qa.cli.audit import audit
 from qa.cli.bench import bench
+from qa.cli.calibration import calibration
+from qa.cli.coaching import coaching
 from qa.cli.export import export
 from qa.cli.ingest import ingest_command
 from qa.cli.models import models
 from qa.cli.rescore import rescore
 from qa.cli.results import agents, scores
+from qa.cli.rubric_stats import stats as rubric_stats
 from qa.cli.rubrics import rubrics
 from qa.cli.run import run
 from qa.cli.runs import runs
+from qa.cli.sampling import sampling
 from qa.cli.score import score
 from qa.cli.search import search_command
 from qa.cli.serve import serve
@@ -69,8 +74,14 @@ for command in (
     rubrics,
     serve,
     users,
+    appeals,
+    calibration,
+    coaching,
+    sampling,
     transcribe,
     bench,
     alerts,
 ):
     main.add_command(command)
+users.add_command(link_agent_command)  # in qa.cli.appeals: agents as users came with appeals
+rubrics.add_command(rubric_stats)  # in qa.cli.rubric_stats: the stats read the store

@@ -90,7 +90,19 @@ def _agent_json(record: AgentRecord) -> dict[str, object]:
         "complaint_cases": record.complaint_cases,
         "rank": record.rank,
         "team_size": record.team_size,
+        "evaluations": record.evaluations,
+        "acknowledgement_rate": _rate(record.acknowledgement_rate),
+        "appeal_rate": _rate(record.appeal_rate),
+        "overturn_rate": _rate(record.overturn_rate),
     }
+
+
+def _rate(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _rate_cell(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
 
 
 def _write_csv(records: list[AgentRecord]) -> None:
@@ -101,7 +113,8 @@ def _write_csv(records: list[AgentRecord]) -> None:
         ["period", "agent", "name", "calls_scored", "calls_reviewed", "average_score",
          "pass_rate", "critical_failures", "complaints",
          *(f"cases:{status}" for status in statuses), "rank", "team_size",
-         *(f"pass_rate:{item}" for item in items)]
+         *(f"pass_rate:{item}" for item in items), "evaluations", "acknowledgement_rate",
+         "appeal_rate", "overturn_rate"]
     )  # fmt: skip
     for r in records:
         rates = [
@@ -112,7 +125,9 @@ def _write_csv(records: list[AgentRecord]) -> None:
             [r.period_label, r.agent or "", r.name or "", r.calls_scored, r.calls_reviewed,
              f"{r.average_score:.2f}", f"{r.pass_rate:.4f}", r.critical_failures, r.complaints,
              *(r.complaint_cases.get(status, 0) for status in statuses),
-             "" if r.rank is None else r.rank, r.team_size, *rates]
+             "" if r.rank is None else r.rank, r.team_size, *rates, r.evaluations,
+             _rate_cell(r.acknowledgement_rate), _rate_cell(r.appeal_rate),
+             _rate_cell(r.overturn_rate)]
         )  # fmt: skip
 
 

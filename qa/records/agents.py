@@ -6,7 +6,9 @@ Usage::
         record.label, record.period_label, record.average_score, record.rank, record.team_size
 
 A record counts the calls scored and reviewed, the average score and pass rate, each item's pass
-rate, critical failures, and complaints with the status of their cases. Where a reviewer submitted
+rate, critical failures, complaints with the status of their cases, and what followed the
+evaluations: how many the agent acknowledged and appealed, and how many appeals were overturned
+(qa.review.appeals; an overturned item already counts in the scores). Where a reviewer submitted
 a result for a call, that result counts instead of the machine's (:func:`scored_calls`). Days,
 weeks (ISO, Monday first) and months are the site's local ones (``tz``). An agent's rank is
 within the team, that is every agent with scored calls in the same period: by average score,
@@ -27,6 +29,7 @@ import sqlite_utils
 from calldata import Scorecard, Verdict
 from qa.records.complaints import CaseStatus, is_complaint_flag, list_cases
 from qa.results.store import CALL_HEADER_COLUMNS, UNKNOWN_AGENT, CallHeader, HasCallHeader
+from qa.review.appeals import FollowUp, follow_up
 from qa.review.state import ReviewedScorecard, effective_scorecards
 
 __all__ = [
@@ -176,6 +179,27 @@ class AgentRecord:
     complaint_cases: dict[str, int] = field(default_factory=dict)  # case status -> count
     rank: int | None = None  # 1 = best in the team for the period; None for unknown agents
     team_size: int = 0
+    # What followed the evaluations (submitted reviews): qa.review.appeals
+    evaluations: int = 0  # calls with a submitted evaluation
+    acknowledged: int = 0  # of them, acknowledged by the agent (the current revision)
+    appealed: int = 0  # of them, with at least one appeal
+    appeals_decided: int = 0  # appeals upheld or overturned
+    overturned: int = 0  # appeals overturned
+
+    @property
+    def acknowledgement_rate(self) -> float | None:
+        """Evaluations acknowledged / evaluations (None: no evaluation)."""
+        return self.acknowledged / self.evaluations if self.evaluations else None
+
+    @property
+    def appeal_rate(self) -> float | None:
+        """Evaluations appealed / evaluations (None: no evaluation)."""
+        return self.appealed / self.evaluations if self.evaluations else None
+
+    @property
+    def overturn_rate(self) -> float | None:
+        """Appeals overturned / appeals decided (None: none decided)."""
+        return self.overturned / self.appeals_decided if self.appeals_decided else None
 
     @property
     def label(self) -> str:
@@ -188,6 +212,17 @@ class AgentRecord:
     @property
     def period_label(self) -> str:
         return period_label(self.period_start, self.period) if self.period_start else "all"
+
+
+def _follow_up_figures(calls: Sequence[ScoredCall], follow: dict[str, FollowUp]) -> dict:
+    found = [follow[call.call_id] for call in calls if call.call_id in follow]
+    return {
+        "evaluations": len(found),
+        "acknowledged": sum(f.acknowledged for f in found),
+        "appealed": sum(f.appeals > 0 for f in found),
+        "appeals_decided": sum(f.decided for f in found),
+        "overturned": sum(f.overturned for f in found),
+    }
 
 
 def _figures(calls: Sequence[ScoredCall], complaint_calls: set[str]) -> dict:
@@ -262,6 +297,7 @@ def agent_records(
     calls = [
         call for call in scored_calls(db, since=since, until=until, tz=tz) if call.counts_for_agent
     ]
+    follow = follow_up(db, [call.call_id for call in calls])
     cases = list_cases(db)
     statuses: dict[str, list[CaseStatus]] = defaultdict(list)
     for case in cases:
@@ -285,6 +321,7 @@ def agent_records(
                 period_start=start,
                 complaint_cases=dict(sorted(case_counts.items())),
                 **_figures(group, set(statuses)),
+                **_follow_up_figures(group, follow),
             )
         )
     records = _ranked(records)

@@ -14,6 +14,8 @@ numbers, booleans or empty), so the CSV and the JSON of an export hold the same 
 - ``complaints``: complaint cases with owner, status, milestones and escalation.
 - ``dnd``: the do-not-disturb list (customer number and the kind of call refused).
 - ``identity``: the identity-verification audit (:mod:`qa.records.identity_audit`).
+- ``agreement``: per rubric item and version, reviewers against the machine
+  (:mod:`qa.review.agreement`): decisions, fail and pass precision, and the calls behind.
 
 ``--since``/``--until`` select calls by their local day (complaints: the day of the complaint).
 Personal data (ID-card, bank-card and phone numbers) in transcript text, comments and customer
@@ -39,6 +41,7 @@ from qa.records.agents import scored_calls
 from qa.records.complaints import list_cases
 from qa.records.do_not_disturb import do_not_disturb_list
 from qa.records.identity_audit import IdentityCheck, identity_audit
+from qa.review.agreement import rule_agreement
 from qa.review.state import get_review
 
 __all__ = ["ExportKind", "ExportTable", "export_table", "identity_table"]
@@ -54,6 +57,7 @@ class ExportKind(StrEnum):
     COMPLAINTS = "complaints"
     DND = "dnd"
     IDENTITY = "identity"
+    AGREEMENT = "agreement"
 
 
 @dataclass(frozen=True)
@@ -238,6 +242,30 @@ def _identity_records(
     return [_identity_record(check) for check in checks]
 
 
+def _agreement_records(
+    db: sqlite_utils.Database,
+    since: date | None,
+    until: date | None,
+    tz: tzinfo,
+    agent: str | None,
+) -> list[dict[str, Value]]:
+    records: list[dict[str, Value]] = []
+    for rule in rule_agreement(db, agent=agent, since=since, until=until, tz=tz):
+        record: dict[str, Value] = {
+            "rubric_id": rule.rubric_id, "rubric_version": rule.rubric_version,
+            "item_id": rule.item_id, "decisions": rule.decisions, "confirmed": rule.confirmed,
+            "rejected": rule.rejected, "overridden": rule.overridden,
+            "machine_fail": rule.machine_fail, "fail_kept": rule.fail_kept,
+            "fail_precision": rule.fail_precision, "machine_pass": rule.machine_pass,
+            "pass_kept": rule.pass_kept, "pass_precision": rule.pass_precision,
+            "agreement": rule.agreement, "status": rule.status,
+        }  # fmt: skip
+        for kind in ("rejected", "overridden", "false_fail", "false_pass"):
+            record[f"{kind}_calls"] = " ".join(rule.calls.get(kind, ()))
+        records.append(record)
+    return records
+
+
 _Builder = Callable[..., list[dict[str, Value]]]
 _BUILDERS: dict[ExportKind, tuple[_Builder, tuple[str, ...]]] = {
     ExportKind.SCORECARDS: (_scorecard_records, (
@@ -261,6 +289,11 @@ _BUILDERS: dict[ExportKind, tuple[_Builder, tuple[str, ...]]] = {
         "rubric_version", "verified_before", "finding", "result", "machine_result", "decision",
         "reviewer", "decided_at", "comment", "transaction_at", "transaction", "verified_at",
         "verification", "reason")),
+    ExportKind.AGREEMENT: (_agreement_records, (
+        "rubric_id", "rubric_version", "item_id", "decisions", "confirmed", "rejected",
+        "overridden", "machine_fail", "fail_kept", "fail_precision", "machine_pass", "pass_kept",
+        "pass_precision", "agreement", "status", "rejected_calls", "overridden_calls",
+        "false_fail_calls", "false_pass_calls")),
 }  # fmt: skip
 
 
@@ -282,6 +315,8 @@ def export_table(
     build, columns = _BUILDERS[kind]
     if kind == ExportKind.IDENTITY:
         records = _identity_records(db, since, until, masked, tz, rubrics_dir)
+    elif kind == ExportKind.AGREEMENT:  # per rule, not per call: the agent is chosen at the source
+        records, agent = _agreement_records(db, since, until, tz, agent), None
     else:
         records = build(db, since, until, masked, tz)
     if agent is not None:

@@ -1,0 +1,234 @@
+"""Agents and appeals in a real Chromium, with screenshots: an agent logs in and sees only the My
+calls tab with their own calls, acknowledges an evaluation and appeals an item; a supervisor
+overturns it in the Appeals tab and the agent's record changes; the agent sees the outcome.
+
+`qa serve` runs in a subprocess over tests/records_store.py's store (rita has reviewed Bob's call
+c7-late-verification-en and confirmed every machine verdict); bob is an agent user linked to
+agent 1002 (Bob Jones: c2, c6 and c7).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from browser import chromium_browser, free_port, screenshot, send_login
+from playwright.sync_api import Browser, Page, expect
+from records_store import PASSWORD, REVIEWER, SUPERVISOR, build_records_store
+
+from qa.access.agent_links import link_agent
+from qa.access.roles import Role
+from qa.access.users import add_user, get_user
+from qa.db import open_db
+from qa.records.agents import agent_records
+from qa.review.calibration import blind_items, create_session, score_items
+from qa.review.state import effective_scorecards
+
+pytestmark = pytest.mark.browser
+expect.set_options(timeout=20_000)
+
+AGENT = "bob"
+ADMIN = "ada"
+C7 = "c7-late-verification-en"
+CALIBRATED = ("c1-good-en", "c2-no-id-en", "c6-no-greeting-en")
+PANEL = (REVIEWER, "rob", "ria")
+
+
+def _calibration_session(db) -> None:
+    """Session #1, 3 calls × 3 reviewers, scored: everyone gives the machine's verdict except
+    ria, who passes every item."""
+    for name in PANEL[1:]:
+        add_user(db, name, PASSWORD, Role.REVIEWER)
+    sam = get_user(db, SUPERVISOR)
+    machine = _machine_verdicts(db)
+    create_session(db, sam, "November", CALIBRATED, PANEL)
+    for name in PANEL:
+        person = get_user(db, name)
+        verdicts = {
+            (c.scorecard_id, c.item_id): "pass" if name == "ria" else machine[c.key]
+            for c in blind_items(db, person, 1)
+        }
+        score_items(db, person, 1, verdicts)
+
+
+def _machine_verdicts(db) -> dict[str, str]:
+    found = {}
+    for call_id in CALIBRATED:
+        for card in effective_scorecards(db, [call_id])[call_id]:
+            for item in card.machine.items:
+                found[f"{card.scorecard_id}:{item.id}"] = item.result.value
+    return found
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    db_path = build_records_store(tmp_path_factory.mktemp("agents-ui"), reviewed=True)
+    db = open_db(db_path)
+    add_user(db, AGENT, PASSWORD, Role.AGENT)
+    link_agent(db, AGENT, "1002")
+    add_user(db, ADMIN, PASSWORD, Role.ADMIN)
+    _calibration_session(db)
+    db.close()
+    port = free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    log = db_path.with_name("serve.log")
+    with log.open("w") as output:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from qa.cli import main; main()",
+             "serve", "--db", str(db_path), "--port", str(port)],
+            stdout=output, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    address = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, f"qa serve exited:\n{log.read_text()}"
+            try:
+                urllib.request.urlopen(address, timeout=2).close()
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                assert time.monotonic() < deadline, f"qa serve did not answer on {address}"
+                time.sleep(0.3)
+        yield address, db_path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    problems = [line for line in log.read_text().splitlines() if "Traceback" in line]
+    assert not problems, f"qa serve logged problems:\n{log.read_text()}"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    with chromium_browser() as browser:
+        yield browser
+
+
+def _login(chromium: Browser, url: str, username: str) -> Page:
+    page = chromium.new_context(viewport={"width": 1500, "height": 1300}).new_page()
+    page.set_default_timeout(20_000)
+    page.goto(url)
+    send_login(page, username, PASSWORD)
+    expect(page.locator("#qa-header")).to_contain_text(f"Signed in as {username}")
+    return page
+
+
+def _screenshot(page: Page, name: str) -> None:
+    page.wait_for_timeout(800)
+    screenshot(page, name)
+
+
+def test_an_agent_appeals_and_a_supervisor_overturns(served, chromium):
+    url, db_path = served
+    page = _login(chromium, url, AGENT)
+    # Only My evaluations: the staff tabs are hidden (and refuse agents on the server).
+    expect(page.get_by_role("tab", name="My evaluations")).to_be_visible()
+    for staff_tab in ("Calls", "Queues", "Agents", "Complaints", "Audit", "Appeals"):
+        expect(page.get_by_role("tab", name=staff_tab, exact=True)).to_have_count(0)
+    expect(page.get_by_role("tab")).to_have_count(2)  # My evaluations and Coaching
+    page.get_by_role("tab", name="My evaluations").click()
+    table = page.locator("#qa-my-table")
+    expect(table).to_contain_text(C7)
+    for call in ("c2-no-id-en", "c6-no-greeting-en"):
+        expect(table).to_contain_text(call)
+    for other in ("c1-good-en", "c3-complaint-en", "c4-good-zh"):  # Alice's and Wang's
+        expect(table).not_to_contain_text(other)
+    expect(page.locator("#qa-my-note")).to_contain_text("1 evaluation(s) to acknowledge")
+    expect(page.locator("#qa-notices")).to_contain_text("1 evaluation(s) to acknowledge")
+    table.get_by_role("gridcell", name=C7).click()
+    expect(page.locator("#qa-my-title")).to_contain_text("evaluated by rita")
+    assert "4155550107" not in page.content()  # the customer's number is masked
+    page.locator("#qa-my-ack").click()
+    expect(page.locator("#qa-my-message")).to_contain_text("You acknowledged")
+    expect(page.locator("#qa-my-note")).to_contain_text("0 evaluation(s) to acknowledge")
+    page.locator("#qa-my-item input").click()
+    page.get_by_role("option", name="counts fail").first.click()
+    page.locator("#qa-my-comment textarea").fill("I verified the PIN before the switch, at 0:05")
+    page.locator("#qa-my-appeal").click()
+    expect(page.locator("#qa-my-message")).to_contain_text("Appeal #1 sent")
+    expect(page.locator("#qa-my-appeals")).to_contain_text("open")
+    _screenshot(page, "agent-my-calls")
+
+    lead = _login(chromium, url, SUPERVISOR)
+    expect(lead.locator("#qa-notices")).to_contain_text("1 appeal(s) to settle (Appeals)")
+    expect(lead.get_by_role("tab", name="My evaluations")).to_have_count(0)
+    lead.get_by_role("tab", name="Appeals").click()
+    appeals = lead.locator("#qa-appeals-table")
+    expect(appeals).to_contain_text(C7)
+    appeals.get_by_role("gridcell", name=C7).click()
+    expect(lead.locator("#qa-appeal-detail")).to_contain_text("I verified the PIN")
+    lead.locator("#qa-appeal-comment textarea").fill("The PIN was asked at 0:05; the ASR missed it")
+    lead.locator("#qa-appeal-overturn").click()
+    expect(lead.locator("#qa-appeal-message")).to_contain_text("Appeal #1 overturned.")
+    _screenshot(lead, "supervisor-appeals")
+    lead.get_by_role("tab", name="Agents").click()
+    lead.get_by_role("button", name="Refresh").first.click()
+    bob_row = lead.locator("#qa-team [role=row]", has_text="Bob Jones")
+    expect(bob_row).to_contain_text("100%")  # acknowledged, appealed, overturned
+    lead.context.close()
+
+    db = open_db(db_path)
+    try:
+        (record,) = agent_records(db, agent="1002")
+    finally:
+        db.close()
+    assert (record.acknowledgement_rate, record.appeal_rate, record.overturn_rate) == (1, 1, 1)
+
+    page.locator("#qa-my-calls").get_by_role("button", name="Refresh").click()
+    table.get_by_role("gridcell", name=C7).click()
+    expect(page.locator("#qa-my-appeals")).to_contain_text("overturned")
+    expect(page.locator("#qa-my-appeals")).to_contain_text("the ASR missed it")
+    expect(page.locator("#qa-my-scorecard")).to_contain_text("this result counts")
+    _screenshot(page, "agent-appeal-overturned")
+    page.context.close()
+
+
+def test_the_rules_table_and_a_calibration_report(served, chromium):
+    url, _ = served
+    admin = _login(chromium, url, ADMIN)
+    admin.get_by_role("tab", name="Rules").click()
+    admin.get_by_role("button", name="Refresh").nth(0).click()
+    rules = admin.locator("#qa-rules-table")
+    # The store's one review (c7) confirmed every item but the identity item the appeal
+    # overturned (the first test): that rule has 1 decision, overridden, 0% of 1 fail kept.
+    row = rules.locator("[role=row]", has_text="inbound-service/identity_verification")
+    expect(row).to_contain_text("0% of 1")
+    rules.get_by_role("gridcell", name="inbound-service/identity_verification").click()
+    expect(admin.locator("#qa-rules-calls")).to_contain_text(C7)
+    _screenshot(admin, "tab-rules")
+    admin.context.close()
+
+    reviewer = _login(chromium, url, REVIEWER)
+    reviewer.get_by_role("tab", name="Calibration").click()
+    reviewer.locator("#qa-cal-session input").click()
+    reviewer.get_by_role("option", name="#1 November").click()
+    items = reviewer.locator("#qa-cal-items")
+    expect(items).to_contain_text("c6-no-greeting-en")
+    header = items.locator("[role=row]").first.text_content() or ""
+    assert "Your verdict" in header and "achine" not in header  # blind: no machine column
+    reviewer.locator("#qa-cal-item input").click()
+    reviewer.get_by_role("option").first.click()
+    reviewer.locator("#qa-cal-verdict").get_by_text("fail", exact=True).click()
+    reviewer.locator("#qa-cal-save").click()
+    expect(reviewer.locator("#qa-cal-note")).to_contain_text("Saved. You have scored")
+    expect(reviewer.locator("#qa-cal-lead")).to_be_hidden()
+    reviewer.context.close()
+
+    lead = _login(chromium, url, SUPERVISOR)
+    lead.get_by_role("tab", name="Calibration").click()
+    lead.locator("#qa-cal-session input").click()
+    lead.get_by_role("option", name="#1 November").click()
+    expect(lead.locator("#qa-cal-summary")).to_contain_text("overall Fleiss' kappa")
+    expect(lead.locator("#qa-cal-summary")).to_contain_text("ria: scored")
+    expect(lead.locator("#qa-cal-report")).to_contain_text("inbound-service/greeting")
+    _screenshot(lead, "tab-calibration")
+    lead.context.close()
