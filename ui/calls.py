@@ -54,7 +54,7 @@ from ui.render import (
 from ui.review_form import PANEL_OUTPUTS, ReviewPanel, panel_values
 from ui.sentiment_chart import sentiment_html
 from ui.waveform import evidence_marks, peaks, waveform_html
-from ui.widgets import CallView, selected_cell
+from ui.widgets import CallView, call_audio, selected_cell
 
 logger = logging.getLogger(__name__)
 
@@ -169,16 +169,7 @@ def layout(ctx: AppContext) -> CallsWidgets:
     )
     title = gr.HTML(_PROMPT, elem_id="qa-call-title", css_template=CSS, js_on_load=KEYS_JS)
     with gr.Row(equal_height=False):
-        audio = gr.Audio(
-            label="Call audio",
-            type="filepath",
-            interactive=False,
-            elem_id=AUDIO_ELEM_ID,
-            buttons=[],
-            waveform_options=gr.WaveformOptions(show_recording_waveform=False),
-            show_label=False,
-            scale=2,
-        )
+        audio = call_audio(AUDIO_ELEM_ID, show_label=False, scale=2)
         audio_note = gr.HTML(
             "", elem_id="qa-audio-note", js_on_load=SEEK_JS, css_template=CSS, scale=3
         )

@@ -38,7 +38,7 @@ from qa.search.saved import (
 )
 from ui.context import AppContext, permitted
 from ui.render import CSS, clock
-from ui.widgets import parse_day, selected_cell
+from ui.widgets import call_audio, parse_day, selected_cell
 
 logger = logging.getLogger(__name__)
 
@@ -349,14 +349,7 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
                         max_height=360, elem_id="qa-search-hits",
                         label="Hits (newest call first): select one to hear it")  # fmt: skip
     title = gr.HTML("", elem_id="qa-search-title")
-    audio = gr.Audio(
-        label="Call audio",
-        type="filepath",
-        interactive=False,
-        elem_id=AUDIO_ELEM_ID,
-        buttons=[],
-        waveform_options=gr.WaveformOptions(show_recording_waveform=False),
-    )
+    audio = call_audio(AUDIO_ELEM_ID)
     audio_note = gr.Markdown()
     context = gr.HTML("", elem_id="qa-search-context", js_on_load=CONTEXT_JS,
                       css_template=SEARCH_CSS)  # fmt: skip

@@ -1,5 +1,5 @@
 """Pieces more than one tab uses: a day typed in a field, a CSV export to download, the cell of a
-selected row, and the call view other tabs open calls in.
+selected row, a call's audio player, and the call view other tabs open calls in.
 
 The tabs import this module and :mod:`ui.render`, never each other.
 """
@@ -49,6 +49,20 @@ def write_export(ctx: AppContext, table: ExportTable, username: str) -> Path:
     with open(descriptor, "w", encoding="utf-8", newline="") as stream:
         table.write_csv(stream)
     return path
+
+
+def call_audio(elem_id: str, **layout: Any) -> gr.Audio:
+    """A call's audio player: played, never recorded or edited; ``elem_id`` is what the tab's
+    seek-on-click script looks for."""
+    return gr.Audio(
+        label="Call audio",
+        type="filepath",
+        interactive=False,
+        elem_id=elem_id,
+        buttons=[],
+        waveform_options=gr.WaveformOptions(show_recording_waveform=False),
+        **layout,
+    )
 
 
 def selected_cell(evt: gr.SelectData, column: int) -> str | None:

@@ -58,6 +58,22 @@ METRICS: dict[str, str] = {
     "silence_share": "share of the call with nobody talking, 0..1",
     "overtalk": "seconds both talked at once",
     "agent_talk_ratio": "the agent's share of the talk time, 0..1",
+    "customer_sentiment": "the customer's mean polarity, -1..+1",
+    "agent_sentiment": "the agent's mean polarity, -1..+1",
+    "customer_shift": "the customer's polarity at the end minus at the start, -2..+2",
+}
+#: Where each metric is read: the call's search facts, or how the call felt (``call_sentiment``,
+#: filled by the nightly run; a call not measured yet matches no sentiment bound).
+_METRIC_SQL: dict[str, str] = {
+    **{name: f"sc.{name}" for name in METRICS},
+    **{
+        name: f"(select cs.{column} from call_sentiment cs where cs.call_id = c.call_id)"
+        for name, column in (
+            ("customer_sentiment", "customer_mean"),
+            ("agent_sentiment", "agent_mean"),
+            ("customer_shift", "customer_shift"),
+        )
+    },
 }
 #: Meaning search compares the phrase with the turns of at most this many calls (newest first).
 MEANING_CALLS = 2000
@@ -65,7 +81,7 @@ MEANING_CALLS = 2000
 MEANING_THRESHOLD = 0.5
 _VERDICTS = ("pass", "fail", "na")
 _REVIEW_STATUSES = ("new", "in_review", "done", "disputed")
-_METRIC = re.compile(r"^\s*([a-z_]+)\s*(<=|>=|<|>|=)\s*([0-9.]+)\s*$")
+_METRIC = re.compile(r"^\s*([a-z_]+)\s*(<=|>=|<|>|=)\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
 class SearchQueryError(ValueError):
@@ -208,7 +224,7 @@ def _metric(spec: str) -> tuple[str, str, float]:
     if found is None or found.group(1) not in METRICS:
         raise SearchQueryError(
             f"metric filter {spec!r}: write NAME>=VALUE (or <=, <, >, =) with NAME one of "
-            f"{', '.join(METRICS)} (e.g. silence_share>=0.3)"
+            f"{', '.join(METRICS)} (e.g. silence_share>=0.3, customer_shift<=-0.5)"
         )
     name, op, value = found.groups()
     return name, op, float(value)
@@ -268,7 +284,7 @@ def _call_filters(query: SearchQuery, zone: tzinfo) -> Filters:
         )
     for spec in query.metrics:
         name, op, value = _metric(spec)
-        where.add(f"sc.{name} {op} ?", value)  # name is one of METRICS: no injection
+        where.add(f"{_METRIC_SQL[name]} {op} ?", value)  # name is one of METRICS: no injection
     return where
 
 

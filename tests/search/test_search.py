@@ -17,6 +17,7 @@ from calldata.transcript import Metrics, RoleMetrics
 from qa.access.roles import User
 from qa.cli import main
 from qa.db import open_db
+from qa.results.sentiment import save_sentiment
 from qa.results.store import save_call, save_results
 from qa.review.assignment import claim
 from qa.search.index import catch_up
@@ -29,6 +30,7 @@ from qa.search.saved import (
     save_search,
     search_queue,
 )
+from scoring.sentiment import CallSentiment, TurnSentiment
 
 AGENT, CUSTOMER = Role.AGENT, Role.CUSTOMER
 
@@ -173,6 +175,23 @@ def test_call_filters_combine(db) -> None:
     }
     assert _found(db, text="refund", language="zh") == []
     assert _found(db, text="refund", review_status="done") == []
+
+
+def test_calls_are_found_by_how_the_customer_felt(db) -> None:
+    """Sentiment bounds read what the nightly run stored; a call not measured matches none."""
+    for call_id, start, end in (("en-refund", 0.4, -0.6), ("en-other", 0.1, 0.3)):
+        start_turn = TurnSentiment(1, "customer", 10, 19, start)
+        end_turn = TurnSentiment(3, "customer", 30, 39, end)
+        turns = (start_turn, end_turn)
+        felt = CallSentiment("test", turns, (start + end) / 2, 0.2, start, end, None)
+        save_sentiment(db, call_id, felt)
+    assert {c for c, _, _ in _found(db, text="refund", metrics=("customer_shift<=-0.5",))} == {
+        "en-refund"
+    }
+    assert {c for c, _, _ in _found(db, text="refund", metrics=("customer_sentiment>0",))} == {
+        "en-other"
+    }
+    assert _found(db, text="投诉", metrics=("agent_sentiment>=-1",)) == []  # never measured
 
 
 def test_newest_call_first_and_limit(db) -> None:
