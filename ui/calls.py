@@ -259,10 +259,12 @@ def open_call(ctx: AppContext, user: User, call_id: str | None) -> list[Any]:
         mood = sentiment_html(load_sentiment(db, call_id), masked=detail.masked)
     logger.info("%s opened call %s (masked=%s)", user.username, call_id, detail.masked)
     return [
-        _title_html(detail, ctx.zone) + mood,
+        _title_html(detail, ctx.zone),
         audio_value,
         note,
-        transcript_html(detail.transcript, masked=detail.masked),
+        # how the call felt, at the head of the transcript pane: in the title it would push the
+        # desk's panes below the window
+        mood + transcript_html(detail.transcript, masked=detail.masked),
         scorecard_html(detail.scorecards, detail.reviewed),
         flags_html(detail.flags),
         call_id,

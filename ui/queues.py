@@ -124,13 +124,18 @@ def layout() -> QueuesWidgets:
                          dispute_button, note)  # fmt: skip
 
 
+#: what :func:`load` fills: the queue choices, the rows, the supervisors' tools, the reviewers to
+#: choose from, the count line and the Claim button
+LOAD_SIZE = 6
+
+
 def load(ctx: AppContext, user: User, key: str, only_open: bool) -> list[Any]:
     """The queue ``key`` (or the worklist), brought up to date after a run: the queue choices
     with their counts, the rows, the supervisors' tools (shown to those who assign) with the
     reviewers to choose from, and a line saying how many calls. A role that may not see the
     queues (agents) gets nothing: no queue is read for them."""
     if not can(user.role, Action.VIEW_QUEUES):
-        return [gr.skip()] * 5
+        return [gr.skip()] * LOAD_SIZE
     with ctx.db() as db:
         summary = ctx.queues.refresh(db, ctx.review, ctx.zone)
         counts = {c.queue: (c.open, c.total) for c in queue_counts(db)}
