@@ -1,6 +1,6 @@
-"""An agent's appeal that waits too long for a supervisor's decision alerts once (``appeal_waiting``),
-over a real webhook receiver on 127.0.0.1; a settled appeal never does, and the agent's comment is
-not sent unless the site turns ``include_text`` on.
+"""An agent's appeal that waits too long for a supervisor's decision alerts once
+(``appeal_waiting``), over a real webhook receiver on 127.0.0.1; a settled appeal never does, and
+the agent's comment is not sent unless the site turns ``include_text`` on.
 
 The store is tests/review_store.py's: Bob's complaint call, greeting and closing failed.
 """
