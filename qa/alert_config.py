@@ -66,6 +66,7 @@ class EventKind(StrEnum):
     RUN_WITH_FAILURES = "run_with_failures"  # the nightly run finished, some calls failed
     SENTIMENT_DROP = "sentiment_drop"  # the customer ended the call much worse than they began
     RAISED_VOICE = "raised_voice"  # a side raised their voice (louder, higher than their own)
+    APPEAL_WAITING = "appeal_waiting"  # an agent's appeal has waited too long for a decision
 
 
 #: Regulator and media names that make a complaint a regulator threat (matched in the customer's
@@ -193,6 +194,9 @@ class AlertSettings(BaseModel):
     )
     due_within_hours: float = Field(
         default=24.0, ge=0, description="A case deadline this near raises case_due."
+    )
+    appeal_waiting_hours: float = Field(
+        default=48.0, ge=0, description="An open appeal this old raises appeal_waiting."
     )
     regulator_terms: tuple[str, ...] = DEFAULT_REGULATOR_TERMS
     sentiment_drop: float = Field(

@@ -38,7 +38,7 @@ from qa.review.call_view import (
     list_calls,
     playable_audio,
 )
-from ui.context import AppContext, permitted
+from ui.context import AppContext, permitted, refused
 from ui.render import (
     AUDIO_ELEM_ID,
     CSS,
@@ -287,13 +287,27 @@ def refresh_all(
     return [frame, *[gr.skip()] * VIEW_SIZE]
 
 
+def open_linked_call(ctx: AppContext, user: User, call_id: str | None) -> list[Any]:
+    """The call a link names (``REVIEW_URL/?call=ID``, as alert messages carry), opened in the call
+    view when the page loads; nothing for no link, or for a role that opens calls elsewhere (an
+    agent: My evaluations); a refused or unknown call is a warning, the page as it was."""
+    if not call_id or not can(user.role, Action.VIEW_CALLS):
+        return [gr.skip()] * VIEW_SIZE
+    try:
+        return open_call(ctx, user, call_id)
+    except gr.Error as refusal:
+        return refused(str(refusal.message), VIEW_SIZE)
+
+
 def build_tab(ctx: AppContext, app: gr.Blocks) -> CallView:
     """Lay out the Calls tab inside the current Blocks context and wire its events; the call
     view it returns is where other tabs open calls."""
     w = layout(ctx)
 
-    def on_load(request: gr.Request) -> tuple[Any, Any]:
-        return load_page(ctx, ctx.viewer(request))
+    def on_load(request: gr.Request) -> list[Any]:
+        user = ctx.viewer(request)
+        linked = (request.query_params or {}).get("call") if request else None
+        return [*load_page(ctx, user), *open_linked_call(ctx, user, linked)]
 
     def on_filter(agent_key: str, flagged_only: bool, failed_only: bool,
                   request: gr.Request) -> pd.DataFrame:  # fmt: skip
@@ -308,7 +322,7 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> CallView:
         return open_call(ctx, ctx.viewer(request), selected_cell(evt, _CALL_ID_COLUMN))
 
     filters = [w.agent, w.flagged, w.failed]
-    app.load(on_load, inputs=None, outputs=[w.agent, w.table])
+    app.load(on_load, inputs=None, outputs=[w.agent, w.table, *w.view])
     gr.on([w.agent.input, w.flagged.input, w.failed.input], on_filter, inputs=filters,
           outputs=w.table)  # fmt: skip
     w.refresh.click(on_refresh, inputs=[*filters, w.open_call], outputs=[w.table, *w.view])

@@ -2,10 +2,11 @@
 
 * :func:`check_calls` — the stored results of some calls.
 * :func:`after_run` — the run's calls (flags, critical items, regulator threats, do-not-disturb),
-  the run's own outcome, and the complaint case deadlines; ``qa run`` calls it once the run is
-  recorded.
+  the run's own outcome, the complaint case deadlines and the appeals waiting for a decision;
+  ``qa run`` calls it once the run is recorded.
 * :func:`run_not_started` — a run that could not start.
-* :func:`tick` — the complaint case deadlines (``qa alerts tick``, every 15 minutes from cron).
+* :func:`tick` — the complaint case deadlines and waiting appeals (``qa alerts tick``, every 15
+  minutes from cron).
 * :func:`send_test_alert` — one made-up event through a rule's channels (``qa alerts test RULE``).
 
 Each returns what was sent now; everything found before is recognised by its key and skipped.
@@ -22,6 +23,7 @@ import sqlite_utils
 from qa.alert_config import AlertSettings
 from qa.alerts.dispatch import Dispatcher, Sent
 from qa.alerts.events import (
+    appeal_events,
     call_events,
     calls_of_run,
     case_events,
@@ -64,6 +66,7 @@ def after_run(
     events = call_events(db, calls_of_run(db, run_id), settings)
     events += run_events(db, run_id)
     events += case_events(db, settings, now)
+    events += appeal_events(db, settings, now)
     return (dispatcher or Dispatcher(db, settings)).dispatch(events)
 
 
@@ -83,10 +86,12 @@ def tick(
     now: datetime | None = None,
     dispatcher: Dispatcher | None = None,
 ) -> list[Sent]:
-    """The complaint cases' escalation deadlines as of ``now``: due soon, or overdue."""
+    """The complaint cases' escalation deadlines as of ``now`` (due soon, or overdue), and the
+    appeals that have waited too long for a decision."""
     if not settings.rules:
         return []
-    return (dispatcher or Dispatcher(db, settings)).dispatch(case_events(db, settings, now))
+    events = case_events(db, settings, now) + appeal_events(db, settings, now)
+    return (dispatcher or Dispatcher(db, settings)).dispatch(events)
 
 
 def send_test_alert(

@@ -1,5 +1,5 @@
 """What alerts react to, read from the store: a call's failed critical items and flags, complaint
-case deadlines, and the nightly run's outcome.
+case deadlines, appeals waiting for a decision, and the nightly run's outcome.
 
 Each :class:`AlertEvent` has a ``key`` that names the happening itself (``call:ID:flag:complaint``,
 ``case:7:overdue:3d``, ``run:12``), so the same happening found again (a re-run, the next tick)
@@ -20,6 +20,7 @@ from qa.alert_config import AlertSettings, EventKind
 from qa.records.complaints import CaseStatus, is_complaint_flag, list_cases
 from qa.results.sentiment import load_sentiment
 from qa.results.store import CallScore, call_scores, load_call, load_transcript
+from qa.review.appeals import AppealStatus, list_appeals
 
 DND_FLAG = "do_not_disturb"
 
@@ -230,6 +231,45 @@ def case_events(
                     },
                 )
             )
+    return events
+
+
+def appeal_events(
+    db: sqlite_utils.Database, settings: AlertSettings, now: datetime | None = None
+) -> list[AlertEvent]:
+    """``appeal_waiting`` for each open appeal older than ``appeal_waiting_hours``: once per
+    appeal (the agent's comment is their words about the call: a quote, never sent unless the
+    site turns ``include_text`` on)."""
+    now = now or datetime.now(UTC)
+    wait = timedelta(hours=settings.appeal_waiting_hours)
+    events = []
+    for appeal in list_appeals(db, status=AppealStatus.OPEN):
+        if now - appeal.opened_at < wait:
+            continue
+        call = load_call(db, appeal.call_id)
+        events.append(
+            AlertEvent(
+                kind=EventKind.APPEAL_WAITING,
+                key=f"appeal:{appeal.appeal_id}:waiting",
+                at=appeal.opened_at + wait,
+                title=f"Appeal waiting for a decision: {appeal.target}",
+                severity="medium",
+                call_id=appeal.call_id,
+                agent=appeal.agent,
+                agent_name=call.agent_name,
+                queue=call.queue,
+                rubric=appeal.rubric_id,
+                item=appeal.item_id,
+                details={
+                    "appeal_id": str(appeal.appeal_id),
+                    "opened_by": appeal.opened_by,
+                    "opened_at": appeal.opened_at.isoformat(timespec="seconds"),
+                    "round": str(appeal.round),
+                    "verdict_sought": appeal.verdict_sought.value,
+                },
+                quotes=(appeal.comment,),
+            )
+        )
     return events
 
 

@@ -95,6 +95,21 @@ def test_a_reviewer_sees_the_callers_number_masked_and_an_auditor_sees_it(review
     assert masked[6] == GOOD  # the open call, for Refresh
 
 
+def test_a_link_to_a_call_opens_it_when_the_page_loads(review_app):
+    """Alert messages link to REVIEW_URL/?call=ID: the page opens on that call."""
+    ctx, people = review_app
+    opened = calls.open_linked_call(ctx, people[REVIEWER], COMPLAINT)
+    assert f"Call {COMPLAINT}" in opened[0] and opened[6] == COMPLAINT
+    assert calls.open_linked_call(ctx, people[REVIEWER], None) == [SKIP] * calls.VIEW_SIZE
+    with pytest.warns(UserWarning, match="no-such-call"):  # the page stays as it was
+        assert (
+            calls.open_linked_call(ctx, people[REVIEWER], "no-such-call")
+            == [SKIP] * calls.VIEW_SIZE
+        )
+    agent = User("bob", Role.AGENT)  # agents open their calls in My evaluations only
+    assert calls.open_linked_call(ctx, agent, COMPLAINT) == [SKIP] * calls.VIEW_SIZE
+
+
 def test_opening_no_call_shows_the_prompt_and_an_unknown_call_is_an_error(review_app):
     ctx, people = review_app
     empty = calls.open_call(ctx, people[REVIEWER], None)
