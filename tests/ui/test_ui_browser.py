@@ -147,6 +147,7 @@ def test_reviewer_sees_phone_numbers_masked_admin_sees_them(
 def test_a_link_with_a_call_id_opens_that_call(server: Server, chromium: Browser) -> None:
     """Alert messages carry REVIEW_URL/?call=ID; after login the link opens the call."""
     page = _login(chromium, server, "admin", server.admin_password)
+    expect(page.locator("#qa-header")).to_contain_text("Signed in as admin")  # logged in
     page.goto(f"{server.url}?call={GOOD_CALL}")
     expect(page.locator("#qa-call-title")).to_contain_text(f"Call {GOOD_CALL}")
     expect(page.locator("#qa-transcript .qa-turn").first).to_be_visible()
