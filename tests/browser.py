@@ -102,6 +102,35 @@ def serving(db_path: Path, extra_args: Sequence[str] = ()) -> Iterator[Server]:
 
 
 @contextlib.contextmanager
+def serving_store(db_path: Path, *, problems: Sequence[str] = ("Traceback",)) -> Iterator[str]:
+    """``qa serve`` over a store that already has its users, on a free port, until the block
+    ends; yields the address. A handler that failed (or returned the wrong outputs) shows only in
+    the server's log, so the block fails at its end if the log has a line with any of
+    ``problems``."""
+    port = free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    log = db_path.with_name("serve.log")
+    with log.open("w") as output:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from qa.cli import main; main()",
+             "serve", "--db", str(db_path), "--port", str(port)],
+            stdout=output, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    address = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_serving(address, proc, time.monotonic() + 90)
+        yield address
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    found = [line for line in log.read_text().splitlines() if any(p in line for p in problems)]
+    assert not found, f"qa serve logged problems:\n{log.read_text()}"
+
+
+@contextlib.contextmanager
 def chromium_browser() -> Iterator[Browser]:
     assert CHROMIUM.exists(), "no /usr/bin/chromium: run `make system` (scripts/install-system.sh)"
     with sync_playwright() as playwright:

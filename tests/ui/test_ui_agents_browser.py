@@ -9,17 +9,11 @@ agent 1002 (Bob Jones: c2, c6 and c7).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser import chromium_browser, free_port, screenshot, send_login
+from browser import chromium_browser, screenshot, send_login, serving_store
 from playwright.sync_api import Browser, Page, expect
 from records_store import PASSWORD, REVIEWER, SUPERVISOR, build_records_store
 
@@ -76,35 +70,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     add_user(db, ADMIN, PASSWORD, Role.ADMIN)
     _calibration_session(db)
     db.close()
-    port = free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-    log = db_path.with_name("serve.log")
-    with log.open("w") as output:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "from qa.cli import main; main()",
-             "serve", "--db", str(db_path), "--port", str(port)],
-            stdout=output, stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
-    address = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, f"qa serve exited:\n{log.read_text()}"
-            try:
-                urllib.request.urlopen(address, timeout=2).close()
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                assert time.monotonic() < deadline, f"qa serve did not answer on {address}"
-                time.sleep(0.3)
+    with serving_store(db_path) as address:
         yield address, db_path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    problems = [line for line in log.read_text().splitlines() if "Traceback" in line]
-    assert not problems, f"qa serve logged problems:\n{log.read_text()}"
 
 
 @pytest.fixture(scope="module")

@@ -7,17 +7,11 @@ to test-artifacts/screenshots/ (or $QA_SCREENSHOTS) and their paths are printed.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser import chromium_browser, free_port, headings_whole, screenshot, send_login
+from browser import chromium_browser, headings_whole, screenshot, send_login, serving_store
 from playwright.sync_api import Browser, Page, expect
 from records_store import PASSWORD, REVIEWER, SUPERVISOR, build_records_store
 
@@ -37,37 +31,8 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = open_db(db_path)
     add_user(db, AUDITOR, PASSWORD, Role.AUDITOR)
     db.close()
-    port = free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-    log = db_path.with_name("serve.log")
-    with log.open("w") as output:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "from qa.cli import main; main()",
-             "serve", "--db", str(db_path), "--port", str(port)],
-            stdout=output, stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
-    address = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, f"qa serve exited:\n{log.read_text()}"
-            try:
-                urllib.request.urlopen(address, timeout=2).close()
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                assert time.monotonic() < deadline, f"qa serve did not answer on {address}"
-                time.sleep(0.3)
+    with serving_store(db_path, problems=("Traceback", "UserWarning")) as address:
         yield address
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    # A handler that failed or returned the wrong outputs shows only in the server's log.
-    problems = [line for line in log.read_text().splitlines()
-                if "Traceback" in line or "UserWarning" in line]  # fmt: skip
-    assert not problems, f"qa serve logged problems:\n{log.read_text()}"
 
 
 @pytest.fixture(scope="module")
