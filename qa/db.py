@@ -646,6 +646,20 @@ def _m015_calibration_and_coaching(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m020_case_ownership(db: sqlite_utils.Database) -> None:
+    # The source documents want the customer told within four hours who owns their case; that
+    # clock starts when the case reached the store (a nightly run finds yesterday's complaints).
+    # Before this, a recorded reply was how a case's owner was confirmed: kept as such.
+    cases = table(db, "complaint_cases")
+    cases.add_column("recorded_at", str)
+    cases.add_column("ownership_confirmed_at", str)
+    db.execute(
+        "update complaint_cases set ownership_confirmed_at = replied_at, recorded_at = coalesce("
+        "(select min(e.at) from complaint_events e where e.case_id = complaint_cases.case_id "
+        "and e.action = 'opened'), updated_at, opened_at)"
+    )
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("001_calls_and_results", _m001_calls_and_results),
     ("002_pipeline_runs", _m002_pipeline_runs),
@@ -662,6 +676,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("014_alert_deliveries", _m014_alert_deliveries),
     ("015_calibration_and_coaching", _m015_calibration_and_coaching),
     ("016_call_sentiment", _m016_call_sentiment),
+    ("020_case_ownership", _m020_case_ownership),
 )
 
 

@@ -1,15 +1,18 @@
-"""The Complaints tab: the overdue list, every case, and working one (owner, status, reply).
+"""The Complaints tab: the overdue list, every case, and working one (owner, status, the
+customer told who owns it, reply).
 
 Every role sees the cases (the customer's words masked unless the role may see personal data).
 Reviewers, supervisors and admins may open a case on a call (``open_complaints``); supervisors
-and admins change a case's owner and status (``manage_complaints``); a case's owner may record
-the reply to the customer. Cases from complaint flags are opened when the tab loads.
+and admins change a case's owner and status (``manage_complaints``); they and a case's owner
+record that the customer was told who owns it (due within four hours) and the reply. Cases from
+complaint flags are opened when the tab loads.
 
 Supervisors, auditors and admins also get the do-not-disturb list (``export_data``), with a
 CSV download; customer numbers masked unless the role may see personal data.
 
 :func:`layout` places the components; the handlers (``load``, ``reload``, ``show``, ``dnd_list``,
-``set_case_owner``, ``set_case_status``, ``record_case_reply``, ``open_new_case``) are plain
+``set_case_owner``, ``set_case_status``, ``confirm_case_owner``, ``record_case_reply``,
+``open_new_case``) are plain
 functions of the context, the user and the inputs.
 Run alone for a look: ``python -m ui var/demo.db --tabs complaints`` (login as with
 ``qa serve``).
@@ -39,6 +42,7 @@ from qa.records.complaints import (
     ComplaintCase,
     OverdueCase,
     case_events,
+    confirm_ownership,
     get_case,
     list_cases,
     open_case,
@@ -137,6 +141,7 @@ def case_html(
         f"{escape(case.status.value)}</h4>"
         f'<div class="qa-item">“{expandable_html(_summary(case, masked))}”</div>'
         f'<div class="qa-item"><b>Owner</b>: {escape(case.owner or "unassigned")} · '
+        f"<b>owner confirmed to the customer</b> {_when(case.ownership_confirmed_at, zone)} · "
         f"<b>replied</b> {_when(case.replied_at, zone)} · <b>handling since</b> "
         f"{_when(case.handling_since, zone)} · <b>resolved</b> "
         f"{_when(case.resolved_at, zone)}</div>"
@@ -162,6 +167,7 @@ class ComplaintsWidgets:
     actions: gr.Row
     save_owner: gr.Button
     save_status: gr.Button
+    confirm_owner: gr.Button
     reply: gr.Button
     dnd_box: gr.Column
     dnd_refresh: gr.Button
@@ -204,11 +210,13 @@ def layout() -> ComplaintsWidgets:
             elem_id="qa-case-status",
         )  # fmt: skip
     # The note and the buttons: for those who manage complaints and for the case's owner (who
-    # may only record the reply); the owner and status fields above only for the former.
+    # may only record the ownership confirmation and the reply); the owner and status fields
+    # above only for the former.
     with gr.Row(visible=False) as actions:
         note = gr.Textbox(label="Note (required to resolve or close)", scale=4)
         save_owner = gr.Button("Set owner", size="sm", visible=False)
         save_status = gr.Button("Set status", size="sm", visible=False)
+        confirm_owner = gr.Button("Customer told who owns the case", size="sm")
         reply = gr.Button("Record reply to the customer", size="sm")
     with gr.Column(visible=False) as dnd_box:
         gr.Markdown("### Do-not-disturb list")
@@ -228,8 +236,8 @@ def layout() -> ComplaintsWidgets:
         open_button = gr.Button("Open case", size="sm")
     return ComplaintsWidgets(
         status, refresh, overdue, table, detail, open_id, manage, owner, new_status, note,
-        actions, save_owner, save_status, reply, dnd_box, dnd_refresh, dnd_download, dnd_table,
-        opener, call_id, severity, summary, open_button,
+        actions, save_owner, save_status, confirm_owner, reply, dnd_box, dnd_refresh,
+        dnd_download, dnd_table, opener, call_id, severity, summary, open_button,
     )  # fmt: skip
 
 
@@ -250,7 +258,8 @@ def tables(ctx: AppContext, user: User, status_value: str) -> list[Any]:
 @keeps_page(5)
 def show(ctx: AppContext, user: User, case_id: int | None) -> list[Any]:
     """The case ``case_id`` (None: the prompt), with the tools ``user`` may use on it: owner and
-    status for those who manage complaints, the reply for them and the case's owner."""
+    status for those who manage complaints, the ownership confirmation and the reply for them and
+    the case's owner."""
     if case_id is None:
         return [_PROMPT, None, gr.Row(visible=False), gr.Row(visible=False), gr.skip()]
     permitted(user, Action.VIEW_CALLS)
@@ -344,8 +353,26 @@ def record_case_reply(
     ctx: AppContext, user: User, case_id: int, text: str, status_value: str
 ) -> list[Any]:
     """Record the reply to the customer, with the note ``text`` (which is then cleared)."""
+    return _milestone(record_reply, ctx, user, case_id, text, status_value)
+
+
+@keeps_page(8)
+def confirm_case_owner(
+    ctx: AppContext, user: User, case_id: int, text: str, status_value: str
+) -> list[Any]:
+    """Record that the customer was told who owns the case (due within four hours), with the
+    note ``text`` (which is then cleared)."""
+    return _milestone(confirm_ownership, ctx, user, case_id, text, status_value)
+
+
+def _milestone(
+    change: Callable[..., ComplaintCase], ctx: AppContext, user: User, case_id: int | None,
+    text: str, status_value: str,
+) -> list[Any]:  # fmt: skip
+    if case_id is None:
+        raise gr.Error("Select a case first.")
     with ctx.db() as db:
-        _act(record_reply, db, case_id, by=user, note=text or "")
+        _act(change, db, case_id, by=user, note=text or "")
     return [*reload(ctx, user, status_value, case_id), ""]
 
 
@@ -390,6 +417,10 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
     def on_reply(case_id: int, text: str, status_value: str, request: gr.Request) -> list[Any]:
         return record_case_reply(ctx, ctx.viewer(request), case_id, text, status_value)
 
+    def on_confirm_owner(case_id: int, text: str, status_value: str,
+                         request: gr.Request) -> list[Any]:  # fmt: skip
+        return confirm_case_owner(ctx, ctx.viewer(request), case_id, text, status_value)
+
     def on_open(call: str, level: str, text: str, status_value: str,
                 request: gr.Request) -> list[Any]:  # fmt: skip
         return open_new_case(ctx, ctx.viewer(request), call, level, text, status_value)
@@ -408,5 +439,7 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
                         outputs=[*tables_and_view, w.note])  # fmt: skip
     w.reply.click(on_reply, inputs=[w.open_id, w.note, w.status],
                   outputs=[*tables_and_view, w.note])  # fmt: skip
+    w.confirm_owner.click(on_confirm_owner, inputs=[w.open_id, w.note, w.status],
+                          outputs=[*tables_and_view, w.note])  # fmt: skip
     w.open_button.click(on_open, inputs=[w.call_id, w.severity, w.summary, w.status],
                         outputs=[*tables_and_view, w.call_id, w.summary])  # fmt: skip

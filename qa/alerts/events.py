@@ -212,7 +212,7 @@ def case_events(
             events.append(
                 AlertEvent(
                     kind=kind,
-                    key=f"case:{case.case_id}:{word}:{rule.days}d",
+                    key=f"case:{case.case_id}:{word}:{rule.key}",
                     at=deadline.due,
                     title=f"{title}: {rule.description}",
                     severity="critical" if kind is EventKind.CASE_OVERDUE else "high",

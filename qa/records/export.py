@@ -187,7 +187,9 @@ def _complaint_records(
             "agent_name": case.agent_name, "source": case.source, "flag": case.flag_id,
             "severity": case.severity, "summary": mask(case.summary), "owner": case.owner,
             "status": case.status.value, "opened_at": _time(case.opened_at),
-            "opened_by": case.opened_by, "replied_at": _time(case.replied_at),
+            "opened_by": case.opened_by, "recorded_at": _time(case.recorded_at),
+            "ownership_confirmed_at": _time(case.ownership_confirmed_at),
+            "replied_at": _time(case.replied_at),
             "handling_since": _time(case.handling_since),
             "resolved_at": _time(case.resolved_at), "closed_at": _time(case.closed_at),
             "escalated_to": escalation.escalate_to if escalation else None,
@@ -279,7 +281,8 @@ _BUILDERS: dict[ExportKind, tuple[_Builder, tuple[str, ...]]] = {
         "decided_at", "review_status", "review_comment")),
     ExportKind.COMPLAINTS: (_complaint_records, (
         "case_id", "call_id", "agent", "agent_name", "source", "flag", "severity", "summary",
-        "owner", "status", "opened_at", "opened_by", "replied_at", "handling_since",
+        "owner", "status", "opened_at", "opened_by", "recorded_at", "ownership_confirmed_at",
+        "replied_at", "handling_since",
         "resolved_at", "closed_at", "escalated_to", "next_deadline", "next_deadline_at")),
     ExportKind.DND: (_dnd_records, (
         "customer_number", "kind", "call_id", "start", "direction", "queue", "agent",

@@ -128,7 +128,7 @@ def test_the_complaint_calls_produce_exactly_the_configured_signed_webhooks(nigh
     try:
         now = datetime.now(UTC)
         missed = {
-            f"case:{case.case_id}:overdue:{d.escalation.days}d"
+            f"case:{case.case_id}:overdue:{d.escalation.key}"
             for case in list_cases(db)
             for d in case.deadlines(now)
             if d.state == "missed"

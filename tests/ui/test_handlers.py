@@ -284,6 +284,25 @@ def test_a_reviewer_opens_a_case_and_a_supervisor_gives_it_an_owner(records_app)
     assert manage.visible is False  # ...but sets neither owner nor status: not offered
 
 
+def test_the_owner_records_that_the_customer_was_told_who_owns_the_case(records_app):
+    ctx, people = records_app
+    rita, sam = people[REVIEWER], people[SUPERVISOR]
+    complaints.load(ctx, rita)  # opens the cases of the complaint flags: the 4-hour clock starts
+    case_id = _cases(ctx)[0].case_id
+    with pytest.warns(UserWarning, match="owner first"):
+        assert complaints.confirm_case_owner(ctx, sam, case_id, "", "all") == [SKIP] * 8
+    with pytest.warns(UserWarning, match="Select a case first"):
+        assert complaints.confirm_case_owner(ctx, rita, None, "", "all") == [SKIP] * 8
+    complaints.set_case_owner(ctx, sam, case_id, REVIEWER, "all")
+    out = complaints.confirm_case_owner(ctx, rita, case_id, "told her I own it", "all")
+    detail, cleared = out[2], out[-1]
+    assert "owner confirmed to the customer" in detail and "told her I own it" in detail
+    assert cleared == ""
+    (case,) = [c for c in _cases(ctx) if c.case_id == case_id]
+    assert case.ownership_confirmed_at is not None
+    assert case.deadlines()[0].state == "met"  # within the four hours of being recorded
+
+
 def test_agent_records_are_for_leads_and_list_the_team(records_app):
     ctx, people = records_app
     denied, body, *rest = agents.load(ctx, people[REVIEWER])

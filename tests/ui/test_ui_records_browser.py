@@ -134,6 +134,11 @@ def test_complaints_tab_lists_cases_and_a_supervisor_takes_one(url, chromium):
     page.get_by_role("button", name="Set owner").click()
     expect(page.locator("#qa-case")).to_contain_text(f"Owner: {REVIEWER}")
     expect(cases.locator("[role=row]", has_text="c3-complaint-en")).to_contain_text(REVIEWER)
+    # The customer is told who owns the case: the four-hour deadline is met.
+    page.get_by_role("button", name="Customer told who owns the case").click()
+    first_deadline = page.locator("#qa-case .qa-evidence").first
+    expect(first_deadline).to_contain_text("owner not confirmed to the customer in 4 hours")
+    expect(first_deadline).to_contain_text("— met")
     # The do-not-disturb list, numbers masked for a supervisor.
     dnd = page.locator("#qa-dnd")
     expect(dnd.locator("[role=row]", has_text="c9-dnd-pitch-en")).to_contain_text("marketing")

@@ -3,15 +3,19 @@
 A case's clock starts when the customer complained (the call's start). The source documents set
 the escalation deadlines for an open complaint (:data:`ESCALATIONS`)::
 
+    owner not confirmed to the customer within 4 hours -> the supervisor
     no reply to the customer within  3 days  -> the direct manager
     not being handled within         7 days  -> the branch head
     not resolved within             15 days  -> the company president
     not resolved within             20 days  -> the chairman
 
 "Days" are whole 24-hour periods from the complaint (a call at 14:30 on the 20th is overdue for a
-reply from 14:30 on the 23rd). Milestones: *reply* is recorded with :func:`record_reply` (the
-customer was told who owns the case); *handling* starts when the case moves to ``in_progress``;
-*resolution* when it is ``resolved`` or ``closed`` (resolving implies the earlier milestones).
+reply from 14:30 on the 23rd). The four hours run from when the case reached the store (a
+nightly run learns of a complaint hours after the call), or from the call if that is later.
+Milestones: *ownership* is recorded with :func:`confirm_ownership` (the customer was told who
+owns the case; it needs an owner); *reply* with :func:`record_reply`; *handling* starts when the
+case moves to ``in_progress``; *resolution* when it is ``resolved`` or ``closed`` (resolving
+implies the earlier milestones).
 
 Usage::
 
@@ -28,6 +32,7 @@ Changes go to ``complaint_events`` (who, when, before, after, note). Who may do 
 from __future__ import annotations
 
 from qa.records.complaints.actions import (
+    confirm_ownership,
     is_complaint_flag,
     open_case,
     open_cases_from_flags,
@@ -44,6 +49,7 @@ from qa.records.complaints.cases import (
     CaseEvent,
     CaseNotFoundError,
     CaseStatus,
+    Clock,
     ComplaintCase,
     Deadline,
     Escalation,
@@ -60,12 +66,14 @@ __all__ = [
     "CaseEvent",
     "CaseNotFoundError",
     "CaseStatus",
+    "Clock",
     "ComplaintCase",
     "Deadline",
     "Escalation",
     "Milestone",
     "OverdueCase",
     "case_events",
+    "confirm_ownership",
     "get_case",
     "is_complaint_flag",
     "list_cases",

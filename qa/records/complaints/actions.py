@@ -1,4 +1,5 @@
-"""Opening complaint cases (from flags or by a person) and working them: owner, status, reply.
+"""Opening complaint cases (from flags or by a person) and working them: owner, status, the
+confirmation of the owner to the customer, reply.
 
 Every change is written with its event (``complaint_events``) under the store's write lock."""
 
@@ -49,14 +50,17 @@ def _log(
     )
 
 
-def open_cases_from_flags(db: sqlite_utils.Database, call_id: str) -> list[ComplaintCase]:
+def open_cases_from_flags(
+    db: sqlite_utils.Database, call_id: str, *, at: datetime | None = None
+) -> list[ComplaintCase]:
     """Open a case for the call if its latest scorecards raise a complaint flag and it has no
     flag-opened case yet; return the cases opened now (none or one). Safe to call again: the
     scoring pipeline calls it after a call's results are committed (it commits its own
     transaction, so not inside another).
 
     The case takes the most severe complaint flag's severity and, as its summary, the customer's
-    words that raised it; its clock starts at the call's start."""
+    words that raised it; its clock starts at the call's start, and the four hours to confirm its
+    owner to the customer at ``at`` (default now: when the case reaches the store)."""
     scores = call_scores(db, call_id=call_id)
     # a hint (raised on a guess about misheard words) waits for a reviewer: no case
     flags = [
@@ -70,23 +74,25 @@ def open_cases_from_flags(db: sqlite_utils.Database, call_id: str) -> list[Compl
     flags.sort(key=lambda f: SEVERITIES.index(f.severity) if f.severity in SEVERITIES else 9)
     flag, start = flags[0], scores[0].start
     summary = " / ".join(dict.fromkeys(e.text.strip() for e in flag.evidence))
-    now = utcnow()
+    now = iso_time(at) if at else utcnow()
     with db.conn:
         cursor = db.conn.execute(
             "insert or ignore into complaint_cases (call_id, source, flag_id, severity, summary, "
-            "owner, status, opened_at, opened_by, updated_at) "
-            "values (?, 'flag', ?, ?, ?, '', 'open', ?, ?, ?)",
-            [call_id, flag.id, flag.severity, summary, iso_time(start), AUTOMATIC, now],
+            "owner, status, opened_at, opened_by, updated_at, recorded_at) "
+            "values (?, 'flag', ?, ?, ?, '', 'open', ?, ?, ?, ?)",
+            [call_id, flag.id, flag.severity, summary, iso_time(start), AUTOMATIC, now, now],
         )
         if cursor.rowcount == 0:
             return []
         case_id = inserted_id(cursor)
-        _log(db, case_id, AUTOMATIC, "opened", "", CaseStatus.OPEN.value, f"flag {flag.id}")
+        _log(db, case_id, AUTOMATIC, "opened", "", CaseStatus.OPEN.value, f"flag {flag.id}", now)
     logger.info("opened complaint case %d for call %s from flag %s", case_id, call_id, flag.id)
     return [get_case(db, case_id)]
 
 
-def sync_complaint_cases(db: sqlite_utils.Database) -> list[ComplaintCase]:
+def sync_complaint_cases(
+    db: sqlite_utils.Database, *, at: datetime | None = None
+) -> list[ComplaintCase]:
     """Open the missing cases for every call whose latest scorecards raise a complaint flag (a
     backfill for calls scored before cases existed, or by a pipeline that does not open them).
     Returns the cases opened now."""
@@ -98,7 +104,7 @@ def sync_complaint_cases(db: sqlite_utils.Database) -> list[ComplaintCase]:
         "and not exists (select 1 from complaint_cases k where k.call_id = f.call_id "
         "and k.source = 'flag') order by f.call_id"
     ).fetchall()
-    opened = [case for (call_id,) in rows for case in open_cases_from_flags(db, call_id)]
+    opened = [case for (call_id,) in rows for case in open_cases_from_flags(db, call_id, at=at)]
     if opened:
         logger.info("opened %d complaint case(s) from flags", len(opened))
     return opened
@@ -127,8 +133,8 @@ def open_case(
     with db.conn:
         cursor = db.conn.execute(
             "insert into complaint_cases (call_id, source, flag_id, severity, summary, owner, "
-            "status, opened_at, opened_by, updated_at) "
-            "values (?, 'reviewer', '', ?, ?, ?, 'open', ?, ?, ?)",
+            "status, opened_at, opened_by, updated_at, recorded_at) "
+            "values (?, 'reviewer', '', ?, ?, ?, 'open', ?, ?, ?, ?)",
             [
                 call_id,
                 severity,
@@ -136,6 +142,7 @@ def open_case(
                 owner,
                 iso_time(stored_time(row[0])),
                 by.username,
+                now,
                 now,
             ],
         )
@@ -181,8 +188,8 @@ def set_status(
     at: datetime | None = None,
 ) -> ComplaintCase:
     """Move the case to ``status`` at ``at`` (default now), stamping the milestones it implies:
-    ``in_progress`` starts handling; ``resolved`` and ``closed`` also count as replied and
-    handled. Re-opening clears the resolution. Resolving or closing needs a note."""
+    ``in_progress`` starts handling; ``resolved`` and ``closed`` also count as owner confirmed,
+    replied and handled. Re-opening clears the resolution. Resolving or closing needs a note."""
     require(by, Action.MANAGE_COMPLAINTS)
     status = CaseStatus(status)
     if status in (CaseStatus.RESOLVED, CaseStatus.CLOSED) and not note.strip():
@@ -195,11 +202,12 @@ def set_status(
             return case
         updated = _with_status(case, status, when)
         db.conn.execute(
-            "update complaint_cases set status = ?, replied_at = ?, handling_since = ?, "
-            "resolved_at = ?, closed_at = ?, updated_at = ? where case_id = ?",
+            "update complaint_cases set status = ?, ownership_confirmed_at = ?, replied_at = ?, "
+            "handling_since = ?, resolved_at = ?, closed_at = ?, updated_at = ? "
+            "where case_id = ?",
             [status.value, *(iso_time(t) if t else None for t in (
-                updated.replied_at, updated.handling_since, updated.resolved_at,
-                updated.closed_at)), stamp, case.case_id],
+                updated.ownership_confirmed_at, updated.replied_at, updated.handling_since,
+                updated.resolved_at, updated.closed_at)), stamp, case.case_id],
         )  # fmt: skip
         _log(db, case.case_id, by.username, "status", case.status.value, status.value,
              note.strip(), iso_time(when))  # fmt: skip
@@ -219,11 +227,26 @@ def _with_status(case: ComplaintCase, status: CaseStatus, when: datetime) -> Com
     return replace(
         case,
         status=status,
+        ownership_confirmed_at=case.ownership_confirmed_at or when,
         replied_at=replied or when,
         handling_since=handling or when,
         resolved_at=resolved if status == CaseStatus.CLOSED else when,
         closed_at=when if status == CaseStatus.CLOSED else None,
     )
+
+
+def confirm_ownership(
+    db: sqlite_utils.Database,
+    case_id: int,
+    *,
+    by: User,
+    note: str = "",
+    at: datetime | None = None,
+) -> ComplaintCase:
+    """Record that the customer was told who owns their case, at ``at`` (default now): the source
+    documents want it within four hours. The case needs an owner first. The owner may record
+    it, and so may supervisors and admins."""
+    return _stamp_milestone(db, case_id, "ownership_confirmed_at", "ownership", by, note, at)
 
 
 def record_reply(
@@ -234,18 +257,27 @@ def record_reply(
     note: str = "",
     at: datetime | None = None,
 ) -> ComplaintCase:
-    """Record that the customer was replied to (told who owns the case) at ``at`` (default now).
-    The case's owner may record it, and so may supervisors and admins."""
+    """Record that the customer was replied to at ``at`` (default now). The case's owner may
+    record it, and so may supervisors and admins."""
+    return _stamp_milestone(db, case_id, "replied_at", "reply", by, note, at)
+
+
+def _stamp_milestone(
+    db: sqlite_utils.Database, case_id: int, column: str, action: str, by: User, note: str,
+    at: datetime | None,
+) -> ComplaintCase:  # fmt: skip
     when = iso_time(at or datetime.now(UTC))
     with write_transaction(db):
         case = get_case(db, case_id)
         if by.username != case.owner:
             require(by, Action.MANAGE_COMPLAINTS)
-        if case.replied_at is not None:
+        if action == "ownership" and not case.owner:
+            raise CaseError("give the case an owner first: the customer is told who owns it")
+        if getattr(case, column) is not None:
             return case
-        db.conn.execute(
-            "update complaint_cases set replied_at = ?, updated_at = ? where case_id = ?",
+        db.conn.execute(  # column is one of two names fixed above, never user input
+            f"update complaint_cases set {column} = ?, updated_at = ? where case_id = ?",
             [when, utcnow(), case.case_id],
         )
-        _log(db, case.case_id, by.username, "reply", "", when, note.strip(), when)
+        _log(db, case.case_id, by.username, action, "", when, note.strip(), when)
     return get_case(db, case.case_id)

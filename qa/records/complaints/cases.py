@@ -26,31 +26,58 @@ class CaseStatus(StrEnum):
 
 
 class Milestone(StrEnum):
+    OWNERSHIP = "ownership"  # the customer was told who owns their case
     REPLY = "reply"
     HANDLING = "handling"
     RESOLUTION = "resolution"
 
 
+class Clock(StrEnum):
+    """When a deadline's clock starts."""
+
+    COMPLAINT = "complaint"  # the customer complained (the call's start)
+    RECORDED = "recorded"  # the case reached this store (the night's run, or a reviewer)
+
+
 @dataclass(frozen=True)
 class Escalation:
-    """One rule of the source documents: ``milestone`` not reached ``days`` after the complaint
-    escalates the case to ``escalate_to``."""
+    """One rule of the source documents: ``milestone`` not reached ``after`` the ``clock``
+    started escalates the case to ``escalate_to``."""
 
-    days: int
+    after: timedelta
     milestone: Milestone
     escalate_to: str
+    clock: Clock = Clock.COMPLAINT
+
+    @property
+    def key(self) -> str:
+        """A short stable name for the rule: ``4h``, ``3d`` (alert keys use it)."""
+        hours = int(self.after.total_seconds()) // 3600
+        return f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
 
     @property
     def description(self) -> str:
-        missing = {"reply": "no reply", "handling": "not handled", "resolution": "not resolved"}
-        return f"{missing[self.milestone.value]} in {self.days} days → {self.escalate_to}"
+        missing = {
+            "ownership": "owner not confirmed to the customer",
+            "reply": "no reply",
+            "handling": "not handled",
+            "resolution": "not resolved",
+        }
+        hours = int(self.after.total_seconds()) // 3600
+        span = f"{hours // 24} days" if hours % 24 == 0 else f"{hours} hours"
+        since = " of the case being recorded" if self.clock is Clock.RECORDED else ""
+        return f"{missing[self.milestone.value]} in {span}{since} → {self.escalate_to}"
 
 
+# The four-hour ownership confirmation runs from when the case reached the store, not from the
+# call: a nightly run learns of yesterday's complaint hours after it was made, and a deadline
+# that had passed before anyone could see the case would only be noise.
 ESCALATIONS: tuple[Escalation, ...] = (
-    Escalation(3, Milestone.REPLY, "direct manager"),
-    Escalation(7, Milestone.HANDLING, "branch head"),
-    Escalation(15, Milestone.RESOLUTION, "company president"),
-    Escalation(20, Milestone.RESOLUTION, "chairman"),
+    Escalation(timedelta(hours=4), Milestone.OWNERSHIP, "supervisor", Clock.RECORDED),
+    Escalation(timedelta(days=3), Milestone.REPLY, "direct manager"),
+    Escalation(timedelta(days=7), Milestone.HANDLING, "branch head"),
+    Escalation(timedelta(days=15), Milestone.RESOLUTION, "company president"),
+    Escalation(timedelta(days=20), Milestone.RESOLUTION, "chairman"),
 )
 
 
@@ -85,6 +112,8 @@ class ComplaintCase:
     status: CaseStatus
     opened_at: datetime
     opened_by: str
+    recorded_at: datetime  # when the case reached the store (its ownership clock starts)
+    ownership_confirmed_at: datetime | None
     replied_at: datetime | None
     handling_since: datetime | None
     resolved_at: datetime | None
@@ -103,6 +132,7 @@ class ComplaintCase:
     def reached(self, milestone: Milestone) -> datetime | None:
         """When the milestone was reached (None: not yet)."""
         return {
+            Milestone.OWNERSHIP: self.ownership_confirmed_at,
             Milestone.REPLY: self.replied_at,
             Milestone.HANDLING: self.handling_since,
             Milestone.RESOLUTION: self.resolved_at,
@@ -113,7 +143,8 @@ class ComplaintCase:
         now = now or datetime.now(UTC)
         found = []
         for rule in ESCALATIONS:
-            due = self.opened_at + timedelta(days=rule.days)
+            start = self.recorded_at if rule.clock is Clock.RECORDED else self.opened_at
+            due = max(start, self.opened_at) + rule.after
             reached = self.reached(rule.milestone)
             if reached is not None:
                 state = "met" if reached < due else "met late"
@@ -132,7 +163,7 @@ class ComplaintCase:
     def next_deadline(self, now: datetime | None = None) -> Deadline | None:
         """The next deadline not yet due whose milestone is still to reach."""
         pending = [d for d in self.deadlines(now) if d.state == "pending"]
-        return pending[0] if pending else None
+        return min(pending, key=lambda d: d.due) if pending else None
 
 
 @dataclass(frozen=True)
@@ -154,7 +185,7 @@ class CaseEvent:
     case_id: int
     at: datetime
     by: str
-    action: str  # opened | owner | status | reply
+    action: str  # opened | owner | status | ownership | reply
     before: str
     after: str
     note: str

@@ -24,7 +24,7 @@ from qa.records.complaints.cases import (
 _CASE_SQL = """
 select k.case_id, k.call_id, c.start, c.agent, c.agent_name, k.source, k.flag_id, k.severity,
        k.summary, k.owner, k.status, k.opened_at, k.opened_by, k.replied_at, k.handling_since,
-       k.resolved_at, k.closed_at, k.updated_at
+       k.resolved_at, k.closed_at, k.updated_at, k.recorded_at, k.ownership_confirmed_at
 from complaint_cases k join calls c on c.call_id = k.call_id
 """
 
@@ -44,6 +44,8 @@ def _case(row: tuple[Any, ...]) -> ComplaintCase:
         status=CaseStatus(row[10]),
         opened_at=stored_time(row[11]),
         opened_by=row[12] or "",
+        recorded_at=stored_time(row[18]),
+        ownership_confirmed_at=parse_time(row[19]),
         replied_at=parse_time(row[13]),
         handling_since=parse_time(row[14]),
         resolved_at=parse_time(row[15]),
