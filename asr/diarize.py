@@ -4,11 +4,23 @@ The pieces, all local (``qa models fetch`` installs them):
 
 1. pyannote segmentation-3.0 runs on 10 s windows sliding over the call and says, per window,
    when each of up to three *local* speakers is active;
-2. CAM++ embeds each (window, local speaker) from the fbank frames where that speaker talks alone;
+2. CAM++ embeds each local speaker of the *anchor* windows -- one window every
+   ``EMBEDDING_EVERY_S`` seconds, so each second of speech is embedded about once -- from the
+   fbank frames where that speaker talks alone;
 3. agglomerative clustering groups those embeddings into the call's speakers. A call has two
    parties, so the number of clusters is pulled towards ``expected_speakers`` -- but a voice that
    is clearly distinct (a transfer brings in another agent) keeps its own cluster;
-4. pyannote's aggregation rebuilds the timeline from the clustered windows.
+4. the windows between anchors take their local speakers' clusters from the anchors they overlap:
+   the segmentation model labels the same voice in two overlapping windows with the same activity
+   over the shared seconds, so the local speaker that is active with an anchor's speaker is that
+   speaker (*stitching*). A local speaker no anchor explains is embedded after all and joins the
+   nearest cluster;
+5. pyannote's aggregation rebuilds the timeline from all the clustered windows.
+
+Embedding every window (what the sliding step alone would do) costs five CAM++ passes per second
+of audio at the default step and was 80% of a mono call's diarization time; the anchors cut that
+to about one, and the windows in between keep the step's fine boundaries (docs/benchmarks.md,
+"Mono calls").
 
 pyannote's full ``SpeakerDiarization`` pipeline is not used: it accepts only pyannote-format
 embedding models and its VBx clustering needs a PLDA file that no installable package ships.
@@ -63,6 +75,11 @@ log = logging.getLogger(__name__)
 #: window step as a fraction of the 10 s segmentation window; embeddings dominate the cost and
 #: scale with 1/step (see docs/models.md for the accuracy/speed measurements)
 SEGMENTATION_STEP = 0.2
+#: seconds between anchor windows, the windows whose local speakers are embedded (the 10 s window
+#: length: the anchors tile the call once)
+EMBEDDING_EVERY_S = 10.0
+#: seconds a local speaker must be active together with an anchor's speaker to take its cluster
+MIN_STITCH_S = 0.25
 #: average cosine distance between CAM++ clusters under which they are clearly one voice
 SAME_SPEAKER_DISTANCE = 0.3
 #: ... and over which they are clearly different voices
@@ -164,14 +181,18 @@ class Diarizer:
         if np.nanmax(count.data) == 0:
             log.info("no speech found")
             return []
-        embeddings = self._embed(audio, segmentations)
-        clusters = _assign_clusters(
+        features = self._embedder.features(audio)
+        anchors = _anchor_windows(segmentations)
+        embeddings = self._embed(features, segmentations, anchors)
+        clusters, centroids = _assign_clusters(
             embeddings,
             segmentations.data,
             min_speakers=min_speakers,
             max_speakers=max_speakers,
             expected_speakers=expected_speakers,
         )
+        clusters = _stitch(segmentations, clusters, anchors)
+        clusters = self._embed_unexplained(features, segmentations, clusters, centroids)
         if clusters.max() < 0:
             log.info("no speaker talks long enough (0.25 s) for a voice embedding")
             return []
@@ -189,31 +210,114 @@ class Diarizer:
         )
         return segments
 
-    def _embed(self, audio: torch.Tensor, segmentations: SlidingWindowFeature) -> np.ndarray:
-        """One CAM++ embedding per (window, local speaker); NaN where a speaker is too short."""
-        features = self._embedder.features(audio)
+    def _embed(
+        self,
+        features: torch.Tensor,
+        segmentations: SlidingWindowFeature,
+        windows: np.ndarray,
+    ) -> np.ndarray:
+        """One CAM++ embedding per (window, local speaker) of the ``windows`` (a boolean mask);
+        NaN elsewhere and where a speaker is too short."""
         data = segmentations.data  # (windows, frames, local speakers), 0/1
-        num_windows, num_frames, num_local = data.shape
-        window_duration = segmentations.sliding_window.duration
-        centres = np.arange(features.shape[0]) * FRAME_SHIFT_S + FRAME_LENGTH_S / 2
-        alone = data.sum(axis=2, keepdims=True) == 1
+        num_windows, _, num_local = data.shape
         embeddings = np.full((num_windows, num_local, EMBEDDING_DIM), np.nan)
-        for w in range(num_windows):
-            start = segmentations.sliding_window[w].start
-            inside = np.flatnonzero((centres >= start) & (centres < start + window_duration))
-            if inside.size == 0:
-                continue
-            # segmentation frame under each fbank frame of this window
-            index = ((centres[inside] - start) / window_duration * num_frames).astype(int)
-            index = np.minimum(index, num_frames - 1)
+        for w in np.flatnonzero(windows):
             for k in range(num_local):
-                speaking = data[w, index, k] > 0
-                clean = speaking & alone[w, index, 0]
-                chosen = clean if clean.sum() >= self._embedder.MIN_FRAMES else speaking
-                if chosen.sum() < self._embedder.MIN_FRAMES:
-                    continue
-                embeddings[w, k] = self._embedder.embed(features[inside[chosen]])
+                frames = self._speaker_frames(features, segmentations, int(w), k)
+                if frames is not None:
+                    embeddings[w, k] = self._embedder.embed(frames)
         return embeddings
+
+    def _speaker_frames(
+        self, features: torch.Tensor, segmentations: SlidingWindowFeature, w: int, k: int
+    ) -> torch.Tensor | None:
+        """The fbank frames of window ``w`` where local speaker ``k`` talks (alone, if long
+        enough), or None when there are too few for an embedding."""
+        data = segmentations.data
+        num_frames = data.shape[1]
+        window_duration = segmentations.sliding_window.duration
+        start = segmentations.sliding_window[w].start
+        centres = np.arange(features.shape[0]) * FRAME_SHIFT_S + FRAME_LENGTH_S / 2
+        inside = np.flatnonzero((centres >= start) & (centres < start + window_duration))
+        if inside.size == 0:
+            return None
+        # segmentation frame under each fbank frame of this window
+        index = ((centres[inside] - start) / window_duration * num_frames).astype(int)
+        index = np.minimum(index, num_frames - 1)
+        speaking = data[w, index, k] > 0
+        clean = speaking & (data[w, index].sum(axis=1) == 1)
+        chosen = clean if clean.sum() >= self._embedder.MIN_FRAMES else speaking
+        if chosen.sum() < self._embedder.MIN_FRAMES:
+            return None
+        return features[inside[chosen]]
+
+    def _embed_unexplained(
+        self,
+        features: torch.Tensor,
+        segmentations: SlidingWindowFeature,
+        clusters: np.ndarray,
+        centroids: np.ndarray,
+    ) -> np.ndarray:
+        """Embed the local speakers that talk but took no cluster from an anchor, and give each
+        the nearest cluster (-2 stays for those too short to embed)."""
+        if centroids.size == 0:
+            return clusters
+        talking = segmentations.data.sum(axis=1) > 0  # (windows, local speakers)
+        clusters = clusters.copy()
+        for w, k in zip(*np.nonzero(talking & (clusters < 0)), strict=True):
+            frames = self._speaker_frames(features, segmentations, int(w), int(k))
+            if frames is None:
+                continue
+            vector = _unit(self._embedder.embed(frames)[np.newaxis, :])
+            clusters[w, k] = int(cdist(vector, centroids, metric="cosine").argmin())
+        return clusters
+
+
+def _anchor_windows(segmentations: SlidingWindowFeature) -> np.ndarray:
+    """A boolean mask of the windows whose speakers are embedded: one every
+    ``EMBEDDING_EVERY_S`` seconds from the first, and the last (so the end of the call is
+    covered)."""
+    num_windows = segmentations.data.shape[0]
+    stride = max(1, round(EMBEDDING_EVERY_S / segmentations.sliding_window.step))
+    anchors = np.zeros(num_windows, dtype=bool)
+    anchors[::stride] = True
+    anchors[-1] = True
+    return anchors
+
+
+def _stitch(
+    segmentations: SlidingWindowFeature, clusters: np.ndarray, anchors: np.ndarray
+) -> np.ndarray:
+    """Give each local speaker of a window between anchors the cluster of the anchor speaker it
+    is active with for longest over the seconds the two windows share (at least
+    ``MIN_STITCH_S``); -2 where none is."""
+    data = segmentations.data > 0
+    _, num_frames, num_local = data.shape
+    window = segmentations.sliding_window
+    frame = window.duration / num_frames
+    stitched = clusters.copy()
+    anchor_starts = np.array([window[a].start for a in np.flatnonzero(anchors)])
+    anchor_index = np.flatnonzero(anchors)
+    for w in np.flatnonzero(~anchors):
+        start = window[w].start
+        near = anchor_index[np.abs(anchor_starts - start) < window.duration]
+        for k in range(num_local):
+            active = data[w, :, k]
+            if not active.any():
+                continue
+            best, best_frames = -2, 0
+            for a in near:
+                shift = round((window[a].start - start) / frame)
+                low, high = max(0, shift), min(num_frames, num_frames + shift)
+                if high <= low:
+                    continue
+                together = active[low:high, np.newaxis] & data[a, low - shift : high - shift]
+                for j, frames in enumerate(together.sum(axis=0)):
+                    if clusters[a, j] >= 0 and frames > best_frames:
+                        best, best_frames = int(clusters[a, j]), int(frames)
+            if best_frames * frame >= MIN_STITCH_S:
+                stitched[w, k] = best
+    return stitched
 
 
 def _to_16k(waveform: np.ndarray, sample_rate: int) -> torch.Tensor:
@@ -244,8 +348,9 @@ def _assign_clusters(
     min_speakers: int,
     max_speakers: int,
     expected_speakers: int,
-) -> np.ndarray:
-    """Cluster index per (window, local speaker); -2 for speakers that are silent or unembedded."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster index per (window, local speaker), -2 for speakers that are silent or unembedded;
+    and the clusters' unit centroids (one row per cluster; none when nothing was embedded)."""
     num_windows, num_frames, num_local = segmentations.shape
     alone = segmentations.sum(axis=2, keepdims=True) == 1
     clean_frames = (segmentations * alone).sum(axis=1)
@@ -255,7 +360,7 @@ def _assign_clusters(
         train = valid
     hard = np.full((num_windows, num_local), -2, dtype=np.int64)
     if not train.any():
-        return hard
+        return hard, np.empty((0, embeddings.shape[2]))
     vectors = _unit(embeddings[train])
     labels = cluster_embeddings(
         vectors,
@@ -269,7 +374,7 @@ def _assign_clusters(
     distances = cdist(_unit(embeddings[valid]), centroids, metric="cosine")
     hard[valid] = distances.argmin(axis=1)
     hard[segmentations.sum(axis=1) == 0] = -2
-    return hard
+    return hard, centroids
 
 
 def cluster_embeddings(

@@ -3,6 +3,7 @@ processes and on a 2-node local Ray cluster; prints a Markdown table ready for d
 
     .venv/bin/python benchmarks/batch_bench.py                   # 54 calls: 1, 2 workers, Ray
     .venv/bin/python benchmarks/batch_bench.py --calls 12 --modes 1,2
+    .venv/bin/python benchmarks/batch_bench.py --calls 20 --layout mono --modes auto
 
 Each copy of the sample store gets new uniqueids (in the file names, Master.csv and queue_log),
 so every copy is a new call to the pipeline. Each mode runs ``qa run`` as a subprocess into a
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import wave
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,11 +34,25 @@ SAMPLES = REPO / "samples"
 UNIQUEID = re.compile(r"(\d{9,10})\.(\d+)")
 
 
-def replicate(target: Path, calls: int) -> tuple[Path, int]:
-    """Copy the sample store into ``target`` until it holds at least ``calls`` calls; return
-    the config to run it with and the number of copies."""
+def layout_of(recording: Path) -> str:
+    """``legs`` for a leg file (``-r``/``-t``), else ``mono`` or ``stereo`` by its channels."""
+    if re.search(r"-[rt]\.\w+$", recording.name):
+        return "legs"
+    with wave.open(str(recording)) as audio:
+        return "mono" if audio.getnchannels() == 1 else "stereo"
+
+
+def replicate(target: Path, calls: int, layout: str | None = None) -> tuple[Path, int]:
+    """Copy the sample store (only its calls recorded as ``layout``, if given) into ``target``
+    until it holds at least ``calls`` calls; return the config to run it with and the number of
+    copies."""
     source = SAMPLES / "store"
-    recordings = sorted((source / "monitor").rglob("*.wav"))
+    recordings = [
+        r
+        for r in sorted((source / "monitor").rglob("*.wav"))
+        if layout is None or (r.stat().st_size > 44 and layout_of(r) == layout)
+    ]
+    kept = {UNIQUEID.search(r.name).group(0) for r in recordings}
     per_copy = len({UNIQUEID.search(r.name).group(0) for r in recordings if r.stat().st_size > 44})
     copies = math.ceil(calls / per_copy)
     store = target / "store"
@@ -59,7 +75,10 @@ def replicate(target: Path, calls: int) -> tuple[Path, int]:
         lines = (source / name).read_text().splitlines()
         out = []
         for line in lines:
-            if UNIQUEID.search(line):  # a call's line: one per copy
+            found = UNIQUEID.search(line)
+            if found and found.group(0) not in kept:
+                continue  # a call of another layout
+            if found:  # a call's line: one per copy
                 out += [renamed(line, copy) for copy in range(copies)]
             else:
                 out.append(line)
@@ -108,8 +127,8 @@ def start_ray_cluster():
 def table(rows: list[tuple[str, dict]], baseline: float | None) -> str:
     lines = [
         "| mode | workers × threads | calls | audio (h) | wall (s) | audio h / wall h | "
-        "speed-up vs 1 worker | peak RSS per worker (MiB) | load avg before → after |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "per core | speed-up vs 1 worker | peak RSS per worker (MiB) | load avg before → after |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, report in rows:
         executor = report["executor"]
@@ -120,7 +139,8 @@ def table(rows: list[tuple[str, dict]], baseline: float | None) -> str:
         peaks = ", ".join(f"{v:.0f}" for v in sorted(report["worker_peak_rss_mb"].values()))
         lines.append(
             f"| {name} | {executor['workers']} × {executor['threads_per_worker']} | "
-            f"{report['done']} | {audio_h:.2f} | {wall:.1f} | {throughput:.1f} | {speedup} | "
+            f"{report['done']} | {audio_h:.2f} | {wall:.1f} | {throughput:.1f} | "
+            f"{throughput / (os.cpu_count() or 1):.1f} | {speedup} | "
             f"{peaks} | {report['load_before']:.1f} → {report['load_after']:.1f} |"
         )
     return "\n".join(lines)
@@ -131,11 +151,15 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=50, help="At least this many calls.")
     parser.add_argument("--modes", default="1,2,ray", help="Comma list of: worker counts, ray.")
     parser.add_argument("--keep", type=Path, help="Work in this folder and keep it.")
+    parser.add_argument(
+        "--layout", choices=("mono", "stereo", "legs"), help="Only the calls recorded this way."
+    )
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="callqa-batch-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    config, copies = replicate(folder, args.calls)
-    print(f"store: {copies} copies of the sample store in {folder}", file=sys.stderr)
+    config, copies = replicate(folder, args.calls, args.layout)
+    kind = f"the sample store's {args.layout} calls" if args.layout else "the sample store"
+    print(f"store: {copies} copies of {kind} in {folder}", file=sys.stderr)
     rows: list[tuple[str, dict]] = []
     baseline = None
     try:
@@ -170,7 +194,7 @@ def main() -> None:
     calls = rows[0][1]["done"]
     print(
         f"\n{os.cpu_count()} cores ({cpu}); Whisper base int8, models loaded in each worker "
-        f"(included); {calls} calls, {copies} copies of the sample store.\n"
+        f"(included); {calls} calls, {copies} copies of {kind}.\n"
     )
     print(table(rows, baseline))
 
