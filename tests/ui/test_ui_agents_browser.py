@@ -21,7 +21,7 @@ from browser import chromium_browser, screenshot, send_login, serving_store
 from playwright.sync_api import Browser, Page, expect
 from records_store import PASSWORD, REVIEWER, SUPERVISOR, build_records_store
 
-from qa.access.agent_links import link_agent
+from qa.access.agent_links import agent_of, link_agent
 from qa.access.roles import Role
 from qa.access.users import add_user, get_user
 from qa.db import open_db
@@ -46,6 +46,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     add_user(db, AGENT, PASSWORD, Role.AGENT)
     link_agent(db, AGENT, "1002")
     add_user(db, ADMIN, PASSWORD, Role.ADMIN)
+    add_user(db, "alice", PASSWORD, Role.AGENT)  # linked by the admin in the Users tab
     for name in PANEL[1:]:
         add_user(db, name, PASSWORD, Role.REVIEWER)
     db.close()
@@ -81,8 +82,12 @@ def test_an_agent_appeals_and_a_supervisor_overturns(served, chromium):
     for staff_tab in ("Calls", "Queues", "Agents", "Complaints", "Audit", "Appeals"):
         expect(page.get_by_role("tab", name=staff_tab, exact=True)).to_have_count(0)
     expect(page.get_by_role("tab")).to_have_count(2)  # My evaluations and Coaching
-    page.get_by_role("tab", name="My evaluations").click()
+    # The agent lands on My evaluations, their own calls, without choosing the tab.
+    expect(page.get_by_role("tab", name="My evaluations")).to_have_attribute(
+        "aria-selected", "true"
+    )
     table = page.locator("#qa-my-table")
+    expect(table).to_be_visible()
     expect(table).to_contain_text(C7)
     for call in ("c2-no-id-en", "c6-no-greeting-en"):
         expect(table).to_contain_text(call)
@@ -151,7 +156,22 @@ def test_the_rules_table_and_a_calibration_report(served, chromium):
     rules.get_by_role("gridcell", name="inbound-service/identity_verification").click()
     expect(admin.locator("#qa-rules-calls")).to_contain_text(C7)
     _screenshot(admin, "tab-rules")
+    # The admin links the new agent user alice to agent 1001 (Alice Smith's calls).
+    admin.get_by_role("tab", name="Users").click()
+    expect(admin.locator("#qa-users [role=row]", has_text="alice")).to_contain_text("(not linked)")
+    admin.locator("#qa-user-name textarea, #qa-user-name input").first.fill("alice")
+    admin.locator("#qa-user-agent input").click()
+    admin.get_by_role("option", name="Alice Smith (1001)").click()
+    admin.locator("#qa-user-link").click()
+    expect(admin.locator("#qa-users-result")).to_contain_text("Linked alice to agent 1001.")
+    expect(admin.locator("#qa-users [role=row]", has_text="alice")).to_contain_text("1001")
+    _screenshot(admin, "users-link-agent")
     admin.context.close()
+    db = open_db(db_path)
+    try:
+        assert agent_of(db, "alice") == "1001"
+    finally:
+        db.close()
 
     lead = _login(chromium, url, SUPERVISOR)
     lead.get_by_role("tab", name="Calibration").click()
