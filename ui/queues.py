@@ -159,12 +159,12 @@ def load(ctx: AppContext, user: User, key: str, only_open: bool) -> list[Any]:
 
 
 def _trusted_note(summary: RefreshSummary) -> str:
-    """Say how many calls trusted rules kept out of the queues in this refresh, if any."""
-    kept = sum(summary.trusted.values())
+    """Say how many calls trusted rules kept out of which queue in this refresh, if any."""
+    kept = [f"{count} out of {QUEUE_LABELS[queue]}" for queue, count in summary.trusted.items()]
     if not kept:
         return ""
-    return (f" {kept} call(s) not queued: their only reasons are fails of rules the site "
-            "trusts (see the Rules tab); their verdicts stand.")  # fmt: skip
+    return (f" Rules the site trusts kept {' and '.join(kept)}: their fails alone queue no call "
+            "(see the Rules tab); the verdicts stand.")  # fmt: skip
 
 
 _EMPTY_MINE = (

@@ -21,6 +21,7 @@ closing only (a 50% score), ``tu`` fails both.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,13 +30,15 @@ from test_review_state import Item, store_call, user
 from calldata import Verdict
 from qa.access.roles import Role
 from qa.config import AgreementSettings, ReviewSettings, load_config
-from qa.db import memory_db
+from qa.db import memory_db, open_db
 from qa.results.sentiment import save_sentiment
 from qa.review.agreement import rule_agreement, trusted_rules
 from qa.review.queues import QUEUE_LABELS, Queue, queue_calls, queues_mark, refresh_queues
 from qa.review.state import Decision, ItemChoice, effective_scorecards, get_review
 from qa.review.submit import submit_review
 from scoring.sentiment import CallSentiment, TurnSentiment
+from ui import queues
+from ui.context import AppContext
 
 NY = ZoneInfo("America/New_York")
 DAY = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
@@ -55,6 +58,12 @@ def _ids(db, queue: Queue) -> set[str]:
 @pytest.fixture
 def trust_db():
     db = memory_db()
+    populate_trust(db)
+    return db
+
+
+def populate_trust(db) -> None:
+    """The calls and reviews of the table above."""
     reviewed = {
         "r1": ((F, F), {"greeting": C, "closing": R}),
         "r2": ((F, F), {"greeting": C, "closing": C}),
@@ -71,7 +80,6 @@ def trust_db():
     store_call(db, "t", DAY, "1002", _items(F, P))
     store_call(db, "u", DAY + timedelta(hours=1), "1002", _items(P, F))
     store_call(db, "tu", DAY + timedelta(hours=2), "1002", _items(F, F))
-    return db
 
 
 def test_the_fixture_trusts_greeting_and_marks_closing_for_attention(trust_db) -> None:
@@ -124,6 +132,23 @@ def test_a_rule_that_becomes_trusted_withdraws_the_untouched_entries_it_made(tru
     choices = [ItemChoice(card.scorecard_id, item, C) for item in ("greeting", "closing")]
     submit_review(trust_db, "u", user(trust_db, "lin", Role.REVIEWER), choices)
     assert queues_mark(trust_db) != mark
+
+
+def test_the_queues_tab_says_how_many_calls_trusted_rules_kept_out(tmp_path: Path) -> None:
+    """The Queues tab (ui.queues.load, as Gradio calls it) over the store above."""
+    db_path = tmp_path / "qa.db"
+    db = open_db(db_path)
+    try:
+        populate_trust(db)
+        lead = user(db, "sam", Role.SUPERVISOR)
+    finally:
+        db.close()
+    ctx = AppContext(db_path=db_path, audio_dir=tmp_path, agreement=TRUST)
+    _, frame, *_, note, _ = queues.load(ctx, lead, queues.Queue.CRITICAL.value, False)
+    assert frame.empty  # every critical failure is the trusted greeting's
+    assert "Rules the site trusts kept 5 out of Critical failures and 2 out of Low scores" in note
+    _, frame, *_ = queues.load(ctx, lead, queues.Queue.LOW_SCORE.value, False)
+    assert {"u", "tu"} <= set(frame["Call ID"]) and "t" not in set(frame["Call ID"])
 
 
 def _felt(db, call_id: str, start: float, end: float) -> None:

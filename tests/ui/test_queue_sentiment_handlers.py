@@ -1,6 +1,7 @@
 """The Queues tab's *Negative sentiment* queue (ui.queues over qa.review.queues): a call whose
 customer felt bad by the site's ``[review]`` thresholds is listed with why, to reviewers; agents
-are refused, as for every queue. Handlers are called as Gradio calls them."""
+are refused, as for every queue (the trusted rules' line: tests/review/
+test_queue_trust_and_sentiment.py). Handlers are called as Gradio calls them."""
 
 from __future__ import annotations
 
