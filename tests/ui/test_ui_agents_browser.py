@@ -27,7 +27,9 @@ from qa.access.users import add_user, get_user
 from qa.db import open_db
 from qa.records.agents import agent_records
 from qa.records.coaching import list_tasks
+from qa.results.sentiment import save_sentiment
 from qa.review.calibration import calibration_report
+from scoring.sentiment import CallSentiment, TurnSentiment
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)
@@ -35,6 +37,7 @@ expect.set_options(timeout=20_000)
 AGENT = "bob"
 ADMIN = "ada"
 C7 = "c7-late-verification-en"
+COMPLAINT = "c3-complaint-en"
 CALIBRATED = ("c1-good-en", "c2-no-id-en", "c6-no-greeting-en")
 PANEL = (REVIEWER, "rob", "ria")
 
@@ -49,8 +52,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     add_user(db, "alice", PASSWORD, Role.AGENT)  # linked by the admin in the Users tab
     for name in PANEL[1:]:
         add_user(db, name, PASSWORD, Role.REVIEWER)
+    # The complaint's customer ends angrier than they began: the Negative sentiment queue.
+    turns = (TurnSentiment(1, "customer", 2, 6, 0.1), TurnSentiment(5, "customer", 20, 26, -0.8))
+    save_sentiment(db, COMPLAINT, CallSentiment("test", turns, -0.35, 0.3, 0.1, -0.8, None))
     db.close()
-    with serving_store(db_path) as address:
+    config = db_path.with_name("qa.toml")
+    config.write_text("[review]\nnegative_shift = -0.5\n")
+    with serving_store(db_path, extra_args=["--config", str(config)]) as address:
         yield address, db_path
 
 
@@ -237,6 +245,13 @@ def test_the_rules_table_and_a_calibration_report(served, chromium):
 def test_a_supervisor_assigns_coaching_and_the_agent_acknowledges(served, chromium):
     url, db_path = served
     lead = _login(chromium, url, SUPERVISOR)
+    # First, the Negative sentiment queue ([review] negative_shift of the served config).
+    lead.get_by_role("tab", name="Queues").click()
+    lead.locator("#qa-queue-pick input").click()
+    lead.get_by_role("option", name=re.compile(r"^Negative sentiment \(1 open of 1\)")).click()
+    row = lead.locator("#qa-queue [role=row]", has_text=COMPLAINT)
+    expect(row).to_contain_text("customer sentiment moved -0.90 start→end (at or under -0.50)")
+    _screenshot(lead, "queue-negative-sentiment")
     lead.get_by_role("tab", name="Coaching").click()
     lead.locator("#qa-coaching-agent input").click()
     lead.get_by_role("option", name="Bob Jones").click()
