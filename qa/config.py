@@ -184,6 +184,14 @@ class ReviewSettings(BaseModel):
         default=0.1, gt=0, le=1, description="Share of each agent's calls per day sampled."
     )
     sample_seed: int = Field(default=0, description="Seed of the daily random sample.")
+    negative_shift: float | None = Field(
+        default=None, ge=-2, le=2,
+        description="A customer whose sentiment moves start→end by this or less (e.g. -0.5).",
+    )  # fmt: skip
+    negative_mean: float | None = Field(
+        default=None, ge=-1, le=1,
+        description="A customer whose average sentiment is this or less (e.g. -0.3).",
+    )  # fmt: skip
 
 
 class AppealSettings(BaseModel):

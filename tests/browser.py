@@ -102,18 +102,20 @@ def serving(db_path: Path, extra_args: Sequence[str] = ()) -> Iterator[Server]:
 
 
 @contextlib.contextmanager
-def serving_store(db_path: Path, *, problems: Sequence[str] = ("Traceback",)) -> Iterator[str]:
-    """``qa serve`` over a store that already has its users, on a free port, until the block
-    ends; yields the address. A handler that failed (or returned the wrong outputs) shows only in
-    the server's log, so the block fails at its end if the log has a line with any of
-    ``problems``."""
+def serving_store(
+    db_path: Path, *, problems: Sequence[str] = ("Traceback",), extra_args: Sequence[str] = ()
+) -> Iterator[str]:
+    """``qa serve`` over a store that already has its users, on a free port (with
+    ``extra_args``, e.g. ``--config FILE``), until the block ends; yields the address. A handler
+    that failed (or returned the wrong outputs) shows only in the server's log, so the block
+    fails at its end if the log has a line with any of ``problems``."""
     port = free_port()
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
     log = db_path.with_name("serve.log")
     with log.open("w") as output:
         proc = subprocess.Popen(
             [sys.executable, "-c", "from qa.cli import main; main()",
-             "serve", "--db", str(db_path), "--port", str(port)],
+             "serve", "--db", str(db_path), "--port", str(port), *extra_args],
             stdout=output, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip
     address = f"http://127.0.0.1:{port}/"

@@ -192,7 +192,16 @@ def build_app(
                 *(gr.skip() if visible else gr.Tab(visible="hidden") for visible in shown),
             ]
 
-        app.load(who, inputs=None, outputs=[header, *tab_list])
+        def landing(request: gr.Request) -> Any:
+            # Agents land on My evaluations. Gradio 6.31 drops a `selected` sent with the load
+            # that hides the staff tabs (the first tab, selected, is hidden), so a step of its
+            # own selects the tab once the others are gone.
+            agent = "my_calls" in chosen and sees_agent_tabs(ctx.viewer(request).role)
+            return gr.Tabs(selected="my_calls") if agent else gr.skip()
+
+        app.load(who, inputs=None, outputs=[header, *tab_list]).then(
+            landing, inputs=None, outputs=tab_set
+        )
     # Several reviewers at once: opening a call decodes its audio, which should not queue.
     app.queue(default_concurrency_limit=4)
     return app

@@ -88,6 +88,7 @@ class CalibrationWidgets:
     item: gr.Dropdown
     verdict: gr.Radio
     save: gr.Button
+    rest: gr.Button  # the chosen verdict for every item the reviewer has not scored yet
     note: gr.Markdown
     lead: gr.Column
     title: gr.Textbox
@@ -117,6 +118,7 @@ def layout() -> CalibrationWidgets:
             item = gr.Dropdown(label="Item", choices=[], elem_id="qa-cal-item", scale=3)
             verdict = gr.Radio(_VERDICTS, label="Your verdict", elem_id="qa-cal-verdict", scale=2)
             save = gr.Button("Save", scale=1, elem_id="qa-cal-save")
+            rest = gr.Button("Give the rest this verdict", scale=1, elem_id="qa-cal-rest")
         note = gr.Markdown(elem_id="qa-cal-note")
         with gr.Column(visible=False, elem_id="qa-cal-lead") as lead:
             gr.Markdown("### Supervisor")
@@ -134,7 +136,7 @@ def layout() -> CalibrationWidgets:
                 answer_verdict = gr.Radio(_VERDICTS, label="Agreed answer", scale=2)
                 answer_comment = gr.Textbox(label="Why", scale=3)
                 answer_button = gr.Button("Record", scale=1, elem_id="qa-cal-answer")
-    return CalibrationWidgets(denied, body, session, items, item, verdict, save, note, lead,
+    return CalibrationWidgets(denied, body, session, items, item, verdict, save, rest, note, lead,
                               title, calls, people, start_button, summary, report, answer_item,
                               answer_verdict, answer_comment, answer_button)  # fmt: skip
 
@@ -209,6 +211,27 @@ def save_verdict(
     return [frame, f"Saved. You have scored {done} of {len(frame)} item(s)."]
 
 
+def save_rest(
+    ctx: AppContext, user: User, session_id: int | None, verdict: str | None
+) -> list[Any]:
+    """Give ``verdict`` to every item of the session the reviewer has not scored yet (most
+    items of a good call pass: score the exceptions one by one, then the rest at once)."""
+    permitted(user, Action.REVIEW_CALLS)
+    if session_id is None or not verdict:
+        return refused("Choose the session and your verdict first.", 2)
+    with ctx.db() as db:
+        try:
+            left = [i for i in blind_items(db, user, session_id) if i.mine is None]
+            score_items(db, user, session_id,
+                        {(i.scorecard_id, i.item_id): verdict for i in left})  # fmt: skip
+        except (PermissionDeniedError, ReviewWorkflowError, ValueError) as error:
+            return refused(str(error), 2)
+    frame = open_session(ctx, user, session_id)[0]
+    done = sum(1 for value in frame["Your verdict"] if value)
+    return [frame, f"Saved {verdict} on {len(left)} item(s). You have scored {done} of "
+                   f"{len(frame)} item(s)."]  # fmt: skip
+
+
 def start(
     ctx: AppContext, user: User, title: str, calls: str, people: list[str] | None
 ) -> list[Any]:
@@ -269,6 +292,9 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
                 request: gr.Request) -> list[Any]:  # fmt: skip
         return save_verdict(ctx, ctx.viewer(request), session_id, key, verdict)
 
+    def on_rest(session_id: int | None, verdict: str | None, request: gr.Request) -> list[Any]:
+        return save_rest(ctx, ctx.viewer(request), session_id, verdict)
+
     def on_start(title: str, calls: str, people: list[str] | None,
                  request: gr.Request) -> list[Any]:  # fmt: skip
         return start(ctx, ctx.viewer(request), title, calls, people)
@@ -281,6 +307,7 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> None:
     app.load(on_load, inputs=None, outputs=[w.denied, w.body, w.session, w.lead, w.people])
     w.session.change(on_session, inputs=[w.session], outputs=view)
     w.save.click(on_save, inputs=[w.session, w.item, w.verdict], outputs=[w.items, w.note])
+    w.rest.click(on_rest, inputs=[w.session, w.verdict], outputs=[w.items, w.note])
     w.start_button.click(on_start, inputs=[w.title, w.calls, w.people],
                          outputs=[w.session, w.note])  # fmt: skip
     answer_inputs = [w.session, w.answer_item, w.answer_verdict, w.answer_comment]

@@ -27,31 +27,37 @@ from qa.access.roles import User
 from qa.access.users import get_user
 from qa.config import AgreementSettings, AppealSettings, ReviewSettings, SamplingPlan
 from qa.db import open_db
-from qa.review.queues import RefreshSummary, latest_scorecard_id, refresh_queues
+from qa.review.queues import RefreshSummary, queues_mark, refresh_queues
 
 logger = logging.getLogger(__name__)
 
 
 class QueueRefresh:
-    """When the review queues were last brought up to date: the newest scorecard they saw.
+    """When the review queues were last brought up to date: what they were computed from
+    (qa.review.queues.queues_mark: the newest scorecard, review submission and sentiment figures).
 
     One per app, shared by every user's requests (up to four run at once), so the mark is read
     and set under a lock, and two loads never refresh the queues at the same time."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._seen: int | None = None
+        self._seen: tuple[object, ...] | None = None
 
     def refresh(
-        self, db: sqlite_utils.Database, settings: ReviewSettings, zone: ZoneInfo
+        self,
+        db: sqlite_utils.Database,
+        settings: ReviewSettings,
+        zone: ZoneInfo,
+        agreement: AgreementSettings | None = None,
     ) -> RefreshSummary:
-        """Refresh the queues (qa.review.queues.refresh_queues) when a scorecard was saved since
-        the last refresh; else do nothing. Queues change only with new scorecards."""
+        """Refresh the queues (qa.review.queues.refresh_queues; the rules ``agreement`` trusts
+        queue nothing) when a scorecard, a review or sentiment figures were saved since the last
+        refresh; else do nothing: the queues change only with those."""
         with self._lock:
-            mark = latest_scorecard_id(db)
+            mark = queues_mark(db)
             if mark == self._seen:
                 return RefreshSummary({})
-            summary = refresh_queues(db, settings, zone)
+            summary = refresh_queues(db, settings, zone, agreement)
             self._seen = mark
             return summary
 

@@ -28,7 +28,7 @@ import pandas as pd
 from qa.access.permissions import Action, PermissionDeniedError, can
 from qa.access.roles import User
 from qa.review.assignment import assign, assign_round_robin, claim, dispute, reviewers, worklist
-from qa.review.queues import QUEUE_LABELS, Queue, queue_calls, queue_counts
+from qa.review.queues import QUEUE_LABELS, Queue, RefreshSummary, queue_calls, queue_counts
 from qa.review.state import ReviewStatus, ReviewWorkflowError, get_review
 from ui.context import AppContext, permitted, refused
 from ui.render import local_time
@@ -137,16 +137,17 @@ def load(ctx: AppContext, user: User, key: str, only_open: bool) -> list[Any]:
     if not can(user.role, Action.VIEW_QUEUES):
         return [gr.skip()] * LOAD_SIZE
     with ctx.db() as db:
-        summary = ctx.queues.refresh(db, ctx.review, ctx.zone)
+        summary = ctx.queues.refresh(db, ctx.review, ctx.zone, ctx.agreement)
         counts = {c.queue: (c.open, c.total) for c in queue_counts(db)}
         frame = queue_frame(db, key or MINE, user, only_open, ctx.zone)
         names = [u.username for u in reviewers(db)]
     lead = can(user.role, Action.ASSIGN_REVIEWS)
     added = f" ({summary.total} call(s) newly queued)" if summary.total else ""
-    note = f"{len(frame)} call(s){added}."
+    note = f"{len(frame)} call(s){added}.{_trusted_note(summary)}"
     if frame.empty:
         note = _EMPTY_MINE if (key or MINE) == MINE else _EMPTY_QUEUE
         note += added and f" {added.strip()}."
+        note += _trusted_note(summary)
     return [
         gr.Dropdown(choices=queue_choices(counts), value=key or MINE),
         frame,
@@ -155,6 +156,15 @@ def load(ctx: AppContext, user: User, key: str, only_open: bool) -> list[Any]:
         note,
         gr.Button(visible=can(user.role, Action.REVIEW_CALLS)),
     ]
+
+
+def _trusted_note(summary: RefreshSummary) -> str:
+    """Say how many calls trusted rules kept out of which queue in this refresh, if any."""
+    kept = [f"{count} out of {QUEUE_LABELS[queue]}" for queue, count in summary.trusted.items()]
+    if not kept:
+        return ""
+    return (f" Rules the site trusts kept {' and '.join(kept)}: their fails alone queue no call "
+            "(see the Rules tab); the verdicts stand.")  # fmt: skip
 
 
 _EMPTY_MINE = (

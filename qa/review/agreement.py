@@ -34,7 +34,7 @@ from qa.config import AgreementSettings
 from qa.db import Filters
 from qa.review.state import Decision, ReviewStatus
 
-__all__ = ["FlagCount", "RuleAgreement", "flag_counts", "rule_agreement"]
+__all__ = ["FlagCount", "RuleAgreement", "flag_counts", "rule_agreement", "trusted_rules"]
 
 CALL_KINDS = ("rejected", "overridden", "false_fail", "false_pass")
 
@@ -206,6 +206,20 @@ def rule_agreement(
         )  # fmt: skip
         found.append(replace(rule, status=_status(rule, settings)))
     return found
+
+
+def trusted_rules(
+    db: sqlite_utils.Database, settings: AgreementSettings
+) -> frozenset[tuple[str, str, str]]:
+    """(rubric id, rubric version, item id) of every rule ``settings`` marks ``trusted``, over
+    all submitted reviews; none while the site sets no ``skip_review_precision``."""
+    if settings.skip_review_precision is None:
+        return frozenset()
+    return frozenset(
+        (rule.rubric_id, rule.rubric_version, rule.item_id)
+        for rule in rule_agreement(db, settings=settings)
+        if rule.status == "trusted"
+    )
 
 
 def flag_counts(

@@ -1,8 +1,8 @@
 """Review queues: which scored calls people should look at, and why.
 
-Five queues are computed from the machine's scorecards, flags and transcripts::
+Six queues are computed from the machine's scorecards, flags, transcripts and sentiment::
 
-    summary = refresh_queues(db, config.review, config.zone)   # adds what is new; safe to repeat
+    summary = refresh_queues(db, config.review, config.zone, config.agreement)  # safe to repeat
     rows = queue_calls(db, Queue.COMPLAINTS)                   # newest first, with review status
 
 - ``complaints``: a complaint flag was raised;
@@ -10,6 +10,9 @@ Five queues are computed from the machine's scorecards, flags and transcripts::
 - ``low_score``: a scorecard earned under ``review.low_score`` of its points;
 - ``low_confidence``: the transcript's word confidence or the role assignment's confidence is
   under its threshold (the machine may have misheard, or mixed up who is the agent);
+- ``sentiment``: the customer's sentiment (``call_sentiment``) is negative: their start→end shift
+  at or under ``review.negative_shift``, or their average at or under ``review.negative_mean``
+  (neither set: the queue stays empty);
 - ``sample``: a random sample of each agent's scored calls per local day, ``review.sample_rate``
   (10% by default, the source documents' rule), at least one call per agent-day with calls.
 
@@ -17,6 +20,11 @@ The sample is reproducible: each call's rank is a hash of the seed, the day, the
 call id, and the lowest ranks are drawn. Queue entries are kept once made, so a call does not
 leave the sample when more calls of that day arrive; the sample only grows to keep its share.
 Every call put in a queue gets a review (status ``new``, unassigned).
+
+A rule the site trusts (``[agreement]``, :func:`qa.review.agreement.trusted_rules`: reviewers kept
+enough of its fails) sends no call to review: a critical failure, or a low score, that rests only
+on trusted rules' fails queues nothing (the verdict stands and counts as any machine verdict);
+the call may still be drawn by the sample, and is in any other queue whose reason it meets.
 """
 
 from __future__ import annotations
@@ -32,8 +40,9 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from qa.config import ReviewSettings
+from qa.config import AgreementSettings, ReviewSettings
 from qa.db import Filters, utcnow
+from qa.review.agreement import trusted_rules
 from qa.review.state import ReviewStatus, ensure_review
 
 __all__ = [
@@ -45,6 +54,7 @@ __all__ = [
     "latest_scorecard_id",
     "queue_calls",
     "queue_counts",
+    "queues_mark",
     "refresh_queues",
     "sample_rank",
 ]
@@ -57,6 +67,7 @@ class Queue(StrEnum):
     CRITICAL = "critical"
     LOW_SCORE = "low_score"
     LOW_CONFIDENCE = "low_confidence"
+    SENTIMENT = "sentiment"
     SAMPLE = "sample"
 
 
@@ -65,16 +76,19 @@ QUEUE_LABELS = {
     Queue.CRITICAL: "Critical failures",
     Queue.LOW_SCORE: "Low scores",
     Queue.LOW_CONFIDENCE: "Low transcript/role confidence",
+    Queue.SENTIMENT: "Negative sentiment",
     Queue.SAMPLE: "Random sample",
 }
 
 
 @dataclass(frozen=True)
 class RefreshSummary:
-    """How many calls each queue gained, and lost, in one refresh."""
+    """How many calls each queue gained, and lost, in one refresh; and how many calls a queue
+    would hold but for trusted rules (their only reasons were trusted rules' fails)."""
 
     added: dict[Queue, int]
     withdrawn: dict[Queue, int] = field(default_factory=dict)
+    trusted: dict[Queue, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -118,20 +132,34 @@ def sample_rank(seed: int, day: str, agent: str, call_id: str) -> str:
 # The latest version of each rubric per call (re-scoring keeps old rows), as in qa.results.store.
 _LATEST = """
 with latest as (
-  select s.id, s.call_id, s.rubric_id, s.score, s.max_score from scorecards s
+  select s.id, s.call_id, s.rubric_id, s.rubric_version, s.score, s.max_score from scorecards s
   where s.id = (select max(s2.id) from scorecards s2
                 where s2.call_id = s.call_id and s2.rubric_id = s.rubric_id)
 )
 """
 
 
+Rule = tuple[str, str, str]  # rubric id, rubric version, item id
+
+
+@dataclass(frozen=True)
+class _Conditions:
+    """The condition queues' calls with their reasons, and the calls each queue left out because
+    only trusted rules' fails put them there."""
+
+    reasons: dict[Queue, dict[str, str]]
+    trusted: dict[Queue, set[str]]
+
+
 def _condition_reasons(
-    db: sqlite_utils.Database, settings: ReviewSettings
-) -> dict[Queue, dict[str, str]]:
+    db: sqlite_utils.Database, settings: ReviewSettings, trusted: frozenset[Rule] = frozenset()
+) -> _Conditions:
     """The condition queues' calls with their reasons, read from the scorecards' queryable rows
-    (flags, item_results, scores, transcript confidences) rather than whole scorecards, so a
-    store of a year's calls is scanned in seconds."""
+    (flags, item_results, scores, transcript confidences, sentiment figures) rather than whole
+    scorecards, so a store of a year's calls is scanned in seconds. A critical failure or a low
+    score resting only on ``trusted`` rules' fails puts no call in its queue."""
     found: dict[Queue, dict[str, list[str]]] = {queue: {} for queue in Queue}
+    left_out: dict[Queue, set[str]] = {Queue.CRITICAL: set(), Queue.LOW_SCORE: set()}
     for call_id, flag_id, title, severity in db.execute(
         _LATEST + "select f.call_id, f.flag_id, f.title, f.severity from flags f "
         "join latest l on l.id = f.scorecard_id where f.flag_id like 'complaint%' "
@@ -146,17 +174,25 @@ def _condition_reasons(
         found[Queue.LOW_CONFIDENCE].setdefault(call_id, []).append(
             f"{title or flag_id} heard approximately"
         )
-    for call_id, rubric_id, item_id in db.execute(
-        _LATEST + "select l.call_id, l.rubric_id, i.item_id from item_results i "
+    for call_id, rubric_id, version, item_id in db.execute(
+        _LATEST + "select l.call_id, l.rubric_id, l.rubric_version, i.item_id from item_results i "
         "join latest l on l.id = i.scorecard_id where i.critical = 1 and i.result = 'fail' "
         "order by l.call_id, l.rubric_id, i.rowid"
     ):
+        if (rubric_id, version, item_id) in trusted:
+            left_out[Queue.CRITICAL].add(call_id)
+            continue
         found[Queue.CRITICAL].setdefault(call_id, []).append(f"{rubric_id}/{item_id}")
-    for call_id, rubric_id, score, most in db.execute(
-        _LATEST + "select call_id, rubric_id, score, max_score from latest "
+    low_fails = _low_score_fails(db, settings) if trusted else {}
+    for card_id, call_id, rubric_id, score, most in db.execute(
+        _LATEST + "select id, call_id, rubric_id, score, max_score from latest "
         "where max_score > 0 and score < ? * max_score order by call_id, rubric_id",
         [settings.low_score],
     ):
+        fails = low_fails.get(card_id)
+        if fails and fails <= trusted:  # the points were lost on trusted rules' fails only
+            left_out[Queue.LOW_SCORE].add(call_id)
+            continue
         found[Queue.LOW_SCORE].setdefault(call_id, []).append(f"{rubric_id} {score / most:.0%}")
     for call_id, rubric_id, item_id, lowest in db.execute(
         _LATEST + "select l.call_id, l.rubric_id, i.item_id, min(json_extract(e.value, "
@@ -180,16 +216,59 @@ def _condition_reasons(
             doubts.append(f"transcript confidence {confidence:.0%}")
         if role_confidence is not None and role_confidence < settings.low_role_confidence:
             doubts.append(f"role confidence {role_confidence:.0%}")
+    found[Queue.SENTIMENT] = _negative_sentiment(db, settings)
     prefixes = {
         Queue.COMPLAINTS: "",
         Queue.CRITICAL: "critical item failed: ",
         Queue.LOW_SCORE: f"score under {settings.low_score:.0%}: ",
         Queue.LOW_CONFIDENCE: "",
+        Queue.SENTIMENT: "",
     }
-    return {
+    reasons = {
         queue: {call_id: prefix + ", ".join(parts) for call_id, parts in found[queue].items()}
         for queue, prefix in prefixes.items()
     }
+    # a call another reason (another rubric's fail) still puts in the queue is not left out
+    trusted_only = {queue: ids - reasons[queue].keys() for queue, ids in left_out.items()}
+    return _Conditions(reasons, trusted_only)
+
+
+def _low_score_fails(db: sqlite_utils.Database, settings: ReviewSettings) -> dict[int, set[Rule]]:
+    """The failed rules of each low-scoring latest scorecard (by scorecard id)."""
+    fails: dict[int, set[Rule]] = defaultdict(set)
+    for card_id, rubric_id, version, item_id in db.execute(
+        _LATEST + "select l.id, l.rubric_id, l.rubric_version, i.item_id from item_results i "
+        "join latest l on l.id = i.scorecard_id where i.result = 'fail' "
+        "and l.max_score > 0 and l.score < ? * l.max_score",
+        [settings.low_score],
+    ):
+        fails[card_id].add((rubric_id, version, item_id))
+    return fails
+
+
+def _negative_sentiment(
+    db: sqlite_utils.Database, settings: ReviewSettings
+) -> dict[str, list[str]]:
+    """The scored calls whose customer felt bad enough for ``settings`` (the stored
+    ``call_sentiment`` figures), each with why."""
+    shift, mean = settings.negative_shift, settings.negative_mean
+    if shift is None and mean is None:
+        return {}
+    found: dict[str, list[str]] = {}
+    for call_id, customer_mean, customer_shift in db.execute(
+        "select t.call_id, t.customer_mean, t.customer_shift from call_sentiment t "
+        "where (t.customer_shift <= ? or t.customer_mean <= ?) "
+        "and exists (select 1 from scorecards s where s.call_id = t.call_id) order by t.call_id",
+        [shift if shift is not None else -99.0, mean if mean is not None else -99.0],
+    ):
+        why = found.setdefault(call_id, [])
+        if shift is not None and customer_shift is not None and customer_shift <= shift:
+            why.append(f"customer sentiment moved {customer_shift:+.2f} start→end "
+                       f"(at or under {shift:+.2f})")  # fmt: skip
+        if mean is not None and customer_mean is not None and customer_mean <= mean:
+            why.append(f"customer sentiment averaged {customer_mean:+.2f} "
+                       f"(at or under {mean:+.2f})")  # fmt: skip
+    return found
 
 
 @dataclass(frozen=True)
@@ -217,11 +296,28 @@ def latest_scorecard_id(db: sqlite_utils.Database) -> int:
     return db.execute("select coalesce(max(id), 0) from scorecards").fetchone()[0]
 
 
+def queues_mark(db: sqlite_utils.Database) -> tuple[object, ...]:
+    """What the queues are computed from, in brief: the newest scorecard, the latest review
+    submission (it may make a rule trusted) and the stored sentiment figures. While it stays the
+    same, :func:`refresh_queues` would change nothing, so a caller may skip it."""
+    row = db.execute(
+        "select (select coalesce(max(id), 0) from scorecards), "
+        "(select coalesce(sum(revision), 0) from reviews), "
+        "(select max(submitted_at) from reviews), "
+        "(select count(*) from call_sentiment), (select max(created_at) from call_sentiment)"
+    ).fetchone()
+    return tuple(row)
+
+
 def refresh_queues(
-    db: sqlite_utils.Database, settings: ReviewSettings, zone: ZoneInfo
+    db: sqlite_utils.Database,
+    settings: ReviewSettings,
+    zone: ZoneInfo,
+    agreement: AgreementSettings | None = None,
 ) -> RefreshSummary:
     """Put every scored call where it belongs: the condition queues, and the day's sample of
-    each agent (days in ``zone``, the PBX's time zone). Safe to run any time.
+    each agent (days in ``zone``, the PBX's time zone). Safe to run any time. With
+    ``agreement`` (the site's ``[agreement]``), the rules it trusts queue no call by their fails.
 
     A call leaves a condition queue when it no longer meets the condition (re-scored with a new
     rubric version, or the thresholds changed) while nobody has touched its review yet (status
@@ -230,7 +326,10 @@ def refresh_queues(
     calls = _scored_calls(db)
     days = {call.call_id: call.start.astimezone(zone).date().isoformat() for call in calls}
     new: list[tuple[Queue, str, str, str]] = []  # queue, call, reason, day
-    conditions = _condition_reasons(db, settings)
+    found = _condition_reasons(
+        db, settings, trusted_rules(db, agreement) if agreement else frozenset()
+    )
+    conditions = found.reasons
     withdrawn = _withdraw_stale(db, conditions)
     existing -= {
         (queue.value, call_id) for queue, call_ids in withdrawn.items() for call_id in call_ids
@@ -265,7 +364,14 @@ def refresh_queues(
                 ensure_review(db, call_id)
                 added[queue] += 1
         logger.info("review queues: added %s", {q.value: n for q, n in added.items() if n})
-    return RefreshSummary(added, {queue: len(ids) for queue, ids in withdrawn.items() if ids})
+    if any(found.trusted.values()):
+        logger.info("review queues: left to trusted rules %s",
+                    {q.value: len(ids) for q, ids in found.trusted.items() if ids})  # fmt: skip
+    return RefreshSummary(
+        added,
+        {queue: len(ids) for queue, ids in withdrawn.items() if ids},
+        {queue: len(ids) for queue, ids in found.trusted.items() if ids},
+    )
 
 
 def _withdraw_stale(

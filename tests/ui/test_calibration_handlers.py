@@ -73,3 +73,19 @@ def test_agents_and_outsiders_are_refused(ctx) -> None:
         calibration.start(ctx, TRIO[0], "Mine", CALLS, ["rita", "ria"])
     _, _, sessions, lead, _ = calibration.load(ctx, ROB)
     assert sessions.choices == [] and lead.visible is False
+
+
+def test_a_reviewer_scores_the_exceptions_then_gives_the_rest_one_verdict(ctx) -> None:
+    calibration.start(ctx, SAM, "December", CALLS, [p.username for p in TRIO])
+    rita = TRIO[0]
+    _, choices, *_ = calibration.open_session(ctx, rita, 1)
+    greeting = next(key for _, key in choices.choices if key.endswith(":greeting"))
+    calibration.save_verdict(ctx, rita, 1, greeting, "fail")
+    frame, note = calibration.save_rest(ctx, rita, 1, "pass")
+    assert note == "Saved pass on 8 item(s). You have scored 9 of 9 item(s)."
+    assert sorted(frame["Your verdict"]) == ["fail"] + ["pass"] * 8  # the exception kept
+    # Nothing left: saving the rest again changes nothing.
+    assert calibration.save_rest(ctx, rita, 1, "fail")[1].startswith("Saved fail on 0 item(s)")
+    with pytest.raises(gr.Error, match="may not"):
+        calibration.save_rest(ctx, BOB, 1, "pass")  # agents do not calibrate
+    assert calibration.save_rest(ctx, ROB, 1, "pass") == [gr.skip()] * 2  # not in the session

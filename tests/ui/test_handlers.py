@@ -18,6 +18,8 @@ import pytest
 from records_store import PASSWORD, REVIEWER, SUPERVISOR, build_records_store
 from review_store import PHONE, build_review_store
 
+from qa.access.agent_links import agent_of
+from qa.access.audit_log import entries
 from qa.access.roles import Role, User
 from qa.access.users import add_user, get_user, list_users
 from qa.db import open_db
@@ -351,8 +353,9 @@ def test_the_identity_audit_is_masked_for_supervisors_and_refused_to_reviewers(r
 
 def test_only_admins_manage_users_and_a_refusal_adds_nobody(records_app):
     ctx, people = records_app
-    notice, tools, table = users.load(ctx, people[SUPERVISOR])
+    notice, tools, table, agents = users.load(ctx, people[SUPERVISOR])
     assert "Only admins manage users" in notice and tools.visible is False and table == SKIP
+    assert agents == SKIP
     with pytest.raises(gr.Error, match=r"sam \(supervisor\) may not add users"):
         users.add(ctx, people[SUPERVISOR], "mallory", "admin", "a long enough password")
     with pytest.warns(UserWarning, match="8"):
@@ -368,3 +371,29 @@ def test_a_day_field_takes_iso_days_or_blank():
     assert str(parse_day("2026-11-20", "Since")) == "2026-11-20"
     with pytest.raises(gr.Error, match="Until: write the day"):
         parse_day("11/20/2026", "Until")
+
+
+def test_admins_link_an_agent_user_to_an_agent_and_others_are_refused(records_app):
+    ctx, people = records_app
+    db = open_db(ctx.db_path)
+    try:
+        add_user(db, "bob", PASSWORD, Role.AGENT)
+    finally:
+        db.close()
+    *_, table, agents = users.load(ctx, people[ADMIN])
+    assert ("Bob Jones (1002)", "1002") in agents.choices  # the agents the calls know
+    assert table.set_index("User").loc["bob", "Agent"] == "(not linked)"
+    with pytest.raises(gr.Error, match=r"sam \(supervisor\) may not add users"):
+        users.link(ctx, people[SUPERVISOR], "bob", "1002")
+    with pytest.warns(UserWarning, match="only users of role agent"):
+        assert users.link(ctx, people[ADMIN], SUPERVISOR, "1002") == [SKIP] * 3
+    frame, line, kept = users.link(ctx, people[ADMIN], " bob ", "1002")
+    assert line == "Linked bob to agent 1002." and kept == SKIP
+    assert frame.set_index("User").loc["bob", "Agent"] == "1002"
+    db = open_db(ctx.db_path)
+    try:
+        assert agent_of(db, "bob") == "1002"
+        (entry,) = entries(db, action_prefix="user.link_agent")
+    finally:
+        db.close()
+    assert (entry.actor, entry.target, entry.after) == (ADMIN, "bob", "1002")
