@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 
+from qa import runtime
 from qa.config import Config
 from qa.ingest.agents import AgentDirectory
 from qa.ingest.calls import Attribution, CallSources, IngestResult, attribute, build_call
@@ -83,6 +84,7 @@ def ingest(config: Config, *, now: float | None = None, dry_run: bool = False) -
     try:
         with ConfiguredSources(config) as sources:
             result, update = scan_store(store, ledger, sources, options)
+        runtime.checkpoint("ledger")
         ledger.save(update)
     finally:
         ledger.close()

@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from calldata import Call
+from qa import runtime
 from qa.ingest.calls import (
     Attribution,
     CallSources,
@@ -173,6 +174,7 @@ class _Scan:
         ]
         fresh = []
         for file in listing.files:
+            runtime.checkpoint("ingest")
             self.files[file.path] = file
             record = self.ledger.file(file.path)
             if (
