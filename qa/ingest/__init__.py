@@ -79,6 +79,7 @@ def ingest(config: Config, *, now: float | None = None, dry_run: bool = False) -
         min_age=config.min_age_minutes * 60,
         cdr_wait=config.cdr_wait_minutes * 60,
         rescan_days=config.rescan_days,
+        link_roots=config.allowed_link_roots,
     )
     ledger = Ledger.open(config.db, store, write=not dry_run)
     try:
