@@ -307,6 +307,10 @@ class Config(BaseModel):
         default=(),
         description="Reverse proxies whose X-Forwarded-For names the review app's client.",
     )
+    allowed_link_roots: tuple[Path, ...] = Field(
+        default=(),
+        description="Folders outside the store that recordings may be symlinked from.",
+    )
     allowed_origins: tuple[str, ...] = Field(
         default=(),
         description="Origins besides the app's own that may call the review app's API.",
@@ -467,6 +471,12 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
         if isinstance(value, str):
             path = Path(value).expanduser()
             resolved[key] = path if path.is_absolute() else (base / path).resolve()
+    roots = resolved.get("allowed_link_roots")
+    if isinstance(roots, list):  # a list of folders, each relative to the file's folder
+        resolved["allowed_link_roots"] = [
+            (base / Path(root).expanduser()).resolve() if isinstance(root, str) else root
+            for root in roots
+        ]
     return resolved
 
 

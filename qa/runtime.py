@@ -20,15 +20,27 @@ load, so a script that imports those first should call it at its top::
 
 A variable already set in the environment wins, so an operator can still choose otherwise. The
 Makefile's exports mirror :data:`ENV`.
+
+:func:`checkpoint` marks the points of ``qa run`` where the fault-injection tests kill it: with
+``QA_KILL_AT=NAME:N`` set, the Nth time this process passes checkpoint NAME it sends itself a real
+SIGKILL (nothing is flushed, nothing cleaned up). Unset, as in production, it does nothing::
+
+    runtime.checkpoint("save")      # QA_KILL_AT=save:3 → kill -9 at the third call's save
 """
 
 from __future__ import annotations
 
 import os
+import signal
+from collections import Counter
 from collections.abc import Mapping, MutableMapping
 from types import MappingProxyType
 
-__all__ = ["ENV", "apply", "current"]
+__all__ = ["ENV", "KILL_AT", "apply", "checkpoint", "current"]
+
+#: The variable naming the checkpoint (and its count) at which the process kills itself.
+KILL_AT = "QA_KILL_AT"
+_passed: Counter[str] = Counter()
 
 #: The variables and the values callqa runs with (unless the environment already sets them).
 ENV: Mapping[str, str] = MappingProxyType(
@@ -55,3 +67,17 @@ def current() -> dict[str, str]:
     worker started elsewhere, e.g. a Ray actor's ``runtime_env``)."""
     apply()
     return {name: os.environ[name] for name in ENV}
+
+
+def checkpoint(name: str) -> None:
+    """A point where a test may kill this process with SIGKILL (``QA_KILL_AT=NAME:N``: at the
+    Nth pass of checkpoint NAME); without the variable, nothing happens."""
+    wanted = os.environ.get(KILL_AT)
+    if not wanted:
+        return
+    target, _, nth = wanted.rpartition(":")
+    if target != name:
+        return
+    _passed[name] += 1
+    if _passed[name] == int(nth):
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -44,14 +44,15 @@ def qa_command(*args: str) -> list[str]:
     return [sys.executable, "-c", "from qa.cli import main; main()", *args]
 
 
-def start_qa(*args: str, log: Path) -> subprocess.Popen:
-    """Start ``qa ARGS`` in its own session (so a test can kill it and everything it started)."""
+def start_qa(*args: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start ``qa ARGS`` in its own session (so a test can kill it and everything it started),
+    with ``env`` added to its environment."""
     out = log.open("w")
     return subprocess.Popen(
         qa_command(*args),
         stdout=out,
         stderr=subprocess.STDOUT,
-        env=qa_env(),
+        env={**qa_env(), **(env or {})},
         cwd=REPO,
         start_new_session=True,
     )

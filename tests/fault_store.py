@@ -195,6 +195,14 @@ def build_fault_site(root: Path) -> FaultSite:
     set_mtime(day / copy_name, OLD)
     plant(copy_name, original.uniqueid, "skip", "skipped", "a copy made by hand")
 
+    # A good call's recording kept outside the store, linked into it: refused, naming both.
+    elsewhere = root / "elsewhere"
+    elsewhere.mkdir()
+    name, uid = calls.next("wav", billsec=seconds)
+    write_with_sox(elsewhere / name, speech)
+    (day / name).symlink_to(elsewhere / name)
+    plant(name, uid, "fail", "failed", f"link to {elsewhere / name}, outside the store")
+
     # A day folder link that leads back up the tree.
     (day / "loop").symlink_to("..")
     site.source_problems["2026/11/20/loop"] = "symlink loop"

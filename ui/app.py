@@ -51,6 +51,7 @@ from ui import (
     users,
 )
 from ui.context import AppContext
+from ui.file_access import file_access_middleware
 from ui.guard import guard_middleware, trust_proxies
 from ui.login import AUTH_MESSAGE, client_middleware, login_check
 from ui.render import APP_CSS
@@ -228,6 +229,7 @@ def launch_options(
             "middleware": [
                 client_middleware(),
                 *guard_middleware(db_path, config.allowed_origins),
+                *file_access_middleware(),  # cached files for the session sent them only
             ]
         },
         "server_name": host,

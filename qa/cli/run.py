@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from asr.models import ModelError
+from qa import runtime
 from qa.alerts.checks import alert_after_run, alert_not_started
 from qa.config import PATH_KEYS, ConfigError, load_config
 from qa.ingest import CdrReadError, QueueLogReadError, SpoolError
@@ -157,6 +158,7 @@ def run(config_file: Path | None, retry_failed: bool, as_json: bool, **flags: An
         if config is not None:
             alert_after_run(config, None)  # the run recorded itself as crashed
         raise
+    runtime.checkpoint("alerts")
     alert_after_run(config, summary.run_id)
     if as_json:
         click.echo(json.dumps(summary.to_json(), ensure_ascii=False))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 
+from qa import runtime
 from qa.config import Config
 from qa.ingest.agents import AgentDirectory
 from qa.ingest.calls import Attribution, CallSources, IngestResult, attribute, build_call
@@ -78,11 +79,13 @@ def ingest(config: Config, *, now: float | None = None, dry_run: bool = False) -
         min_age=config.min_age_minutes * 60,
         cdr_wait=config.cdr_wait_minutes * 60,
         rescan_days=config.rescan_days,
+        link_roots=config.allowed_link_roots,
     )
     ledger = Ledger.open(config.db, store, write=not dry_run)
     try:
         with ConfiguredSources(config) as sources:
             result, update = scan_store(store, ledger, sources, options)
+        runtime.checkpoint("ledger")
         ledger.save(update)
     finally:
         ledger.close()

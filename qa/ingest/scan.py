@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from calldata import Call
+from qa import runtime
 from qa.ingest.calls import (
     Attribution,
     CallSources,
@@ -72,13 +73,15 @@ _STATUSES = {action: status for status, action in _ACTIONS.items()}
 class ScanOptions:
     """How the scan judges files: ``now`` (epoch seconds), the PBX ``zone``, how old a file
     must be (``min_age``), how long a recording waits for its CDR row (``cdr_wait``), and how
-    many recent days of day folders are walked on every run (``rescan_days``)."""
+    many recent days of day folders are walked on every run (``rescan_days``), and the folders
+    outside the store that recordings may be symlinked from (``link_roots``)."""
 
     now: float
     zone: tzinfo
     min_age: float = 0.0
     cdr_wait: float = 3600.0
     rescan_days: int = 2
+    link_roots: tuple[Path, ...] = ()
 
     @property
     def window_start(self) -> date:
@@ -162,7 +165,11 @@ class _Scan:
     def walk(self) -> list[StoreFile]:
         """List the store; return the files to examine (new, changed, or not settled)."""
         unsettled = self.ledger.unsettled_folders()
-        listing = list_store(self.store, prune=lambda f, m: self.prune(f, m, unsettled))
+        listing = list_store(
+            self.store,
+            prune=lambda f, m: self.prune(f, m, unsettled),
+            link_roots=self.options.link_roots,
+        )
         self.update.folders = listing.folders
         self.update.known = self.ledger.count_under(listing.pruned)
         for item in listing.failures:
@@ -173,6 +180,7 @@ class _Scan:
         ]
         fresh = []
         for file in listing.files:
+            runtime.checkpoint("ingest")
             self.files[file.path] = file
             record = self.ledger.file(file.path)
             if (

@@ -27,7 +27,7 @@ import re
 import struct
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -163,14 +163,35 @@ def _uniqueid_of(filename: str) -> str | None:
         return None
 
 
-def list_store(root: Path, *, prune: Callable[[str, int], bool] | None = None) -> FolderListing:
+def _within(real: str, roots: Sequence[str]) -> bool:
+    return any(real == root or real.startswith(root.rstrip("/") + "/") for root in roots)
+
+
+def _outside(root: Path, link: str, real: str) -> str:
+    return (
+        f"recording {shown(link)} is a link to {shown(real)}, outside the store {shown(str(root))} "
+        "and the allowed link roots: not taken. Move or copy the recording into the store, or add "
+        "its folder to allowed_link_roots in the config if it is meant to be there"
+    )
+
+
+def list_store(
+    root: Path,
+    *,
+    prune: Callable[[str, int], bool] | None = None,
+    link_roots: Sequence[Path] = (),
+) -> FolderListing:
     """List every file with an audio extension under ``root``, following symlinked folders once
     per real folder. ``prune(folder, mtime_ns)`` may leave a folder (and what is under it) out.
+    A folder link is followed (FreePBX sites link day folders to a NAS), and the folder it leads
+    to counts as part of the store; a recording that is a link leading outside the store (its
+    folders) and ``link_roots`` is not taken: a ``failed`` decision names the link and its target.
 
     Raises :class:`SpoolError` when ``root`` is not a readable folder.
     """
     if not root.is_dir():
         raise SpoolError(f"recording store {root} is not a folder; check --store / store =")
+    roots = [os.path.realpath(root), *(os.path.realpath(extra) for extra in link_roots)]
     listing = FolderListing()
     seen: set[str] = set()
     stack = [("", str(root))]
@@ -189,6 +210,8 @@ def list_store(root: Path, *, prune: Callable[[str, int], bool] | None = None) -
             )
             continue
         seen.add(real)
+        if not _within(real, roots):  # a linked folder (a NAS day folder) is part of the store
+            roots.append(real)
         try:
             # The mtime before the listing: a file added meanwhile changes it, so a later run
             # walks the folder again. One too fresh to trust (coarse NFS clocks) is not kept.
@@ -213,6 +236,14 @@ def list_store(root: Path, *, prune: Callable[[str, int], bool] | None = None) -
                 continue
             if not is_audio_name(entry.name):
                 continue
+            if entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                # a link whose target is gone is a stat failure below (a NAS that went away)
+                if os.path.exists(target) and not _within(target, roots):
+                    reason = _outside(root, entry.path, target)
+                    failure = SkippedFile(path, SkipStatus.FAILED, reason, _uniqueid_of(entry.name))
+                    listing.failures.append(failure)
+                    continue
             try:
                 stat = entry.stat()
             except OSError as error:

@@ -146,6 +146,7 @@ def run_pipeline(
                 if summary.status is RunStatus.RUNNING:
                     summary.status = RunStatus.CRASHED
                 finish_run(db, summary)
+                runtime.checkpoint("finish")
                 if config.report_path is not None:
                     written = write_report(config.report_path, summary.to_json())
                     log.info("run report written to %s", written)
@@ -246,6 +247,7 @@ class _PipelineRun:
         return executor
 
     def step(self, name: str, call_id: str) -> None:
+        runtime.checkpoint("speech")
         self.hook(name, call_id, completed=self.completed, total=self.total)
 
     def dispatch(self, calls: Sequence[Call], executor: Executor) -> None:
@@ -287,6 +289,7 @@ class _PipelineRun:
     def finish(self, call: Call, result: CallResult) -> None:
         """Save a call's final result and tell the progress hook."""
         outcome = self.save(call, result)
+        runtime.checkpoint("saved")  # between two calls' transactions
         if outcome.status is CallStatus.DONE:
             self.open_complaint_case(call.call_id)
             self.measure_sentiment(call.call_id)
@@ -313,6 +316,7 @@ class _PipelineRun:
                 cards = [Scorecard.model_validate_json(card) for card in result.scorecards_json]
                 vectors = SentenceVectors.from_bytes(result.vectors) if result.vectors else None
                 stage_outcome(self.db, run_id, outcome)
+                runtime.checkpoint("save")  # inside the call's transaction
                 mark_truncated(self.db, call.call_id, result.truncated or None)
                 save_results(self.db, call.call_id, transcript, cards, vectors)
             elif result.status is CallStatus.DEFERRED:

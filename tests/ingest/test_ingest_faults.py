@@ -10,8 +10,11 @@ import json
 import os
 import sqlite3
 import stat
+import subprocess
+from pathlib import Path
 
 import pytest
+from batch_sites import qa_command, qa_env
 from click.testing import CliRunner
 from fault_store import build_fault_site
 
@@ -95,12 +98,46 @@ def test_a_corrupt_store_is_one_line_naming_the_file(tmp_path):
     assert str(db) in result.output and "restore it from a backup" in result.output
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write any file")
+def _read_only(db: Path, *args: str) -> tuple[int, str]:
+    """``qa ARGS`` with ``db`` read-only for it: mode 0400, and for root (who may write any
+    file, as CI runs) a read-only bind mount of the file in a mount namespace of its own."""
+    db.chmod(0o400)
+    if os.geteuid() != 0:
+        result = CliRunner().invoke(main, list(args))
+        return result.exit_code, result.output
+    if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
+        pytest.skip("root without a mount namespace (unshare -m) cannot make a file read-only")
+    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" "$0" && shift && exec "$@"'
+    command = ["unshare", "-m", "sh", "-c", script, str(db), "--", *qa_command(*args)]
+    done = subprocess.run(command, capture_output=True, text=True, env=qa_env(), timeout=300)
+    return done.returncode, done.stdout + done.stderr
+
+
 def test_a_read_only_store_can_be_listed_but_not_run_into(tmp_path, site):
     db = tmp_path / "qa.db"
     qa("ingest", "--config", str(site.config), "--db", str(db))
-    db.chmod(0o400)
-    code, output = qa("runs", "--db", str(db))
+    code, output = _read_only(db, "runs", "--db", str(db))
     assert code == 0, output
-    result = CliRunner().invoke(main, ["run", "--config", str(site.config), "--db", str(db)])
-    assert result.exit_code != 0 and "cannot be written" in result.output
+    code, output = _read_only(db, "run", "--config", str(site.config), "--db", str(db))
+    assert code != 0 and f"{db} cannot be written" in output, output
+
+
+def test_a_recording_linked_from_outside_is_refused_naming_link_target_and_fix(site, tmp_path):
+    (linked,) = [p for p in site.planted if "outside the store" in p.reason]
+    code, output = qa("ingest", "--config", str(site.config), "--dry-run", "--json")
+    decision = _decisions(output)[shown(linked.path)]
+    assert decision["action"] == "fail" and code == 1
+    target = str(site.root / "elsewhere" / linked.path.rsplit("/", 1)[1])
+    assert linked.path in decision["reason"] and target in decision["reason"]
+    assert "allowed_link_roots" in decision["reason"]
+    # Once its folder is allowed (relative to the config's folder), it is taken like any other.
+    allowed = tmp_path / "site.toml"
+    text = site.config.read_text().replace('store = "monitor"', f'store = "{site.store}"')
+    text = text.replace('cdr_csv = "Master.csv"', f'cdr_csv = "{site.root / "Master.csv"}"')
+    text = text.replace('queue_log = "queue_log"', f'queue_log = "{site.root / "queue_log"}"')
+    text = text.replace('rubrics = "rubrics"', f'rubrics = "{site.root / "rubrics"}"')
+    (tmp_path / "elsewhere").symlink_to(site.root / "elsewhere")
+    allowed.write_text('allowed_link_roots = ["elsewhere"]\n' + text)
+    _, output = qa("ingest", "--config", str(allowed), "--dry-run", "--json")
+    decision = _decisions(output)[shown(linked.path)]
+    assert decision["action"] == "take" and decision["call_id"] == linked.uniqueid

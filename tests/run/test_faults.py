@@ -5,17 +5,18 @@ copy cut short, a header claiming 37 hours, an mp3 of random bytes, a symlink lo
 Master.csv and queue_log lines. The run never stops: every good call is done exactly once, every
 bad one is recorded with a reason naming it (in the report, the database and the ledger), the
 truncated call is kept out of agent records until a reviewer has checked it, and a second run
-(and a run after a SIGKILL mid-way) does nothing twice."""
+(and runs killed with SIGKILL at seeded random points, then resumed) does nothing twice."""
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import sqlite3
 
 import pytest
-from batch_sites import start_qa, wait_for
+from batch_sites import start_qa
 from click.testing import CliRunner
 from fault_store import AGENT, build_fault_site
 
@@ -26,6 +27,7 @@ from qa.ingest.paths import shown
 from qa.records.agents import agent_records
 from qa.review.state import Decision, ItemChoice
 from qa.review.submit import submit_review
+from qa.runtime import KILL_AT
 
 pytestmark = pytest.mark.models
 
@@ -118,29 +120,69 @@ def test_a_truncated_call_is_marked_and_counts_for_the_agent_only_once_reviewed(
     assert record.calls_scored == good + 1  # checked by a person: it counts
 
 
-def test_a_run_killed_midway_then_resumed_does_every_good_call_exactly_once(tmp_path):
+#: The chain of kills: (checkpoint, the largest pass count to pick from). Each ``qa run`` is killed
+#: with SIGKILL by ``QA_KILL_AT`` (qa/runtime.py) at a seeded random pass of its checkpoint: while
+#: ingest lists the store, before ingest saves its ledger, between the speech engine's steps of a
+#: call, inside a call's save transaction, between two calls' transactions, after the run row is
+#: finished (before its report), before the after-run alerts. Then a run goes to the end.
+KILLS = (("ingest", 20), ("ledger", 1), ("speech", 6), ("save", 2), ("saved", 2),
+         ("finish", 1), ("alerts", 1))  # fmt: skip
+#: Runs killed after their run row was started but before it was finished: marked crashed.
+CRASHED = ("speech", "save", "saved")
+
+
+def test_runs_killed_at_random_points_then_resumed_do_every_good_call_exactly_once(tmp_path):
+    seed = int(os.environ.get("QA_FAULT_SEED", "15"))
+    rng = random.Random(seed)
     site = build_fault_site(tmp_path)
     db = tmp_path / "qa.db"
-    args = ("run", "--config", str(site.config), "--db", str(db))
-
-    def done() -> int:
+    args = ("run", "--config", str(site.config), "--db", str(db), "--workers", "1")
+    files = sum(len(names) for _, _, names in os.walk(site.store))
+    points = [(name, rng.randint(1, min(most, files // 2))) for name, most in KILLS]
+    for name, nth in points:
+        log = tmp_path / f"killed-{name}.log"
+        run = start_qa(*args, log=log, env={KILL_AT: f"{name}:{nth}"})
         try:
-            return _query(site, "select count(*) from calls where status = 'done'")[0][0]
-        except sqlite3.Error:
-            return 0
-
-    run = start_qa(*args, log=tmp_path / "killed.log")
-    try:
-        assert wait_for(lambda: done() >= 2, timeout=400), (tmp_path / "killed.log").read_text()
-        os.kill(run.pid, signal.SIGKILL)
-        run.wait(timeout=30)
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
+            code = run.wait(timeout=600)
+        finally:
+            if run.poll() is None:
+                os.killpg(run.pid, signal.SIGKILL)
+        assert code == -signal.SIGKILL, (seed, name, nth, code, log.read_text())
     code, output = qa(*args, "--json")
     assert code == 1, output
+    context = f"seed {seed}, killed at {points}"
+
     good = {p.uniqueid for p in site.by_run("done", "truncated")}
-    done_rows = _query(site, "select call_id, status from calls where status = 'done'")
-    assert {call for call, _ in done_rows} == good
+    done_rows = _query(site, "select call_id from calls where status = 'done'")
+    assert {call for (call,) in done_rows} == good, context
     saved = _query(site, "select call_id, count(*) from transcripts group by 1")
-    assert dict(saved) == dict.fromkeys(good, 1)
+    assert dict(saved) == dict.fromkeys(good, 1), context
+    done = _query(site, "select call_id, count(*) from run_calls where status = 'done' group by 1")
+    assert dict(done) == dict.fromkeys(good, 1), context  # saved once, by one run
+    rubrics = _query(site, "select call_id, count(*) from scorecards group by 1")
+    assert dict(rubrics) == dict.fromkeys(good, 1), context
+    assert _query(site, "select count(*) from calls where status = 'pending'") == [(0,)]
+    for orphans in (
+        "select count(*) from item_results where scorecard_id not in (select id from scorecards)",
+        "select count(*) from flags where scorecard_id not in (select id from scorecards)",
+        "select count(*) from scorecards where call_id not in "
+        "(select call_id from calls where status = 'done')",
+    ):
+        assert _query(site, orphans) == [(0,)], (orphans, context)
+
+    recorded = _query(site, "select status, reason from run_calls where status != 'done'")
+    for planted in site.by_run("failed", "skipped"):
+        name = shown(planted.path.rsplit("/", 1)[1])
+        assert any(
+            status == planted.run
+            and planted.reason in reason
+            and (name in reason or planted.run == "skipped")
+            for status, reason in recorded
+        ), (planted, context)
+
+    crashed = sum(1 for name, _ in points if name in CRASHED)
+    statuses = [status for (status,) in _query(site, "select status from runs order by run_id")]
+    # the runs killed in ingest never started a run row; the one killed after finishing it (and
+    # the one killed before its alerts) finished; the last one finished
+    assert statuses == ["crashed"] * crashed + ["finished"] * 3, context
+    assert _query(site, "select count(*) from run_lock") == [(0,)], context
