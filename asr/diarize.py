@@ -15,7 +15,9 @@ The pieces, all local (``qa models fetch`` installs them):
    over the shared seconds, so the local speaker that is active with an anchor's speaker is that
    speaker (*stitching*). A local speaker no anchor explains is embedded after all and joins the
    nearest cluster;
-5. pyannote's aggregation rebuilds the timeline from all the clustered windows.
+5. pyannote's aggregation rebuilds the timeline from all the clustered windows;
+6. a short turn that overlaps no other is embedded on its own and moves to a clearly nearer
+   voice (a one-word reply between two long turns of the other party).
 
 Embedding every window (what the sliding step alone would do) cost five CAM++ passes per second
 of audio at the old 2 s step and was 80% of a mono call's diarization time; the anchors cut that
