@@ -15,12 +15,15 @@ The pieces, all local (``qa models fetch`` installs them):
    over the shared seconds, so the local speaker that is active with an anchor's speaker is that
    speaker (*stitching*). A local speaker no anchor explains is embedded after all and joins the
    nearest cluster;
-5. pyannote's aggregation rebuilds the timeline from all the clustered windows.
+5. pyannote's aggregation rebuilds the timeline from all the clustered windows;
+6. a short turn that overlaps no other is embedded on its own and moves to a clearly nearer
+   voice (a one-word reply between two long turns of the other party).
 
-Embedding every window (what the sliding step alone would do) costs five CAM++ passes per second
-of audio at the default step and was 80% of a mono call's diarization time; the anchors cut that
-to about one, and the windows in between keep the step's fine boundaries (docs/benchmarks.md,
-"Mono calls").
+Embedding every window (what the sliding step alone would do) cost five CAM++ passes per second
+of audio at the old 2 s step and was 80% of a mono call's diarization time; the anchors cut that
+to about one, and the windows in between keep the step's boundaries. Segmentation is then what
+scales with the step, so the default is a 5 s step: as accurate on pyannote's call as the 2 s one
+(docs/benchmarks.md, "Mono calls").
 
 pyannote's full ``SpeakerDiarization`` pipeline is not used: it accepts only pyannote-format
 embedding models and its VBx clustering needs a PLDA file that no installable package ships.
@@ -72,9 +75,10 @@ with warnings.catch_warnings():
 
 log = logging.getLogger(__name__)
 
-#: window step as a fraction of the 10 s segmentation window; embeddings dominate the cost and
-#: scale with 1/step (see docs/models.md for the accuracy/speed measurements)
-SEGMENTATION_STEP = 0.2
+#: window step as a fraction of the 10 s segmentation window (5 s): since only the anchors are
+#: embedded, segmentation is the cost that scales with 1/step; the 5 s step was as accurate as the
+#: 2 s one on pyannote's call (docs/models.md, docs/benchmarks.md "Mono calls")
+SEGMENTATION_STEP = 0.5
 #: seconds between anchor windows, the windows whose local speakers are embedded (the 10 s window
 #: length: the anchors tile the call once)
 EMBEDDING_EVERY_S = 10.0
@@ -88,6 +92,12 @@ DISTINCT_SPEAKER_DISTANCE = 0.5
 MIN_ACTIVE_RATIO = 0.2
 #: clusters with fewer members than this are folded into the nearest large one
 MIN_CLUSTER_SIZE = 3
+#: a turn this short that overlaps no other is embedded on its own: the segmentation model can
+#: give a one-word reply ("Fine.", "嗯") between two long turns of the other party to that party's
+#: local speaker in every window that holds it, so no clustering of windows can tell them apart
+SHORT_TURN_S = 2.0
+#: ... and moves to another cluster when that one is nearer by this much, and not a distinct voice
+RELABEL_MARGIN = 0.2
 
 
 class DiarizationError(Exception):
@@ -200,7 +210,8 @@ class Diarizer:
         most = 1 if exclusive else min(max_speakers, int(clusters.max()) + 1)
         count.data = np.minimum(count.data, most).astype(np.int8)
         annotation = _reconstruct(segmentations, clusters, count)
-        segments = _to_segments(annotation, duration=audio.numel() / SAMPLE_RATE)
+        turns = _turns(annotation, duration=audio.numel() / SAMPLE_RATE)
+        segments = _named(self._relabel_short_turns(features, turns, centroids))
         log.info(
             "diarized %.1f s of audio in %.1f s: %d speakers, %d segments",
             audio.numel() / SAMPLE_RATE,
@@ -271,6 +282,34 @@ class Diarizer:
             vector = _unit(self._embedder.embed(frames)[np.newaxis, :])
             clusters[w, k] = int(cdist(vector, centroids, metric="cosine").argmin())
         return clusters
+
+    def _relabel_short_turns(
+        self, features: torch.Tensor, turns: list[tuple[float, float, int]], centroids: np.ndarray
+    ) -> list[tuple[float, float, int]]:
+        """Embed each short turn that overlaps no other on its own and give it to the cluster
+        it is clearly nearer to (``SHORT_TURN_S``, ``RELABEL_MARGIN``)."""
+        if len(centroids) < 2:
+            return turns
+        centres = np.arange(features.shape[0]) * FRAME_SHIFT_S + FRAME_LENGTH_S / 2
+        relabelled = []
+        for start, end, label in turns:
+            overlapped = any(other != label and s < end and start < e for s, e, other in turns)
+            inside = np.flatnonzero((centres >= start) & (centres < end))
+            if end - start > SHORT_TURN_S or overlapped or inside.size < self._embedder.MIN_FRAMES:
+                relabelled.append((start, end, label))
+                continue
+            vector = _unit(self._embedder.embed(features[inside])[np.newaxis, :])
+            distances = cdist(vector, centroids, metric="cosine")[0]
+            nearest = int(distances.argmin())
+            if (
+                nearest != label
+                and distances[nearest] < DISTINCT_SPEAKER_DISTANCE
+                and distances[label] - distances[nearest] >= RELABEL_MARGIN
+            ):
+                log.info("%.1f-%.1f s: a short turn moves to the voice it is nearer", start, end)
+                label = nearest
+            relabelled.append((start, end, label))
+        return relabelled
 
 
 def _anchor_windows(segmentations: SlidingWindowFeature) -> np.ndarray:
@@ -458,13 +497,18 @@ def _reconstruct(
     return SpeakerDiarizationMixin.to_annotation(discrete)
 
 
-def _to_segments(annotation: Annotation, *, duration: float) -> list[SpeakerSegment]:
+def _turns(annotation: Annotation, *, duration: float) -> list[tuple[float, float, int]]:
+    """(start, end, cluster) of each turn in time order."""
     turns = [  # the last window is padded past the end of the audio: clip to it
         (float(turn.start), min(float(turn.end), duration), int(label))
         for turn, _, label in annotation.itertracks(yield_label=True)
         if turn.start < duration
     ]
-    turns.sort()
+    return sorted(turns)
+
+
+def _named(turns: list[tuple[float, float, int]]) -> list[SpeakerSegment]:
+    """The turns as segments, speakers named by first appearance."""
     names: dict[int, str] = {}
     for _, _, label in turns:  # SPEAKER_00 is whoever speaks first
         names.setdefault(label, f"SPEAKER_{len(names):02d}")

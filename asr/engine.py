@@ -78,7 +78,7 @@ class SpeechOptions:
     merge_gap: float = 1.0  # one speaker's speech closer than this is one turn
     verify_models: bool = True  # check the pinned models' hashes before loading
     batch_size: int = 0  # > 0: batched Whisper decoding (GPU); see asr.transcribe
-    diarization_step: float = 0.2  # mono: window step / 10 s window (docs/models.md)
+    diarization_step: float = 0.5  # mono: window step / 10 s window (docs/models.md)
 
     @classmethod
     def coerce(cls, value: SpeechOptions | dict[str, Any] | None) -> SpeechOptions:

@@ -289,7 +289,7 @@ class Config(BaseModel):
         default=8, ge=0, description="Whisper chunks decoded at once on cuda; 0: sequential."
     )
     diarization_step: float = Field(
-        default=0.2,
+        default=0.5,
         gt=0,
         le=1,
         description="Mono calls: the diarizer's window step as a share of its 10 s window.",
