@@ -7,7 +7,8 @@ Sets (``benchmarks/dialogues/``, see its README for sources, licences and labell
   it): STAR (English task dialogues; identity before a change from the logged API calls),
   CrossWOZ (Mandarin), and real customer complaints (English);
 - clean real text for the false-flag rate: ``clean-en`` (STAR, banking77, DSTC11) and
-  ``clean-zh`` (CrossWOZ, KdConv), split by the same rule; every flag raised on a dialogue not
+  ``clean-zh`` (CrossWOZ, KdConv) and ``clean-zh-lccc`` (LCCC Weibo chit-chat, no 200-dialogue
+  sample), split by the same rule; every flag raised on a dialogue not
   labelled a complaint counts as false.
 
 Per item: accuracy over every labelled dialogue, and precision / recall of **fail** verdicts (a
@@ -37,7 +38,7 @@ REPO = Path(__file__).resolve().parents[2]
 DIALOGUES = REPO / "benchmarks" / "dialogues"
 #: labelled sets: file stem → language
 LABELLED = {"star": "en", "crosswoz": "zh", "complaints-en": "en", "complaints-en-utterances": "en"}
-CLEAN = {"clean-en": "en", "clean-zh": "zh"}
+CLEAN = {"clean-en": "en", "clean-zh": "zh", "clean-zh-lccc": "zh"}
 ITEMS = ("identity_verification", "greeting", "closing", "satisfaction_invite")
 #: flags that must not be raised on clean text: a complaint (and the agent's taboo wording)
 SEVERE_FLAGS = ("complaint",)
@@ -302,6 +303,8 @@ def run_verdict_bench(options: VerdictBenchOptions | None = None) -> VerdictRepo
         for stem, language in CLEAN.items():
             name = f"{stem}.sample.jsonl" if opts.clean_sample else f"{stem}.jsonl.gz"
             path = opts.dialogues / name
+            if opts.clean_sample and not path.is_file():
+                continue  # a corpus without a committed sample runs only in full
             every = read_transcripts(path, language=language, direction=Direction.INBOUND)
             for part in opts.parts:
                 # the labelled sets' split rule (benchmarks/dialogues/README.md)
