@@ -177,8 +177,8 @@ def status_html(detail: CallDetail | None, zone: tzinfo = UTC) -> str:
     return f'<div id="qa-review-state">{text}</div>'
 
 
-#: the most items one call's form shows (the sample rubrics have 5-9 per call)
-MAX_ITEMS = 24
+#: the most items one call's form shows (the sample rubrics have 11 and 12)
+MAX_ITEMS = 16
 
 #: the form's fixed components (ReviewPanel.parts), in the order :func:`form_values` fills them
 FORM_PARTS = (
