@@ -3,7 +3,9 @@
 For each item of the call's latest scorecards the reviewer confirms, rejects (pass <-> fail) or
 overrides (a verdict and a comment saying why) the machine's verdict, may add a comment on the call,
 and submits (qa.review.submit). Claim and Release take the call and give it back
-(qa.review.assignment). The form is drawn per call with ``gr.render``; what it shows and whether it
+(qa.review.assignment). The form is built once with a fixed set of components (MAX_ITEMS item
+rows, shown, hidden and filled by the event that opens a call, so Submit → next call is one round
+trip); what it shows and whether it
 can be changed is decided on the server from the user's role and the review (qa.access.permissions),
 and submitting checks it all again.
 """
@@ -41,11 +43,14 @@ from ui.context import AppContext, refused
 from ui.render import CSS, audit_html, expandable_html, local_time
 
 __all__ = [
+    "FORM_PARTS",
+    "MAX_ITEMS",
     "PANEL_OUTPUTS",
     "FormItem",
     "ReviewForm",
     "ReviewPanel",
     "form_for",
+    "form_values",
     "panel_values",
     "status_html",
 ]
@@ -172,14 +177,73 @@ def status_html(detail: CallDetail | None, zone: tzinfo = UTC) -> str:
     return f'<div id="qa-review-state">{text}</div>'
 
 
+#: the most items one call's form shows (the sample rubrics have 11 and 12)
+MAX_ITEMS = 16
+
+#: the form's fixed components (ReviewPanel.parts), in the order :func:`form_values` fills them
+FORM_PARTS = (
+    "note",
+    "bar",
+    *(
+        f"{part}{slot}"
+        for slot in range(MAX_ITEMS)
+        for part in ("row", "decision", "verdict", "comment")
+    ),
+    "comment",
+    "keys",
+    "machine",
+)
+_NAMED = ("status", "claim", "release", "next", "form", "audit")
 #: the panel's components, in the order of :attr:`ReviewPanel.outputs` and :func:`panel_values`
-PANEL_OUTPUTS = ("status", "claim", "release", "next", "form", "audit")
+PANEL_OUTPUTS = (*_NAMED, *FORM_PARTS)
+
+
+def form_values(form: ReviewForm) -> list[Any]:
+    """The fixed form components' updates for ``form``, in :data:`FORM_PARTS` order: one row per
+    item (titled, decided, editable or not), the other rows hidden."""
+    shown = form.items[:MAX_ITEMS]
+    note = form.note
+    if len(form.items) > MAX_ITEMS:
+        note = (note + " " if note else "") + (
+            f"This call has {len(form.items)} items; the form shows the first {MAX_ITEMS}: "
+            "review the rest with `qa review submit`."
+        )
+    editable = form.editable and bool(shown)
+    values: list[Any] = [
+        gr.Markdown(escape(note), visible=bool(note)),
+        gr.Row(visible=editable),
+    ]
+    for slot in range(MAX_ITEMS):
+        if slot >= len(shown):
+            values += [gr.Row(visible=False), gr.skip(), gr.skip(), gr.skip()]
+            continue
+        item = shown[slot]
+        critical = " · critical" if item.critical else ""
+        choices = [c for c in DECISION_CHOICES
+                   if item.machine is not Verdict.NA or c[1] != "rejected"]  # fmt: skip
+        values += [
+            gr.Row(visible=True, elem_id=f"qa-review-{item.slug}"),
+            gr.Radio(choices=choices, value=item.decision.value, interactive=form.editable,
+                     label=f"{item.title} — machine: {_LABELS[item.machine]}{critical}",
+                     elem_id=f"qa-decision-{item.slug}"),
+            gr.Dropdown(VERDICT_CHOICES, value=item.verdict.value, interactive=form.editable,
+                        elem_id=f"qa-verdict-{item.slug}"),
+            gr.Textbox(value=item.comment, interactive=form.editable,
+                       elem_id=f"qa-comment-{item.slug}"),
+        ]  # fmt: skip
+    values += [
+        gr.Textbox(value=form.comment, interactive=form.editable, visible=bool(shown)),
+        gr.HTML(visible=editable),
+        json.dumps([item.machine.value for item in shown]),
+    ]
+    return values
 
 
 def panel_values(detail: CallDetail | None, user: User, zone: tzinfo = UTC) -> list:
     """The panel's values for ``detail`` as ``user`` sees it, in :data:`PANEL_OUTPUTS` order:
     where the review stands, whether Claim, Release and Next call show, the form, the audit
     trail (times in the site's ``zone``)."""
+    form = form_for(detail, user)
     may_claim = may_release = False
     if detail is not None and detail.reviewed and can(user.role, Action.REVIEW_CALLS):
         review = detail.review
@@ -195,8 +259,9 @@ def panel_values(detail: CallDetail | None, user: User, zone: tzinfo = UTC) -> l
         gr.Button(visible=may_claim),
         gr.Button(visible=may_release),
         gr.Button(visible=can(user.role, Action.REVIEW_CALLS)),
-        form_for(detail, user),
+        form,
         audit_html(detail.audit_trail, zone) if detail is not None else "",
+        *form_values(form),
     ]
 
 
@@ -207,6 +272,14 @@ KEYS_HELP = (
     "<kbd>c</kbd> confirm · <kbd>r</kbd> reject · <kbd>o</kbd> override · <kbd>a</kbd> confirm "
     "all · <kbd>s</kbd> submit · <kbd>n</kbd> next call"
 )
+
+
+#: Confirm all, in the browser: every row confirmed, its verdict the machine's (the page holds
+#: the machine's verdicts as JSON in a hidden field, filled when the call opens)
+CONFIRM_ALL_JS = (
+    "(m) => { const v = JSON.parse(m || '[]'); const n = MAX_ITEMS; "
+    "return [...Array(n).fill('confirmed'), ...Array.from({length: n}, (_, i) => v[i] || 'na')]; }"
+).replace("MAX_ITEMS", str(MAX_ITEMS))
 
 
 def _opposite(verdict: Verdict) -> Verdict:
@@ -247,7 +320,8 @@ class ReviewPanel:
             self.next = gr.Button("Next call ▶", size="sm", elem_id="qa-review-next", visible=False)
         self.form = gr.State(None)
         self.changed = gr.State(0)  # bumped on every change of a review: the lists listen
-        self._draw()
+        self.parts: dict[str, Any] = {}
+        self._build_form()
         with gr.Accordion("Audit trail", open=False, elem_id="qa-audit-trail"):
             self.audit = gr.HTML("", elem_id="qa-audit", css_template=CSS)
         acted = [*self.outputs, self.changed]
@@ -256,7 +330,8 @@ class ReviewPanel:
 
     @property
     def outputs(self) -> list[Any]:
-        return [getattr(self, name) for name in PANEL_OUTPUTS]
+        named = {name: getattr(self, name) for name in PANEL_OUTPUTS[: len(_NAMED)]}
+        return [named.get(name) or self.parts[name] for name in PANEL_OUTPUTS]
 
     def opens_calls_in(
         self, view: list[Any], open_call: Callable[[User, str | None], list[Any]]
@@ -265,6 +340,22 @@ class ReviewPanel:
         filled by ``open_call(user, call_id)``."""
         self.view, self._open = view, open_call
         self.next.click(self._next, inputs=self.form, outputs=[*view, self.changed])
+        rows, comment = self._rows, self.parts["comment"]
+
+        def on_submit(values: dict[Any, Any], request: gr.Request) -> list:
+            # A set of inputs arrives as one dict keyed by component, whatever their number.
+            user = self.ctx.allowed(request, Action.REVIEW_CALLS)
+            form = values[self.form]
+            if form is None or form.call_id is None:
+                return refused("Open a call first.", len(self.view) + 1)
+            chosen = [[values[part] for part in row] for row in rows[: len(form.items)]]
+            return self.submit(user, form, chosen, values[comment])
+
+        self._submit.click(
+            on_submit,
+            inputs={self.form, *(part for row in rows for part in row), comment},
+            outputs=[*view, self.changed],
+        )
 
     def values(self, detail: CallDetail | None, user: User) -> list:
         """The panel's values for ``detail`` as ``user`` sees it, in :attr:`outputs` order."""
@@ -357,73 +448,40 @@ class ReviewPanel:
         gr.Info(f"Review of call {form.call_id} submitted ({review.status.value}); {after}.")
         return [*view, time.monotonic_ns()]
 
-    def _draw(self) -> None:
-        @gr.render(inputs=[self.form], triggers=[self.form.change])
-        def draw(form: ReviewForm | None) -> None:
-            if form is None:
-                return
-            if form.note:
-                gr.Markdown(escape(form.note), elem_id="qa-review-note")
-            if not form.items:
-                return
-            if form.editable:
-                with gr.Row(elem_classes=["qa-review-bar"]):
-                    submit = gr.Button("Submit review", variant="primary", size="sm",
-                                       elem_id="qa-review-submit")  # fmt: skip
-                    confirm_all = gr.Button("Confirm all", size="sm",
-                                            elem_id="qa-review-confirm-all")  # fmt: skip
-            fields: list[list[Any]] = [[], [], []]
-            for item in form.items:
-                with gr.Row(elem_id=f"qa-review-{item.slug}", elem_classes=["qa-review-item"]):
-                    critical = " · critical" if item.critical else ""
-                    # The item's title and the machine's verdict label its decision: one block
-                    # less per item, so more of the form fits beside the transcript.
-                    choices = [c for c in DECISION_CHOICES
-                               if item.machine is not Verdict.NA or c[1] != "rejected"]  # fmt: skip
-                    fields[0].append(
-                        gr.Radio(choices, value=item.decision.value,
-                                 label=f"{item.title} — machine: {_LABELS[item.machine]}{critical}",
-                                 interactive=form.editable, elem_id=f"qa-decision-{item.slug}")
-                    )  # fmt: skip
-                    fields[1].append(
-                        gr.Dropdown(VERDICT_CHOICES, value=item.verdict.value,
-                                    label="Verdict (override)", interactive=form.editable,
-                                    elem_id=f"qa-verdict-{item.slug}")
-                    )  # fmt: skip
-                    fields[2].append(
-                        gr.Textbox(value=item.comment, label="Comment (required to override)",
-                                   interactive=form.editable, elem_id=f"qa-comment-{item.slug}")
-                    )  # fmt: skip
-            comment = gr.Textbox(
-                value=form.comment,
-                label="Comment on the call",
-                lines=2,
-                interactive=form.editable,
-                elem_id="qa-review-comment",
-            )
-            if not form.editable:
-                return
-            gr.HTML(KEYS_HELP, elem_id="qa-keys-help", css_template=CSS)
-            rows = list(zip(*fields, strict=True))
-            for radio, dropdown, _ in rows:
-                # Picking a verdict is overriding: the tick follows (the server agrees).
-                dropdown.input(None, inputs=None, outputs=radio, js="() => 'overridden'")
-            confirmed = [Decision.CONFIRMED.value] * len(rows)
-            machine = [item.machine.value for item in form.items]
-            # In the browser: no round trip to the server for what the page already knows.
-            confirm_all.click(None, inputs=None, outputs=[*fields[0], *fields[1]],
-                              js=f"() => {json.dumps([*confirmed, *machine])}")  # fmt: skip
-
-            def on_submit(values: dict[Any, Any], request: gr.Request) -> list:
-                # A set of inputs arrives as one dict keyed by component, whatever their number.
-                user = self.ctx.allowed(request, Action.REVIEW_CALLS)
-                chosen = [[values[part] for part in row] for row in rows]
-                return self.submit(user, form, chosen, values[comment])
-
-            submit.click(
-                on_submit,
-                inputs={*fields[0], *fields[1], *fields[2], comment},
-                outputs=[*self.view, self.changed],
-            )
-
-        self._draw_fn = draw  # keeps the render function referenced with the panel
+    def _build_form(self) -> None:
+        """The form's fixed components: a note, the Submit/Confirm all bar, :data:`MAX_ITEMS`
+        item rows (hidden until a call fills them), the call's comment and the keys. They are
+        filled by the same event that opens a call (:func:`form_values`), so Submit → the next
+        call's form ready is one round trip."""
+        parts = self.parts
+        parts["note"] = gr.Markdown("", elem_id="qa-review-note", visible=False)
+        with gr.Row(elem_classes=["qa-review-bar"], visible=False) as parts["bar"]:
+            submit = gr.Button("Submit review", variant="primary", size="sm",
+                               elem_id="qa-review-submit")  # fmt: skip
+            confirm_all = gr.Button("Confirm all", size="sm", elem_id="qa-review-confirm-all")
+        rows: list[tuple[Any, Any, Any]] = []
+        for slot in range(MAX_ITEMS):
+            with gr.Row(visible=False, elem_id=f"qa-review-slot{slot}",
+                        elem_classes=["qa-review-item"]) as parts[f"row{slot}"]:  # fmt: skip
+                radio = gr.Radio(DECISION_CHOICES, value=Decision.CONFIRMED.value,
+                                 elem_id=f"qa-decision-slot{slot}")  # fmt: skip
+                dropdown = gr.Dropdown(VERDICT_CHOICES, value=Verdict.NA.value,
+                                       label="Verdict (override)",
+                                       elem_id=f"qa-verdict-slot{slot}")  # fmt: skip
+                note = gr.Textbox(label="Comment (required to override)",
+                                  elem_id=f"qa-comment-slot{slot}")  # fmt: skip
+            parts[f"decision{slot}"], parts[f"verdict{slot}"] = radio, dropdown
+            parts[f"comment{slot}"] = note
+            rows.append((radio, dropdown, note))
+            # Picking a verdict is overriding: the tick follows (the server agrees).
+            dropdown.input(None, inputs=None, outputs=radio, js="() => 'overridden'")
+        parts["comment"] = gr.Textbox("", label="Comment on the call", lines=2, visible=False,
+                                      elem_id="qa-review-comment")  # fmt: skip
+        parts["keys"] = gr.HTML(KEYS_HELP, elem_id="qa-keys-help", css_template=CSS,
+                                visible=False)  # fmt: skip
+        # The machine's verdicts, in the page for Confirm all: no round trip for what it knows.
+        parts["machine"] = gr.Textbox("[]", visible="hidden", elem_id="qa-review-machine")
+        radios, dropdowns = [r[0] for r in rows], [r[1] for r in rows]
+        confirm_all.click(None, inputs=parts["machine"], outputs=[*radios, *dropdowns],
+                          js=CONFIRM_ALL_JS)  # fmt: skip
+        self._submit, self._rows = submit, rows
