@@ -13,10 +13,14 @@ sentence.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from scoring.phrases import primary_language
 from scoring.schema import DEFAULT_INTENT_THRESHOLD, IntentLibrary, IntentSpec
@@ -64,6 +68,29 @@ def _pick(lists: dict[str, tuple[str, ...]], language: str) -> tuple[str, ...]:
     if own or shared:
         return own + shared
     return _every_language(lists)
+
+
+_BLAS_LOCK = threading.Lock()
+_BLAS: list[Any] = []  # the BLAS libraries' controllers, found on first use
+
+
+def _one_blas_thread() -> AbstractContextManager[object]:
+    """BLAS limited to one thread (restored after): a call's product is small (~100 × 512 ×
+    ~100), and OpenBLAS spreading it over the cores costs 5-30× its arithmetic in waking and
+    spinning threads, more on a busy machine — CPU time a server scoring many calls at once
+    spends for nothing. Scoring threads take the lock one at a time, so each restores what it
+    found."""
+    if not _BLAS:
+        _BLAS.append(ThreadpoolController().select(user_api="blas"))
+    blas = _BLAS[0]
+    return blas.limit(limits=1) if blas.lib_controllers else nullcontext()
+
+
+def product(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """``rows @ columns.T`` on one BLAS thread (see :func:`_one_blas_thread`)."""
+    with _BLAS_LOCK, _one_blas_thread():
+        result: np.ndarray = rows @ columns.T
+    return result
 
 
 class ExampleTable:
@@ -208,7 +235,7 @@ class MeaningMatcher:
         """rows × plans: whether the row reaches some example's threshold of the plan."""
         if self._passes is None:
             table = self._table
-            similarity = self._vectors.vectors @ table.matrix(self._encode).T
+            similarity = product(self._vectors.vectors, table.matrix(self._encode))
             self._margin = similarity[:, table.layout] - table.thresholds
             if self._margin.shape[1]:
                 self._passes = np.maximum.reduceat(self._margin, table.starts, axis=1) >= 0
@@ -245,7 +272,7 @@ class MeaningMatcher:
         best_similarity = margin[np.arange(len(rows)), best] + plan.thresholds[best]
         near = plan.near_vectors(self._encode)
         if len(near):
-            closest_near = (self._vectors.vectors[rows] @ near.T).max(axis=1)
+            closest_near = product(self._vectors.vectors[rows], near).max(axis=1)
             keep = best_similarity > closest_near
             rows, best, best_similarity = rows[keep], best[keep], best_similarity[keep]
         found: dict[int, IntentHit] = {}

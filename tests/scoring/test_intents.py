@@ -80,3 +80,23 @@ def test_evidence_quotes_the_sentence_the_example_and_the_similarity(probe: Rubr
     assert matched
     assert "I've refunded the forty dollars to your card.\" ≈ " in reason  # the sentence only
     assert "(0." in reason and "turn 0" in reason
+
+
+def test_intent_product_runs_on_one_blas_thread_and_leaves_the_setting_as_it_was() -> None:
+    """The call's small similarity product runs on one BLAS thread (threads woken for it cost
+    more CPU than the arithmetic), gives numpy's product, and the process keeps its own BLAS
+    thread count for everything else (the sentence encoder, other numpy work)."""
+    import numpy as np
+    from threadpoolctl import threadpool_info
+
+    from scoring.meaning import product
+
+    def blas_threads() -> list[int]:
+        return [int(lib["num_threads"]) for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    before = blas_threads()
+    rng = np.random.default_rng(1)
+    rows = rng.standard_normal((7, 512)).astype(np.float32)
+    columns = rng.standard_normal((3, 512)).astype(np.float32)
+    assert np.allclose(product(rows, columns), rows @ columns.T, atol=1e-4)
+    assert blas_threads() == before
