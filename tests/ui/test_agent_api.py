@@ -1,7 +1,7 @@
 """An agent calling the review app's Gradio API directly, over HTTP with their login cookie, never
 gets another agent's call: the server checks every request, whatever the page offered.
 
-The app is served in this process (``ui.app.serve(block=False)``) over tests/review_store.py's
+The app is served in this process (tests/gradio_api.py) over tests/review_store.py's
 store; bob is an agent linked to 1002 (the complaint call), Alice's good call is not his. The
 requests are what the browser sends: ``/login``, then ``/gradio_api/queue/join`` with the event's
 function index, its inputs and its event data, and the answer read from the event stream.
@@ -10,20 +10,18 @@ function index, its inputs and its event data, and the answer read from the even
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from browser import free_port
+from gradio_api import call_event, fn_index, served
 from review_store import build_review_store
 
 from qa.access.agent_links import link_agent
 from qa.access.roles import Role
 from qa.access.users import add_user
 from qa.db import open_db
-from ui.app import serve
 
 GOOD, COMPLAINT = "1763651705.11", "1763655760.42"
 PASSWORD = "a long enough password"
@@ -36,39 +34,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
     add_user(db, "bob", PASSWORD, Role.AGENT)
     link_agent(db, "bob", "1002")
     db.close()
-    port = free_port()
-    blocks = serve(db_path, port=port, block=False)
-    try:
-        yield blocks, f"http://127.0.0.1:{port}/"
-    finally:
-        blocks.close()
-
-
-def _fn_index(blocks: Any, module: str, name: str) -> int:
-    """The index of the event whose handler is ``name`` defined in ``module``'s build_tab."""
-    for index, fn in blocks.fns.items():
-        handler = getattr(fn, "fn", None)
-        if handler is not None and handler.__module__ == module and handler.__name__ == name:
-            return index
-    raise AssertionError(f"no event handled by {module}.{name}")
-
-
-def _call(client: httpx.Client, url: str, fn_index: int, data: list, event_data: Any) -> dict:
-    """Send one event as the browser does and return the final message of its stream."""
-    session = uuid.uuid4().hex
-    joined = client.post(f"{url}gradio_api/queue/join", json={
-        "data": data, "event_data": event_data, "fn_index": fn_index, "trigger_id": None,
-        "session_hash": session,
-    })  # fmt: skip
-    assert joined.status_code == 200, joined.text
-    with client.stream("GET", f"{url}gradio_api/queue/data",
-                       params={"session_hash": session}) as stream:  # fmt: skip
-        for line in stream.iter_lines():
-            if line.startswith("data:"):
-                message = json.loads(line[5:])
-                if message.get("msg") == "process_completed":
-                    return message
-    raise AssertionError("the event stream ended without a result")
+    with served(db_path) as app:
+        yield app
 
 
 def _select(call_id: str) -> dict:
@@ -82,17 +49,17 @@ def test_an_agent_gets_their_own_call_and_is_refused_anothers_through_the_api(ap
     with httpx.Client(timeout=60) as client:
         login = client.post(f"{url}login", data={"username": "bob", "password": PASSWORD})
         assert login.status_code == 200, login.text
-        open_own = _fn_index(blocks, "ui.my_calls", "on_select")
-        mine = _call(client, url, open_own, [], _select(COMPLAINT))
+        open_own = fn_index(blocks, "ui.my_calls", "on_select")
+        mine = call_event(client, url, open_own, [], _select(COMPLAINT))
         assert mine["success"] is True
         title = mine["output"]["data"][0]
         assert COMPLAINT in title and "5552223333" not in title  # the caller's number masked
-        theirs = _call(client, url, open_own, [], _select(GOOD))
+        theirs = call_event(client, url, open_own, [], _select(GOOD))
         assert theirs["success"] is False
         assert f"call '{GOOD}' is not one of your calls" in json.dumps(theirs)
         assert "Thank you for calling Acme" not in json.dumps(theirs)
         # The staff Calls tab's handler refuses an agent, even for their own call.
-        staff_open = _fn_index(blocks, "ui.calls", "on_select")
-        staff = _call(client, url, staff_open, [], {**_select(GOOD), "index": [0, 10],
+        staff_open = fn_index(blocks, "ui.calls", "on_select")
+        staff = call_event(client, url, staff_open, [], {**_select(GOOD), "index": [0, 10],
                                                     "row_value": [""] * 10 + [GOOD]})  # fmt: skip
         assert staff["success"] is False and "bob (agent) may not open calls" in json.dumps(staff)

@@ -6,22 +6,19 @@ Requests are the browser's: ``/login``, ``/gradio_api/queue/join``, the event st
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from browser import free_port
+from gradio_api import call_event, fn_index, logged_in, served
 from records_store import build_records_store
 from review_store import GOOD_ID, build_review_store
 
 from qa.access.roles import Role
 from qa.access.users import add_user
 from qa.db import open_db
-from ui.app import serve
 from ui.calls import HEADERS
 
 PASSWORD = "a long enough password"
@@ -34,44 +31,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
     add_user(db, "aude", PASSWORD, Role.AUDITOR)
     add_user(db, "otto", PASSWORD, Role.AUDITOR)
     db.close()
-    port = free_port()
-    blocks = serve(db_path, port=port, block=False)
-    try:
-        yield blocks, f"http://127.0.0.1:{port}/"
-    finally:
-        blocks.close()
-
-
-def _fn_index(blocks: Any, module: str, name: str) -> int:
-    for index, fn in blocks.fns.items():
-        handler = getattr(fn, "fn", None)
-        if handler is not None and handler.__module__ == module and handler.__name__ == name:
-            return index
-    raise AssertionError(f"no event handled by {module}.{name}")
-
-
-def _call(client: httpx.Client, url: str, fn_index: int, event_data: Any = None) -> dict:
-    session = uuid.uuid4().hex
-    joined = client.post(f"{url}gradio_api/queue/join", json={
-        "data": [], "event_data": event_data, "fn_index": fn_index, "trigger_id": None,
-        "session_hash": session,
-    })  # fmt: skip
-    assert joined.status_code == 200, joined.text
-    with client.stream("GET", f"{url}gradio_api/queue/data",
-                       params={"session_hash": session}) as stream:  # fmt: skip
-        for line in stream.iter_lines():
-            if line.startswith("data:"):
-                message = json.loads(line[5:])
-                if message.get("msg") == "process_completed":
-                    return message
-    raise AssertionError("the event stream ended without a result")
-
-
-def _login(url: str, username: str) -> httpx.Client:
-    client = httpx.Client(timeout=60)
-    login = client.post(f"{url}login", data={"username": username, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return client
+    with served(db_path) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
@@ -81,12 +42,8 @@ def calls_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, s
     add_user(db, "rita", PASSWORD, Role.REVIEWER)
     add_user(db, "rob", PASSWORD, Role.REVIEWER)
     db.close()
-    port = free_port()
-    blocks = serve(db_path, port=port, block=False)
-    try:
-        yield blocks, f"http://127.0.0.1:{port}/"
-    finally:
-        blocks.close()
+    with served(db_path) as app:
+        yield app
 
 
 def _file_links(value: Any) -> list[dict]:
@@ -101,14 +58,14 @@ def _file_links(value: Any) -> list[dict]:
 
 def test_a_calls_audio_link_works_only_for_the_session_that_opened_it(calls_app) -> None:
     blocks, url = calls_app
-    open_call = _fn_index(blocks, "ui.calls", "on_select")
+    open_call = fn_index(blocks, "ui.calls", "on_select")
     row = [""] * len(HEADERS)
     row[HEADERS.index("Call ID")] = GOOD_ID
     selection = {"index": [0, HEADERS.index("Call ID")], "value": GOOD_ID, "row_value": row,
                  "col_value": [GOOD_ID], "selected": True}  # fmt: skip
-    rita, rob = _login(url, "rita"), _login(url, "rob")
+    rita, rob = logged_in(url, "rita", PASSWORD), logged_in(url, "rob", PASSWORD)
     try:
-        opened = _call(rita, url, open_call, selection)
+        opened = call_event(rita, url, open_call, event_data=selection)
         assert opened["success"] is True, opened
         (audio,) = [link for link in _file_links(opened["output"]) if link["path"].endswith(".wav")]
         heard = rita.get(audio["url"])
@@ -123,10 +80,14 @@ def test_a_calls_audio_link_works_only_for_the_session_that_opened_it(calls_app)
 
 def test_an_export_link_works_for_its_session_only_and_once(app) -> None:
     blocks, url = app
-    export = _fn_index(blocks, "ui.complaints", "on_dnd")
-    aude, otto, anonymous = _login(url, "aude"), _login(url, "otto"), httpx.Client(timeout=60)
+    export = fn_index(blocks, "ui.complaints", "on_dnd")
+    aude, otto, anonymous = (
+        logged_in(url, "aude", PASSWORD),
+        logged_in(url, "otto", PASSWORD),
+        httpx.Client(timeout=60),
+    )
     try:
-        message = _call(aude, url, export)
+        message = call_event(aude, url, export)
         assert message["success"] is True, message
         download = message["output"]["data"][1]["value"]
         link, cached = download["url"], Path(download["path"])
@@ -141,7 +102,7 @@ def test_an_export_link_works_for_its_session_only_and_once(app) -> None:
         assert not cached.exists()  # deleted once downloaded
         assert aude.get(link).status_code == 404
         # otto's own export is his to fetch
-        theirs = _call(otto, url, export)["output"]["data"][1]["value"]
+        theirs = call_event(otto, url, export)["output"]["data"][1]["value"]
         assert theirs["path"] != download["path"]
         assert aude.get(theirs["url"]).status_code == 404
         assert otto.get(theirs["url"]).status_code == 200
