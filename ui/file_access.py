@@ -158,19 +158,20 @@ class FileAccessMiddleware:
             )
             await send({"type": "http.response.body", "body": body})
             return
-        whole = {"status": 0, "done": False}
+        status = {"code": 0}
+        spend = _is_export(path) and scope.get("method") == "GET"
 
         async def watching_send(message: dict) -> None:
             if message.get("type") == "http.response.start":
-                whole["status"] = message.get("status", 0)
-            elif message.get("type") == "http.response.body" and not message.get("more_body"):
-                whole["done"] = True
+                status["code"] = message.get("status", 0)
+            last = message.get("type") == "http.response.body" and not message.get("more_body")
+            if last and spend and status["code"] == 200:
+                # the whole file has been read: delete it before the last bytes go out, so a
+                # client that has its download never finds the file still there
+                self.forget(path)
             await send(message)
 
         await self.app(scope, receive, watching_send)
-        fetched = whole["status"] == 200 and whole["done"] and scope.get("method") == "GET"
-        if _is_export(path) and fetched:
-            self.forget(path)
 
 
 def file_access_middleware() -> list[Middleware]:

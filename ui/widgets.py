@@ -7,6 +7,7 @@ The tabs import this module and :mod:`ui.render`, never each other.
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -22,6 +23,10 @@ from qa.records.export import ExportTable
 from ui.context import AppContext
 
 EXPORT_MAX_AGE_S = 900.0
+#: Seconds an export's original stays in the private folder: Gradio copies it into its cache
+#: (what the browser downloads, deleted once fetched: ui.file_access) while the request that made
+#: it ends, so the original is only needed for that moment.
+EXPORT_ORIGINAL_KEEP_S = 60.0
 
 
 def parse_day(text: str | None, label: str) -> date | None:
@@ -36,10 +41,12 @@ def parse_day(text: str | None, label: str) -> date | None:
 
 
 def write_export(ctx: AppContext, table: ExportTable, username: str) -> Path:
-    """The table as a CSV file in the app's private temp folder (older exports are deleted),
-    readable by this user only: an auditor's export holds personal numbers unmasked."""
+    """The table as a CSV file in the app's private temp folder, readable by this user only (an
+    auditor's export holds personal numbers unmasked), deleted :data:`EXPORT_ORIGINAL_KEEP_S`
+    later (and any older ones left by a stopped timer on the next export)."""
     folder = ctx.audio_dir / "exports"
     folder.mkdir(mode=0o700, exist_ok=True)
+    folder.chmod(0o700)  # whatever the process umask (serve() sets 077; a library caller may not)
     cutoff = time.time() - EXPORT_MAX_AGE_S
     for old in folder.glob("*.csv"):
         if old.stat().st_mtime < cutoff:
@@ -48,6 +55,9 @@ def write_export(ctx: AppContext, table: ExportTable, username: str) -> Path:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with open(descriptor, "w", encoding="utf-8", newline="") as stream:
         table.write_csv(stream)
+    remover = threading.Timer(EXPORT_ORIGINAL_KEEP_S, path.unlink, kwargs={"missing_ok": True})
+    remover.daemon = True
+    remover.start()
     return path
 
 

@@ -10,6 +10,7 @@ tests/records_store.py for the Agents, Complaints and Audit tabs (rita reviewer,
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -26,7 +27,7 @@ from qa.db import open_db
 from qa.records.complaints import list_cases
 from qa.review.assignment import claim
 from qa.review.state import ReviewStatus, get_review
-from ui import agents, audit, calls, complaints, queues, users
+from ui import agents, audit, calls, complaints, queues, users, widgets
 from ui.context import AppContext
 from ui.widgets import CallView, parse_day
 
@@ -241,6 +242,25 @@ def test_the_do_not_disturb_list_is_masked_for_supervisors_and_refused_to_review
     assert "4155550109" not in Path(download.value["path"]).read_text(encoding="utf-8")
     with pytest.warns(UserWarning, match=r"rita \(reviewer\) may not export"):
         assert complaints.dnd_list(ctx, people[REVIEWER]) == [SKIP, SKIP]
+
+
+def test_an_exports_original_is_private_and_gone_a_moment_after_it_is_handed_out(
+    records_app, monkeypatch
+):
+    """Gradio copies a returned file into its cache while the request ends (that copy is the
+    download, deleted once fetched: tests/ui/test_file_links.py); the original in the app's
+    private folder is deleted EXPORT_ORIGINAL_KEEP_S later (60 s; here 0.2 s)."""
+    ctx, people = records_app
+    monkeypatch.setattr(widgets, "EXPORT_ORIGINAL_KEEP_S", 0.2)
+    _, download = complaints.dnd_list(ctx, people[AUDITOR])
+    original = ctx.audio_dir / "exports" / Path(download.value["path"]).name  # not Gradio's copy
+    assert "4155550109" in original.read_text(encoding="utf-8")  # unmasked for the auditor...
+    assert original.stat().st_mode & 0o777 == 0o600  # ...so readable by the server's user only
+    assert original.parent.stat().st_mode & 0o777 == 0o700
+    deadline = time.monotonic() + 10
+    while original.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not original.exists()
 
 
 def test_refused_case_changes_say_why_and_change_nothing(records_app):
