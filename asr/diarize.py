@@ -192,8 +192,9 @@ class Diarizer:
             log.info("no speech found")
             return []
         features = self._embedder.features(audio)
+        centres = _frame_centres(features)
         anchors = _anchor_windows(segmentations)
-        embeddings = self._embed(features, segmentations, anchors)
+        embeddings = self._embed(features, centres, segmentations, anchors)
         clusters, centroids = _assign_clusters(
             embeddings,
             segmentations.data,
@@ -202,7 +203,7 @@ class Diarizer:
             expected_speakers=expected_speakers,
         )
         clusters = _stitch(segmentations, clusters, anchors)
-        clusters = self._embed_unexplained(features, segmentations, clusters, centroids)
+        clusters = self._embed_unexplained(features, centres, segmentations, clusters, centroids)
         if clusters.max() < 0:
             log.info("no speaker talks long enough (0.25 s) for a voice embedding")
             return []
@@ -211,7 +212,7 @@ class Diarizer:
         count.data = np.minimum(count.data, most).astype(np.int8)
         annotation = _reconstruct(segmentations, clusters, count)
         turns = _turns(annotation, duration=audio.numel() / SAMPLE_RATE)
-        segments = _named(self._relabel_short_turns(features, turns, centroids))
+        segments = _named(self._relabel_short_turns(features, centres, turns, centroids))
         log.info(
             "diarized %.1f s of audio in %.1f s: %d speakers, %d segments",
             audio.numel() / SAMPLE_RATE,
@@ -224,6 +225,7 @@ class Diarizer:
     def _embed(
         self,
         features: torch.Tensor,
+        centres: np.ndarray,
         segmentations: SlidingWindowFeature,
         windows: np.ndarray,
     ) -> np.ndarray:
@@ -234,13 +236,18 @@ class Diarizer:
         embeddings = np.full((num_windows, num_local, EMBEDDING_DIM), np.nan)
         for w in np.flatnonzero(windows):
             for k in range(num_local):
-                frames = self._speaker_frames(features, segmentations, int(w), k)
+                frames = self._speaker_frames(features, centres, segmentations, int(w), k)
                 if frames is not None:
                     embeddings[w, k] = self._embedder.embed(frames)
         return embeddings
 
     def _speaker_frames(
-        self, features: torch.Tensor, segmentations: SlidingWindowFeature, w: int, k: int
+        self,
+        features: torch.Tensor,
+        centres: np.ndarray,
+        segmentations: SlidingWindowFeature,
+        w: int,
+        k: int,
     ) -> torch.Tensor | None:
         """The fbank frames of window ``w`` where local speaker ``k`` talks (alone, if long
         enough), or None when there are too few for an embedding."""
@@ -248,7 +255,6 @@ class Diarizer:
         num_frames = data.shape[1]
         window_duration = segmentations.sliding_window.duration
         start = segmentations.sliding_window[w].start
-        centres = np.arange(features.shape[0]) * FRAME_SHIFT_S + FRAME_LENGTH_S / 2
         inside = np.flatnonzero((centres >= start) & (centres < start + window_duration))
         if inside.size == 0:
             return None
@@ -265,6 +271,7 @@ class Diarizer:
     def _embed_unexplained(
         self,
         features: torch.Tensor,
+        centres: np.ndarray,
         segmentations: SlidingWindowFeature,
         clusters: np.ndarray,
         centroids: np.ndarray,
@@ -276,7 +283,7 @@ class Diarizer:
         talking = segmentations.data.sum(axis=1) > 0  # (windows, local speakers)
         clusters = clusters.copy()
         for w, k in zip(*np.nonzero(talking & (clusters < 0)), strict=True):
-            frames = self._speaker_frames(features, segmentations, int(w), int(k))
+            frames = self._speaker_frames(features, centres, segmentations, int(w), int(k))
             if frames is None:
                 continue
             vector = _unit(self._embedder.embed(frames)[np.newaxis, :])
@@ -284,13 +291,16 @@ class Diarizer:
         return clusters
 
     def _relabel_short_turns(
-        self, features: torch.Tensor, turns: list[tuple[float, float, int]], centroids: np.ndarray
+        self,
+        features: torch.Tensor,
+        centres: np.ndarray,
+        turns: list[tuple[float, float, int]],
+        centroids: np.ndarray,
     ) -> list[tuple[float, float, int]]:
         """Embed each short turn that overlaps no other on its own and give it to the cluster
         it is clearly nearer to (``SHORT_TURN_S``, ``RELABEL_MARGIN``)."""
         if len(centroids) < 2:
             return turns
-        centres = np.arange(features.shape[0]) * FRAME_SHIFT_S + FRAME_LENGTH_S / 2
         relabelled = []
         for start, end, label in turns:
             overlapped = any(other != label and s < end and start < e for s, e, other in turns)
@@ -310,6 +320,12 @@ class Diarizer:
                 label = nearest
             relabelled.append((start, end, label))
         return relabelled
+
+
+def _frame_centres(features: torch.Tensor) -> np.ndarray:
+    """The time (s) at the centre of each fbank frame of the call, computed once per call."""
+    centres: np.ndarray = np.arange(features.shape[0]) * FRAME_SHIFT_S + FRAME_LENGTH_S / 2
+    return centres
 
 
 def _anchor_windows(segmentations: SlidingWindowFeature) -> np.ndarray:
