@@ -1,7 +1,7 @@
 """Build clean-zh-stc3.jsonl.gz: the helpdesk turns of real Mandarin customer-service dialogues.
 
 Usage:
-  python build_stc3.py data.zip                    # build, and check against stc3.manifest.json
+  python build_stc3.py data.zip                    # build both sets, check stc3.manifest.json
   python build_stc3.py data.zip --write-manifest   # (once) record what was built
 ``data.zip`` is the NTCIR-14 STC-3 DQ/ND dataset (github sakai-lab/stc3-dataset, mirrored as
 SB233/stc3-dataset; sources and terms: README.md). It holds 4,090 Weibo dialogues between
@@ -17,6 +17,11 @@ The dialogue text is crawled Weibo posts; the dataset's terms license only its a
 (CC-BY-4.0). So the built file is not committed (.gitignore): ``stc3.manifest.json`` is, and
 fixes exactly which dialogues are in each half (ids and sha256 of the rows), so the held-out
 half cannot change after it was recorded.
+
+It also builds ``complaints-zh-stc3.{dev,heldout}.jsonl`` (not committed either) for the
+complaint flag's recall: the customer turns only of 60 dialogues chosen by ``rank(id,
+"complaints-zh")``, labelled by reading under the README's rules; the labels (no text) are
+committed in ``labels/stc3.manual.json``.
 """
 
 from __future__ import annotations
@@ -27,18 +32,20 @@ import sys
 import zipfile
 from pathlib import Path
 
-from common import HERE, is_heldout, write_jsonl
+from common import HERE, is_heldout, load_manual, merge_labels, rank, split, write_jsonl
 
 OUT = HERE / "clean-zh-stc3.jsonl.gz"
 MANIFEST = HERE / "stc3.manifest.json"
 MEMBERS = ("data/train_data_cn.json", "data/test_data_cn.json")
+COMPLAINTS = 60
 
 
-def row(dialogue: dict) -> dict | None:
+def row(dialogue: dict, sender: str = "helpdesk") -> dict | None:
+    role = "agent" if sender == "helpdesk" else "customer"
     turns = [
-        {"role": "agent", "text": u.strip()}
+        {"role": role, "text": u.strip()}
         for t in dialogue["turns"]
-        if t["sender"] == "helpdesk"
+        if t["sender"] == sender
         for u in t["utterances"]
         if u.strip()
     ]
@@ -53,10 +60,26 @@ def row(dialogue: dict) -> dict | None:
     }
 
 
-def load(data_zip: Path) -> list[dict]:
+def read(data_zip: Path) -> list[dict]:
     with zipfile.ZipFile(data_zip) as z:
-        dialogues = [d for m in MEMBERS for d in json.loads(z.read(m).decode("utf-8"))]
-    return [r for r in (row(d) for d in dialogues) if r is not None]
+        return [d for m in MEMBERS for d in json.loads(z.read(m).decode("utf-8"))]
+
+
+def load(data_zip: Path) -> list[dict]:
+    return [r for r in (row(d) for d in read(data_zip)) if r is not None]
+
+
+def complaints(data_zip: Path) -> list[dict]:
+    """The customer turns of the first COMPLAINTS dialogues in a fixed pseudo-random order,
+    with the labels read for them (labels/stc3.manual.json)."""
+    rows = [r for r in (row(d, "customer") for d in read(data_zip)) if r is not None]
+    rows.sort(key=lambda r: rank(r["id"], "complaints-zh"))
+    manual = load_manual("stc3")
+    chosen = rows[:COMPLAINTS]
+    missing = [r["id"] for r in chosen if r["id"] not in manual]
+    if missing:
+        raise SystemExit(f"labels/stc3.manual.json: no label for {missing[:3]}; read and add them")
+    return [merge_labels(r, manual) for r in chosen]
 
 
 def digest(rows: list[dict]) -> str:
@@ -91,6 +114,9 @@ def main(argv: list[str]) -> int:
             return 1
     write_jsonl(OUT, rows)
     print(f"{OUT.name}: {len(rows)} dialogues ({found['heldout']['n']} held-out)")
+    for part, part_rows in zip(("dev", "heldout"), split(complaints(data_zip)), strict=True):
+        write_jsonl(HERE / f"complaints-zh-stc3.{part}.jsonl", part_rows)
+        print(f"complaints-zh-stc3.{part}.jsonl: {len(part_rows)} dialogues")
     return 0
 
 
