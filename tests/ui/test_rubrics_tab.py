@@ -77,7 +77,7 @@ def test_check_try_and_deploy_a_draft(app) -> None:
     message = rubrics.deploy(ctx, lead, "inbound-service", draft, "", "stricter closing")
     assert message.startswith("Deployed inbound-service v8: re-scored")
     assert 'version: "8"' in (ctx.rubrics_dir / "inbound-service.yaml").read_text()
-    assert _count(ctx, "select count(*) from scorecards where rubric_version = '7'") > 0
+    assert _count(ctx, "select count(*) from scorecards where rubric_version = '8'") > 0
     db = open_db(ctx.db_path)
     deployed = [e for e in entries(db) if e.action == "rubric.deploy"]
     db.close()
