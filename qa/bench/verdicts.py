@@ -9,7 +9,10 @@ Sets (``benchmarks/dialogues/``, see its README for sources, licences and labell
 - clean real text for the false-flag rate: ``clean-en`` (STAR, banking77, DSTC11) and
   ``clean-zh`` (CrossWOZ, KdConv) and ``clean-zh-lccc`` (LCCC Weibo chit-chat, no 200-dialogue
   sample), split by the same rule; every flag raised on a dialogue not
-  labelled a complaint counts as false.
+  labelled a complaint counts as false. ``clean-zh-stc3`` (the helpdesk turns of real Weibo
+  customer-service dialogues) and ``complaints-zh-stc3`` (their customers' turns, 60 read for
+  complaints) are built locally by ``build_stc3.py`` and not committed (the text is not
+  licensed for redistribution): scored when built, skipped and named in ``not_built`` otherwise.
 
 Per item: accuracy over every labelled dialogue, and precision / recall of **fail** verdicts (a
 fail is what a reviewer acts on); for flags, precision / recall of raising it. The sample store
@@ -37,8 +40,16 @@ from sentences import encode_turns, load_encoder
 REPO = Path(__file__).resolve().parents[2]
 DIALOGUES = REPO / "benchmarks" / "dialogues"
 #: labelled sets: file stem → language
-LABELLED = {"star": "en", "crosswoz": "zh", "complaints-en": "en", "complaints-en-utterances": "en"}
-CLEAN = {"clean-en": "en", "clean-zh": "zh", "clean-zh-lccc": "zh"}
+LABELLED = {
+    "star": "en",
+    "crosswoz": "zh",
+    "complaints-en": "en",
+    "complaints-en-utterances": "en",
+    "complaints-zh-stc3": "zh",
+}
+CLEAN = {"clean-en": "en", "clean-zh": "zh", "clean-zh-lccc": "zh", "clean-zh-stc3": "zh"}
+#: sets built locally from a source whose text may not be committed (README)
+LOCAL = ("clean-zh-stc3", "complaints-zh-stc3")
 ITEMS = ("identity_verification", "greeting", "closing", "satisfaction_invite")
 #: flags that must not be raised on clean text: a complaint (and the agent's taboo wording)
 SEVERE_FLAGS = ("complaint",)
@@ -145,6 +156,7 @@ class VerdictReport:
     sets: list[SetReport] = field(default_factory=list)
     clean: list[CleanReport] = field(default_factory=list)
     audio: SetReport | None = None
+    not_built: list[str] = field(default_factory=list)  # LOCAL sets not built here
     seconds: float = 0.0
     sentences: int = 0
     encode_seconds: float = 0.0
@@ -167,6 +179,7 @@ class VerdictReport:
             "options": options,
             "sets": [labelled(s) for s in self.sets],
             "clean": [{**asdict(c), "per_thousand": c.per_thousand} for c in self.clean],
+            "not_built": self.not_built,
             "audio": labelled(self.audio) if self.audio else None,
             "seconds": round(self.seconds, 1),
             "sentences": self.sentences,
@@ -294,6 +307,8 @@ def run_verdict_bench(options: VerdictBenchOptions | None = None) -> VerdictRepo
         for part in opts.parts:
             path = opts.dialogues / f"{stem}.{part}.jsonl"
             if not path.is_file():
+                if stem in LOCAL:
+                    report.not_built.append(path.name)
                 continue
             dialogues = read_transcripts(path, language=language)
             scored = score_dialogues(dialogues, rubrics, report)
@@ -305,6 +320,9 @@ def run_verdict_bench(options: VerdictBenchOptions | None = None) -> VerdictRepo
             path = opts.dialogues / name
             if opts.clean_sample and not path.is_file():
                 continue  # a corpus without a committed sample runs only in full
+            if stem in LOCAL and not path.is_file():
+                report.not_built.append(name)
+                continue
             every = read_transcripts(path, language=language, direction=Direction.INBOUND)
             for part in opts.parts:
                 # the labelled sets' split rule (benchmarks/dialogues/README.md)

@@ -351,6 +351,8 @@ def _echo_verdicts(report: VerdictReport, misses: int) -> None:
         )
         for example in clean.examples[:misses]:
             click.echo(f"    {example}")
+    for name in report.not_built:
+        click.echo(f"clean {name}: not built here (benchmarks/dialogues/README.md says how)")
     click.echo(
         f"{report.sentences} sentences encoded in {report.encode_seconds:.1f} s; "
         f"{report.seconds:.0f} s in all"

@@ -3,6 +3,7 @@ check runs in the suite (the held-out split and the full clean corpora are for t
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -50,3 +51,21 @@ def test_the_cli_prints_the_report_as_json(tmp_path) -> None:
     assert report["clean"] == [] and report["audio"] is None
     identity = next(s for s in report["sets"] if s["name"] == "star.dev")["items"]
     assert set(identity["identity_verification"]) >= {"accuracy", "precision", "recall", "misses"}
+
+
+def test_a_clean_set_built_only_locally_is_named_when_absent(tmp_path) -> None:
+    # the STC-3 sets (real helpdesk dialogues) may not be committed: a checkout without them still
+    # runs the benchmark and says which set it could not score, instead of failing.
+    line = {"id": "x-1", "turns": [{"role": "agent", "text": "您好，请问有什么可以帮您？"}]}
+    for stem in ("clean-en", "clean-zh", "clean-zh-lccc"):
+        with gzip.open(tmp_path / f"{stem}.jsonl.gz", "wt", encoding="utf-8") as f:
+            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+    found = run_verdict_bench(VerdictBenchOptions(dialogues=tmp_path, parts=("dev", "heldout")))
+    built_elsewhere = [
+        "complaints-zh-stc3.dev.jsonl",
+        "complaints-zh-stc3.heldout.jsonl",
+        "clean-zh-stc3.jsonl.gz",
+    ]
+    assert found.not_built == built_elsewhere
+    assert len(found.clean) == 6 and sum(c.dialogues for c in found.clean) == 3
+    assert found.to_json()["not_built"] == built_elsewhere
