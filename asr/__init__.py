@@ -5,7 +5,7 @@
     transcript = engine.transcribe_call([path], agent_name="Alice Smith")
 
 The diarization names (``Diarizer``, ``SpeakerSegment``, ``DiarizationError``) are imported on
-first use: they pull in torch and pyannote, which a two-channel-only site never needs.
+first use: they pull in torch and the diarization models, which a two-channel-only site never needs.
 """
 
 from __future__ import annotations

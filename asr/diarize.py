@@ -27,7 +27,8 @@ scales with the step, so the default is a 5 s step: as accurate on pyannote's ca
 
 pyannote's full ``SpeakerDiarization`` pipeline is not used: it accepts only pyannote-format
 embedding models and its VBx clustering needs a PLDA file that no installable package ships.
-The steps around the embeddings are pyannote's own public building blocks.
+The segmentation model and pyannote's steps around the embeddings (speaker count, aggregation)
+are written out in :mod:`asr.segmentation`, so pyannote.audio (6.4 s to import) is not loaded.
 
 Usage::
 
@@ -39,9 +40,7 @@ Usage::
 from __future__ import annotations
 
 import logging
-import os
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,18 +59,13 @@ from asr.campplus import (
     SpeakerEmbedder,
 )
 from asr.models import CAMPPLUS_FILE, SEGMENTATION_FILE
-
-# Call audio metadata must never leave the site: pyannote.audio 4 sends usage telemetry unless
-# this is off, and it reads the variable on every model load.
-os.environ["PYANNOTE_METRICS_ENABLED"] = "0"
-with warnings.catch_warnings():
-    # torchcodec cannot load here; audio is always passed in memory, so its warning is noise
-    warnings.filterwarnings(
-        "ignore", message=r"\s*torchcodec is not installed", category=UserWarning
-    )
-    from pyannote.audio import Inference, Model
-    from pyannote.audio.pipelines.utils import SpeakerDiarizationMixin
-    from pyannote.core import Annotation, SlidingWindowFeature
+from asr.segmentation import (
+    Segmentation,
+    SegmentationModelError,
+    Windows,
+    speaker_count,
+    to_turns,
+)
 
 log = logging.getLogger(__name__)
 
@@ -126,31 +120,11 @@ class Diarizer:
             if not path.is_file():
                 raise DiarizationError(f"model file {path} is missing; run: qa models fetch")
         try:
-            model = Model.from_pretrained(segmentation_path, map_location=torch.device(device))
-        except Exception as error:  # pyannote raises many kinds on a damaged checkpoint
-            raise DiarizationError(
-                f"cannot load the segmentation model {segmentation_path} ({error}); "
-                "run: qa models check, then qa models fetch"
-            ) from error
-        if model is None:
-            raise DiarizationError(
-                f"{segmentation_path} holds no segmentation model; "
-                "run: qa models check, then qa models fetch"
+            self._segmentation = Segmentation(
+                segmentation_path, device=device, step=segmentation_step
             )
-        model.eval()
-        specifications = model.specifications
-        if isinstance(specifications, tuple):  # a multi-task model, not pyannote's segmentation
-            raise DiarizationError(f"{segmentation_path} is not a single-task segmentation model")
-        duration = specifications.duration
-        self._segmentation = Inference(
-            model,
-            duration=duration,
-            step=segmentation_step * duration,
-            skip_aggregation=True,
-            batch_size=16,
-            device=torch.device(device),
-        )
-        self._frames = model.receptive_field
+        except SegmentationModelError as error:
+            raise DiarizationError(str(error)) from error
         try:
             self._embedder = SpeakerEmbedder(campplus_path, device=device)
         except EmbeddingModelError as error:
@@ -182,13 +156,9 @@ class Diarizer:
             log.info("audio shorter than 0.5 s: no speakers")
             return []
         started = time.perf_counter()
-        segmentations: SlidingWindowFeature = self._segmentation(
-            {"waveform": audio.unsqueeze(0), "sample_rate": SAMPLE_RATE}
-        )
-        count = SpeakerDiarizationMixin.speaker_count(
-            segmentations, self._frames, warm_up=(0.0, 0.0)
-        )
-        if np.nanmax(count.data) == 0:
+        segmentations = self._segmentation(audio)
+        count = speaker_count(segmentations)
+        if count.max() == 0:
             log.info("no speech found")
             return []
         features = self._embedder.features(audio)
@@ -209,9 +179,8 @@ class Diarizer:
             return []
         # never more simultaneous speakers than clusters (pyannote would invent an empty one)
         most = 1 if exclusive else min(max_speakers, int(clusters.max()) + 1)
-        count.data = np.minimum(count.data, most).astype(np.int8)
-        annotation = _reconstruct(segmentations, clusters, count)
-        turns = _turns(annotation, duration=audio.numel() / SAMPLE_RATE)
+        turns = _reconstruct(segmentations, clusters, np.minimum(count, most))
+        turns = _clipped(turns, duration=audio.numel() / SAMPLE_RATE)
         segments = _named(self._relabel_short_turns(features, centres, turns, centroids))
         log.info(
             "diarized %.1f s of audio in %.1f s: %d speakers, %d segments",
@@ -226,7 +195,7 @@ class Diarizer:
         self,
         features: torch.Tensor,
         centres: np.ndarray,
-        segmentations: SlidingWindowFeature,
+        segmentations: Windows,
         windows: np.ndarray,
     ) -> np.ndarray:
         """One CAM++ embedding per (window, local speaker) of the ``windows`` (a boolean mask);
@@ -245,7 +214,7 @@ class Diarizer:
         self,
         features: torch.Tensor,
         centres: np.ndarray,
-        segmentations: SlidingWindowFeature,
+        segmentations: Windows,
         w: int,
         k: int,
     ) -> torch.Tensor | None:
@@ -253,8 +222,8 @@ class Diarizer:
         enough), or None when there are too few for an embedding."""
         data = segmentations.data
         num_frames = data.shape[1]
-        window_duration = segmentations.sliding_window.duration
-        start = segmentations.sliding_window[w].start
+        window_duration = segmentations.windows.duration
+        start = segmentations.windows.start_of(w)
         inside = np.flatnonzero((centres >= start) & (centres < start + window_duration))
         if inside.size == 0:
             return None
@@ -272,7 +241,7 @@ class Diarizer:
         self,
         features: torch.Tensor,
         centres: np.ndarray,
-        segmentations: SlidingWindowFeature,
+        segmentations: Windows,
         clusters: np.ndarray,
         centroids: np.ndarray,
     ) -> np.ndarray:
@@ -328,33 +297,31 @@ def _frame_centres(features: torch.Tensor) -> np.ndarray:
     return centres
 
 
-def _anchor_windows(segmentations: SlidingWindowFeature) -> np.ndarray:
+def _anchor_windows(segmentations: Windows) -> np.ndarray:
     """A boolean mask of the windows whose speakers are embedded: one every
     ``EMBEDDING_EVERY_S`` seconds from the first, and the last (so the end of the call is
     covered)."""
     num_windows = segmentations.data.shape[0]
-    stride = max(1, round(EMBEDDING_EVERY_S / segmentations.sliding_window.step))
+    stride = max(1, round(EMBEDDING_EVERY_S / segmentations.windows.step))
     anchors = np.zeros(num_windows, dtype=bool)
     anchors[::stride] = True
     anchors[-1] = True
     return anchors
 
 
-def _stitch(
-    segmentations: SlidingWindowFeature, clusters: np.ndarray, anchors: np.ndarray
-) -> np.ndarray:
+def _stitch(segmentations: Windows, clusters: np.ndarray, anchors: np.ndarray) -> np.ndarray:
     """Give each local speaker of a window between anchors the cluster of the anchor speaker it
     is active with for longest over the seconds the two windows share (at least
     ``MIN_STITCH_S``); -2 where none is."""
     data = segmentations.data > 0
     _, num_frames, num_local = data.shape
-    window = segmentations.sliding_window
+    window = segmentations.windows
     frame = window.duration / num_frames
     stitched = clusters.copy()
-    anchor_starts = np.array([window[a].start for a in np.flatnonzero(anchors)])
+    anchor_starts = np.array([window.start_of(a) for a in np.flatnonzero(anchors)])
     anchor_index = np.flatnonzero(anchors)
     for w in np.flatnonzero(~anchors):
-        start = window[w].start
+        start = window.start_of(w)
         near = anchor_index[np.abs(anchor_starts - start) < window.duration]
         for k in range(num_local):
             active = data[w, :, k]
@@ -362,7 +329,7 @@ def _stitch(
                 continue
             best, best_frames = -2, 0
             for a in near:
-                shift = round((window[a].start - start) / frame)
+                shift = round((window.start_of(a) - start) / frame)
                 low, high = max(0, shift), min(num_frames, num_frames + shift)
                 if high <= low:
                     continue
@@ -497,9 +464,10 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def _reconstruct(
-    segmentations: SlidingWindowFeature, clusters: np.ndarray, count: SlidingWindowFeature
-) -> Annotation:
-    """Map local speakers to their clusters and aggregate the windows into one timeline."""
+    segmentations: Windows, clusters: np.ndarray, count: np.ndarray
+) -> list[tuple[float, float, int]]:
+    """Map local speakers to their clusters and aggregate the windows into (start, end,
+    cluster) turns."""
     num_windows, num_frames, _ = segmentations.data.shape
     num_clusters = max(int(clusters.max()) + 1, 1)
     clustered = np.full((num_windows, num_frames, num_clusters), np.nan)
@@ -507,20 +475,16 @@ def _reconstruct(
         for k in np.unique(clusters[w]):
             if k >= 0:
                 clustered[w, :, k] = segmentations.data[w][:, clusters[w] == k].max(axis=1)
-    discrete = SpeakerDiarizationMixin.to_diarization(
-        SlidingWindowFeature(clustered, segmentations.sliding_window), count
+    return to_turns(Windows(clustered, segmentations.windows), count)
+
+
+def _clipped(
+    turns: list[tuple[float, float, int]], *, duration: float
+) -> list[tuple[float, float, int]]:
+    """The turns in time order, clipped to the audio (the last window is padded past its end)."""
+    return sorted(
+        (start, min(end, duration), label) for start, end, label in turns if start < duration
     )
-    return SpeakerDiarizationMixin.to_annotation(discrete)
-
-
-def _turns(annotation: Annotation, *, duration: float) -> list[tuple[float, float, int]]:
-    """(start, end, cluster) of each turn in time order."""
-    turns = [  # the last window is padded past the end of the audio: clip to it
-        (float(turn.start), min(float(turn.end), duration), int(label))
-        for turn, _, label in annotation.itertracks(yield_label=True)
-        if turn.start < duration
-    ]
-    return sorted(turns)
 
 
 def _named(turns: list[tuple[float, float, int]]) -> list[SpeakerSegment]:

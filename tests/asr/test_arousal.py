@@ -52,3 +52,32 @@ def test_a_customer_who_raises_their_voice_is_found_on_their_own_channel():
 def test_a_steady_or_simply_louder_speaker_raises_nothing():
     audio, turns = _call([(150, 0.3)] * 4, agent_level=0.02)  # loud, but loud throughout
     assert raised_voices(turns, turn_arousal(audio, turns)) == []
+
+
+def test_loudness_and_pitch_are_librosas_on_real_speech() -> None:
+    """The RMS and YIN written out in numpy (librosa's import took ~3 s of every worker's
+    first call) give librosa 0.11's numbers on pyannote's real phone call, wideband and 8 kHz:
+    the whole call, one turn, and a half-second stretch."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    import librosa
+    import soundfile as sf
+
+    from asr.arousal import FRAME, HOP, rms, yin
+
+    sample = Path(importlib.util.find_spec("pyannote.audio").origin).parent / "sample"
+    wideband, rate = sf.read(sample / "sample.wav", dtype="float32")
+    narrow = librosa.resample(wideband, orig_sr=rate, target_sr=8000).astype(np.float32)
+    for audio, sr in ((wideband, rate), (narrow, 8000)):
+        for start, end in ((0.0, 30.0), (3.1, 7.7), (12.0, 12.5)):
+            y = audio[int(start * sr) : int(end * sr)]
+            expected_rms = librosa.feature.rms(y=y, frame_length=FRAME, hop_length=HOP)[0]
+            np.testing.assert_allclose(rms(y), expected_rms, rtol=1e-6, atol=1e-9)
+            expected = librosa.yin(y, fmin=70, fmax=400, sr=sr, frame_length=FRAME, hop_length=HOP)
+            np.testing.assert_allclose(yin(y, fmin=70, fmax=400, rate=sr), expected, rtol=1e-6)
+
+    code = "import sys, asr.arousal; print('librosa' in sys.modules)"
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert imported.stdout.strip() == "False"

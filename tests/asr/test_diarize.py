@@ -30,6 +30,7 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 from asr import SpeechEngine, SpeechOptions
 from asr.diarize import SEGMENTATION_STEP, DiarizationError, Diarizer, SpeakerSegment
 from asr.models import default_models_dir
+from asr.segmentation import Windows
 from qa.config import Config
 
 pytestmark = pytest.mark.models
@@ -143,7 +144,7 @@ def test_each_second_of_speech_is_embedded_about_once(
     segment = diarizer._segmentation
     windows: list[int] = []
 
-    def counted(audio: dict) -> object:
+    def counted(audio: torch.Tensor) -> Windows:
         result = segment(audio)
         windows.append(len(result.data))
         return result

@@ -1,16 +1,16 @@
 """Stitching: the windows between anchor windows take their speakers' clusters from the anchors
 they overlap, whatever local order the segmentation model gave the voices in each window.
 
-Built on pyannote's own sliding-window types, without the models: a 30 s call where X talks
+Built on the diarizer's sliding-window types, without the models: a 30 s call where X talks
 0-6 s and 14-20 s and Y the rest, windows of 10 s every 2 s (100 frames of 0.1 s each).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from pyannote.core import SlidingWindow, SlidingWindowFeature
 
 from asr.diarize import _anchor_windows, _stitch
+from asr.segmentation import SlidingWindow, Windows
 
 FRAMES, STEP, DURATION = 100, 2.0, 10.0
 X_TALKS = [(0.0, 6.0), (14.0, 20.0)]
@@ -22,7 +22,7 @@ def _active(start: float, talks: list[tuple[float, float]]) -> np.ndarray:
     return np.any([(times >= a) & (times < b) for a, b in talks], axis=0)
 
 
-def _segmentations(swapped: set[int]) -> SlidingWindowFeature:
+def _segmentations(swapped: set[int]) -> Windows:
     """Windows 0..10; in the ``swapped`` ones the model put Y first and X second (local speaker
     order means nothing across windows)."""
     windows = []
@@ -32,7 +32,7 @@ def _segmentations(swapped: set[int]) -> SlidingWindowFeature:
         local = (y, x, silent) if w in swapped else (x, y, silent)
         windows.append(np.stack(local, axis=1))
     data = np.stack(windows).astype(np.float32)
-    return SlidingWindowFeature(data, SlidingWindow(start=0.0, duration=DURATION, step=STEP))
+    return Windows(data, SlidingWindow(start=0.0, duration=DURATION, step=STEP))
 
 
 def test_anchors_tile_the_call_once_and_include_the_end():

@@ -114,3 +114,20 @@ def test_the_text_cache_stays_bounded_and_right(monkeypatch: pytest.MonkeyPatch)
     first = encoder.encode(["one", "two"])
     again = encoder.encode(["one", "three", "four"])  # the cache overflows while "one" is reused
     assert np.allclose(first[0], again[0]) and len(encoder._cache) <= 3
+
+
+def test_the_warmed_up_encoder_gives_the_same_vectors_as_a_cold_one() -> None:
+    # CallWorker warms the encoder in the background while the first call is transcribed; the
+    # first encode waits for the warm-up and finds the model loaded, with the same vectors
+    from sentences import SentenceEncoder
+
+    texts = ["I have issued a refund", "已为您办理退款"]
+    cold = SentenceEncoder().encode(texts)
+    warm = SentenceEncoder()
+    thread = warm.warm_up()
+    vectors = warm.encode(texts)  # may run while the warm-up still holds the model
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert warm._model._backend is not None  # loaded by the warm-up or by the encode
+    np.testing.assert_array_equal(vectors, cold)
+    np.testing.assert_array_equal(warm.encode(texts), cold)
