@@ -68,7 +68,8 @@ def flag_values(rows: Sequence[FlagRow], editable: bool) -> list[Any]:
     head = "**Flags**: confirm or reject what the machine raised; add what it missed."
     if more:
         head += f" ({more} more not shown: their last decision stands, else confirmed.)"
-    values: list[Any] = [gr.Markdown(head, visible=bool(shown))]
+    # the heading is always laid out; a call without flags leaves it empty
+    values: list[Any] = [head if shown else ""]
     for slot in range(MAX_FLAGS):
         if slot >= len(shown):
             values += [gr.Row(visible=False), gr.skip(), gr.skip()]
@@ -111,7 +112,7 @@ def flag_choices(rows: Sequence[FlagRow], fields: Sequence[Sequence[Any]]) -> li
 def build_flag_rows(parts: dict[str, Any]) -> list[tuple[Any, Any]]:
     """Lay out the heading and :data:`MAX_FLAGS` hidden flag rows in the current Blocks context,
     into ``parts`` under :data:`FLAG_PARTS`' names; the (decision, comment) of each row."""
-    parts["flags_head"] = gr.Markdown("", visible=False, elem_id="qa-flags-head")
+    parts["flags_head"] = gr.Markdown("", elem_id="qa-flags-head")
     rows: list[tuple[Any, Any]] = []
     for slot in range(MAX_FLAGS):
         with gr.Row(visible=False, elem_id=f"qa-flagrow-slot{slot}",
