@@ -86,7 +86,7 @@ def populate(db) -> None:
     _submit(db, "f3", rita, {"complaint": CF})
     _submit(db, "f4", rita, {"complaint": RJ}, complaint="he was joking; call 13812345678")
     _submit(db, "f5", rita, {"escalation_risk": CF})
-    _submit(db, "f7", rita, None)  # e.g. `qa review submit`: items only
+    _submit(db, "f7", rita, None)  # items only, as reviews submitted before flag decisions
 
 
 def _counts(flag) -> tuple:
