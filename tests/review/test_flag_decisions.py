@@ -40,7 +40,7 @@ from qa.access.permissions import PermissionDeniedError
 from qa.access.roles import Role
 from qa.cli import main
 from qa.config import AgreementSettings, ReviewSettings
-from qa.db import memory_db, open_db
+from qa.db import memory_db, migrate, open_db
 from qa.review.agreement import flag_agreement, trusted_flags
 from qa.review.call_view import call_detail
 from qa.review.flag_decisions import FlagChoice, FlagDecisionKind
@@ -219,3 +219,14 @@ def test_qa_rubrics_stats_and_the_export_carry_flag_precision(tmp_path: Path) ->
     (escalation,) = [r for r in exported["records"] if r["flag_id"] == "escalation_risk"]
     assert (escalation["rejected"], escalation["rejected_calls"], escalation["added_calls"],
             escalation["precision"]) == (1, "f1", "f2", 0.5)  # fmt: skip
+
+
+def test_a_store_made_before_flag_decisions_gains_the_table_when_opened() -> None:
+    store = memory_db()
+    # a site's store of main before this migration: 020 applied, 017 not
+    store.execute("drop table review_flags")
+    store.execute("delete from _migrations where name = '017_flag_decisions'")
+    store.conn.commit()
+    assert migrate(store) == ["017_flag_decisions"]
+    populate(store)
+    assert [f.flag_id for f in flag_agreement(store)] == ["complaint", "escalation_risk"]
