@@ -671,6 +671,9 @@ def _m017_flag_decisions(db: sqlite_utils.Database) -> None:
     )
     table(db, "review_flags").create_index(["scorecard_id"])
     table(db, "review_flags").create_index(["call_id"])
+    # Which flags a rubric version has (the review form offers the ones a call lacks): found per
+    # flag id from the newest scorecard back, not by scanning every flag of the store.
+    table(db, "flags").create_index(["flag_id", "scorecard_id"])
 
 
 def _m020_case_ownership(db: sqlite_utils.Database) -> None:
