@@ -225,6 +225,7 @@ def test_a_store_made_before_flag_decisions_gains_the_table_when_opened() -> Non
     store = memory_db()
     # a site's store of main before this migration: 020 applied, 017 not
     store.execute("drop table review_flags")
+    store.execute("drop index idx_flags_flag_id_scorecard_id")
     store.execute("delete from _migrations where name = '017_flag_decisions'")
     store.conn.commit()
     assert migrate(store) == ["017_flag_decisions"]
