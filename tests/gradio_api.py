@@ -48,10 +48,16 @@ def logged_in(url: str, username: str, password: str) -> httpx.Client:
 
 
 def call_event(
-    client: httpx.Client, url: str, index: int, data: list | None = None, event_data: Any = None
+    client: httpx.Client,
+    url: str,
+    index: int,
+    data: list | None = None,
+    event_data: Any = None,
+    session: str | None = None,
 ) -> dict:
-    """Send one event as the browser does and return the final message of its stream."""
-    session = uuid.uuid4().hex
+    """Send one event as the browser does and return the final message of its stream; events
+    sent with the same ``session`` share the page's state (gr.State), as one open page does."""
+    session = session or uuid.uuid4().hex
     joined = client.post(f"{url}gradio_api/queue/join", json={
         "data": data or [], "event_data": event_data, "fn_index": index, "trigger_id": None,
         "session_hash": session,

@@ -159,12 +159,12 @@ def load(ctx: AppContext, user: User, key: str, only_open: bool) -> list[Any]:
 
 
 def _trusted_note(summary: RefreshSummary) -> str:
-    """Say how many calls trusted rules kept out of which queue in this refresh, if any."""
+    """Say how many calls trusted rules (and flags) kept out of which queue in this refresh."""
     kept = [f"{count} out of {QUEUE_LABELS[queue]}" for queue, count in summary.trusted.items()]
     if not kept:
         return ""
-    return (f" Rules the site trusts kept {' and '.join(kept)}: their fails alone queue no call "
-            "(see the Rules tab); the verdicts stand.")  # fmt: skip
+    return (f" Rules the site trusts kept {' and '.join(kept)}: their fails (or trusted flags) "
+            "alone queue no call (see the Rules tab); the verdicts stand.")  # fmt: skip
 
 
 _EMPTY_MINE = (

@@ -134,6 +134,9 @@ if (!window.qaDeskKeys) {
 #: the page's own rules (Blocks.launch css): the one-screen call view, table headers
 APP_CSS = """
 .qa-pane { max-height: calc(100vh - 175px); overflow-y: auto; flex-wrap: nowrap !important; }
+/* a pane's parts keep their height and the pane scrolls (shrunk, a long form's call comment and
+   flag heading were squashed to nothing) */
+.qa-pane > * { flex-shrink: 0; }
 #qa-desk { min-height: calc(100vh - 150px); }  /* room to scroll the call's title to the top */
 /* a column heading breaks between words, never inside one ("Machin e") */
 .gradio-container th, .gradio-container th *, [role=columnheader], [role=columnheader] * {

@@ -29,6 +29,7 @@ from qa.access.permissions import Action, PermissionDeniedError, can
 from qa.access.roles import User
 from qa.review.assignment import claim, release
 from qa.review.call_view import CallDetail, call_detail
+from qa.review.flag_decisions import FlagRow
 from qa.review.next_call import next_call
 from qa.review.state import (
     Decision,
@@ -40,6 +41,7 @@ from qa.review.state import (
 )
 from qa.review.submit import submit_review
 from ui.context import AppContext, refused
+from ui.flag_form import FLAG_PARTS, build_flag_rows, flag_choices, flag_values, form_flags
 from ui.render import CSS, audit_html, expandable_html, local_time
 
 __all__ = [
@@ -94,6 +96,7 @@ class ReviewForm:
     note: str = ""
     nonce: int = 0
     revision: int = 0  # the review's submissions when the form was drawn: a second click sees more
+    flags: tuple[FlagRow, ...] = ()  # the call's flags, raised first (ui.flag_form)
 
 
 def form_for(detail: CallDetail | None, user: User) -> ReviewForm:
@@ -133,7 +136,8 @@ def form_for(detail: CallDetail | None, user: User) -> ReviewForm:
             editable, note = False, str(refused)
     comment = detail.review.comment if detail.review else ""
     revision = detail.review.revision if detail.review else 0
-    return ReviewForm(call_id, tuple(items), comment, editable, note, nonce, revision)
+    return ReviewForm(call_id, tuple(items), comment, editable, note, nonce, revision,
+                      form_flags(detail.flag_rows))  # fmt: skip
 
 
 def _dispute_html(detail: CallDetail, zone: tzinfo) -> str:
@@ -192,6 +196,7 @@ FORM_PARTS = (
     "comment",
     "keys",
     "machine",
+    *FLAG_PARTS,  # ui.flag_form's rows
 )
 _NAMED = ("status", "claim", "release", "next", "form", "audit")
 #: the panel's components, in the order of :attr:`ReviewPanel.outputs` and :func:`panel_values`
@@ -235,6 +240,7 @@ def form_values(form: ReviewForm) -> list[Any]:
         gr.Textbox(value=form.comment, interactive=form.editable, visible=bool(shown)),
         gr.HTML(visible=editable),
         json.dumps([item.machine.value for item in shown]),
+        *flag_values(form.flags, form.editable),
     ]
     return values
 
@@ -349,11 +355,14 @@ class ReviewPanel:
             if form is None or form.call_id is None:
                 return refused("Open a call first.", len(self.view) + 1)
             chosen = [[values[part] for part in row] for row in rows[: len(form.items)]]
-            return self.submit(user, form, chosen, values[comment])
+            flagged = [[values[part] for part in row] for row in flag_rows[: len(form.flags)]]
+            return self.submit(user, form, chosen, values[comment], flagged)
 
+        flag_rows = self._flag_rows
+        fields = [*(part for row in rows for part in row), *(p for row in flag_rows for p in row)]
         self._submit.click(
             on_submit,
-            inputs={self.form, *(part for row in rows for part in row), comment},
+            inputs={self.form, *fields, comment},
             outputs=[*view, self.changed],
         )
 
@@ -411,11 +420,17 @@ class ReviewPanel:
         return [*view, time.monotonic_ns()]
 
     def submit(
-        self, user: User, form: ReviewForm, fields: Sequence[Sequence[Any]], comment: str
+        self,
+        user: User,
+        form: ReviewForm,
+        fields: Sequence[Sequence[Any]],
+        comment: str,
+        flag_fields: Sequence[Sequence[Any]] = (),
     ) -> list:
-        """Submit what the form holds (``fields``: decision, verdict, comment per item) as
-        ``user``, then open the next call; the values of the call view and the change mark. A
-        refusal (or a second click on a form already submitted) changes nothing and says why."""
+        """Submit what the form holds (``fields``: decision, verdict, comment per item;
+        ``flag_fields``: decision, comment per flag row, ui.flag_form) as ``user``, then open
+        the next call; the values of the call view and the change mark. A refusal (or a second
+        click on a form already submitted) changes nothing and says why."""
         outputs = len(self.view) + 1
         if form.call_id is None or len(fields) != len(form.items):
             return refused("The form is out of date: open the call again.", outputs)
@@ -439,6 +454,7 @@ class ReviewPanel:
                     choices,
                     comment=comment or "",
                     pass_marks=self.ctx.pass_marks,
+                    flags=flag_choices(form.flags, flag_fields),
                 )
             except (ReviewWorkflowError, PermissionDeniedError) as refusal:
                 return refused(str(refusal), outputs)
@@ -475,6 +491,7 @@ class ReviewPanel:
             rows.append((radio, dropdown, note))
             # Picking a verdict is overriding: the tick follows (the server agrees).
             dropdown.input(None, inputs=None, outputs=radio, js="() => 'overridden'")
+        self._flag_rows = build_flag_rows(parts)  # ui.flag_form: the call's flags
         parts["comment"] = gr.Textbox("", label="Comment on the call", lines=2, visible=False,
                                       elem_id="qa-review-comment")  # fmt: skip
         parts["keys"] = gr.HTML(KEYS_HELP, elem_id="qa-keys-help", css_template=CSS,

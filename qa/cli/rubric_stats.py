@@ -1,5 +1,6 @@
 """``qa rubrics stats``: how often reviewers agreed with each rule of the machine, per rubric
-version: decisions, fail and pass precision, the rules to trust or to fix, and the calls behind."""
+version: decisions, fail and pass precision, the rules to trust or to fix, and the calls behind;
+and per flag, reviewers' confirmations, rejections and additions, with its precision."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from qa.cli.export import DB, check_range, date_range_options
 from qa.cli.results import console
 from qa.config import AgreementSettings, ConfigError, load_config
 from qa.db import open_db
-from qa.review.agreement import FlagCount, RuleAgreement, flag_counts, rule_agreement
+from qa.review.agreement import FlagAgreement, RuleAgreement, flag_agreement, rule_agreement
 
 _CSV_COLUMNS = ("rubric_id", "rubric_version", "item_id", "decisions", "confirmed", "rejected",
                 "overridden", "machine_fail", "fail_kept", "fail_precision", "machine_pass",
@@ -29,7 +30,7 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
-def _table(rules: list[RuleAgreement], flags: list[FlagCount]) -> Table:
+def _table(rules: list[RuleAgreement], flags: list[FlagAgreement]) -> Table:
     table = Table("rule", "version", "decisions", "confirmed", "rejected", "overridden",
                   "fail precision", "pass precision", "status", "false fails (calls)")  # fmt: skip
     for r in rules:
@@ -40,8 +41,13 @@ def _table(rules: list[RuleAgreement], flags: list[FlagCount]) -> Table:
             ", ".join(r.calls.get("false_fail", ())),
         )  # fmt: skip
     for f in flags:
-        table.add_row(f"{f.rubric_id}/flag:{f.flag_id}", f.rubric_version, "-", "-", "-", "-",
-                      f"raised on {f.raised} reviewed call(s)", "-", "-", "")  # fmt: skip
+        # a flag's "fail precision" is its precision: raises reviewers confirmed; the added
+        # ones (the machine missed them) stand in the "overridden" column, as "+N added"
+        table.add_row(
+            f.flag, f.rubric_version, str(f.decided), str(f.confirmed), str(f.rejected),
+            f"+{f.added} added", f"{_percent(f.precision)} of {f.decided}",
+            f"raised on {f.raised}", f.status or "-", ", ".join(f.calls.get("rejected", ())),
+        )  # fmt: skip
     return table
 
 
@@ -64,7 +70,7 @@ def _csv_row(rule: RuleAgreement) -> dict[str, object]:
 @click.option("--agent", help="Only this agent's calls (id or name).")
 @date_range_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line per rule, with "
-              "the calls behind each number; then one per flag.")  # fmt: skip
+              "the calls behind each number; then one per flag (precision, recall).")  # fmt: skip
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row, one row per rule.")
 def stats(
     db: Path,
@@ -80,7 +86,9 @@ def stats(
     """Per rubric item and version, over every submitted review: how often reviewers confirmed,
     rejected or overrode the machine, the precision of its fails (the share reviewers kept) and
     passes, which rules are trusted or need attention ([agreement] settings), and the calls
-    behind the false fails. Flags: how often each was raised on reviewed calls.
+    behind the false fails. Flags: how often each was raised on reviewed calls, confirmed,
+    rejected (the calls listed) or added by reviewers where the machine missed it, and the
+    precision of its raises, marked trusted or attention like rules.
 
     Example: qa rubrics stats --db var/demo.db --config samples/demo.toml --since 2026-11-01
     """
@@ -94,14 +102,14 @@ def stats(
     rules = rule_agreement(
         store, settings=settings, rubric=rubric, agent=agent, since=since, until=until, tz=tz
     )
-    flags = flag_counts(store, rubric=rubric, agent=agent, since=since, until=until, tz=tz)
+    flags = flag_agreement(
+        store, settings=settings, rubric=rubric, agent=agent, since=since, until=until, tz=tz
+    )
     if fmt == "json":
         for rule in rules:
             click.echo(json.dumps({"kind": "item", **rule.to_json()}, ensure_ascii=False))
         for f in flags:
-            click.echo(json.dumps({"kind": "flag", "rubric_id": f.rubric_id,
-                                   "rubric_version": f.rubric_version, "flag_id": f.flag_id,
-                                   "raised": f.raised, "calls": list(f.calls)}))  # fmt: skip
+            click.echo(json.dumps({"kind": "flag", **f.to_json()}, ensure_ascii=False))
     elif fmt == "csv":
         writer = csv.DictWriter(sys.stdout, _CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()

@@ -16,6 +16,8 @@ numbers, booleans or empty), so the CSV and the JSON of an export hold the same 
 - ``identity``: the identity-verification audit (:mod:`qa.records.identity_audit`).
 - ``agreement``: per rubric item and version, reviewers against the machine
   (:mod:`qa.review.agreement`): decisions, fail and pass precision, and the calls behind.
+- ``flag_agreement``: per flag and rubric version, reviewers against the machine's flags: raised,
+  confirmed, rejected, added (missed by the machine), precision and recall, the calls behind.
 
 ``--since``/``--until`` select calls by their local day (complaints: the day of the complaint).
 Personal data (ID-card, bank-card and phone numbers) in transcript text, comments and customer
@@ -41,7 +43,7 @@ from qa.records.agents import scored_calls
 from qa.records.complaints import list_cases
 from qa.records.do_not_disturb import do_not_disturb_list
 from qa.records.identity_audit import IdentityCheck, identity_audit
-from qa.review.agreement import rule_agreement
+from qa.review.agreement import FLAG_CALL_KINDS, flag_agreement, rule_agreement
 from qa.review.state import get_review
 
 __all__ = ["ExportKind", "ExportTable", "export_table", "identity_table"]
@@ -58,6 +60,7 @@ class ExportKind(StrEnum):
     DND = "dnd"
     IDENTITY = "identity"
     AGREEMENT = "agreement"
+    FLAG_AGREEMENT = "flag_agreement"
 
 
 @dataclass(frozen=True)
@@ -268,6 +271,28 @@ def _agreement_records(
     return records
 
 
+def _flag_agreement_records(
+    db: sqlite_utils.Database,
+    since: date | None,
+    until: date | None,
+    tz: tzinfo,
+    agent: str | None,
+) -> list[dict[str, Value]]:
+    records: list[dict[str, Value]] = []
+    for flag in flag_agreement(db, agent=agent, since=since, until=until, tz=tz):
+        record: dict[str, Value] = {
+            "rubric_id": flag.rubric_id, "rubric_version": flag.rubric_version,
+            "flag_id": flag.flag_id, "raised": flag.raised, "decided": flag.decided,
+            "confirmed": flag.confirmed, "rejected": flag.rejected, "added": flag.added,
+            "undecided": flag.undecided, "precision": flag.precision, "recall": flag.recall,
+            "status": flag.status,
+        }  # fmt: skip
+        for kind in FLAG_CALL_KINDS:
+            record[f"{kind}_calls"] = " ".join(flag.calls.get(kind, ()))
+        records.append(record)
+    return records
+
+
 _Builder = Callable[..., list[dict[str, Value]]]
 _BUILDERS: dict[ExportKind, tuple[_Builder, tuple[str, ...]]] = {
     ExportKind.SCORECARDS: (_scorecard_records, (
@@ -297,6 +322,10 @@ _BUILDERS: dict[ExportKind, tuple[_Builder, tuple[str, ...]]] = {
         "overridden", "machine_fail", "fail_kept", "fail_precision", "machine_pass", "pass_kept",
         "pass_precision", "agreement", "status", "rejected_calls", "overridden_calls",
         "false_fail_calls", "false_pass_calls")),
+    ExportKind.FLAG_AGREEMENT: (_flag_agreement_records, (
+        "rubric_id", "rubric_version", "flag_id", "raised", "decided", "confirmed", "rejected",
+        "added", "undecided", "precision", "recall", "status", "confirmed_calls",
+        "rejected_calls", "added_calls", "undecided_calls")),
 }  # fmt: skip
 
 
@@ -320,6 +349,8 @@ def export_table(
         records = _identity_records(db, since, until, masked, tz, rubrics_dir)
     elif kind == ExportKind.AGREEMENT:  # per rule, not per call: the agent is chosen at the source
         records, agent = _agreement_records(db, since, until, tz, agent), None
+    elif kind == ExportKind.FLAG_AGREEMENT:  # likewise per flag
+        records, agent = _flag_agreement_records(db, since, until, tz, agent), None
     else:
         records = build(db, since, until, masked, tz)
     if agent is not None:

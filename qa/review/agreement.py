@@ -17,8 +17,21 @@ Every submitted review stores the reviewer's decision on each item beside the ma
 A rule is judged once it has ``min_decisions`` decisions (``[agreement]`` in the config): below
 ``attention_floor`` fail precision it is marked ``attention`` (its fails are often wrong); at or
 above ``skip_review_precision`` (when the site sets it) it is ``trusted``: its fails may skip
-review. Flags are counted as raised on reviewed calls, per flag; reviewers do not yet record a
-decision on a flag, so flags have no precision.
+review.
+
+Flags likewise (:func:`flag_agreement`): reviewers confirm or reject each flag the machine raised
+and add the ones it missed (qa.review.flag_decisions)::
+
+    for flag in flag_agreement(db, settings=config.agreement):
+        flag.raised            # raised on reviewed calls
+        flag.confirmed, flag.rejected, flag.added     # added: the machine missed it
+        flag.precision         # confirmed / (confirmed + rejected)
+        flag.recall            # confirmed / (confirmed + added): of the flags reviewers saw
+        flag.status            # as for rules, on precision over confirmed + rejected decisions
+        flag.calls["rejected"] # the calls behind a number (also "confirmed", "added", "undecided")
+
+A flag ``trusted`` (:func:`trusted_flags`) keeps a call out of the complaints queue when it is the
+call's only reason to be there (qa.review.queues).
 """
 
 from __future__ import annotations
@@ -34,7 +47,17 @@ from qa.config import AgreementSettings
 from qa.db import Filters
 from qa.review.state import Decision, ReviewStatus
 
-__all__ = ["FlagCount", "RuleAgreement", "flag_counts", "rule_agreement", "trusted_rules"]
+__all__ = [
+    "FLAG_CALL_KINDS",
+    "FlagAgreement",
+    "FlagCount",
+    "RuleAgreement",
+    "flag_agreement",
+    "flag_counts",
+    "rule_agreement",
+    "trusted_flags",
+    "trusted_rules",
+]
 
 CALL_KINDS = ("rejected", "overridden", "false_fail", "false_pass")
 
@@ -145,8 +168,12 @@ def _where(
 
 
 def _status(rule: RuleAgreement, settings: AgreementSettings) -> str:
-    precision = rule.fail_precision
-    if rule.decisions < settings.min_decisions or precision is None:
+    return _judged(rule.decisions, rule.fail_precision, settings)
+
+
+def _judged(decisions: int, precision: float | None, settings: AgreementSettings) -> str:
+    """``attention``, ``trusted`` or "" for a precision over ``decisions`` under ``settings``."""
+    if decisions < settings.min_decisions or precision is None:
         return ""
     if precision < settings.attention_floor:
         return "attention"
@@ -250,3 +277,120 @@ def flag_counts(
         FlagCount(key[0], key[1], key[2], len(ids), tuple(sorted(set(ids))))
         for key, ids in sorted(raised.items())
     ]
+
+
+FLAG_CALL_KINDS = ("confirmed", "rejected", "added", "undecided")
+
+
+@dataclass(frozen=True)
+class FlagAgreement:
+    """Reviewers' decisions on one flag of one rubric version."""
+
+    rubric_id: str
+    rubric_version: str
+    flag_id: str
+    raised: int  # raised by the machine on reviewed calls
+    confirmed: int
+    rejected: int
+    added: int  # reviewers added it: the machine missed it
+    calls: dict[str, tuple[str, ...]] = field(default_factory=dict)  # FLAG_CALL_KINDS -> ids
+    status: str = ""  # trusted | attention | ""
+
+    @property
+    def decided(self) -> int:
+        """Decisions on the machine's own flags (confirmed or rejected)."""
+        return self.confirmed + self.rejected
+
+    @property
+    def precision(self) -> float | None:
+        return self.confirmed / self.decided if self.decided else None
+
+    @property
+    def recall(self) -> float | None:
+        found = self.confirmed + self.added
+        return self.confirmed / found if found else None
+
+    @property
+    def undecided(self) -> int:
+        return len(self.calls.get("undecided", ()))
+
+    @property
+    def flag(self) -> str:
+        return f"{self.rubric_id}/flag:{self.flag_id}"
+
+    def to_json(self) -> dict[str, object]:
+        def rate(value: float | None) -> float | None:
+            return None if value is None else round(value, 4)
+
+        return {
+            "rubric_id": self.rubric_id, "rubric_version": self.rubric_version,
+            "flag_id": self.flag_id, "raised": self.raised, "decided": self.decided,
+            "confirmed": self.confirmed, "rejected": self.rejected, "added": self.added,
+            "undecided": self.undecided, "precision": rate(self.precision),
+            "recall": rate(self.recall), "status": self.status,
+            "calls": {kind: list(ids) for kind, ids in self.calls.items()},
+        }  # fmt: skip
+
+
+_FLAG_DECISIONS_SQL = """
+select f.call_id, c.start, f.rubric_id, f.rubric_version, f.flag_id, f.decision
+from review_flags f
+join reviews r on r.review_id = f.review_id
+join calls c on c.call_id = f.call_id
+"""
+
+
+def flag_agreement(
+    db: sqlite_utils.Database,
+    *,
+    settings: AgreementSettings | None = None,
+    rubric: str | None = None,
+    agent: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    tz: tzinfo = UTC,
+) -> list[FlagAgreement]:
+    """Per rubric, version and flag (sorted so), over the submitted reviews of calls whose local
+    day is ``since``..``until`` (of ``agent``, of ``rubric``): how often the machine raised it,
+    how reviewers decided (confirmed, rejected, added where it was missed) and the flag's status
+    under ``settings`` (on its precision). A raised flag no reviewer decided (a review submitted
+    without flag decisions) is ``undecided``."""
+    settings = settings or AgreementSettings()
+    where = _where(rubric, agent, since, until, rubric_column="f.rubric_id")
+    rows = db.execute(_FLAG_DECISIONS_SQL + where.sql(), where.params).fetchall()
+    raised = {
+        (f.rubric_id, f.rubric_version, f.flag_id): f
+        for f in flag_counts(db, rubric=rubric, agent=agent, since=since, until=until, tz=tz)
+    }
+    calls: dict[tuple[str, str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for call_id, start, rubric_id, version, flag_id, decision in rows:
+        if _in_range(start, since, until, tz):
+            calls[(rubric_id, version, flag_id)][decision].add(call_id)
+    found = []
+    for key in sorted(raised.keys() | calls.keys()):
+        kinds = calls[key]
+        count = raised.get(key)
+        decided = kinds["confirmed"] | kinds["rejected"]
+        kinds["undecided"] = set(count.calls if count else ()) - decided
+        flag = FlagAgreement(
+            rubric_id=key[0], rubric_version=key[1], flag_id=key[2],
+            raised=count.raised if count else 0, confirmed=len(kinds["confirmed"]),
+            rejected=len(kinds["rejected"]), added=len(kinds["added"]),
+            calls={kind: tuple(sorted(kinds[kind])) for kind in FLAG_CALL_KINDS if kinds[kind]},
+        )  # fmt: skip
+        found.append(replace(flag, status=_judged(flag.decided, flag.precision, settings)))
+    return found
+
+
+def trusted_flags(
+    db: sqlite_utils.Database, settings: AgreementSettings
+) -> frozenset[tuple[str, str, str]]:
+    """(rubric id, rubric version, flag id) of every flag ``settings`` marks ``trusted``, over
+    all submitted reviews; none while the site sets no ``skip_review_precision``."""
+    if settings.skip_review_precision is None:
+        return frozenset()
+    return frozenset(
+        (flag.rubric_id, flag.rubric_version, flag.flag_id)
+        for flag in flag_agreement(db, settings=settings)
+        if flag.status == "trusted"
+    )

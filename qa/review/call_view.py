@@ -42,6 +42,7 @@ from qa.results.store import (
     load_call,
     load_transcript,
 )
+from qa.review.flag_decisions import FlagRow, flag_rows
 from qa.review.state import (
     EFFECTIVE_SCORECARDS_SQL,
     Review,
@@ -114,6 +115,7 @@ class CallDetail:
     review: Review | None = None
     audit_trail: tuple[AuditEntry, ...] = ()  # every change to the call's review, oldest first
     queues: tuple[tuple[str, str], ...] = ()  # (queue, why the call is in it)
+    flag_rows: tuple[FlagRow, ...] = ()  # each flag raised or addable, with its decision
 
     @property
     def flags(self) -> tuple[Flag, ...]:
@@ -290,6 +292,7 @@ def call_detail(
         review=get_review(db, call_id),
         audit_trail=tuple(entries(db, call_id=call_id)),
         queues=tuple((queue, reason or "") for queue, reason in queues),
+        flag_rows=flag_rows(db, {card.scorecard_id: card.machine for card in reviewed}),
     )
     masked = viewer_role is None or not sees_personal_data(viewer_role)
     return _masked_detail(detail) if masked else detail
@@ -361,6 +364,9 @@ def _masked_detail(detail: CallDetail) -> CallDetail:
         error=mask_reviewer_text(detail.error) if detail.error else detail.error,
         masked=True,
         reviewed=reviewed,
+        flag_rows=tuple(
+            replace(row, comment=mask_personal_data(row.comment)) for row in detail.flag_rows
+        ),
         review=review,
         audit_trail=tuple(
             replace(

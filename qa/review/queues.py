@@ -25,6 +25,10 @@ A rule the site trusts (``[agreement]``, :func:`qa.review.agreement.trusted_rule
 enough of its fails) sends no call to review: a critical failure, or a low score, that rests only
 on trusted rules' fails queues nothing (the verdict stands and counts as any machine verdict);
 the call may still be drawn by the sample, and is in any other queue whose reason it meets.
+Likewise a flag the site trusts (:func:`qa.review.agreement.trusted_flags`: reviewers confirmed
+enough of its raises): a call whose complaint flags are all trusted ones is not queued as a
+complaint (its complaint case is opened as always; a flag raised on a guess still queues it for
+low confidence).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ import sqlite_utils
 
 from qa.config import AgreementSettings, ReviewSettings
 from qa.db import Filters, utcnow
-from qa.review.agreement import trusted_rules
+from qa.review.agreement import trusted_flags, trusted_rules
 from qa.review.state import ReviewStatus, ensure_review
 
 __all__ = [
@@ -152,19 +156,28 @@ class _Conditions:
 
 
 def _condition_reasons(
-    db: sqlite_utils.Database, settings: ReviewSettings, trusted: frozenset[Rule] = frozenset()
+    db: sqlite_utils.Database,
+    settings: ReviewSettings,
+    trusted: frozenset[Rule] = frozenset(),
+    flags: frozenset[Rule] = frozenset(),
 ) -> _Conditions:
     """The condition queues' calls with their reasons, read from the scorecards' queryable rows
     (flags, item_results, scores, transcript confidences, sentiment figures) rather than whole
     scorecards, so a store of a year's calls is scanned in seconds. A critical failure or a low
-    score resting only on ``trusted`` rules' fails puts no call in its queue."""
+    score resting only on ``trusted`` rules' fails puts no call in its queue, nor complaint flags
+    that are all trusted ``flags`` (rubric id, version, flag id)."""
     found: dict[Queue, dict[str, list[str]]] = {queue: {} for queue in Queue}
-    left_out: dict[Queue, set[str]] = {Queue.CRITICAL: set(), Queue.LOW_SCORE: set()}
-    for call_id, flag_id, title, severity in db.execute(
-        _LATEST + "select f.call_id, f.flag_id, f.title, f.severity from flags f "
-        "join latest l on l.id = f.scorecard_id where f.flag_id like 'complaint%' "
-        "and f.hint = 0 order by f.call_id, f.rowid"
+    left_out: dict[Queue, set[str]] = {
+        Queue.CRITICAL: set(), Queue.LOW_SCORE: set(), Queue.COMPLAINTS: set()
+    }  # fmt: skip
+    for call_id, rubric_id, version, flag_id, title, severity in db.execute(
+        _LATEST + "select f.call_id, l.rubric_id, l.rubric_version, f.flag_id, f.title, "
+        "f.severity from flags f join latest l on l.id = f.scorecard_id "
+        "where f.flag_id like 'complaint%' and f.hint = 0 order by f.call_id, f.rowid"
     ):
+        if (rubric_id, version, flag_id) in flags:
+            left_out[Queue.COMPLAINTS].add(call_id)
+            continue
         found[Queue.COMPLAINTS].setdefault(call_id, []).append(f"{title or flag_id} ({severity})")
     for call_id, flag_id, title in db.execute(
         _LATEST + "select f.call_id, f.flag_id, f.title from flags f "
@@ -327,7 +340,10 @@ def refresh_queues(
     days = {call.call_id: call.start.astimezone(zone).date().isoformat() for call in calls}
     new: list[tuple[Queue, str, str, str]] = []  # queue, call, reason, day
     found = _condition_reasons(
-        db, settings, trusted_rules(db, agreement) if agreement else frozenset()
+        db,
+        settings,
+        trusted_rules(db, agreement) if agreement else frozenset(),
+        trusted_flags(db, agreement) if agreement else frozenset(),
     )
     conditions = found.reasons
     withdrawn = _withdraw_stale(db, conditions)

@@ -24,6 +24,7 @@ from qa.access import audit_log
 from qa.access.permissions import Action, require
 from qa.access.roles import User
 from qa.db import utcnow
+from qa.review.flag_decisions import FlagChoice, check_flag_choices, record_flag_decisions
 from qa.review.state import (
     DECISION_COLUMNS,
     Decision,
@@ -128,11 +129,14 @@ def submit_review(
     *,
     comment: str = "",
     pass_marks: Mapping[tuple[str, str], float] | None = None,
+    flags: Sequence[FlagChoice] | None = None,
 ) -> Review:
     """Submit ``user``'s decisions on every item of the call's latest scorecards, with an
     optional free ``comment``: the human scorecards are stored and count from now on, the review
     is ``done``, and each change is in the audit log. Submitting again replaces the previous
-    human result (the audit log keeps what it was).
+    human result (the audit log keeps what it was). ``flags``: the decisions on the call's flags
+    (qa.review.flag_decisions), every raised flag confirmed or rejected, replacing the previous
+    ones; None leaves the flag decisions as they were.
 
     Raises PermissionDeniedError (role, or another reviewer's submitted review),
     :class:`ReviewConflictError` (claimed by someone else), :class:`ReviewInputError` (an
@@ -149,6 +153,7 @@ def submit_review(
         review = ensure_review(db, call_id)
         check_may_change(review, user)
         chosen = _validated(cards, choices)
+        flag_plan = check_flag_choices(db, cards, flags) if flags is not None else None
         human: dict[int, tuple[Scorecard, float | None]] = {}
         for card_id, card in cards.items():
             mark = card.pass_mark
@@ -181,6 +186,8 @@ def submit_review(
                 [review.review_id, card_id, call_id, mark, judged.score, judged.max_score,
                  int(judged.passed), user.username, now, judged.model_dump_json()],
             )  # fmt: skip
+        if flag_plan is not None:
+            record_flag_decisions(db, user, review, flag_plan, now)
         db.conn.execute(
             "update reviews set status = ?, assignee = coalesce(assignee, ?), submitted_by = ?, "
             "submitted_at = ?, comment = ?, revision = revision + 1, updated_at = ? "

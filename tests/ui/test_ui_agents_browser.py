@@ -285,3 +285,43 @@ def test_a_supervisor_assigns_coaching_and_the_agent_acknowledges(served, chromi
     finally:
         db.close()
     assert task.status == "acknowledged" and task.moments[0].call_id == C7
+
+
+def test_a_reviewer_rejects_a_flag_and_the_rules_tab_shows_its_precision(served, chromium):
+    url, db_path = served
+    # rita opens Alice's complaint call: the machine raised a complaint; she rejects it.
+    page = _login(chromium, url, REVIEWER)
+    page.locator("#qa-calls [role=gridcell]", has_text=COMPLAINT).click()
+    expect(page.locator("#qa-call-title")).to_contain_text(COMPLAINT)
+    flag = page.locator("#qa-flag-inbound-service--complaint")
+    expect(flag).to_contain_text("machine: raised (high)")
+    expect(flag.get_by_label("Confirm")).to_be_checked()  # what Submit saves unless changed
+    flag.get_by_label("Reject").check()
+    page.locator("#qa-flagnote-inbound-service--complaint textarea").fill(
+        "asks about a bill, no complaint"
+    )
+    _screenshot(page, "review-flag-reject")
+    page.locator("#qa-review-submit").click()
+    expect(page.locator("#qa-call-title")).not_to_contain_text(COMPLAINT)  # the next call
+    page.context.close()
+    db = open_db(db_path)
+    try:
+        stored = db.execute("select flag_id, decision, decided_by from review_flags "
+                            "where call_id = ?", [COMPLAINT]).fetchall()  # fmt: skip
+    finally:
+        db.close()
+    assert stored == [("complaint", "rejected", REVIEWER)]
+
+    # The supervisor's Rules tab: the complaint flag, raised once, rejected once: 0% of 1.
+    lead = _login(chromium, url, SUPERVISOR)
+    lead.get_by_role("tab", name="Rules").click()
+    lead.get_by_role("button", name="Refresh").nth(0).click()
+    flags = lead.locator("#qa-rules-flags")
+    row = flags.locator("[role=row]", has_text="inbound-service/complaint")
+    expect(row).to_contain_text("0% of 1")
+    flags.get_by_role("gridcell", name="inbound-service/complaint").click()
+    expect(lead.locator("#qa-rules-calls")).to_contain_text(
+        f"Rejected (raised wrongly) (1): {COMPLAINT}"
+    )
+    _screenshot(lead, "rules-flag-precision")
+    lead.context.close()
