@@ -4,9 +4,7 @@ A rubric's phrase conditions, resolved for one language, become *groups* (a list
 a match mode and threshold). Their variants (``{a|b}`` expanded) are tokenised once
 (:mod:`scoring.tokens`) and compiled into:
 
-- one **trie** keyed by token, walked once from each token of a turn (in C: the trie's paths
-  are the words of an Aho-Corasick automaton over one character per key, :class:`_Automaton`,
-  and a turn is one pass of it over its keys' characters). A walk ends on a phrase
+- one **trie** keyed by token, walked once from each token of a turn. A walk ends on a phrase
   when every key is equal: for Latin words and digits that is a verbatim match (1.0); keys of
   Chinese characters are canonical pinyin, so it is a homophone match (0.95, ``pinyin``) or,
   with the same characters, a verbatim one (1.0; all that ``exact`` accepts). At the default
@@ -31,7 +29,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import ahocorasick
 from rapidfuzz.distance import Levenshtein
 
 from scoring import fuzzy
@@ -87,7 +84,6 @@ class PhraseIndex:
         self.language = language
         self._groups: dict[tuple[object, ...], int] = {}
         self._trie = _Node()
-        self._automaton: _Automaton | None = None  # the trie's, made on first match
         self._fuzzy = Anchors()
         self._regexes: list[tuple[int, int, str]] = []
         self._regex_union: re.Pattern[str] | None = None
@@ -141,7 +137,6 @@ class PhraseIndex:
         tokens = tokenize_phrase(normalized)
         if not len(tokens):
             return
-        self._automaton = None
         limit = DEFAULT_THRESHOLD.get(mode, 1.0) if threshold is None else threshold
         chinese = CJK in tokens.kinds
         entry = Entry(
@@ -184,10 +179,7 @@ class PhraseIndex:
         if not tokens.keys:
             return found
         if self._trie.children:
-            automaton = self._automaton
-            if automaton is None:
-                automaton = self._automaton = _Automaton(self._trie)
-            automaton.walk(tokens, found)
+            _walk(self._trie, tokens, found)
         if self._fuzzy:
             self._fuzzy.places(tokens, found.hits, found.later)
         normalized = tokens.normalized
@@ -273,43 +265,17 @@ def _key_paths(tokens: Tokens) -> list[tuple[str, ...]]:
 # ---- matching helpers ---------------------------------------------------------------------------
 
 
-class _Automaton:
-    """The trie as an Aho-Corasick automaton: each key is one character, each node with phrases
-    (or pieces) ending on it is a word. One pass over a turn's key characters finds every
-    (start, end) that walking the trie from each token would reach, in C."""
-
-    def __init__(self, trie: _Node) -> None:
-        self._codes: dict[str, str] = {}
-        self._automaton = ahocorasick.Automaton()
-        stack: list[tuple[_Node, str]] = [(trie, "")]
-        while stack:
-            node, path = stack.pop()
-            if path and (node.ends or node.pieces):
-                self._automaton.add_word(path, (len(path), node))
-            for key, child in node.children.items():
-                stack.append((child, path + self._code(key)))
-        self._automaton.make_automaton()
-
-    def _code(self, key: str) -> str:
-        code = self._codes.get(key)
-        if code is None:
-            number = len(self._codes) + 1  # "\0" stands for keys no phrase has
-            code = chr(number if number < 0xD800 else number + 0x800)  # no surrogates
-            self._codes[key] = code
-        return code
-
-    def walk(self, tokens: Tokens, found: TurnMatch) -> None:
-        """Record each phrase whose keys all matched, and note the pinyin phrases with edits
-        allowed where a piece of them was heard (tested on demand), in the order of a walk
-        from each token in turn, as far as the trie goes."""
-        codes = self._codes.get
-        text = "".join([codes(key, "\0") for key in tokens.keys])
-        reached = sorted(
-            (end - size + 1, end, node) for end, (size, node) in self._automaton.iter(text)
-        )
-        hits = found.hits
-        places: dict[_EditEntry, set[int]] | None = None
-        for start, end, node in reached:
+def _walk(trie: _Node, tokens: Tokens, found: TurnMatch) -> None:
+    """Walk the trie from every token: record each phrase whose keys all matched, and note the
+    pinyin phrases with edits allowed where a piece of them was heard (tested on demand)."""
+    keys, hits = tokens.keys, found.hits
+    size = len(keys)
+    root = trie.children.get
+    places: dict[_EditEntry, set[int]] | None = None
+    for start, key in enumerate(keys):
+        node = root(key)
+        end = start
+        while node is not None:
             if node.ends:
                 for entry in node.ends:
                     _triehit_at(entry, tokens, start, end, hits)
@@ -317,9 +283,14 @@ class _Automaton:
                 places = places if places is not None else {}
                 for edit, offset in node.pieces:
                     places.setdefault(edit, set()).add(start - offset)
-        if places:
-            for edit, where in places.items():
-                found.later(edit.entry.group, (edit, where))
+            end += 1
+            children = node.children
+            if end == size or not children:
+                break
+            node = children.get(keys[end])
+    if places:
+        for edit, where in places.items():
+            found.later(edit.entry.group, (edit, where))
 
 
 def _triehit_at(entry: Entry, tokens: Tokens, start: int, end: int, hits: TurnHits) -> None:
