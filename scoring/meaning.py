@@ -16,7 +16,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -96,30 +96,22 @@ def product(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
 class ExampleTable:
     """Every example of a compiled rubric's intent conditions for one language, encoded once
     (on first use) into one matrix, and every plan's columns laid side by side, so that a
-    call's sentences meet all of them in one product and one comparison with the thresholds.
-    The plans' near-misses likewise: each plan's encoded on its own (as they always were), laid
-    side by side in one matrix, so a call needs one product for all of them too."""
+    call's sentences meet all of them in one product and one comparison with the thresholds."""
 
     def __init__(self) -> None:
         self._columns: dict[str, int] = {}
         self._matrix: np.ndarray | None = None
         self._layout: list[np.ndarray] = []  # each plan's columns, in plan order
         self._thresholds: list[np.ndarray] = []
-        self._near: list[tuple[str, ...]] = []  # each plan's near-misses, in plan order
-        self._near_matrix: np.ndarray | None = None
-        self.near_spans: list[tuple[int, int]] = []  # each plan's columns in the near matrix
 
-    def add(
-        self, examples: Sequence[str], thresholds: np.ndarray, near: tuple[str, ...] = ()
-    ) -> tuple[np.ndarray, int]:
-        """File a plan's examples and near-misses: their columns, and the plan's number."""
-        self._matrix = self._near_matrix = None
+    def add(self, examples: Sequence[str], thresholds: np.ndarray) -> tuple[np.ndarray, int]:
+        """File a plan's examples: their columns, and the plan's number in the layout."""
+        self._matrix = None
         columns = np.asarray(
             [self._columns.setdefault(e, len(self._columns)) for e in examples], dtype=np.intp
         )
         self._layout.append(columns)
         self._thresholds.append(thresholds)
-        self._near.append(near)
         return columns, len(self._layout) - 1
 
     def matrix(self, encode: Encode) -> np.ndarray:
@@ -136,24 +128,6 @@ class ExampleTable:
             self._matrix = matrix
         return self._matrix
 
-    def near_matrix(self, encode: Encode) -> np.ndarray:
-        """Every plan's near-misses' vectors side by side (``near_spans``: each plan's
-        columns), encoded on first use."""
-        if self._near_matrix is None:
-            blocks = [encode(list(near)) for near in self._near if near]
-            spans: list[tuple[int, int]] = []
-            at = 0
-            for near in self._near:
-                spans.append((at, at + len(near)))
-                at += len(near)
-            self.near_spans = spans
-            self._near_matrix = (
-                np.concatenate(blocks).astype(np.float32, copy=False)
-                if blocks
-                else np.zeros((0, 0), np.float32)
-            )
-        return self._near_matrix
-
 
 @dataclass
 class IntentPlan:
@@ -167,6 +141,13 @@ class IntentPlan:
     near: tuple[str, ...]
     what: str  # "meaning transaction_done" / "like 'I have issued a refund'"
     questions: bool = True  # False: sentences that ask never match
+    _near_vectors: np.ndarray | None = field(default=None, repr=False)
+
+    def near_vectors(self, encode: Encode) -> np.ndarray:
+        """The near-misses' vectors (encoded on first use)."""
+        if self._near_vectors is None:
+            self._near_vectors = encode(list(self.near))
+        return self._near_vectors
 
 
 def plan_intent(
@@ -202,24 +183,22 @@ def plan_intent(
     listed = tuple(e for e, _ in unique)
     limits = np.asarray([t for _, t in unique], dtype=np.float32)
     questions = all(libraries[name].questions for name in spec.libraries)
-    unique_near = tuple(dict.fromkeys(near))
-    columns, number = table.add(listed, limits, unique_near)
+    columns, number = table.add(listed, limits)
     return IntentPlan(
         spec=spec,
         examples=listed,
         columns=columns,
         thresholds=limits,
         number=number,
-        near=unique_near,
+        near=tuple(dict.fromkeys(near)),
         what=what,
         questions=questions,
     )
 
 
 class MeaningMatcher:
-    """The sentences of one call against a rubric's examples and near-misses: two matrix
-    products per call at most, on first use; each plan then reads its columns and the rows of
-    the turns it asks about."""
+    """The sentences of one call against a rubric's examples: one matrix product per call, on
+    first use; each plan then reads its columns and the rows of the turns it asks about."""
 
     def __init__(
         self,
@@ -240,8 +219,7 @@ class MeaningMatcher:
         )
         self._margin = np.zeros((0, 0), dtype=np.float32)
         self._passes: np.ndarray | None = None
-        self._near: np.ndarray | None = None
-        self._asks: dict[int, bool] = {}
+        self._asks: np.ndarray | None = None
         self._found: dict[tuple[int, tuple[int, ...]], dict[int, IntentHit]] = {}
 
     def hits(self, plan: IntentPlan, positions: Sequence[int]) -> dict[int, IntentHit]:
@@ -265,22 +243,16 @@ class MeaningMatcher:
                 self._passes = np.zeros((len(self._row_position), 0), dtype=bool)
         return self._passes
 
-    def _near_similarity(self) -> np.ndarray:
-        """rows × every plan's near-misses (see ``ExampleTable.near_spans``), on first use."""
-        if self._near is None:
-            self._near = product(self._vectors.vectors, self._table.near_matrix(self._encode))
-        return self._near
-
-    def _asks_at(self, rows: np.ndarray) -> np.ndarray:
+    def _questions(self) -> np.ndarray:
         """Per row: whether the sentence asks (ends with a question mark, or 吗/呢)."""
-        asks, spans = self._asks, self._vectors.spans
-        for row in rows.tolist():
-            if row not in asks:
-                position = int(self._row_position[row])
-                start, end = (int(v) for v in spans[row])
-                text = self._texts[position][start:end].rstrip() if position >= 0 else ""
-                asks[row] = _QUESTION.search(text) is not None
-        return np.asarray([asks[row] for row in rows.tolist()], dtype=bool)
+        if self._asks is None:
+            spans = self._vectors.spans
+            texts = [
+                self._texts[p][a:b].rstrip() if p >= 0 else ""
+                for p, (a, b) in zip(self._row_position.tolist(), spans.tolist(), strict=True)
+            ]
+            self._asks = np.asarray([bool(_QUESTION.search(t)) for t in texts], dtype=bool)
+        return self._asks
 
     def _match(self, plan: IntentPlan, positions: Sequence[int]) -> dict[int, IntentHit]:
         passes = self._passing()[:, plan.number]
@@ -288,19 +260,19 @@ class MeaningMatcher:
             return {}
         wanted = np.zeros(len(self._texts) + 1, dtype=bool)
         wanted[np.asarray(positions, dtype=np.intp)] = True
-        rows = np.flatnonzero(passes & wanted[self._row_position])
-        if len(rows) and not plan.questions:
-            rows = rows[~self._asks_at(rows)]
+        allowed = passes & wanted[self._row_position]
+        if not plan.questions:
+            allowed &= ~self._questions()
+        rows = np.flatnonzero(allowed)
         if not len(rows):
             return {}
         begin = int(self._table.starts[plan.number])
         margin = self._margin[rows, begin : begin + len(plan.columns)]
         best = margin.argmax(axis=1)
         best_similarity = margin[np.arange(len(rows)), best] + plan.thresholds[best]
-        if plan.near:
-            near = self._near_similarity()
-            first, last = self._table.near_spans[plan.number]
-            closest_near = near[rows, first:last].max(axis=1)
+        near = plan.near_vectors(self._encode)
+        if len(near):
+            closest_near = product(self._vectors.vectors[rows], near).max(axis=1)
             keep = best_similarity > closest_near
             rows, best, best_similarity = rows[keep], best[keep], best_similarity[keep]
         found: dict[int, IntentHit] = {}
