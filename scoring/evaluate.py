@@ -104,6 +104,7 @@ class CallContext:
     _sentiment: CallSentiment | None = None
     _confident: CallContext | None = None
     _whole: CallContext | None = None  # for the confident view: the context it was made from
+    _end: float | None = None
 
     def __post_init__(self) -> None:
         self.language = primary_language(self.transcript.language or self.call.language)
@@ -171,8 +172,13 @@ class CallContext:
 
     @property
     def end_time(self) -> float:
-        ends = [t.end for t in self.turns]
-        return max([self.transcript.duration, self.transcript.metrics.duration, *ends, 0.0])
+        """When the call ended (worked out once: every windowed condition asks)."""
+        if self._end is None:
+            ends = [t.end for t in self.turns]
+            self._end = max(
+                [self.transcript.duration, self.transcript.metrics.duration, *ends, 0.0]
+            )
+        return self._end
 
     def _match_turns(self) -> list[TurnMatch]:
         if self._hits is None:
