@@ -178,3 +178,13 @@ def test_the_run_stores_how_each_call_felt(night, complaint_calls):
     for call_id in complaint_calls.values():
         assert found[call_id].customer_mean < 0  # the complaining customers sound negative
         assert found[call_id].most_negative.text
+        # they start calm and end with the complaint (samples/calls.yaml): a fall past the
+        # default sentiment_drop threshold of 0.5
+        assert found[call_id].customer_shift <= -0.5
+
+
+def test_the_complaint_calls_and_only_they_raise_a_sentiment_drop(night, complaint_calls):
+    _, hooks = night["after_first"]
+    drops = [hook.json["call_id"] for hook in hooks
+             if hook.path == "/crm" and hook.json["event"] == "sentiment_drop"]  # fmt: skip
+    assert sorted(drops) == sorted(complaint_calls.values())

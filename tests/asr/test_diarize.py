@@ -248,13 +248,14 @@ SAMPLE_STORE = Path(__file__).resolve().parents[2] / "samples" / "store" / "moni
 def test_a_one_word_reply_between_the_other_partys_turns_is_on_its_speakers_side(
     diarizer: Diarizer,
 ) -> None:
-    """The sample store's mono complaint-en call: the customer's 0.5 s "Fine." (38.4-39.0 s)
-    falls between two long agent turns; segmentation gave it to the agent's local speaker in
-    every window that holds it until short turns were embedded on their own."""
+    """The sample store's mono complaint-en call: the customer's short "Sure, that's fine."
+    (22.6-24.4 s) falls between two long agent turns; segmentation gave such a reply ("Fine.",
+    0.5 s, in the store's earlier script) to the agent's local speaker in every window that
+    holds it until short turns were embedded on their own."""
     path = SAMPLE_STORE / "2026/11/20/q-600-5556667777-20261120-143015-1795203015.112.wav"
     segments = diarizer(_read(path, 8000), 8000)
-    agent = _majority_speaker(segments, 30.5, 37.2)  # "... call you back within four hours."
-    customer = _majority_speaker(segments, 22.3, 27.7)  # "... speak to your manager."
+    agent = _majority_speaker(segments, 25.6, 32.9)  # "Thank you for holding. There is ..."
+    customer = _majority_speaker(segments, 9.0, 14.1)  # "... about my phone bill for this month."
     assert agent != customer
-    assert _majority_speaker(segments, 38.4, 39.0) == customer  # "Fine."
-    assert _majority_speaker(segments, 40.2, 49.9) == agent  # "Is there anything else ..."
+    assert _majority_speaker(segments, 22.7, 24.3) == customer  # "Sure, that's fine."
+    assert _majority_speaker(segments, 15.7, 21.2) == agent  # "... Can you hold for a moment?"

@@ -39,10 +39,20 @@ def test_complaining_customers_sound_more_negative_than_satisfied_ones(store):
             assert mean[complaint] < mean[good]
 
 
+def test_complaining_customers_start_calm_and_end_worse(store):
+    """The sample complaints open with a calm question about the bill and end with the complaint
+    (samples/calls.yaml): the customer ends negative, a fall of at least 0.5 (what the default
+    ``sentiment_drop`` alert and the demo's negative sentiment queue look for)."""
+    for complaint in ("c3-complaint-en", "c5-complaint-zh"):
+        found = load_sentiment(store, complaint)
+        assert found.customer_end < 0
+        assert found.customer_shift <= -0.5
+
+
 def test_the_most_negative_moment_is_a_customer_turn_with_its_words(store):
     found = load_sentiment(store, "c5-complaint-zh")
     worst = found.most_negative
-    assert worst is not None and worst.text == "我要投诉 再不解决我就打幺二三幺五"
+    assert worst is not None and worst.text == "再不解决 我就打幺二三幺五"
     customer = [t for t in found.turns if t.role == "customer"]
     assert worst.polarity == min(t.polarity for t in customer)
     assert found.customer_shift == pytest.approx(found.customer_end - found.customer_start)
