@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
+from functools import partial
 from html import escape
 from typing import Any
 
@@ -46,6 +47,7 @@ __all__ = [
     "FORM_PARTS",
     "MAX_ITEMS",
     "PANEL_OUTPUTS",
+    "FollowingLists",
     "FormItem",
     "ReviewForm",
     "ReviewPanel",
@@ -300,6 +302,22 @@ def item_choice(item: FormItem, chosen: str | None, verdict: str | None, note: s
     return ItemChoice(item.scorecard_id, item.item_id, decision, chosen_verdict, note or "")
 
 
+def _is_skip(value: Any) -> bool:
+    return isinstance(value, dict) and value == gr.skip()
+
+
+@dataclass(frozen=True)
+class FollowingLists:
+    """Lists that show what each claim, release and submission changes (the calls list),
+    filled by the same round trip as the call view: a second event per action cost the page
+    about as much as the call itself (docs/ui.md). ``values(user, *inputs)`` gives the values
+    of ``outputs``."""
+
+    outputs: Sequence[Any]
+    inputs: Sequence[Any]
+    values: Callable[..., list[Any]]
+
+
 class ReviewPanel:
     """The panel's components, laid out where it is built, and the functions that fill them.
 
@@ -324,9 +342,6 @@ class ReviewPanel:
         self._build_form()
         with gr.Accordion("Audit trail", open=False, elem_id="qa-audit-trail"):
             self.audit = gr.HTML("", elem_id="qa-audit", css_template=CSS)
-        acted = [*self.outputs, self.changed]
-        self.claim.click(self._claim, inputs=self.form, outputs=acted)
-        self.release.click(self._release, inputs=self.form, outputs=acted)
 
     @property
     def outputs(self) -> list[Any]:
@@ -334,13 +349,44 @@ class ReviewPanel:
         return [named.get(name) or self.parts[name] for name in PANEL_OUTPUTS]
 
     def opens_calls_in(
-        self, view: list[Any], open_call: Callable[[User, str | None], list[Any]]
+        self,
+        view: list[Any],
+        open_call: Callable[[User, str | None], list[Any]],
+        lists: FollowingLists | None = None,
     ) -> None:
         """Where Submit and Next call open the next call: the call view's ``view`` outputs,
-        filled by ``open_call(user, call_id)``."""
+        filled by ``open_call(user, call_id)``; ``lists`` follow every claim, release and
+        submission in the same round trip. Wires Claim, Release, Next call and Submit."""
         self.view, self._open = view, open_call
-        self.next.click(self._next, inputs=self.form, outputs=[*view, self.changed])
+        lists = lists or FollowingLists((), (), lambda user, *inputs: [])
         rows, comment = self._rows, self.parts["comment"]
+
+        def following(
+            handler: Callable[[dict[Any, Any], gr.Request], list],
+        ) -> Callable[[dict[Any, Any], gr.Request], list]:
+            def with_lists(values: dict[Any, Any], request: gr.Request) -> list:
+                done = handler(values, request)
+                if all(_is_skip(value) for value in done):  # refused: the page as it was
+                    return [*done, *[gr.skip()] * len(lists.outputs)]
+                shown = lists.values(self.ctx.viewer(request), *(values[i] for i in lists.inputs))
+                return [*done, *shown]
+
+            return with_lists
+
+        # Progress shows on the status line or the call's title only (ui.calls.build_tab).
+        acted, moved = [*self.outputs, self.changed], [*view, self.changed]
+        read = {self.form, *lists.inputs}
+        for button, action, outputs in (
+            (self.claim, self._claim, acted),
+            (self.release, self._release, acted),
+            (self.next, self._next, moved),
+        ):
+            button.click(
+                following(partial(self._with_form, action)),
+                inputs=read,
+                outputs=[*outputs, *lists.outputs],
+                show_progress_on=outputs[0],
+            )
 
         def on_submit(values: dict[Any, Any], request: gr.Request) -> list:
             # A set of inputs arrives as one dict keyed by component, whatever their number.
@@ -352,10 +398,19 @@ class ReviewPanel:
             return self.submit(user, form, chosen, values[comment])
 
         self._submit.click(
-            on_submit,
-            inputs={self.form, *(part for row in rows for part in row), comment},
-            outputs=[*view, self.changed],
+            following(on_submit),
+            inputs={*read, *(part for row in rows for part in row), comment},
+            outputs=[*moved, *lists.outputs],
+            show_progress_on=view[0],
         )
+
+    def _with_form(
+        self,
+        action: Callable[[ReviewForm | None, gr.Request], list],
+        values: dict[Any, Any],
+        request: gr.Request,
+    ) -> list:
+        return action(values[self.form], request)
 
     def values(self, detail: CallDetail | None, user: User) -> list:
         """The panel's values for ``detail`` as ``user`` sees it, in :attr:`outputs` order."""
