@@ -51,6 +51,7 @@ __all__ = [
     "FormItem",
     "ReviewForm",
     "ReviewPanel",
+    "form_changes",
     "form_for",
     "form_values",
     "panel_values",
@@ -239,6 +240,39 @@ def form_values(form: ReviewForm) -> list[Any]:
         json.dumps([item.machine.value for item in shown]),
     ]
     return values
+
+
+#: the form's parts whose value the reviewer changes in the page
+_FIELDS = frozenset(
+    name for name in FORM_PARTS if name.startswith(("decision", "verdict", "comment"))
+)
+
+
+def _lighter(name: str, new: Any, old: Any) -> Any:
+    """The update of form part ``name`` to ``new`` when the page shows ``old``: nothing when
+    they are the same, only the value when only it may differ (a field the reviewer edits)."""
+    if not isinstance(new, gr.blocks.Block):
+        return gr.skip() if isinstance(old, str) and new == old else new
+    if type(old) is not type(new):
+        return new
+    args, was = dict(new.constructor_args), dict(old.constructor_args)
+    value, old_value = args.pop("value", None), was.pop("value", None)
+    if args != was:
+        return new
+    if name in _FIELDS:  # the page may hold what the reviewer typed or picked: set it
+        return value if "value" in new.constructor_args else gr.skip()
+    return gr.skip() if value == old_value else new
+
+
+def form_changes(form: ReviewForm, before: ReviewForm) -> list[Any]:
+    """:func:`form_values` for ``form`` when the page shows ``before`` (the same user's form,
+    just submitted or left): parts that look the same are left as they are, and a row that
+    keeps its item (the same rubric's next call) gets its values only. Fewer, lighter updates
+    for the page to apply after each Submit (docs/ui.md)."""
+    return [
+        _lighter(name, new, old)
+        for name, new, old in zip(FORM_PARTS, form_values(form), form_values(before), strict=True)
+    ]
 
 
 def panel_values(detail: CallDetail | None, user: User, zone: tzinfo = UTC) -> list:
@@ -440,10 +474,13 @@ class ReviewPanel:
     def _release(self, form: ReviewForm | None, request: gr.Request) -> list:
         return self._act(form, request, release)
 
-    def open_next(self, user: User, after: str | None) -> tuple[str | None, list[Any]]:
+    def open_next(
+        self, user: User, after: str | None, before: ReviewForm | None = None
+    ) -> tuple[str | None, list[Any]]:
         """The next call ``user`` should review (qa.review.next_call), claimed for them when
         nobody has it, opened in the call view; None and the call ``after`` again when no call
-        is left."""
+        is left. ``before``: the form the page shows now, so only what changes is sent
+        (:func:`form_changes`)."""
         assert self._open is not None, "the Calls tab hands the call view over when laid out"
         with self.ctx.db() as db:
             found = next_call(db, user, after=after)
@@ -454,12 +491,19 @@ class ReviewPanel:
                         claim(db, found, user)
                     except (ReviewWorkflowError, PermissionDeniedError) as taken:
                         logger.info("next call %s not claimed: %s", found, taken)
-        return found, self._open(user, found or after)
+        view = self._open(user, found or after)
+        if before is None:
+            return found, view
+        at = next(i for i, part in enumerate(self.view) if part is self.parts[FORM_PARTS[0]])
+        form = view[next(i for i, part in enumerate(self.view) if part is self.form)]
+        if not isinstance(form, ReviewForm):
+            return found, view
+        return found, [*view[:at], *form_changes(form, before), *view[at + len(FORM_PARTS) :]]
 
     def _next(self, form: ReviewForm | None, request: gr.Request) -> list:
         user = self.ctx.allowed(request, Action.REVIEW_CALLS)
         after = form.call_id if form else None
-        found, view = self.open_next(user, after)
+        found, view = self.open_next(user, after, form)
         if found is None:
             return refused("Nothing left to review: your worklist and the queues are done.",
                            len(self.view) + 1)  # fmt: skip
@@ -498,7 +542,7 @@ class ReviewPanel:
             except (ReviewWorkflowError, PermissionDeniedError) as refusal:
                 return refused(str(refusal), outputs)
         logger.info("%s submitted call %s from the app", user.username, form.call_id)
-        found, view = self.open_next(user, form.call_id)
+        found, view = self.open_next(user, form.call_id, form)
         after = f"next: call {found}" if found else "nothing left to review"
         gr.Info(f"Review of call {form.call_id} submitted ({review.status.value}); {after}.")
         return [*view, time.monotonic_ns()]
