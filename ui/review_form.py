@@ -5,9 +5,9 @@ overrides (a verdict and a comment saying why) the machine's verdict, may add a 
 and submits (qa.review.submit). Claim and Release take the call and give it back
 (qa.review.assignment). The form is built once with a fixed set of components (MAX_ITEMS item
 rows, shown, hidden and filled by the event that opens a call, so Submit → next call is one round
-trip); what it shows and whether it
-can be changed is decided on the server from the user's role and the review (qa.access.permissions),
-and submitting checks it all again.
+trip, with the calls list in it and only the parts that change: :func:`form_changes`); what it
+shows and whether it can be changed is decided on the server from the user's role and the
+review (qa.access.permissions), and submitting checks it all again.
 """
 
 from __future__ import annotations
