@@ -200,8 +200,11 @@ def build_app(
             agent = "my_calls" in chosen and sees_agent_tabs(ctx.viewer(request).role)
             return gr.Tabs(selected="my_calls") if agent else gr.skip()
 
-        app.load(who, inputs=None, outputs=[header, *tab_list]).then(
-            landing, inputs=None, outputs=tab_set
+        # The progress shows on the header only: Gradio's page walks every progress target of
+        # every event so far, with all it contains, at each status change of any later event;
+        # with the tabs among them, each click anywhere walked the whole app.
+        app.load(who, inputs=None, outputs=[header, *tab_list], show_progress_on=header).then(
+            landing, inputs=None, outputs=tab_set, show_progress_on=header
         )
     # Several reviewers at once: opening a call decodes its audio, which should not queue.
     app.queue(default_concurrency_limit=4)

@@ -51,7 +51,7 @@ from ui.render import (
     scorecard_html,
     transcript_html,
 )
-from ui.review_form import PANEL_OUTPUTS, ReviewPanel, panel_values
+from ui.review_form import PANEL_OUTPUTS, FollowingLists, ReviewPanel, panel_values
 from ui.sentiment_chart import sentiment_html
 from ui.waveform import evidence_marks, peaks, waveform_html
 from ui.widgets import CallView, call_audio, selected_cell
@@ -185,7 +185,13 @@ def layout(ctx: AppContext) -> CallsWidgets:
             panel = ReviewPanel(ctx, scorecard)
     view = [title, audio, audio_note, transcript, scorecard, flags, open_call_state,
             *panel.outputs]  # fmt: skip
-    panel.opens_calls_in(view, partial(open_call, ctx))
+
+    def listed(user: User, agent_key: str, flagged_only: bool, failed_only: bool) -> list[Any]:
+        return [filter_table(ctx, user, agent_key, flagged_only, failed_only)]
+
+    # The list shows each claim, release and submission: filled with the call view.
+    following = FollowingLists([table], [agent, flagged, failed], listed)
+    panel.opens_calls_in(view, partial(open_call, ctx), following)
     return CallsWidgets(agent, flagged, failed, refresh, table, open_call_state, panel, view)
 
 
@@ -322,13 +328,17 @@ def build_tab(ctx: AppContext, app: gr.Blocks) -> CallView:
         return open_call(ctx, ctx.viewer(request), selected_cell(evt, _CALL_ID_COLUMN))
 
     filters = [w.agent, w.flagged, w.failed]
-    app.load(on_load, inputs=None, outputs=[w.agent, w.table, *w.view])
+    # Progress shows on the list or the call's title only (not on each of the view's ~90
+    # parts): Gradio's page revisits every progress target of past events at each status
+    # change of any event, so each extra target slows every later click (docs/ui.md).
+    app.load(on_load, inputs=None, outputs=[w.agent, w.table, *w.view], show_progress_on=w.table)
     gr.on([w.agent.input, w.flagged.input, w.failed.input], on_filter, inputs=filters,
           outputs=w.table)  # fmt: skip
-    w.refresh.click(on_refresh, inputs=[*filters, w.open_call], outputs=[w.table, *w.view])
-    w.table.select(on_select, inputs=None, outputs=w.view).then(None, js=SCROLL_TO_CALL_JS)
-    # A submitted review changes the score that counts: the list shows it.
-    w.panel.changed.change(on_filter, inputs=filters, outputs=w.table)
+    w.refresh.click(on_refresh, inputs=[*filters, w.open_call], outputs=[w.table, *w.view],
+                    show_progress_on=w.table)  # fmt: skip
+    w.table.select(on_select, inputs=None, outputs=w.view, show_progress_on=w.view[0]).then(
+        None, js=SCROLL_TO_CALL_JS
+    )
     return CallView(outputs=w.view, open=partial(open_call, ctx), changed=w.panel.changed)
 
 

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import gradio as gr
 import pandas as pd
+from gradio.context import Context
 
 from qa.access.permissions import Action, PermissionDeniedError, can
 from qa.access.roles import User
@@ -268,12 +269,22 @@ def build_tab(ctx: AppContext, app: gr.Blocks, view: CallView, tabs: gr.Tabs) ->
     gr.on([w.queue.input, w.open_only.input, w.refresh.click], on_load, inputs=load_inputs,
           outputs=load_outputs)  # fmt: skip
     w.table.select(on_pick, inputs=None, outputs=w.picked)
-    if view.changed is not None:  # a review claimed, released or submitted: the list follows
+    # A review claimed, released or submitted in the call view (another tab): the list is
+    # loaded again when its tab is shown. Following every change as it happened put a second
+    # round trip, and the page's walk of it, on each Submit of the desk (docs/ui.md).
+    here = Context.block
+    if isinstance(here, gr.Tab):
+        here.select(on_load, inputs=load_inputs, outputs=load_outputs, show_progress_on=w.table)
+    elif view.changed is not None:  # laid out outside a tab: follow each change
         view.changed.change(on_load, inputs=load_inputs, outputs=load_outputs)
     for button, handler in ((w.claim_open, on_claim_open), (w.open_button, on_open)):
-        button.click(handler, inputs=w.picked, outputs=[tabs, *view.outputs]).then(
-            None, js=_SCROLL_JS
+        # Progress on the call's title only: with the tabs a progress target, Gradio's page
+        # would walk the whole app at every later status change (ui.calls.build_tab).
+        title = view.outputs[0]
+        opened = button.click(
+            handler, inputs=w.picked, outputs=[tabs, *view.outputs], show_progress_on=title
         )
+        opened.then(None, js=_SCROLL_JS)
     lead_actions: tuple[tuple[gr.Button, Callable[..., str], list[Any]], ...] = (
         (w.assign_button, on_assign, [w.picked, w.reviewer]),
         (w.deal_button, on_deal, [w.reviewer, w.queue]),

@@ -18,24 +18,29 @@ AUDIO_ELEM_ID = "qa-audio"
 
 # One delegated listener per HTML component: it survives re-renders of the component's value.
 SEEK_JS = """
-const seek = (target) => {
+const seek = (target, event) => {
   const audio = document.querySelector('#AUDIO_ELEM_ID audio');
   if (!audio) return;
-  audio.currentTime = parseFloat(target.dataset.seek);
+  let at = parseFloat(target.dataset.seek);
+  if (target.dataset.seekSpan !== undefined) {  // a span (the waveform): the time under the pointer
+    const box = target.getBoundingClientRect();
+    at = (event.clientX - box.left) / box.width * parseFloat(target.dataset.seekSpan);
+  }
+  audio.currentTime = at;
   const playing = audio.play();
   if (playing) playing.catch(() => {});
 };
 element.addEventListener('click', (event) => {
-  const target = event.target.closest('[data-seek]');
+  const target = event.target.closest('[data-seek], [data-seek-span]');
   if (!target) return;
   event.preventDefault();
-  seek(target);
+  seek(target, event);
 });
 element.addEventListener('keydown', (event) => {
   const target = event.target.closest('[data-seek]');
   if (target && (event.key === 'Enter' || event.key === ' ')) {
     event.preventDefault();
-    seek(target);
+    seek(target, event);
   }
 });
 """.replace("AUDIO_ELEM_ID", AUDIO_ELEM_ID)
@@ -144,7 +149,8 @@ APP_CSS = """
 .qa-review-bar { position: sticky; top: 0; z-index: 5; background: var(--background-fill-primary); }
 .qa-review-item.qa-focused { outline: 2px solid var(--color-accent); border-radius: 6px; }
 #qa-waveform { width: 100%; height: 48px; display: block; cursor: pointer; }
-.qa-wave-bar { fill: var(--neutral-400); }
+.qa-wave-bar { stroke: var(--neutral-400); stroke-width: .8; fill: none; }
+.qa-wave-hit { fill: transparent; }
 .qa-wave-mark { fill-opacity: .9; }
 .qa-wave-fail { fill: #dc2626; } .qa-wave-pass { fill: #059669; } .qa-wave-na { fill: #6b7280; }
 #qa-wave-head { fill: var(--color-accent); }

@@ -5,9 +5,9 @@ overrides (a verdict and a comment saying why) the machine's verdict, may add a 
 and submits (qa.review.submit). Claim and Release take the call and give it back
 (qa.review.assignment). The form is built once with a fixed set of components (MAX_ITEMS item
 rows, shown, hidden and filled by the event that opens a call, so Submit → next call is one round
-trip); what it shows and whether it
-can be changed is decided on the server from the user's role and the review (qa.access.permissions),
-and submitting checks it all again.
+trip, with the calls list in it and only the parts that change: :func:`form_changes`); what it
+shows and whether it can be changed is decided on the server from the user's role and the
+review (qa.access.permissions), and submitting checks it all again.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
+from functools import partial
 from html import escape
 from typing import Any
 
@@ -48,9 +49,11 @@ __all__ = [
     "FORM_PARTS",
     "MAX_ITEMS",
     "PANEL_OUTPUTS",
+    "FollowingLists",
     "FormItem",
     "ReviewForm",
     "ReviewPanel",
+    "form_changes",
     "form_for",
     "form_values",
     "panel_values",
@@ -245,6 +248,41 @@ def form_values(form: ReviewForm) -> list[Any]:
     return values
 
 
+#: the form's parts whose value the reviewer changes in the page
+_FIELDS = frozenset(
+    name
+    for name in FORM_PARTS
+    if name.startswith(("decision", "verdict", "comment")) or re.fullmatch(r"flag(note)?\d+", name)
+)
+
+
+def _lighter(name: str, new: Any, old: Any) -> Any:
+    """The update of form part ``name`` to ``new`` when the page shows ``old``: nothing when
+    they are the same, only the value when only it may differ (a field the reviewer edits)."""
+    if not isinstance(new, gr.blocks.Block):
+        return gr.skip() if isinstance(old, str) and new == old else new
+    if type(old) is not type(new):
+        return new
+    args, was = dict(new.constructor_args), dict(old.constructor_args)
+    value, old_value = args.pop("value", None), was.pop("value", None)
+    if args != was:
+        return new
+    if name in _FIELDS:  # the page may hold what the reviewer typed or picked: set it
+        return value if "value" in new.constructor_args else gr.skip()
+    return gr.skip() if value == old_value else new
+
+
+def form_changes(form: ReviewForm, before: ReviewForm) -> list[Any]:
+    """:func:`form_values` for ``form`` when the page shows ``before`` (the same user's form,
+    just submitted or left): parts that look the same are left as they are, and a row that
+    keeps its item (the same rubric's next call) gets its values only. Fewer, lighter updates
+    for the page to apply after each Submit (docs/ui.md)."""
+    return [
+        _lighter(name, new, old)
+        for name, new, old in zip(FORM_PARTS, form_values(form), form_values(before), strict=True)
+    ]
+
+
 def panel_values(detail: CallDetail | None, user: User, zone: tzinfo = UTC) -> list:
     """The panel's values for ``detail`` as ``user`` sees it, in :data:`PANEL_OUTPUTS` order:
     where the review stands, whether Claim, Release and Next call show, the form, the audit
@@ -306,6 +344,22 @@ def item_choice(item: FormItem, chosen: str | None, verdict: str | None, note: s
     return ItemChoice(item.scorecard_id, item.item_id, decision, chosen_verdict, note or "")
 
 
+def _is_skip(value: Any) -> bool:
+    return isinstance(value, dict) and value == gr.skip()
+
+
+@dataclass(frozen=True)
+class FollowingLists:
+    """Lists that show what each claim, release and submission changes (the calls list),
+    filled by the same round trip as the call view: a second event per action cost the page
+    about as much as the call itself (docs/ui.md). ``values(user, *inputs)`` gives the values
+    of ``outputs``."""
+
+    outputs: Sequence[Any]
+    inputs: Sequence[Any]
+    values: Callable[..., list[Any]]
+
+
 class ReviewPanel:
     """The panel's components, laid out where it is built, and the functions that fill them.
 
@@ -330,9 +384,6 @@ class ReviewPanel:
         self._build_form()
         with gr.Accordion("Audit trail", open=False, elem_id="qa-audit-trail"):
             self.audit = gr.HTML("", elem_id="qa-audit", css_template=CSS)
-        acted = [*self.outputs, self.changed]
-        self.claim.click(self._claim, inputs=self.form, outputs=acted)
-        self.release.click(self._release, inputs=self.form, outputs=acted)
 
     @property
     def outputs(self) -> list[Any]:
@@ -340,13 +391,46 @@ class ReviewPanel:
         return [named.get(name) or self.parts[name] for name in PANEL_OUTPUTS]
 
     def opens_calls_in(
-        self, view: list[Any], open_call: Callable[[User, str | None], list[Any]]
+        self,
+        view: list[Any],
+        open_call: Callable[[User, str | None], list[Any]],
+        lists: FollowingLists | None = None,
     ) -> None:
         """Where Submit and Next call open the next call: the call view's ``view`` outputs,
-        filled by ``open_call(user, call_id)``."""
+        filled by ``open_call(user, call_id)``; ``lists`` follow every claim, release and
+        submission in the same round trip. Wires Claim, Release, Next call and Submit."""
         self.view, self._open = view, open_call
-        self.next.click(self._next, inputs=self.form, outputs=[*view, self.changed])
+        lists = lists or FollowingLists((), (), lambda user, *inputs: [])
         rows, comment = self._rows, self.parts["comment"]
+
+        def following(
+            handler: Callable[[dict[Any, Any], gr.Request], list],
+        ) -> Callable[[dict[Any, Any], gr.Request], list]:
+            def with_lists(values: dict[Any, Any], request: gr.Request) -> list:
+                done = handler(values, request)
+                if all(_is_skip(value) for value in done):  # refused: the page as it was
+                    return [*done, *[gr.skip()] * len(lists.outputs)]
+                shown = lists.values(self.ctx.viewer(request), *(values[i] for i in lists.inputs))
+                return [*done, *shown]
+
+            # named as the handler it runs, so the event can be found by it (tests/gradio_api.py)
+            with_lists.__name__ = getattr(handler, "__name__", with_lists.__name__)
+            return with_lists
+
+        # Progress shows on the status line or the call's title only (ui.calls.build_tab).
+        acted, moved = [*self.outputs, self.changed], [*view, self.changed]
+        read = {self.form, *lists.inputs}
+        for button, action, outputs in (
+            (self.claim, self._claim, acted),
+            (self.release, self._release, acted),
+            (self.next, self._next, moved),
+        ):
+            button.click(
+                following(partial(self._with_form, action)),
+                inputs=read,
+                outputs=[*outputs, *lists.outputs],
+                show_progress_on=outputs[0],
+            )
 
         def on_submit(values: dict[Any, Any], request: gr.Request) -> list:
             # A set of inputs arrives as one dict keyed by component, whatever their number.
@@ -361,10 +445,19 @@ class ReviewPanel:
         flag_rows = self._flag_rows
         fields = [*(part for row in rows for part in row), *(p for row in flag_rows for p in row)]
         self._submit.click(
-            on_submit,
-            inputs={self.form, *fields, comment},
-            outputs=[*view, self.changed],
+            following(on_submit),
+            inputs={*read, *fields, comment},
+            outputs=[*moved, *lists.outputs],
+            show_progress_on=view[0],
         )
+
+    def _with_form(
+        self,
+        action: Callable[[ReviewForm | None, gr.Request], list],
+        values: dict[Any, Any],
+        request: gr.Request,
+    ) -> list:
+        return action(values[self.form], request)
 
     def values(self, detail: CallDetail | None, user: User) -> list:
         """The panel's values for ``detail`` as ``user`` sees it, in :attr:`outputs` order."""
@@ -394,10 +487,13 @@ class ReviewPanel:
     def _release(self, form: ReviewForm | None, request: gr.Request) -> list:
         return self._act(form, request, release)
 
-    def open_next(self, user: User, after: str | None) -> tuple[str | None, list[Any]]:
+    def open_next(
+        self, user: User, after: str | None, before: ReviewForm | None = None
+    ) -> tuple[str | None, list[Any]]:
         """The next call ``user`` should review (qa.review.next_call), claimed for them when
         nobody has it, opened in the call view; None and the call ``after`` again when no call
-        is left."""
+        is left. ``before``: the form the page shows now, so only what changes is sent
+        (:func:`form_changes`)."""
         assert self._open is not None, "the Calls tab hands the call view over when laid out"
         with self.ctx.db() as db:
             found = next_call(db, user, after=after)
@@ -408,12 +504,19 @@ class ReviewPanel:
                         claim(db, found, user)
                     except (ReviewWorkflowError, PermissionDeniedError) as taken:
                         logger.info("next call %s not claimed: %s", found, taken)
-        return found, self._open(user, found or after)
+        view = self._open(user, found or after)
+        if before is None:
+            return found, view
+        at = next(i for i, part in enumerate(self.view) if part is self.parts[FORM_PARTS[0]])
+        form = view[next(i for i, part in enumerate(self.view) if part is self.form)]
+        if not isinstance(form, ReviewForm):
+            return found, view
+        return found, [*view[:at], *form_changes(form, before), *view[at + len(FORM_PARTS) :]]
 
     def _next(self, form: ReviewForm | None, request: gr.Request) -> list:
         user = self.ctx.allowed(request, Action.REVIEW_CALLS)
         after = form.call_id if form else None
-        found, view = self.open_next(user, after)
+        found, view = self.open_next(user, after, form)
         if found is None:
             return refused("Nothing left to review: your worklist and the queues are done.",
                            len(self.view) + 1)  # fmt: skip
@@ -459,7 +562,7 @@ class ReviewPanel:
             except (ReviewWorkflowError, PermissionDeniedError) as refusal:
                 return refused(str(refusal), outputs)
         logger.info("%s submitted call %s from the app", user.username, form.call_id)
-        found, view = self.open_next(user, form.call_id)
+        found, view = self.open_next(user, form.call_id, form)
         after = f"next: call {found}" if found else "nothing left to review"
         gr.Info(f"Review of call {form.call_id} submitted ({review.status.value}); {after}.")
         return [*view, time.monotonic_ns()]

@@ -10,6 +10,7 @@ laid out in a real gr.Blocks so the review panel's own submit runs as the page r
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ import pytest
 from records_store import PASSWORD, REVIEWER, SUPERVISOR, build_records_store
 from review_store import build_review_store
 
+from calldata import Verdict
 from qa.access.roles import Role, User
 from qa.access.users import add_user, get_user, list_users
 from qa.db import open_db
@@ -28,7 +30,15 @@ from qa.review.submit import submit_review
 from ui import agents, calls, queues
 from ui.context import AppContext
 from ui.render import expandable_html, local_time
-from ui.review_form import PANEL_OUTPUTS, FormItem, ReviewForm, ReviewPanel, item_choice
+from ui.review_form import (
+    FORM_PARTS,
+    PANEL_OUTPUTS,
+    FormItem,
+    ReviewForm,
+    ReviewPanel,
+    form_changes,
+    item_choice,
+)
 from ui.widgets import CallView
 
 GOOD, COMPLAINT, ZH = "1763651705.11", "1763655760.42", "1763647200.7"
@@ -235,3 +245,31 @@ def test_an_empty_store_says_what_to_do(tmp_path: Path):
     assert note.startswith("Your worklist is empty")
     *_, note, _ = queues.load(ctx, people[REVIEWER], "complaints", True)
     assert note.startswith("No call in this queue")
+
+
+def _item(item_id: str, machine: Verdict) -> FormItem:
+    return FormItem(1, "inbound-service", item_id, item_id.title(), False, machine,
+                    Decision.CONFIRMED, machine, "")  # fmt: skip
+
+
+def test_the_next_calls_form_is_sent_as_changes_that_show_the_next_call():
+    """After Submit, a row that keeps its item gets its values only (whatever the reviewer
+    had picked there is reset), a row whose item reads differently is drawn again, a row no
+    longer needed is hidden, and parts that look the same are left alone."""
+    before = ReviewForm("c1", (_item("greeting", Verdict.PASS), _item("empathy", Verdict.FAIL),
+                               _item("closing", Verdict.PASS)), editable=True)  # fmt: skip
+    after = ReviewForm("c2", (_item("greeting", Verdict.PASS), _item("empathy", Verdict.PASS)),
+                       editable=True)  # fmt: skip
+    sent = dict(zip(FORM_PARTS, form_changes(after, before), strict=True))
+    skip = gr.skip()
+    assert sent["row0"] == skip and sent["bar"] == skip and sent["note"] == skip
+    assert (sent["decision0"], sent["verdict0"], sent["comment0"]) == ("confirmed", "pass", "")
+    assert isinstance(sent["decision1"], gr.Radio)
+    assert "machine: PASS" in str(sent["decision1"].label)
+    assert sent["verdict1"] == "pass"
+    assert isinstance(sent["row2"], gr.Row) and sent["row2"].visible is False
+    assert all(sent[f"{part}3"] == skip for part in ("row", "decision", "verdict", "comment"))
+    assert json.loads(sent["machine"]) == ["pass", "pass"]
+    # The same form again (a refused Submit re-sent) changes nothing but the fields' values.
+    again = dict(zip(FORM_PARTS, form_changes(after, after), strict=True))
+    assert again["decision1"] == "confirmed" and again["machine"] == skip

@@ -155,6 +155,15 @@ def test_the_keys_play_seek_and_review(server: Server, chromium: Browser) -> Non
     expect(page.locator("#qa-speed")).to_have_text("1.25×")
     page.keyboard.press("ArrowRight")
     assert page.evaluate("() => document.querySelector('#qa-audio audio').currentTime") >= 4.9
+    # A click on the waveform plays from the time under the pointer: here, the middle.
+    wave = page.locator("#qa-waveform")
+    box = wave.bounding_box()
+    assert box is not None
+    wave.click(position={"x": box["width"] / 2, "y": 2})
+    duration = float(wave.get_attribute("data-duration") or 0)
+    at = page.evaluate("() => document.querySelector('#qa-audio audio').currentTime")
+    assert abs(at - duration / 2) < duration / 20
+    page.locator("#qa-call-title").click()  # the keys again
     page.keyboard.press("ArrowDown")
     expect(page.locator(".qa-review-item.qa-focused")).to_have_count(1)
     page.keyboard.press("r")  # reject the focused item
