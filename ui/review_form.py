@@ -213,8 +213,9 @@ def form_values(form: ReviewForm) -> list[Any]:
     note = form.note
     if len(form.items) > MAX_ITEMS:
         note = (note + " " if note else "") + (
-            f"This call has {len(form.items)} items; the form shows the first {MAX_ITEMS}: "
-            "review the rest with `qa review submit`."
+            f"This call has {len(form.items)} items; the form holds {MAX_ITEMS}, so it cannot "
+            "be submitted here: ask an admin to split the rubric into rubrics of at most "
+            f"{MAX_ITEMS} items."
         )
     editable = form.editable and bool(shown)
     values: list[Any] = [
@@ -535,6 +536,12 @@ class ReviewPanel:
         the next call; the values of the call view and the change mark. A refusal (or a second
         click on a form already submitted) changes nothing and says why."""
         outputs = len(self.view) + 1
+        if len(form.items) > MAX_ITEMS:
+            return refused(
+                f"This call has {len(form.items)} items and the form holds {MAX_ITEMS}: ask an "
+                "admin to split the rubric.",
+                outputs,
+            )
         if form.call_id is None or len(fields) != len(form.items):
             return refused("The form is out of date: open the call again.", outputs)
         choices = [

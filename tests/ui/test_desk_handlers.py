@@ -32,11 +32,13 @@ from ui.context import AppContext
 from ui.render import expandable_html, local_time
 from ui.review_form import (
     FORM_PARTS,
+    MAX_ITEMS,
     PANEL_OUTPUTS,
     FormItem,
     ReviewForm,
     ReviewPanel,
     form_changes,
+    form_values,
     item_choice,
 )
 from ui.widgets import CallView
@@ -273,3 +275,21 @@ def test_the_next_calls_form_is_sent_as_changes_that_show_the_next_call():
     # The same form again (a refused Submit re-sent) changes nothing but the fields' values.
     again = dict(zip(FORM_PARTS, form_changes(after, after), strict=True))
     assert again["decision1"] == "confirmed" and again["machine"] == skip
+
+
+def test_a_call_with_more_items_than_the_form_holds_says_what_to_do_and_saves_nothing(desk):
+    """A rubric of 17 items on a form of MAX_ITEMS (16) rows: the note and the refusal say to
+    split the rubric (no command that does not exist), and Submit changes nothing."""
+    ctx, people, panel = desk
+    rita = people[REVIEWER]
+    items = tuple(_item(f"item{n}", Verdict.PASS) for n in range(MAX_ITEMS + 1))
+    form = ReviewForm(COMPLAINT, items, editable=True)
+    note = dict(zip(FORM_PARTS, form_values(form), strict=True))["note"]
+    assert "split the rubric" in str(note.value) and "qa review" not in str(note.value)
+    fields = [("confirmed", "pass", "")] * MAX_ITEMS
+    view = panel.submit(rita, form, fields, "")
+    assert all(value == SKIP for value in view)  # the page as it was
+    db = _db(ctx)
+    review = get_review(db, COMPLAINT)
+    db.close()
+    assert review is None or review.status is not ReviewStatus.DONE
