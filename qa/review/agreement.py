@@ -37,8 +37,10 @@ call's only reason to be there (qa.review.queues).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
 
 import sqlite_utils
 
@@ -242,11 +244,7 @@ def trusted_rules(
     all submitted reviews; none while the site sets no ``skip_review_precision``."""
     if settings.skip_review_precision is None:
         return frozenset()
-    return frozenset(
-        (rule.rubric_id, rule.rubric_version, rule.item_id)
-        for rule in rule_agreement(db, settings=settings)
-        if rule.status == "trusted"
-    )
+    return _trusted(rule_agreement(db, settings=settings), lambda r: r.item_id)
 
 
 def flag_counts(
@@ -389,8 +387,13 @@ def trusted_flags(
     all submitted reviews; none while the site sets no ``skip_review_precision``."""
     if settings.skip_review_precision is None:
         return frozenset()
+    return _trusted(flag_agreement(db, settings=settings), lambda f: f.flag_id)
+
+
+def _trusted(
+    judged: Sequence[RuleAgreement] | Sequence[FlagAgreement], name: Callable[[Any], str]
+) -> frozenset[tuple[str, str, str]]:
+    """(rubric id, rubric version, ``name(x)``) of each of ``judged`` whose status is trusted."""
     return frozenset(
-        (flag.rubric_id, flag.rubric_version, flag.flag_id)
-        for flag in flag_agreement(db, settings=settings)
-        if flag.status == "trusted"
+        (x.rubric_id, x.rubric_version, name(x)) for x in judged if x.status == "trusted"
     )
