@@ -1,7 +1,7 @@
-"""Migration ``020_case_ownership``: the source documents want the customer told within four hours
-who owns their case; that clock starts when the case reached the store (a nightly run finds
-yesterday's complaints). Before this, a recorded reply was how a case's owner was confirmed:
-kept as such.
+"""Migration ``020_case_ownership``: when each complaint case reached the store and when its owner
+was confirmed. The source documents want the customer told within four hours who owns their
+case; that clock starts when the case reached the store (a nightly run finds yesterday's
+complaints). Before this, a recorded reply was how a case's owner was confirmed: kept as such.
 """
 
 from __future__ import annotations
