@@ -9,16 +9,21 @@ Usage::
     .venv/bin/python benchmarks/heard_store.py                # var/heard/{store,expected.json}
     .venv/bin/python benchmarks/heard_store.py --out /tmp/h   # /tmp/h/{store,expected.json}
     .venv/bin/python benchmarks/heard_store.py --check        # the rule still picks the ids
+    .venv/bin/python benchmarks/heard_store.py --part dev     # var/heard-dev/: to tune on
     .venv/bin/qa bench verdicts --audio-only \\
         --store var/heard/store --expected var/heard/expected.json
 
-Only this script and the list of dialogue ids (``heard_store.ids.json``) are committed; the
-audio is generated (about 25 MB; ``var/`` is git-ignored).
+Only this script and the lists of dialogue ids (``heard_store.ids.json`` for the held-out part,
+``heard_store.dev.ids.json`` for the development part) are committed; the audio is generated
+(about 17 MB a part; ``var/`` is git-ignored). The development part (``--part dev``: the same
+rule on ``star.dev.jsonl`` and ``crosswoz.dev.jsonl``) is the one to look at and tune on; the
+held-out part only measures.
 
 Selection rule (written and committed before any of these calls was scored):
 
 - from ``star.heldout.jsonl`` (English) and ``crosswoz.heldout.jsonl`` (Mandarin) only, never a
-  development dialogue;
+  development dialogue (the development part, added after the held-out one was scored, applies
+  the same rule to ``star.dev.jsonl`` and ``crosswoz.dev.jsonl``);
 - a dialogue's length in units is its words (English, split on white space) or its Han
   characters (Mandarin), over all turns; espeak-ng at the sample store's speeds says about 0.5 s
   a unit (0.46–0.52 s measured on the first four dialogues of each file), so 80–240 units is
@@ -67,9 +72,9 @@ from samples.generate import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-IDS = Path(__file__).resolve().with_name("heard_store.ids.json")
+PARTS = ("heldout", "dev")
 SITE_SPEC = REPO / "samples" / "calls.yaml"  # the sample site: its agents, queues and demo.toml
-DEFAULT_OUT = REPO / "var" / "heard"
+OUT = {"heldout": REPO / "var" / "heard", "dev": REPO / "var" / "heard-dev"}
 #: (source file stem, language, how many calls, queue, agents in turn)
 SOURCES = (("star", "en", 12, "600", ("1001", "1002")), ("crosswoz", "zh", 8, "601", ("1003",)))
 UNITS = (80, 240)  # words or Han characters: 40-120 s of speech at ~0.5 s a unit
@@ -101,8 +106,14 @@ def rank(dialogue_id: str) -> str:
     return hashlib.sha256(dialogue_id.encode("utf-8")).hexdigest()
 
 
-def read_heldout(stem: str, folder: Path = DIALOGUES) -> list[dict]:
-    path = folder / f"{stem}.heldout.jsonl"
+def ids_path(part: str = "heldout") -> Path:
+    """The committed list of a part's dialogue ids."""
+    name = "heard_store.ids.json" if part == "heldout" else f"heard_store.{part}.ids.json"
+    return Path(__file__).resolve().with_name(name)
+
+
+def read_part(stem: str, part: str = "heldout", folder: Path = DIALOGUES) -> list[dict]:
+    path = folder / f"{stem}.{part}.jsonl"
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
 
@@ -115,10 +126,10 @@ def select(dialogues: list[dict], language: str, count: int) -> list[dict]:
     return sorted(fitting, key=lambda d: rank(d["id"]))[:count]
 
 
-def selected_ids(folder: Path = DIALOGUES) -> dict[str, list[str]]:
-    """Per source, the dialogue ids the rule picks from the committed held-out files."""
+def selected_ids(part: str = "heldout", folder: Path = DIALOGUES) -> dict[str, list[str]]:
+    """Per source, the dialogue ids the rule picks from the part's committed files."""
     return {
-        stem: [d["id"] for d in select(read_heldout(stem, folder), language, count)]
+        stem: [d["id"] for d in select(read_part(stem, part, folder), language, count)]
         for stem, language, count, _, _ in SOURCES
     }
 
@@ -131,15 +142,17 @@ def expected_verdicts(labels: dict) -> dict[str, object]:
     }
 
 
-def call_scripts(ids: dict[str, list[str]], folder: Path = DIALOGUES) -> list[dict]:
+def call_scripts(
+    ids: dict[str, list[str]], folder: Path = DIALOGUES, part: str = "heldout"
+) -> list[dict]:
     """The calls, as ``samples/calls.yaml`` writes them, for the listed dialogues."""
     calls: list[dict] = []
     clock = datetime.combine(date(2000, 1, 1), datetime.strptime(FIRST_CALL, "%H:%M:%S").time())
     for stem, language, _, queue, agents in SOURCES:
-        by_id = {d["id"]: d for d in read_heldout(stem, folder)}
+        by_id = {d["id"]: d for d in read_part(stem, part, folder)}
         for index, dialogue_id in enumerate(ids[stem]):
             if dialogue_id not in by_id:
-                raise SystemExit(f"{IDS.name}: {dialogue_id} is not in {stem}.heldout.jsonl")
+                raise SystemExit(f"{dialogue_id} is not in {stem}.{part}.jsonl")
             dialogue = by_id[dialogue_id]
             layout, fmt = PLAN[index % len(PLAN)]
             digits = int(rank(dialogue_id)[:12], 16)
@@ -155,7 +168,9 @@ def call_scripts(ids: dict[str, list[str]], folder: Path = DIALOGUES) -> list[di
     return calls
 
 
-def generate(out: Path, ids: dict[str, list[str]], folder: Path = DIALOGUES) -> Path:
+def generate(
+    out: Path, ids: dict[str, list[str]], folder: Path = DIALOGUES, part: str = "heldout"
+) -> Path:
     """Write ``out/store`` and ``out/expected.json`` for ``ids``; return expected.json's path."""
     spec = yaml.safe_load(SITE_SPEC.read_text(encoding="utf-8"))
     site = Site(
@@ -167,7 +182,7 @@ def generate(out: Path, ids: dict[str, list[str]], folder: Path = DIALOGUES) -> 
     if (out / "store").exists():
         shutil.rmtree(out / "store")
     writer = StoreWriter(out, site)
-    calls = call_scripts(ids, folder)
+    calls = call_scripts(ids, folder, part)
     writer.add_members(spec["queues"], calls)
     for index, call in enumerate(calls):
         agent_voice = AGENT_VOICES[call["agent"]]
@@ -175,50 +190,52 @@ def generate(out: Path, ids: dict[str, list[str]], folder: Path = DIALOGUES) -> 
         writer.add_call(call, index, render_call(call, agent_voice, customer_voice))
     writer.write_logs()
     expected = out / "expected.json"
-    sources = {stem: f"benchmarks/dialogues/{stem}.heldout.jsonl" for stem, *_ in SOURCES}
+    sources = {stem: f"benchmarks/dialogues/{stem}.{part}.jsonl" for stem, *_ in SOURCES}
     writer.write_expected(expected, version, "benchmarks/heard_store.py", sources=sources)
     return expected
 
 
-def load_ids(path: Path = IDS) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = json.loads(path.read_text(encoding="utf-8"))["ids"]
+def load_ids(part: str = "heldout") -> dict[str, list[str]]:
+    found: dict[str, list[str]] = json.loads(ids_path(part).read_text(encoding="utf-8"))["ids"]
     return found
 
 
-def write_ids(path: Path = IDS) -> None:
-    ids = selected_ids()
+def write_ids(part: str = "heldout") -> None:
     body = {
-        "rule": "benchmarks/heard_store.py (module docstring): held-out only, 80-240 words or "
-        "Han characters, first by sha256(id)",
-        "ids": ids,
+        "rule": f"benchmarks/heard_store.py (module docstring): the {part} part only, 80-240 "
+        "words or Han characters, first by sha256(id)",
+        "ids": selected_ids(part),
     }
-    path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+    ids_path(part).write_text(text, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="for store/, expected.json")
+    parser.add_argument("--part", choices=PARTS, default="heldout", help="which half of the sets")
+    parser.add_argument("--out", type=Path, help="for store/, expected.json (default: var/heard…)")
     parser.add_argument(
         "--check", action="store_true", help="only check that the rule picks the committed ids"
     )
     parser.add_argument(
-        "--write-ids", action="store_true", help="write heard_store.ids.json from the rule"
+        "--write-ids", action="store_true", help="write the part's ids file from the rule"
     )
     args = parser.parse_args(argv)
     if args.write_ids:
-        write_ids()
+        write_ids(args.part)
         return 0
-    if selected_ids() != load_ids():
-        print(f"{IDS}: the selection rule now picks other dialogues", file=sys.stderr)
+    if selected_ids(args.part) != load_ids(args.part):
+        print(f"{ids_path(args.part)}: the rule now picks other dialogues", file=sys.stderr)
         return 1
     if args.check:
-        print("the selection rule picks the committed ids")
+        print(f"the selection rule picks the committed {args.part} ids")
         return 0
     if shutil.which(ESPEAK) is None:
         print("espeak-ng is not installed: apt-get install espeak-ng", file=sys.stderr)
         return 2
-    expected = generate(args.out, load_ids())
-    print(f"{args.out / 'store'} and {expected} written")
+    out = args.out or OUT[args.part]
+    expected = generate(out, load_ids(args.part), part=args.part)
+    print(f"{out / 'store'} and {expected} written")
     return 0
 
 

@@ -22,9 +22,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_committed_ids_are_what_the_selection_rule_picks() -> None:
-    ids = load_ids()
-    assert ids == selected_ids()
-    assert [len(ids["star"]), len(ids["crosswoz"])] == [12, 8]
+    for part in ("heldout", "dev"):
+        ids = load_ids(part)
+        assert ids == selected_ids(part)
+        assert [len(ids["star"]), len(ids["crosswoz"])] == [12, 8]
+    assert not set(load_ids("heldout")["star"]) & set(load_ids("dev")["star"])
 
 
 def _dialogue(ident: str, turns: list[tuple[str, str]], labels: dict[str, object]) -> str:
