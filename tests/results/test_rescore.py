@@ -153,7 +153,7 @@ def test_rescore_writes_new_version_scorecards_and_reports_changes(store: Path) 
     closing = next(i for i in rescored.items if i.id == "closing")
     assert closing.result.value == "pass" and closing.evidence  # the closing words are quoted
     # the outbound call keeps only the scorecard of its own rubric
-    assert latest[("c-outbound-en", "outbound-sales")].rubric_version == "6"
+    assert latest[("c-outbound-en", "outbound-sales")].rubric_version == "7"
     assert ("c-outbound-en", "inbound-service") not in latest
 
 
