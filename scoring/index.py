@@ -44,7 +44,7 @@ from scoring.matching import (
 )
 from scoring.normalize import has_cjk, normalize_text
 from scoring.phrases import ListedPhrase
-from scoring.tokens import CJK, Tokens, tokenize_phrase, tokenize_turn
+from scoring.tokens import CJK, Tokens, read_alike, tokenize_phrase, tokenize_turn
 
 # Phrases this short (characters for fuzzy, syllables for pinyin) only match verbatim: "hi" must
 # not match inside "this", and one syllable has too many homophones to mean anything.
@@ -295,12 +295,19 @@ def _walk(trie: _Node, tokens: Tokens, found: TurnMatch) -> None:
 
 def _triehit_at(entry: Entry, tokens: Tokens, start: int, end: int, hits: TurnHits) -> None:
     similarity, approximate = 1.0, False
-    if entry.check_surface and tokens.surface(start, end) != entry.normalized:
+    surface = tokens.surface(start, end) if entry.check_surface else ""
+    if entry.check_surface and surface != entry.normalized:
         if entry.verbatim_only:
             return
         # A homophone of a two-syllable phrase is too often another word (鑫方 for 信访, 油饼
-        # for 有病): a guess. Three syllables and more sound alike far less by chance.
-        similarity, approximate = HOMOPHONE_SIMILARITY, entry.size < CONFIDENT_HOMOPHONE_SYLLABLES
+        # for 有病): a guess. Three syllables and more sound alike far less by chance, and are
+        # confident when read alike, tone included; ordinary Mandarin text holds tone-less
+        # sound-alikes across word boundaries (收购了 for 受够了, 你去世界 for 你去死), which on
+        # the real dialogues' dev halves raised strong-language and taboo hits (docs/benchmarks.md).
+        approximate = entry.size < CONFIDENT_HOMOPHONE_SYLLABLES or not read_alike(
+            surface, entry.normalized
+        )
+        similarity = HOMOPHONE_SIMILARITY
     if similarity >= entry.threshold:
         hit = hit_at(entry, tokens, start, end, similarity, approximate)
         keep(hits, entry.group, entry.listed, hit)

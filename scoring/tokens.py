@@ -52,6 +52,29 @@ def char_readings(char: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(canonical_syllable(r) for r in found if r))
 
 
+@cache
+def _toned_readings(char: str) -> frozenset[str]:
+    """Every reading of one character with its tone and no sound-alike pairs merged."""
+    found = pinyin(char, style=Style.TONE3, heteronym=True, neutral_tone_with_five=True)
+    return frozenset(found[0]) if found and found[0] else frozenset((char,))
+
+
+def read_alike(heard: str, written: str) -> bool:
+    """Whether each character of ``heard`` may be read exactly as the one of ``written`` in its
+    place: the same syllable, tone included (any of either character's readings).
+
+    A homophone ASR writes for a word it heard is read alike (服务秘码 for 服务密码, 工信不 for
+    工信部); a chance sound-alike made of the ends of other words mostly is not (收购了 is not
+    受够了, 交通方不方便 holds no 烦不烦, 腹肌什么 no 急什么): the tone or a merged sound differs.
+    """
+    if len(heard) != len(written):
+        return False
+    return all(
+        a == b or not _toned_readings(a).isdisjoint(_toned_readings(b))
+        for a, b in zip(heard, written, strict=True)
+    )
+
+
 class Tokens:
     """Normalised text split into tokens (parallel sequences, built once per turn).
 

@@ -320,7 +320,10 @@ def tally_clean(
             bad_names = [f.id for f in bad] + ["no_forbidden_phrases"]
         else:
             bad_names = [f.id for f in bad]
-        report.true_on_reading += bool(read) and not bad_names
+        # read and found true: counted only while a flag is still raised on it (a dialogue read
+        # once and no longer flagged is simply clean)
+        flagged = taboo or any(f.id in SEVERE_FLAGS and not f.hint for f in card.flags)
+        report.true_on_reading += flagged and bool(read) and not bad_names
         report.hints += sum(f.hint for f in card.flags)
         report.strong_language += any(f.id in REPORTED_FLAGS and not f.hint for f in card.flags)
         if not bad_names:

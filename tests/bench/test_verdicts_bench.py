@@ -69,3 +69,23 @@ def test_a_clean_set_built_only_locally_is_named_when_absent(tmp_path) -> None:
     assert found.not_built == built_elsewhere
     assert len(found.clean) == 6 and sum(c.dialogues for c in found.clean) == 3
     assert found.to_json()["not_built"] == built_elsewhere
+
+
+def test_a_flag_read_and_found_true_is_counted_apart_only_while_raised(tmp_path) -> None:
+    # labels/clean.adjudicated.json records flags read after a run; a dialogue read once and
+    # no longer flagged (after tuning) is clean, not "true on reading".
+    rows = [
+        {"id": "zh-1", "turns": [{"role": "customer", "text": "我要投诉你们，叫你们经理来。"}]},
+        {"id": "zh-2", "turns": [{"role": "customer", "text": "请问故宫几点开门？"}]},
+    ]
+    for stem in ("clean-en", "clean-zh", "clean-zh-lccc"):
+        with gzip.open(tmp_path / f"{stem}.jsonl.gz", "wt", encoding="utf-8") as f:
+            f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    (tmp_path / "labels").mkdir()
+    read = {ident: {"complaint": True, "reason": "read"} for ident in ("zh-1", "zh-2")}
+    (tmp_path / "labels" / "clean.adjudicated.json").write_text(json.dumps(read), "utf-8")
+    found = run_verdict_bench(VerdictBenchOptions(dialogues=tmp_path, parts=("dev", "heldout")))
+    zh = [c for c in found.clean if c.name.startswith("clean-zh.jsonl.gz")]
+    assert sum(c.dialogues for c in zh) == 2
+    assert sum(c.false_flags for c in zh) == 0
+    assert sum(c.true_on_reading for c in zh) == 1  # zh-1 is flagged and read true; zh-2 is clean

@@ -66,7 +66,7 @@ def old_rubrics(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(REPO / "rubrics", folder, dirs_exist_ok=True)
     path = folder / "inbound-service.yaml"
     text = path.read_text(encoding="utf-8")
-    old = text.replace('version: "7"', 'version: "1"').replace(
+    old = text.replace('version: "8"', 'version: "1"').replace(
         "      not: {meta: {hangup_by: agent}}\n", "      not: {meta: {direction: internal}}\n", 1
     )
     assert old != text and 'version: "1"' in old
@@ -127,8 +127,8 @@ def test_rescore_writes_new_version_scorecards_and_reports_changes(store: Path) 
     assert code == 0, output
     lines = output.splitlines()
     assert lines[0] == (
-        "re-scored 4 call(s) with inbound-service v7 "
-        "(5 stored; 0 already had v7, 1 not for this rubric)"
+        "re-scored 4 call(s) with inbound-service v8 "
+        "(5 stored; 0 already had v8, 1 not for this rubric)"
     )
     assert lines[1].startswith(
         "2 verdict(s) changed in 2 of 4 call(s) scored before with another version; "
@@ -138,22 +138,22 @@ def test_rescore_writes_new_version_scorecards_and_reports_changes(store: Path) 
     assert "  c-complaint-zh  item customer_hangs_up_first: pass → fail" in lines
     # every scorecard keeps the version it was made with; the old ones stay
     assert _versions(store) == {
-        "c-good-en": {"1", "7"},
-        "c-no-greeting-en": {"1", "7"},
-        "c-complaint-zh": {"1", "7"},
-        "c-good-zh": {"1", "7"},
+        "c-good-en": {"1", "8"},
+        "c-no-greeting-en": {"1", "8"},
+        "c-complaint-zh": {"1", "8"},
+        "c-good-zh": {"1", "8"},
     }
     db = open_db(store)
     latest = {(row.call_id, row.rubric): row for row in call_scores(db)}
     db.conn.close()
     rescored = latest[("c-no-greeting-en", "inbound-service")]
-    assert rescored.rubric_version == "7"
+    assert rescored.rubric_version == "8"
     item = next(i for i in rescored.items if i.id == "customer_hangs_up_first")
     assert item.result.value == "fail" and item.reason == "hangup_by is agent"
     closing = next(i for i in rescored.items if i.id == "closing")
     assert closing.result.value == "pass" and closing.evidence  # the closing words are quoted
     # the outbound call keeps only the scorecard of its own rubric
-    assert latest[("c-outbound-en", "outbound-sales")].rubric_version == "6"
+    assert latest[("c-outbound-en", "outbound-sales")].rubric_version == "7"
     assert ("c-outbound-en", "inbound-service") not in latest
 
 
@@ -161,8 +161,8 @@ def test_rescoring_again_changes_nothing_and_says_to_bump_the_version(store: Pat
     assert _run("--rubric", "inbound-service", "--db", str(store))[0] == 0
     code, output = _run("--rubric", "inbound-service", "--db", str(store))
     assert code == 0
-    assert output.splitlines()[0].startswith("re-scored 0 call(s) with inbound-service v7")
-    assert "4 already had v7" in output and "bump its version" in output
+    assert output.splitlines()[0].startswith("re-scored 0 call(s) with inbound-service v8")
+    assert "4 already had v8" in output and "bump its version" in output
 
 
 def test_since_limits_the_calls_by_start_date(store: Path) -> None:
@@ -267,12 +267,12 @@ def test_any_valid_transcript_json_loads_the_same_without_its_words() -> None:
 
 
 def _draft_rubrics(folder: Path) -> Path:
-    """The shipped rubrics as a draft v7 with ONE phrase changed: "i can help with that" made
+    """The shipped rubrics as a draft v9 with ONE phrase changed: "i can help with that" made
     forbidden (the good English call's agent says it)."""
     shutil.copytree(REPO / "rubrics", folder, dirs_exist_ok=True)
     rubric = folder / "inbound-service.yaml"
     rubric.write_text(
-        rubric.read_text(encoding="utf-8").replace('version: "7"', 'version: "8"'),
+        rubric.read_text(encoding="utf-8").replace('version: "8"', 'version: "9"'),
         encoding="utf-8",
     )
     library = folder / "phrases" / "service.yaml"

@@ -27,8 +27,8 @@ def test_check_passes_on_the_shipped_rubrics(runner: CliRunner) -> None:
     lines = result.output.strip().splitlines()
     assert len(lines) == len(list((REPO / "rubrics").rglob("*.yaml")))
     assert all(line.startswith("ok ") for line in lines)
-    assert any("rubric inbound-service v7: 8 items, 3 flags" in line for line in lines)
-    assert any("rubric outbound-sales v6: 9 items, 3 flags" in line for line in lines)
+    assert any("rubric inbound-service v8: 8 items, 3 flags" in line for line in lines)
+    assert any("rubric outbound-sales v7: 9 items, 3 flags" in line for line in lines)
     assert any("intents: transaction_done, identity_check" in line for line in lines)
 
 
@@ -76,7 +76,7 @@ def test_explain_by_id_shows_items_conditions_and_phrases(runner: CliRunner) -> 
     )
     assert result.exit_code == 0, result.output
     out = result.output
-    assert out.startswith("inbound-service v7 — Inbound customer service")
+    assert out.startswith("inbound-service v8 — Inbound customer service")
     assert "identity_verification  weight 25 (25% when all apply)  CRITICAL" in out
     assert "applies if (else N/A):" in out and "happens earlier than the first match of:" in out
     assert "agent says a phrase from greeting in the first 2 agent turns" in out

@@ -205,3 +205,22 @@ def test_fuzzy_never_turns_an_ordinary_word_into_another_for_flags() -> None:
         assert hit is None or hit.approximate, (phrase, hit)
     plural = match_phrase("complaint", "I have two complaints", "fuzzy")
     assert plural is not None and not plural.approximate  # an ending is the word itself
+
+
+def test_pinyin_chance_sound_alikes_across_words_are_guesses() -> None:
+    # Ordinary Mandarin text (the real dialogues' dev halves) holds three-syllable sound-alikes
+    # of flag phrases made of the ends of other words; the tone or a merged sound differs, so
+    # each is a guess, which flags and `not` do not count.
+    for phrase, text in [
+        ("受够了", "1963年被华纳收购了"),  # shou1 gou4, not shou4 gou4
+        ("烦不烦", "这个酒店交通方不方便"),  # fang, not fan
+        ("急什么", "笑出腹肌什么感觉"),  # ji1, not ji2
+        ("你去死", "我推荐你去世界花卉大观园"),  # shi4, not si3
+        ("转上级", "估计撞衫几率贼大"),
+    ]:
+        hit = match_phrase(phrase, text, MatchMode.PINYIN)
+        assert hit is not None and hit.approximate, (phrase, hit)
+    # A homophone read alike, tone included, is what ASR writes for the word it heard: confident.
+    for phrase, text in [("服务密码", "我的服务秘码是8866"), ("工信部", "我去公信部反映")]:
+        hit = match_phrase(phrase, text, MatchMode.PINYIN)
+        assert hit is not None and not hit.approximate and hit.similarity == pytest.approx(0.95)

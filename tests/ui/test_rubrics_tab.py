@@ -60,27 +60,27 @@ def test_check_try_and_deploy_a_draft(app) -> None:
     choices, text = rubrics.load_page(ctx, lead)
     assert "inbound-service" in choices.choices[0] or "inbound-service" in str(choices.choices)
     text = rubrics.show(ctx, lead, "inbound-service")
-    assert 'version: "7"' in text
+    assert 'version: "8"' in text
     assert rubrics.check(ctx, lead, "inbound-service", text).startswith("ok")
     broken = text.replace("    weight: 20\n", "    weight: heavy\n", 1)
     message = rubrics.check(ctx, lead, "inbound-service", broken)
     assert message.startswith("FAIL") and "inbound-service.yaml" in message and "weight" in message
 
-    draft = text.replace('version: "7"', 'version: "8"')
+    draft = text.replace('version: "8"', 'version: "9"')
     cards = _count(ctx, "select count(*) from scorecards")
     report = rubrics.try_it(ctx, lead, "inbound-service", draft, "", "", "")
-    assert report.startswith("inbound-service v8 (draft):")
+    assert report.startswith("inbound-service v9 (draft):")
     assert _count(ctx, "select count(*) from scorecards") == cards  # nothing written
 
     with pytest.raises(gr.Error, match="new version"):
         rubrics.deploy(ctx, lead, "inbound-service", text, "", "same version")
     message = rubrics.deploy(ctx, lead, "inbound-service", draft, "", "stricter closing")
-    assert message.startswith("Deployed inbound-service v8: re-scored")
-    assert 'version: "8"' in (ctx.rubrics_dir / "inbound-service.yaml").read_text()
-    assert _count(ctx, "select count(*) from scorecards where rubric_version = '8'") > 0
+    assert message.startswith("Deployed inbound-service v9: re-scored")
+    assert 'version: "9"' in (ctx.rubrics_dir / "inbound-service.yaml").read_text()
+    assert _count(ctx, "select count(*) from scorecards where rubric_version = '9'") > 0
     db = open_db(ctx.db_path)
     deployed = [e for e in entries(db) if e.action == "rubric.deploy"]
     db.close()
     assert [(e.actor, e.target, e.before, e.after, e.reason) for e in deployed] == [
-        (SUPERVISOR, "inbound-service", "v7", "v8", "stricter closing")
+        (SUPERVISOR, "inbound-service", "v8", "v9", "stricter closing")
     ]
