@@ -18,6 +18,7 @@ import dataclasses
 import itertools
 import logging
 import operator
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -103,7 +104,10 @@ class CallContext:
     _meaning: MeaningMatcher | None = None
     _sentiment: CallSentiment | None = None
     _confident: CallContext | None = None
-    _whole: CallContext | None = None  # for the confident view: the context it was made from
+    # for the confident view: the context it was made from, held weakly — the two refer to each
+    # other, and a cycle would leave a whole call's hits and outcomes to the garbage collector
+    # (a third of the scoring time on a busy heap) instead of freeing them when it is scored
+    _whole: weakref.ref[CallContext] | None = None
     _end: float | None = None
 
     def __post_init__(self) -> None:
@@ -120,16 +124,21 @@ class CallContext:
         if self._confident is None:
             self._match_turns()
             self._confident = dataclasses.replace(
-                self, confident_only=True, memo={}, _confident=None, _whole=self
+                self, confident_only=True, memo={}, _confident=None, _whole=weakref.ref(self)
             )
         return self._confident
+
+    def whole(self) -> CallContext | None:
+        """For the confident view, the context it was made from (None for that context)."""
+        return self._whole() if self._whole is not None else None
 
     @property
     def meaning(self) -> MeaningMatcher:
         """The call's sentences for intent conditions (encoded now if none were stored); the
         confident view shares its call's, made only when an intent condition asks."""
-        if self._whole is not None:
-            return self._whole.meaning
+        whole = self.whole()
+        if whole is not None:
+            return whole.meaning
         if self._meaning is None:
             encoder = self.encoder()
             self._meaning = MeaningMatcher(
@@ -144,8 +153,9 @@ class CallContext:
     def sentence_vectors(self) -> SentenceVectors:
         """The call's sentence vectors: the stored ones, or encoded now (once) when none were
         stored or another encoder made them."""
-        if self._whole is not None:
-            return self._whole.sentence_vectors()
+        whole = self.whole()
+        if whole is not None:
+            return whole.sentence_vectors()
         encoder = self.encoder()
         vectors = self.vectors
         if vectors is None or vectors.encoder != encoder.id:
@@ -162,8 +172,9 @@ class CallContext:
 
     def sentiment(self) -> CallSentiment:
         """How the call felt (per-turn polarity from the sentence vectors), computed once."""
-        if self._whole is not None:
-            return self._whole.sentiment()
+        whole = self.whole()
+        if whole is not None:
+            return whole.sentiment()
         if self._sentiment is None:
             model = load_sentiment_model()
             polarity = model.turn_polarity(self.sentence_vectors())

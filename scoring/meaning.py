@@ -12,7 +12,6 @@ sentence.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -83,7 +82,10 @@ def _one_blas_thread() -> AbstractContextManager[object]:
     if not _BLAS:
         _BLAS.append(ThreadpoolController().select(user_api="blas"))
     blas = _BLAS[0]
-    return blas.limit(limits=1) if blas.lib_controllers else nullcontext()
+    if all(library.get_num_threads() == 1 for library in blas.lib_controllers):
+        return nullcontext()  # already one thread (OPENBLAS_NUM_THREADS=1): nothing to limit
+    limited: AbstractContextManager[object] = blas.limit(limits=1)
+    return limited
 
 
 def product(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
@@ -215,7 +217,7 @@ class MeaningMatcher:
         position_of = {index: position for position, index in enumerate(turn_indexes)}
         # the position of each row's turn (-1: a turn no longer in the transcript)
         self._row_position = np.asarray(
-            [position_of.get(int(i), -1) for i in vectors.turns], dtype=np.intp
+            [position_of.get(i, -1) for i in vectors.turns.tolist()], dtype=np.intp
         )
         self._margin = np.zeros((0, 0), dtype=np.float32)
         self._passes: np.ndarray | None = None
@@ -251,7 +253,7 @@ class MeaningMatcher:
                 self._texts[p][a:b].rstrip() if p >= 0 else ""
                 for p, (a, b) in zip(self._row_position.tolist(), spans.tolist(), strict=True)
             ]
-            self._asks = np.asarray([bool(_QUESTION.search(t)) for t in texts], dtype=bool)
+            self._asks = np.asarray([asks(t) for t in texts], dtype=bool)
         return self._asks
 
     def _match(self, plan: IntentPlan, positions: Sequence[int]) -> dict[int, IntentHit]:
@@ -293,5 +295,14 @@ class MeaningMatcher:
         return found
 
 
-# A sentence that asks: a question mark at its end (closing quotes allowed), or 吗/呢 there.
-_QUESTION = re.compile(r"[?？][\"'”’」)）]*$|[吗呢][。，,.！!]*$")
+_CLOSING_QUOTES = "\"'”’」)）"
+_AFTER_PARTICLE = "。，,.！!"
+
+
+def asks(sentence: str) -> bool:
+    """Whether the sentence asks: a question mark at its end (closing quotes allowed), or 吗/呢
+    there (then only punctuation). A test of the end, not a search: it runs on every sentence."""
+    text = sentence.rstrip()
+    return text.rstrip(_CLOSING_QUOTES).endswith(("?", "？")) or text.rstrip(
+        _AFTER_PARTICLE
+    ).endswith(("吗", "呢"))

@@ -100,3 +100,26 @@ def test_intent_product_runs_on_one_blas_thread_and_leaves_the_setting_as_it_was
     columns = rng.standard_normal((3, 512)).astype(np.float32)
     assert np.allclose(product(rows, columns), rows @ columns.T, atol=1e-4)
     assert blas_threads() == before
+
+
+@pytest.mark.parametrize(
+    ("sentence", "asking"),
+    [
+        ("Can I have your PIN?", True),
+        ('He said "is that done?" ', True),  # closing quotes after the question mark
+        ("您的服务密码是多少？」", True),
+        ("已经办好了吗。", True),  # 吗 then only punctuation
+        ("是吗", True),
+        ("Is it done? Yes, it is done.", False),  # asked, then answered: the sentence states
+        ("我已经帮您办好了。", False),
+        ("", False),
+    ],
+)
+def test_a_sentence_asks_when_it_ends_with_a_question_mark_or_ma_ne(
+    sentence: str, asking: bool
+) -> None:
+    """Intents with ``questions: false`` (identity verification: asking for the PIN is not
+    checking it) skip the sentences this says ask."""
+    from scoring.meaning import asks
+
+    assert asks(sentence) is asking

@@ -543,3 +543,30 @@ def test_shared_conditions_are_evaluated_once_per_call() -> None:
     first = evaluate(rubric.items[2].applies_if, context)  # type: ignore[arg-type]
     again = evaluate(rubric.items[2].applies_if, context)  # type: ignore[arg-type]
     assert first is again and first.matched
+
+
+def test_a_scored_call_leaves_nothing_for_the_garbage_collector() -> None:
+    """Everything made to score a call is freed as soon as its scorecard is returned (no
+    reference cycles): re-scoring a store must not spend its time in the garbage collector."""
+    import gc
+    from pathlib import Path
+
+    from scoring import load_case, load_rubrics
+    from sentences import encode_turns, load_encoder
+
+    repo = Path(__file__).resolve().parents[2]
+    rubrics = {rubric.id: rubric for rubric in load_rubrics(repo / "rubrics")}
+    for path in sorted((repo / "tests" / "rubric_cases" / "transcripts").glob("*.yaml"))[:4]:
+        case = load_case(path)
+        rubric = rubrics[case.rubric]
+        turns = [(t.index, t.text) for t in case.transcript.turns]
+        vectors = encode_turns(load_encoder(), turns)
+        score_call(rubric, case.transcript, case.call, vectors=vectors)  # compiled, models loaded
+        gc.collect()
+        gc.disable()
+        try:
+            card = score_call(rubric, case.transcript, case.call, vectors=vectors)
+            assert gc.collect() == 0, f"{path.name}: scoring left reference cycles behind"
+        finally:
+            gc.enable()
+        assert card.items
