@@ -77,7 +77,23 @@ class TranscribeOptions:
     """Decoding and hallucination-guard settings; every field has a default."""
 
     beam_size: int = 5
+    # When a window's decode fails the checks below (a loop of repeated text, or low
+    # confidence), faster-whisper decodes it again at each higher temperature, sampling best_of
+    # candidates each time. One candidate, and at most 224 new tokens a window (the reference
+    # Whisper decoder's limit; faster-whisper allows 448), bound what a runaway window costs:
+    # on the sample store and pyannote's call only the one window that fell back changed
+    # (fewer errors, a third less CPU for its call); docs/benchmarks.md, "Mono calls". The
+    # sequential decoder resumes a window cut short by the limit at its last complete segment,
+    # so nothing is lost; the batched one (no fallback) keeps faster-whisper's limit.
+    temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    best_of: int = 1
+    max_new_tokens: int | None = 224
+    patience: float = 1.0
     vad_filter: bool = True
+    # The shortest silence the VAD filter cuts out of what Whisper decodes; None: faster-whisper's
+    # default (2000 ms, 160 ms for batched decoding). Shorter cut little off mono calls and
+    # lost Mandarin characters (docs/benchmarks.md, "Mono calls").
+    vad_min_silence_ms: int | None = None
     condition_on_previous_text: bool = False
     zh_prompt: str | None = None
     # A segment is dropped when Whisper itself thinks there was no speech and is unsure of
@@ -186,6 +202,7 @@ class Transcriber:
         _, _, probabilities = self._model.detect_language(
             audio,
             vad_filter=self.options.vad_filter,
+            vad_parameters=self._vad(),
             language_detection_segments=self.options.language_detection_segments,
         )
         scores = dict(probabilities)
@@ -226,6 +243,9 @@ class Transcriber:
         settings: dict[str, Any] = {
             "language": language,
             "beam_size": opts.beam_size,
+            "temperature": list(opts.temperatures),
+            "best_of": opts.best_of,
+            "patience": opts.patience,
             "word_timestamps": True,
             "vad_filter": opts.vad_filter,
             "condition_on_previous_text": opts.condition_on_previous_text,
@@ -235,6 +255,8 @@ class Transcriber:
             "log_prob_threshold": opts.log_prob_threshold,
             "compression_ratio_threshold": opts.compression_ratio_threshold,
         }
+        if opts.vad_min_silence_ms is not None:
+            settings["vad_parameters"] = {"min_silence_duration_ms": opts.vad_min_silence_ms}
         if self._batched is not None:
             # With timestamps, so a 30 s batch chunk still comes back as sentence-sized segments
             # (turns are built from segments; without them one segment spans both parties' turns).
@@ -242,7 +264,9 @@ class Transcriber:
                 audio, batch_size=opts.batch_size, without_timestamps=False, **settings
             )
         else:
-            raw_segments, _ = self._model.transcribe(audio, **settings)
+            # Only here: a batched chunk is decoded once, so a token limit would cut its text.
+            limit = opts.max_new_tokens
+            raw_segments, _ = self._model.transcribe(audio, max_new_tokens=limit, **settings)
         segments = []
         for raw in raw_segments:
             segment = self._convert(raw, simplify=language == "zh")
@@ -254,6 +278,14 @@ class Transcriber:
                 continue
             segments.append(segment)
         return Transcription(language, probability, tuple(segments))
+
+    def _vad(self) -> Any:
+        """The VAD filter's options for language detection (None: faster-whisper's)."""
+        if self.options.vad_min_silence_ms is None:
+            return None
+        from faster_whisper.vad import VadOptions
+
+        return VadOptions(min_silence_duration_ms=self.options.vad_min_silence_ms)
 
     def _convert(self, raw: Any, *, simplify: bool) -> SpeechSegment:
         def fix(text: str) -> str:
