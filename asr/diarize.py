@@ -76,6 +76,11 @@ SEGMENTATION_STEP = 0.5
 #: seconds between anchor windows, the windows whose local speakers are embedded (the 10 s window
 #: length: the anchors tile the call once)
 EMBEDDING_EVERY_S = 10.0
+#: at most this many fbank frames (3 s) of a local speaker go into its embedding: the middle of
+#: its frames in the window. CAM++'s cost is linear in frames and its embeddings of 3 s told the
+#: sample calls' voices apart as well as those of up to 10 s did (docs/benchmarks.md, "Mono
+#: calls"); equal lengths also let most embeddings share a forward pass
+MAX_EMBED_FRAMES = 300
 #: seconds a local speaker must be active together with an anchor's speaker to take its cluster
 MIN_STITCH_S = 0.25
 #: average cosine distance between CAM++ clusters under which they are clearly one voice
@@ -203,11 +208,15 @@ class Diarizer:
         data = segmentations.data  # (windows, frames, local speakers), 0/1
         num_windows, _, num_local = data.shape
         embeddings = np.full((num_windows, num_local, EMBEDDING_DIM), np.nan)
+        chosen, inputs = [], []
         for w in np.flatnonzero(windows):
             for k in range(num_local):
                 frames = self._speaker_frames(features, centres, segmentations, int(w), k)
                 if frames is not None:
-                    embeddings[w, k] = self._embedder.embed(frames)
+                    chosen.append((int(w), k))
+                    inputs.append(frames)
+        if inputs:
+            embeddings[tuple(np.array(chosen).T)] = self._embedder.embed_many(inputs)
         return embeddings
 
     def _speaker_frames(
@@ -235,7 +244,11 @@ class Diarizer:
         chosen = clean if clean.sum() >= self._embedder.MIN_FRAMES else speaking
         if chosen.sum() < self._embedder.MIN_FRAMES:
             return None
-        return features[inside[chosen]]
+        picked = inside[chosen]
+        if picked.size > MAX_EMBED_FRAMES:
+            first = (picked.size - MAX_EMBED_FRAMES) // 2
+            picked = picked[first : first + MAX_EMBED_FRAMES]
+        return features[picked]
 
     def _embed_unexplained(
         self,
@@ -251,12 +264,16 @@ class Diarizer:
             return clusters
         talking = segmentations.data.sum(axis=1) > 0  # (windows, local speakers)
         clusters = clusters.copy()
+        chosen, inputs = [], []
         for w, k in zip(*np.nonzero(talking & (clusters < 0)), strict=True):
             frames = self._speaker_frames(features, centres, segmentations, int(w), int(k))
-            if frames is None:
-                continue
-            vector = _unit(self._embedder.embed(frames)[np.newaxis, :])
-            clusters[w, k] = int(cdist(vector, centroids, metric="cosine").argmin())
+            if frames is not None:
+                chosen.append((int(w), int(k)))
+                inputs.append(frames)
+        if inputs:
+            vectors = _unit(self._embedder.embed_many(inputs))
+            nearest = cdist(vectors, centroids, metric="cosine").argmin(axis=1)
+            clusters[tuple(np.array(chosen).T)] = nearest
         return clusters
 
     def _relabel_short_turns(
@@ -270,15 +287,20 @@ class Diarizer:
         it is clearly nearer to (``SHORT_TURN_S``, ``RELABEL_MARGIN``)."""
         if len(centroids) < 2:
             return turns
-        relabelled = []
-        for start, end, label in turns:
+        short, inputs = [], []
+        for index, (start, end, label) in enumerate(turns):
             overlapped = any(other != label and s < end and start < e for s, e, other in turns)
             inside = np.flatnonzero((centres >= start) & (centres < end))
-            if end - start > SHORT_TURN_S or overlapped or inside.size < self._embedder.MIN_FRAMES:
-                relabelled.append((start, end, label))
-                continue
-            vector = _unit(self._embedder.embed(features[inside])[np.newaxis, :])
-            distances = cdist(vector, centroids, metric="cosine")[0]
+            short_enough = end - start <= SHORT_TURN_S and not overlapped
+            if short_enough and inside.size >= self._embedder.MIN_FRAMES:
+                short.append(index)
+                inputs.append(features[inside])
+        if not inputs:
+            return turns
+        relabelled = list(turns)
+        vectors = _unit(self._embedder.embed_many(inputs))
+        for index, distances in zip(short, cdist(vectors, centroids, metric="cosine"), strict=True):
+            start, end, label = turns[index]
             nearest = int(distances.argmin())
             if (
                 nearest != label
@@ -286,8 +308,7 @@ class Diarizer:
                 and distances[label] - distances[nearest] >= RELABEL_MARGIN
             ):
                 log.info("%.1f-%.1f s: a short turn moves to the voice it is nearer", start, end)
-                label = nearest
-            relabelled.append((start, end, label))
+                relabelled[index] = (start, end, nearest)
         return relabelled
 
 

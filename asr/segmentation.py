@@ -151,7 +151,7 @@ class _SincNet(nn.Module):
         ):
             outputs = conv(outputs)
             if c == 0:
-                outputs = torch.abs(outputs)
+                outputs = outputs.abs_()  # in place: a new 80-channel copy cost 10x the abs
             outputs = F.leaky_relu(norm(pool(outputs)))
         return outputs
 

@@ -28,7 +28,13 @@ from pyannote.database.util import load_rttm
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 from asr import SpeechEngine, SpeechOptions
-from asr.diarize import SEGMENTATION_STEP, DiarizationError, Diarizer, SpeakerSegment
+from asr.diarize import (
+    MAX_EMBED_FRAMES,
+    SEGMENTATION_STEP,
+    DiarizationError,
+    Diarizer,
+    SpeakerSegment,
+)
 from asr.models import default_models_dir
 from asr.segmentation import Windows
 from qa.config import Config
@@ -137,10 +143,17 @@ def test_each_second_of_speech_is_embedded_about_once(
 ) -> None:
     """The CAM++ passes were 80% of a mono call's diarization when every 10 s window (one every
     2 s) was embedded; only the anchors (0-10, 10-20, 20-30 s of the sample) are now, with at
-    most a few local speakers no anchor explains. Fewer passes, same speakers."""
-    passes = []
-    embed = diarizer._embedder.embed
-    monkeypatch.setattr(diarizer._embedder, "embed", lambda f: passes.append(len(f)) or embed(f))
+    most a few local speakers no anchor explains, each from at most 3 s of its speech, in
+    batched forward passes. Fewer frames, same speakers."""
+    passes: list[int] = []
+    embed_many = diarizer._embedder.embed_many
+
+    def counted_embeddings(inputs: list[torch.Tensor]) -> np.ndarray:
+        passes.extend(len(features) for features in inputs)
+        return embed_many(inputs)
+
+    monkeypatch.setattr(diarizer._embedder, "embed_many", counted_embeddings)
+    monkeypatch.setattr(diarizer._embedder, "embed", lambda f: pytest.fail("one at a time"))
     segment = diarizer._segmentation
     windows: list[int] = []
 
@@ -152,8 +165,9 @@ def test_each_second_of_speech_is_embedded_about_once(
     monkeypatch.setattr(diarizer, "_segmentation", counted)
     segments = diarizer(_read(SAMPLE_DIR / "sample.wav", 16000), 16000)
     assert windows == [5]  # 10 s windows every 5 s over 30 s (11 at the old 2 s step)
-    assert len(passes) <= 3 * 3 + 2 < 11 * 2
-    assert sum(passes) <= 1.2 * 30 * 100  # about each 10 ms frame once, not five times
+    assert passes and len(passes) <= 3 * 3 + 2 < 11 * 2
+    assert max(passes) <= MAX_EMBED_FRAMES == 300  # 3 s of a speaker, not all of its window
+    assert sum(passes) <= 0.8 * 30 * 100  # under one pass per 10 ms frame, not five
     assert len(_speakers(segments)) == 2 and _der(segments) < MAX_DER
 
 
