@@ -30,14 +30,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import ctranslate2
 import numpy as np
 
 from calldata import Word
 
 log = logging.getLogger(__name__)
-
-DECODING_SEED = 0
 
 SAMPLE_RATE = 16000
 SIMPLIFIED_PROMPT = "以下是普通话的句子。"
@@ -78,15 +75,13 @@ class TranscribeOptions:
 
     beam_size: int = 5
     # When a window's decode fails the checks below (a loop of repeated text, or low
-    # confidence), faster-whisper decodes it again at each higher temperature, sampling best_of
-    # candidates each time. One candidate, and at most 224 new tokens a window (the reference
-    # Whisper decoder's limit; faster-whisper allows 448), bound what a runaway window costs:
-    # on the sample store and pyannote's call only the one window that fell back changed
-    # (fewer errors, a third less CPU for its call); docs/benchmarks.md, "Mono calls". The
+    # confidence), faster-whisper decodes it again at each higher temperature; here each such
+    # decode is one greedy pass with a growing repetition penalty (DeterministicFallback), and at
+    # most 224 new tokens a window (the reference Whisper decoder's limit; faster-whisper allows
+    # 448), which bounds what a runaway window costs (docs/benchmarks.md, "Mono calls"). The
     # sequential decoder resumes a window cut short by the limit at its last complete segment,
     # so nothing is lost; the batched one (no fallback) keeps faster-whisper's limit.
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
-    best_of: int = 1
     max_new_tokens: int | None = 224
     patience: float = 1.0
     vad_filter: bool = True
@@ -145,6 +140,33 @@ class Transcription:
     segments: tuple[SpeechSegment, ...] = field(default_factory=tuple)
 
 
+class DeterministicFallback:
+    """CTranslate2's Whisper model, with faster-whisper's temperature fallback made deterministic.
+
+    When a window's decode loops or is unsure, faster-whisper decodes it again at each higher
+    temperature by sampling. CTranslate2 seeds its sampler once per worker thread, the first time
+    that thread samples (``ctranslate2.set_random_seed`` changes nothing after that), so in a
+    worker that has transcribed other calls a recording's fallback windows, and so its transcript
+    and verdicts, depended on the calls before it. Here a fallback decode is greedy with a
+    repetition penalty that grows with the temperature (1 + t): what the sampling was there for —
+    leaving a loop or a wrong turn of the beam — without chance. Everything else passes through.
+    """
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def generate(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("sampling_topk") == 0:  # faster-whisper's fallback: sample at a temperature
+            temperature = kwargs.pop("sampling_temperature")
+            penalty = max(kwargs.get("repetition_penalty", 1.0), 1.0 + temperature)
+            kwargs.update(sampling_topk=1, beam_size=1, num_hypotheses=1)
+            kwargs["repetition_penalty"] = penalty
+        return self._model.generate(*args, **kwargs)
+
+
 class Transcriber:
     """faster-whisper, loaded once from ``model_dir`` (a CTranslate2 model directory)."""
 
@@ -180,6 +202,8 @@ class Transcriber:
                 f"could not load Whisper from {model_dir} on {device}/{compute_type}: {error}; "
                 "check the directory (qa models check) and that the compute type suits the device"
             ) from error
+        # faster-whisper reaches the CTranslate2 model through this attribute for every decode.
+        self._model.model = DeterministicFallback(self._model.model)
         self._batched = BatchedInferencePipeline(self._model) if self.options.batch_size else None
         from opencc import OpenCC
 
@@ -236,15 +260,10 @@ class Transcriber:
             return Transcription(language, probability, ())
         prompt = opts.zh_prompt if language == "zh" else None
         hotword_text = ", ".join(hotwords) or None
-        # When a window decodes badly Whisper retries at temperature > 0, which samples at random:
-        # the same recording could get a different transcript — and verdict — on a re-run. A fixed
-        # seed per recording makes a call's result depend only on its audio and the options.
-        ctranslate2.set_random_seed(DECODING_SEED)
         settings: dict[str, Any] = {
             "language": language,
             "beam_size": opts.beam_size,
             "temperature": list(opts.temperatures),
-            "best_of": opts.best_of,
             "patience": opts.patience,
             "word_timestamps": True,
             "vad_filter": opts.vad_filter,
