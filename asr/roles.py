@@ -4,7 +4,9 @@ Two-channel audio: each channel is one party, so a segment's channel is its spea
 configured channel map gives its role; the channels' turns are merged by start time, overlapping
 speech kept. Mono audio: each word goes to the diarization speaker it overlaps most (the nearest
 one if none), and a Whisper segment is split where the speaker changes inside it. Roles then come
-from evidence in what each speaker says (:func:`assign_roles`)::
+from what each speaker says (:func:`assign_roles`, weighing the acts ``asr.role_evidence``
+finds), with a confidence only that evidence raises: who speaks first alone stays under the
+review threshold (:data:`FIRST_SPEAKER_CONFIDENCE`)::
 
     turns = diarized_turns(segments, speaker_segments)
     roles = assign_roles(turns, agent_name="Alice Smith", inbound=True)

@@ -21,6 +21,14 @@ decision that rests on who spoke first flips between the two, one made on what t
 does not; and its first 4 turns only, a short call with little evidence, where an honest
 confidence stays low more often.
 
+With ``--store DIR`` (repeatable), also the mono calls of a store made from these dialogues and
+run through the pipeline (``benchmarks/heard_store.py`` writes one; ``DIR`` holds its
+``expected.json``, with each call's dialogue ``key``, and the run's ``run.db``): the roles are
+decided again on the turns as they were heard and diarized, stored in the run, and each dialogue
+line is judged by the role of the words heard for it (``qa.bench.dialogue.score_dialogue``) —
+with the roles the run stored, with the roles decided now, and with the best mapping of the
+diarized speakers (the ceiling that roles alone can reach).
+
 Tune only on the development halves (``*.dev.jsonl``); the held-out halves are reported, never
 read to fix a miss.
 """
@@ -29,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -38,8 +47,9 @@ from typing import Any
 
 import yaml
 
-from asr.roles import assign_roles
-from calldata import Role, Turn
+from asr.roles import apply_roles, assign_roles
+from calldata import Role, Transcript, Turn
+from qa.bench.dialogue import ScriptLine, score_dialogue
 from qa.config import ReviewSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,11 +207,57 @@ def calibration(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
     return table
 
 
+def stored_calls(store: Path) -> list[dict[str, Any]]:
+    """The mono calls of a run on a store of these dialogues: roles as stored and as decided now."""
+    lines_of = {
+        row["id"]: [ScriptLine(t["role"], t["text"]) for t in row["turns"] if t["text"].strip()]
+        for path in sorted(DIALOGUES.glob("*.jsonl"))
+        for row in map(json.loads, path.read_text(encoding="utf-8").splitlines())
+        if "turns" in row
+    }
+    expected = json.loads((store / "expected.json").read_text(encoding="utf-8"))["calls"]
+    rows = []
+    with sqlite3.connect(store / "run.db") as db:
+        for call in expected:
+            if call["layout"] != "mono":
+                continue
+            found = db.execute(
+                "select transcript_json, role_confidence from transcripts where call_id = ?",
+                (call["call_id"],),
+            ).fetchone()
+            if found is None:
+                continue
+            stored = Transcript.model_validate_json(found[0])
+            lines, language = lines_of[call["key"]], call["language"]
+            result = assign_roles(stored.turns, agent_name=call.get("agent_name"), inbound=True)
+            now = stored.model_copy(
+                update={"turns": tuple(apply_roles(stored.turns, result.mapping))}
+            )
+            before = score_dialogue(lines, stored, language)
+            after = score_dialogue(lines, now, language)
+            ceiling = score_dialogue(lines, stored, language, by_speaker=True)
+            rows.append(
+                {
+                    "key": call["key"],
+                    "lines_heard": after.lines_heard,
+                    "stored_right": before.lines_right,
+                    "stored_confidence": found[1],
+                    "now_right": after.lines_right,
+                    "now_confidence": result.confidence,
+                    "ceiling_right": ceiling.lines_right,
+                }
+            )
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--heldout", action="store_true", help="score the held-out halves too")
     parser.add_argument("--json", action="store_true", help="one JSON report on stdout")
     parser.add_argument("--list", action="store_true", help="list every wrong or low decision")
+    parser.add_argument(
+        "--store", type=Path, action="append", default=[], help="a run of a dialogue store (DIR)"
+    )
     args = parser.parse_args(argv)
     dialogues = [d for name in SETS["dev"] for d in load_jsonl(name, "dev")]
     if args.heldout:
@@ -213,6 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sets": {name: summary(outcomes) for name, outcomes in by_set.items()},
         "calibration": {name: calibration(outcomes) for name, outcomes in by_set.items()},
     }
+    report["stores"] = {str(store): stored_calls(store) for store in args.store}
     if args.list:
         report["misses"] = [
             {
@@ -268,6 +325,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, table in report["calibration"].items():
         bands = ", ".join(f"{b['band']}: {b['right']}/{b['n']}" for b in table)
         print(f"calibration {name}: {bands}")
+    for store, calls in report["stores"].items():
+        print(f"{store}: mono calls, dialogue lines on the right role (of heard) and confidence")
+        print("call | lines | as stored | now | best speaker mapping")
+        for c in calls:
+            print(
+                f"{c['key']} | {c['lines_heard']} | {c['stored_right']} ({c['stored_confidence']})"
+                f" | {c['now_right']} ({c['now_confidence']}) | {c['ceiling_right']}"
+            )
     for miss in report.get("misses", []):
         print(
             f"- {miss['set']} {miss['id']} ({miss['variant']}): "
