@@ -6,7 +6,7 @@ thanks them for holding, answers thanks ("you're welcome", 不客气) and wishes
 end; the customer says what they need ("I'd like to", 我想), asks for something for themselves
 ("can you help me", 帮我), talks about their own account and gives their details when asked.
 Each of those acts is a phrase list here; :func:`collect_evidence` counts, per speaker, the turns
-that show each act (at most :data:`_TURNS_PER_ACT` a act, so one repeated habit cannot outweigh
+that show each act (at most :data:`_TURNS_PER_ACT` per act, so one repeated habit cannot outweigh
 everything else) and the reasons, which ``asr.roles.assign_roles`` weighs.
 
 Phrases are matched on normalised text, fuzzily for longer English phrases (ASR misspellings),
@@ -307,11 +307,9 @@ _NAME_GIVEN = re.compile(r"\b(my name is|my name's|my full name is)\b|我叫|我
 def collect_evidence(
     turns: Sequence[Turn], *, agent_name: str | None = None, agent_phrases: Sequence[str] = ()
 ) -> dict[str, SpeakerEvidence]:
-    """Each speaker's evidence, from what they say and how they answer the other speaker::
-
-    evidence = collect_evidence(turns, agent_name="Alice Smith")
-    evidence["SPEAKER_00"].score  # agent evidence less customer evidence
-    """
+    """Each speaker's evidence, from what they say and how they answer the other speaker:
+    ``collect_evidence(turns, agent_name="Alice Smith")["SPEAKER_00"].score`` is that speaker's
+    agent evidence less their customer evidence."""
     evidence: dict[str, SpeakerEvidence] = {}
     counted: dict[tuple[str, str], int] = {}  # turns that showed (speaker, act)
     spoken: dict[str, int] = {}  # turns each speaker has had
