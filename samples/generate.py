@@ -11,6 +11,10 @@ are written as MixMonitor would: one 2-channel file (``D``: channel 0 the caller
 and lines FreePBX writes for each call, plus an unanswered direct call and an abandoned queue
 call whose recording is a 44-byte header-only WAV. Running it twice gives byte-identical files:
 the noise and the timing jitter come from RNGs seeded by each call's key.
+
+The pieces (``synthesise``, ``render_call``, ``StoreWriter``, the voices) are reused by
+``benchmarks/heard_store.py``, which renders real dialogues as a held-out store; a call there may
+also name a ``format`` (``wav``, ``wav49`` = GSM 6.10 in WAV, ``mp3``: :func:`write_recording`).
 """
 
 from __future__ import annotations
@@ -170,6 +174,40 @@ def write_wav(path: Path, channels: list[np.ndarray]) -> None:
         wav.writeframes(frames)
 
 
+#: recording formats a call may name: Asterisk's extension for each
+FORMATS = {"wav": "wav", "wav49": "WAV", "mp3": "mp3"}
+MP3_BITRATE = 32_000  # a voice-grade conversion (ffmpeg's default at 8 kHz would be 8 kbit/s)
+
+
+def write_recording(path: Path, channels: list[np.ndarray], fmt: str = "wav") -> None:
+    """One recording in ``fmt`` (a key of :data:`FORMATS`; ``path`` has no extension yet):
+    ``wav`` 16-bit PCM as MixMonitor writes it, ``wav49`` GSM 6.10 in WAV (Asterisk's ``WAV``;
+    one channel only, as Asterisk writes it), ``mp3`` as sites convert recordings later."""
+    target = path.with_name(f"{path.name}.{FORMATS[fmt]}")
+    if fmt == "wav":
+        write_wav(target, channels)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    pcm = np.stack(channels, axis=1).astype("<i2")
+    if fmt == "wav49":
+        import soundfile
+
+        if len(channels) != 1:
+            raise SystemExit(f"{target.name}: GSM 6.10 in WAV holds one channel (mono or legs)")
+        soundfile.write(target, pcm[:, 0], RATE, format="WAV", subtype="GSM610")
+        return
+    import av  # PyAV (ffmpeg's libmp3lame), as the decoder that reads it back
+
+    layout = "mono" if len(channels) == 1 else "stereo"
+    with av.open(str(target), "w", format="mp3") as out:
+        stream = out.add_stream("libmp3lame", rate=RATE, layout=layout)
+        stream.bit_rate = MP3_BITRATE
+        frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout=layout)
+        frame.sample_rate = RATE
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            out.mux(packet)
+
+
 def write_header_only_wav(path: Path) -> None:
     """The 44 bytes MixMonitor leaves for a call that was never answered."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -260,23 +298,26 @@ class StoreWriter:
         folder = f"{start:%Y/%m/%d}"
         stem = recording_stem(queue, call["caller"], start, uniqueid)
         monitor = self.store / "monitor" / folder
+        fmt = call.get("format", "wav")
+        if fmt not in FORMATS:
+            raise SystemExit(f"{call['key']}: format must be one of {', '.join(FORMATS)}")
         if call["layout"] == "stereo":
-            names = [f"{stem}.wav"]
-            write_wav(monitor / names[0], [tracks["customer"], tracks["agent"]])
+            files = {stem: [tracks["customer"], tracks["agent"]]}
         elif call["layout"] == "legs":
-            names = [f"{stem}-r.wav", f"{stem}-t.wav"]
-            write_wav(monitor / names[0], [tracks["customer"]])
-            write_wav(monitor / names[1], [tracks["agent"]])
+            files = {f"{stem}-r": [tracks["customer"]], f"{stem}-t": [tracks["agent"]]}
         elif call["layout"] == "mono":
-            names = [f"{stem}.wav"]
             mixed = tracks["customer"].astype(np.int32) + tracks["agent"]
-            write_wav(monitor / names[0], [np.clip(mixed, -32768, 32767)])
+            files = {stem: [np.clip(mixed, -32768, 32767)]}
         else:
             raise SystemExit(f"{call['key']}: layout must be stereo, legs or mono")
+        for base, channels in files.items():
+            write_recording(monitor / base, channels, fmt)
+        names = [f"{base}.{FORMATS[fmt]}" for base in files]
         self.expected_calls.append({
             "key": call["key"], "call_id": uniqueid, "agent": call["agent"],
             "agent_name": agent["name"], "queue": queue, "language": call["language"],
             "layout": call["layout"], "hangup": call["hangup"], "duration": billsec,
+            **({"format": fmt} if "format" in call else {}),
             "recordings": [f"{folder}/{n}" for n in names],
             "items": dict(sorted(call["expected"]["items"].items())),
             "flags": sorted(call["expected"].get("flags") or []),
@@ -332,9 +373,14 @@ class StoreWriter:
         lines = [line for _, _, line in sorted(self.queue_log)]
         (self.store / "queue_log").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    def write_expected(self, path: Path, version: str) -> None:
+    def write_expected(
+        self, path: Path, version: str, script: str = "samples/generate.py", **extra: object
+    ) -> None:
+        """``expected.json``: the calls (by call id) with their expected verdicts, the skipped
+        recordings, and ``extra`` top-level keys (e.g. where the scripts came from)."""
         expected = {
-            "generator": {"espeak_ng": version, "script": "samples/generate.py"},
+            "generator": {"espeak_ng": version, "script": script},
+            **extra,
             "store": "store/monitor",
             "calls": sorted(self.expected_calls, key=lambda c: c["call_id"]),
             "skipped": self.skipped,

@@ -3,10 +3,11 @@
 # chromium + chromium-driver (browser tests of the review UI), mariadb-server (the tests of
 # FreePBX's CDR database start a private server of their own; the system service is not used),
 # fonts-wqy-zenhei (Chinese text in the browser, e.g. the UI screenshots of Mandarin calls), sox
-# (the fault-injection tests write GSM-in-WAV, gsm, ulaw, alaw and sln the way Asterisk and sox do).
+# (the fault-injection tests write GSM-in-WAV, gsm, ulaw, alaw, sln and mp3 the way Asterisk and sox
+# do; libsox-fmt-mp3 gives sox its mp3 format).
 # Installs only what is missing.
 set -euo pipefail
-PACKAGES=(espeak-ng chromium chromium-driver mariadb-server fonts-wqy-zenhei sox)
+PACKAGES=(espeak-ng chromium chromium-driver mariadb-server fonts-wqy-zenhei sox libsox-fmt-mp3)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -6,8 +6,8 @@ Inside ``qa`` the areas are layered, each importing only itself and the areas to
 
     cli | alerts | bench | records | review | run | results | search | access | ingest | core
 
-(core: ``qa.alert_config``, ``qa.config``, ``qa.db``, ``qa.progress``, ``qa.runtime``,
-``qa.transcript_files``).
+(core: ``qa.alert_config``, ``qa.config``, ``qa.db``, ``qa.progress``, ``qa.runtime``, ``qa.sql``,
+``qa.transcript_files``, and the store's schema, the ``qa.migrations`` package).
 :data:`ALLOWED` lists the exceptions, each with its reason. No module may reach itself again
 through its imports, wherever the import sits (at the top, inside a function, under
 ``if __name__ == "__main__":``).
@@ -42,9 +42,11 @@ QA_AREAS = (
     "core",
 )  # fmt: skip
 CORE = {
-    "qa", "qa.alert_config", "qa.config", "qa.db", "qa.progress", "qa.runtime",
-    "qa.transcript_files",
+    "qa", "qa.alert_config", "qa.config", "qa.db", "qa.migrations", "qa.progress", "qa.runtime",
+    "qa.sql", "qa.transcript_files",
 }  # fmt: skip
+#: packages in core: the store's schema, one module per migration (qa.db applies them)
+CORE_PACKAGES = ("qa.migrations",)
 
 #: (importer, imported) edges that break the rules above on purpose, with the reason
 ALLOWED = {
@@ -116,7 +118,7 @@ UI_TABS = ("ui.calls", "ui.queues", "ui.agents", "ui.complaints", "ui.audit", "u
 
 
 def _area(module: str) -> str:
-    if module in CORE:
+    if module in CORE or module.startswith(tuple(f"{package}." for package in CORE_PACKAGES)):
         return "core"
     return module.split(".")[1]
 

@@ -169,7 +169,7 @@ def build_app(
                         call_view = calls.build_tab(ctx, app)
                     elif key == "queues":
                         assert call_view is not None  # checked above: calls is built first
-                        queues.build_tab(ctx, app, call_view, tab_set)
+                        queues.build_tab(ctx, app, call_view, tab_set, tab)
                     else:
                         _SELF_CONTAINED[key](ctx, app)
 

@@ -2,7 +2,7 @@
 
 Selecting a row opens the call: its recording in the player (a leg pair as one stereo file),
 the transcript beside it with roles and times, the scorecard with each item's verdict and
-evidence, the flags, and the review panel (ui.review_form). Clicking a turn or an evidence time
+evidence, the flags, and the review panel (ui.review_panel). Clicking a turn or an evidence time
 plays the audio from there. Personal numbers in the text are masked unless the user's role may
 see them (qa.review.call_view). Other tabs open a call here through the
 :class:`ui.widgets.CallView` that :func:`build_tab` returns.
@@ -51,7 +51,8 @@ from ui.render import (
     scorecard_html,
     transcript_html,
 )
-from ui.review_form import PANEL_OUTPUTS, FollowingLists, ReviewPanel, panel_values
+from ui.review_form import PANEL_OUTPUTS, panel_values
+from ui.review_panel import FollowingLists, ReviewPanel
 from ui.sentiment_chart import sentiment_html
 from ui.waveform import evidence_marks, peaks, waveform_html
 from ui.widgets import CallView, call_audio, selected_cell

@@ -1,11 +1,12 @@
 """The flag rows of the review form: the reviewer confirms or rejects each flag the machine raised
 on the call, and adds one it missed (qa.review.flag_decisions); saved with the review's Submit.
 
-Like the item rows (ui.review_form), the rows are built once: :data:`MAX_FLAGS` of them, hidden,
-shown and filled by the event that opens a call (:func:`flag_values`, in :data:`FLAG_PARTS`
-order), each row's element ids switched to the flag's (``qa-flag-<rubric>--<flag>``). The raised
-flags come first; a flag not raised offers "Add (the machine missed it)". What the fields hold
-becomes :class:`FlagChoice` values with :func:`flag_choices`; the server checks them again.
+Like the item rows (built by ui.review_panel, filled by ui.review_form), the rows are built once:
+:data:`MAX_FLAGS` of them, hidden, shown and filled by the event that opens a call
+(:func:`flag_values`, in :data:`FLAG_PARTS` order), each row's element ids switched to the flag's
+(``qa-flag-<rubric>--<flag>``). The raised flags come first; a flag not raised offers "Add (the
+machine missed it)". What the fields hold becomes :class:`FlagChoice` values with
+:func:`flag_choices`; the server checks them again.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ to several, or mark a submitted review disputed.
 
 :func:`layout` places the components; the handlers (``load``, ``open_picked``, ``assign_picked``,
 ``deal_queue``, ``dispute_picked``) are plain functions of the context, the user and the inputs.
-The Calls tab's call view and the app's tabs are handed to :func:`build_tab`.
+The Calls tab's call view, the app's tabs and the Queues tab itself are handed to
+:func:`build_tab`.
 Run alone for a look: ``python -m ui var/demo.db --tabs calls,queues`` (calls open in the Calls
 tab, so it comes along).
 """
@@ -24,7 +25,6 @@ from zoneinfo import ZoneInfo
 
 import gradio as gr
 import pandas as pd
-from gradio.context import Context
 
 from qa.access.permissions import Action, PermissionDeniedError, can
 from qa.access.roles import User
@@ -237,9 +237,13 @@ def dispute_picked(ctx: AppContext, user: User, call_id: str, why: str) -> str:
     return f"Call {call_id} marked disputed."
 
 
-def build_tab(ctx: AppContext, app: gr.Blocks, view: CallView, tabs: gr.Tabs) -> None:
+def build_tab(
+    ctx: AppContext, app: gr.Blocks, view: CallView, tabs: gr.Tabs, own_tab: gr.Tab | None = None
+) -> None:
     """Lay out the Queues tab inside the current Blocks context and wire its events: calls open
-    in ``view`` (the Calls tab's), and ``tabs`` switch to it."""
+    in ``view`` (the Calls tab's), and ``tabs`` switch to it. ``own_tab``, the tab it is laid out
+    in, loads the list again when it is shown; without one, the list follows each change of a
+    review in ``view``."""
     w = layout()
 
     def on_load(key: str, only_open: bool, request: gr.Request) -> list[Any]:
@@ -272,9 +276,8 @@ def build_tab(ctx: AppContext, app: gr.Blocks, view: CallView, tabs: gr.Tabs) ->
     # A review claimed, released or submitted in the call view (another tab): the list is
     # loaded again when its tab is shown. Following every change as it happened put a second
     # round trip, and the page's walk of it, on each Submit of the desk (docs/ui.md).
-    here = Context.block
-    if isinstance(here, gr.Tab):
-        here.select(on_load, inputs=load_inputs, outputs=load_outputs, show_progress_on=w.table)
+    if own_tab is not None:
+        own_tab.select(on_load, inputs=load_inputs, outputs=load_outputs, show_progress_on=w.table)
     elif view.changed is not None:  # laid out outside a tab: follow each change
         view.changed.change(on_load, inputs=load_inputs, outputs=load_outputs)
     for button, handler in ((w.claim_open, on_claim_open), (w.open_button, on_open)):

@@ -37,7 +37,7 @@ from qa.access.users import (
     get_user,
     login,
 )
-from qa.db import table, utcnow
+from qa.sql import table, utcnow
 
 __all__ = [
     "CLIENT_MAX_FAILURES",

@@ -20,7 +20,7 @@ import sqlite_utils
 from qa.access import audit_log
 from qa.access.roles import Role
 from qa.access.users import UnknownUserError, UserError, get_user
-from qa.db import table, utcnow
+from qa.sql import table, utcnow
 
 __all__ = ["agent_of", "link_agent", "linked_agents"]
 

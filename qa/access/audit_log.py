@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from qa.db import Filters, utcnow
+from qa.sql import Filters, utcnow
 
 __all__ = ["AuditEntry", "entries", "record"]
 

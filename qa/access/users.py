@@ -40,7 +40,7 @@ import sqlite_utils
 
 from qa.access import audit_log
 from qa.access.roles import Role, User
-from qa.db import table, utcnow
+from qa.sql import table, utcnow
 
 __all__ = [
     "LOGIN_LOCKOUT",

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlite_utils
 
-from qa.db import Filters, inserted_id, utcnow
+from qa.sql import Filters, inserted_id, utcnow
 
 #: A ``sending`` row older than this was left by a process that died: send it again.
 STALE_CLAIM = timedelta(minutes=10)

@@ -15,9 +15,10 @@ Sets (``benchmarks/dialogues/``, see its README for sources, licences and labell
   licensed for redistribution): scored when built, skipped and named in ``not_built`` otherwise.
 
 Per item: accuracy over every labelled dialogue, and precision / recall of **fail** verdicts (a
-fail is what a reviewer acts on); for flags, precision / recall of raising it. The sample store
-from audio (``--audio``) runs the real pipeline over ``samples/store`` and compares with
-``samples/expected.json`` (:func:`qa.bench.sample_verdicts.sample_store_verdicts`)::
+fail is what a reviewer acts on); for flags, precision / recall of raising it. A store from audio
+(``--audio``: the sample store, or ``--store``/``--expected``, e.g. the held-out store of real
+dialogue text that ``benchmarks/heard_store.py`` generates) runs the real pipeline and compares
+with its ``expected.json`` (:func:`qa.bench.audio_verdicts.store_verdicts`)::
 
     report = run_verdict_bench(VerdictBenchOptions(parts=("dev", "heldout")))
     report.sets[0].items["identity_verification"].recall
@@ -128,6 +129,15 @@ class SetReport:
     items: dict[str, Tally] = field(default_factory=dict)
     flags: dict[str, Tally] = field(default_factory=dict)
 
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "language": self.language,
+            "dialogues": self.dialogues,
+            "items": {name: tally.to_json() for name, tally in self.items.items()},
+            "flags": {name: tally.to_json() for name, tally in self.flags.items()},
+        }
+
 
 @dataclass
 class CleanReport:
@@ -149,38 +159,65 @@ class CleanReport:
 
 
 @dataclass
+class AudioCall:
+    """One call: how its verdicts compare, where review would see it, and what was heard."""
+
+    key: str
+    call_id: str
+    language: str
+    layout: str
+    format: str
+    scored: bool
+    compared: int = 0
+    right: int = 0
+    wrong: list[str] = field(default_factory=list)  # "item: want → got (reason; evidence)"
+    queues: dict[str, str] = field(default_factory=dict)  # review queue → its reason
+    confidence: float | None = None  # the transcript's mean word probability
+    role_confidence: float | None = None
+    heard: list[str] = field(default_factory=list)  # "  12.3 agent  0.71  text"
+
+
+@dataclass
+class AudioReport:
+    """Per language, the verdicts' agreement (``sets``); per call, the details."""
+
+    name: str
+    sets: list[SetReport] = field(default_factory=list)
+    calls: list[AudioCall] = field(default_factory=list)
+    low_confidence: float = 0.6  # the site's [review] low_confidence threshold
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "sets": [s.to_json() for s in self.sets],
+            "calls": [asdict(call) for call in self.calls],
+            "low_confidence": self.low_confidence,
+            "seconds": round(self.seconds, 1),
+        }
+
+
+@dataclass
 class VerdictReport:
     """Everything ``qa bench verdicts`` measured."""
 
     options: VerdictBenchOptions
     sets: list[SetReport] = field(default_factory=list)
     clean: list[CleanReport] = field(default_factory=list)
-    audio: SetReport | None = None
+    audio: AudioReport | None = None  # a store from audio (qa.bench.audio_verdicts)
     not_built: list[str] = field(default_factory=list)  # LOCAL sets not built here
     seconds: float = 0.0
     sentences: int = 0
     encode_seconds: float = 0.0
 
     def to_json(self) -> dict[str, object]:
-        def tallies(group: dict[str, Tally]) -> dict[str, object]:
-            return {name: tally.to_json() for name, tally in group.items()}
-
-        def labelled(report: SetReport) -> dict[str, object]:
-            return {
-                "name": report.name,
-                "language": report.language,
-                "dialogues": report.dialogues,
-                "items": tallies(report.items),
-                "flags": tallies(report.flags),
-            }
-
         options = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self.options).items()}
         return {
             "options": options,
-            "sets": [labelled(s) for s in self.sets],
+            "sets": [s.to_json() for s in self.sets],
             "clean": [{**asdict(c), "per_thousand": c.per_thousand} for c in self.clean],
             "not_built": self.not_built,
-            "audio": labelled(self.audio) if self.audio else None,
+            "audio": self.audio.to_json() if self.audio else None,
             "seconds": round(self.seconds, 1),
             "sentences": self.sentences,
             "encode_seconds": round(self.encode_seconds, 1),

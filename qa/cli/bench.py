@@ -4,18 +4,19 @@ rubrics' verdicts on real dialogues."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from asr.models import default_models_dir
+from qa.bench.audio_verdicts import AudioStore, store_verdicts
 from qa.bench.corpora import DEFAULT_CACHE, BenchDataError
 from qa.bench.diarization import DiarizationBenchOptions, DiarizationReport, run_diarization_bench
 from qa.bench.pipeline import LAYOUTS, PipelineBenchOptions, PipelineReport, run_pipeline_bench
-from qa.bench.sample_verdicts import sample_store_verdicts
 from qa.bench.search import run_search_bench
 from qa.bench.speech import ALL_SETS, AsrBenchOptions, AsrRow, LanguageRow, run_asr_bench
-from qa.bench.verdicts import VerdictBenchOptions, VerdictReport, run_verdict_bench
+from qa.bench.verdicts import AudioReport, VerdictBenchOptions, VerdictReport, run_verdict_bench
 from qa.transcript_files import TranscriptFileError
 from scoring import RubricError
 from sentences import EncoderError
@@ -281,6 +282,35 @@ def _echo_pipeline(report: PipelineReport) -> None:
     "--audio", is_flag=True, help="Also the sample store from audio, through the whole pipeline."
 )
 @click.option(
+    "--store",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="With --audio: this FreePBX store (monitor/, Master.csv, queue_log) instead.",
+)
+@click.option(
+    "--expected",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With --store: its expected verdicts (expected.json, as samples/ has it).",
+)
+@click.option(
+    "--config",
+    "site_config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With --store: the site's config (default: samples/demo.toml).",
+)
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --audio: keep the run's database here; a re-run scores only what is new.",
+)
+@click.option(
+    "--audio-only", is_flag=True, help="Only the store from audio (implies --audio, no text sets)."
+)
+@click.option(
     "--rubrics",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
@@ -293,6 +323,11 @@ def verdicts(
     no_clean: bool,
     clean_sample: bool,
     audio: bool,
+    store: Path | None,
+    expected: Path | None,
+    site_config: Path | None,
+    db_path: Path | None,
+    audio_only: bool,
     rubrics: Path | None,
     misses: int,
     as_json: bool,
@@ -304,7 +339,14 @@ def verdicts(
     Tune on dev; the held-out split measures. See benchmarks/dialogues/README.md for the
     sources, licences and labelling rules.
 
+    With --audio the whole pipeline runs (one worker) on a recording store and each call's
+    verdicts are compared with its expected.json: the sample store, or --store/--expected, e.g.
+    the held-out store of real dialogue text that benchmarks/heard_store.py generates.
+
     Example: qa bench verdicts --part heldout --clean-sample --json
+
+    Example: qa bench verdicts --audio-only --store var/heard/store
+    --expected var/heard/expected.json
     """
     options = VerdictBenchOptions(
         parts=parts or ("dev", "heldout"),
@@ -312,10 +354,11 @@ def verdicts(
         clean_sample=clean_sample,
         **({"rubrics": rubrics} if rubrics else {}),
     )
+    source = _audio_store(store, expected, site_config, db_path)
     try:
-        report = run_verdict_bench(options)
-        if audio:
-            report.audio = sample_store_verdicts(options.rubrics)
+        report = VerdictReport(options) if audio_only else run_verdict_bench(options)
+        if audio or audio_only:
+            report.audio = store_verdicts(source, options.rubrics)
     except (RubricError, EncoderError, TranscriptFileError) as error:
         raise click.ClickException(str(error)) from error
     if as_json:
@@ -324,12 +367,26 @@ def verdicts(
         _echo_verdicts(report, misses)
 
 
+def _audio_store(
+    store: Path | None, expected: Path | None, config: Path | None, db: Path | None
+) -> AudioStore:
+    if store is None and expected is None:
+        if config is not None:
+            raise click.UsageError("--config is the site of a --store (the samples have theirs)")
+        return replace(AudioStore.samples(), db=db)
+    if store is None or expected is None:
+        raise click.UsageError("--store and --expected go together (a store and its verdicts)")
+    if not (store / "monitor").is_dir():
+        raise click.BadParameter(f"{store} has no monitor/ folder", param_hint="--store")
+    return AudioStore(store, expected, config or AudioStore.samples().config, db)
+
+
 def _ratio(value: float | None) -> str:
     return "    –" if value is None else f"{value:5.3f}"
 
 
 def _echo_verdicts(report: VerdictReport, misses: int) -> None:
-    labelled = [*report.sets, *([report.audio] if report.audio else [])]
+    labelled = [*report.sets, *(report.audio.sets if report.audio else [])]
     click.echo(
         f"{'set':<34} {'item / flag':<24} {'n':>4} {'accuracy':>8} {'fail P':>6} {'fail R':>6}"
     )
@@ -353,10 +410,31 @@ def _echo_verdicts(report: VerdictReport, misses: int) -> None:
             click.echo(f"    {example}")
     for name in report.not_built:
         click.echo(f"clean {name}: not built here (benchmarks/dialogues/README.md says how)")
+    if report.audio:
+        _echo_audio_calls(report.audio)
     click.echo(
         f"{report.sentences} sentences encoded in {report.encode_seconds:.1f} s; "
-        f"{report.seconds:.0f} s in all"
+        f"{report.seconds + (report.audio.seconds if report.audio else 0):.0f} s in all"
     )
+
+
+def _echo_audio_calls(audio: AudioReport) -> None:
+    for found in audio.sets:
+        right = sum(t.agree for t in [*found.items.values(), *found.flags.values()])
+        total = sum(t.cases for t in [*found.items.values(), *found.flags.values()])
+        click.echo(f"{found.name}: {right} of {total} verdicts right, {found.dialogues} calls")
+    click.echo(
+        f"\n{'call':<22} {'layout':<7} {'format':<6} {'right':>7} {'conf':>5}  review queues"
+    )
+    for call in audio.calls:
+        queues = ", ".join(sorted(call.queues)) or "-"
+        conf = "    –" if call.confidence is None else f"{call.confidence:5.2f}"
+        click.echo(
+            f"{call.key:<22} {call.layout:<7} {call.format:<6} {call.right:>3}/{call.compared:<3} "
+            f"{conf}  {queues}"
+        )
+        for wrong in call.wrong:
+            click.echo(f"    {wrong}")
 
 
 @bench.command("search")

@@ -33,8 +33,9 @@ from enum import StrEnum
 from pathlib import Path
 
 from calldata import Call
-from qa.db import open_db, utcnow
+from qa.db import open_db
 from qa.ingest.paths import from_db, safe_text, shown, to_db
+from qa.sql import utcnow
 
 __all__ = ["Action", "FileDecision", "FileRecord", "Ledger", "LedgerUpdate", "TakenCall"]
 

@@ -32,10 +32,10 @@ import sqlite_utils
 from qa.access import audit_log
 from qa.access.permissions import Action, PermissionDeniedError, require
 from qa.access.roles import User
-from qa.db import Filters, inserted_id, utcnow
 from qa.records.agents import agent_records
 from qa.review.appeals import own_agent
 from qa.review.state import ReviewConflictError, ReviewInputError, write_transaction
+from qa.sql import Filters, inserted_id, utcnow
 
 __all__ = [
     "CoachingTask",

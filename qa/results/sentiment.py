@@ -22,8 +22,8 @@ import sqlite_utils
 from asr.arousal import raised_voices, turn_arousal
 from asr.audio import AudioDecodeError, load_call_audio
 from calldata import RaisedVoice, Transcript
-from qa.db import utcnow
 from qa.results.store import load_transcript, stored_vectors
+from qa.sql import utcnow
 from scoring.sentiment import CallSentiment, Moment, TurnSentiment, call_sentiment
 from sentences.sentiment import SentimentModel, load_sentiment_model
 

@@ -21,8 +21,8 @@ import sqlite_utils
 from pydantic_core import from_json
 
 from calldata import Call, Direction, Evidence, Flag, ItemResult, Scorecard, Transcript
-from qa.db import table, utcnow
 from qa.search.index import index_call
+from qa.sql import table, utcnow
 from sentences import EncoderError, SentenceVectors, encode_turns, load_encoder
 
 __all__ = [

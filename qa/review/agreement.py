@@ -46,8 +46,8 @@ import sqlite_utils
 
 from calldata import Scorecard, Verdict
 from qa.config import AgreementSettings
-from qa.db import Filters
 from qa.review.state import Decision, ReviewStatus
+from qa.sql import Filters
 
 __all__ = [
     "FLAG_CALL_KINDS",

@@ -35,7 +35,6 @@ from qa.access.agent_links import agent_of
 from qa.access.permissions import Action, PermissionDeniedError, require
 from qa.access.roles import Role, User
 from qa.config import AppealSettings
-from qa.db import Filters, inserted_id
 from qa.review.state import (
     Decision,
     Review,
@@ -47,6 +46,7 @@ from qa.review.state import (
     get_review,
     write_transaction,
 )
+from qa.sql import Filters, inserted_id
 
 __all__ = [
     "Appeal",

@@ -32,7 +32,6 @@ from qa.access import audit_log
 from qa.access.permissions import Action, can, require
 from qa.access.roles import User
 from qa.access.users import get_user, list_users
-from qa.db import utcnow
 from qa.review.state import (
     Review,
     ReviewConflictError,
@@ -43,6 +42,7 @@ from qa.review.state import (
     get_review,
     write_transaction,
 )
+from qa.sql import utcnow
 
 __all__ = [
     "WorkItem",

@@ -32,8 +32,8 @@ from qa.access import audit_log
 from qa.access.permissions import Action, PermissionDeniedError, can, require
 from qa.access.roles import User
 from qa.access.users import get_user
-from qa.db import inserted_id, utcnow
 from qa.review.state import ReviewConflictError, ReviewInputError, write_transaction
+from qa.sql import inserted_id, utcnow
 
 __all__ = [
     "BlindItem",

@@ -34,7 +34,6 @@ from qa.access.audit_log import AuditEntry, entries
 from qa.access.masking import mask_number, mask_personal_data, mask_reviewer_text
 from qa.access.permissions import sees_personal_data
 from qa.access.roles import Role
-from qa.db import Filters
 from qa.results.store import (
     CALL_HEADER_COLUMNS,
     CallHeader,
@@ -50,6 +49,7 @@ from qa.review.state import (
     effective_scorecards,
     get_review,
 )
+from qa.sql import Filters
 
 __all__ = [
     "CallDetail",

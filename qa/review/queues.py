@@ -45,9 +45,9 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from qa.config import AgreementSettings, ReviewSettings
-from qa.db import Filters, utcnow
 from qa.review.agreement import trusted_flags, trusted_rules
 from qa.review.state import ReviewStatus, ensure_review
+from qa.sql import Filters, utcnow
 
 __all__ = [
     "QUEUE_LABELS",

@@ -27,9 +27,9 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 import sqlite_utils
 
 from qa.config import SamplingPlan
-from qa.db import Filters
 from qa.review.queues import sample_rank
 from qa.review.state import ReviewStatus
+from qa.sql import Filters
 
 __all__ = ["Draw", "PlanRow", "draw_plan", "plan_summary"]
 

@@ -36,7 +36,7 @@ import sqlite_utils
 from calldata import Scorecard, Verdict
 from qa.access.permissions import Action, PermissionDeniedError, can, require
 from qa.access.roles import User
-from qa.db import utcnow
+from qa.sql import utcnow
 
 __all__ = [
     "EFFECTIVE_SCORECARDS_SQL",

@@ -23,7 +23,6 @@ from calldata import Scorecard, Verdict
 from qa.access import audit_log
 from qa.access.permissions import Action, require
 from qa.access.roles import User
-from qa.db import utcnow
 from qa.review.flag_decisions import FlagChoice, check_flag_choices, record_flag_decisions
 from qa.review.state import (
     DECISION_COLUMNS,
@@ -40,6 +39,7 @@ from qa.review.state import (
     item_decisions,
     write_transaction,
 )
+from qa.sql import utcnow
 
 __all__ = ["submit_review"]
 

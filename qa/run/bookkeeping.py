@@ -20,7 +20,7 @@ import sqlite_utils
 
 from calldata import Call
 from qa.config import Config
-from qa.db import inserted_id, open_db, utcnow
+from qa.db import open_db
 from qa.ingest import IngestResult
 from qa.ingest.paths import safe_text
 from qa.results.store import (
@@ -31,6 +31,7 @@ from qa.results.store import (
     scored_rubrics,
 )
 from qa.run.report import CallOutcome, CallStatus, RunSummary
+from qa.sql import inserted_id, utcnow
 from scoring import Rubric, score_call, select_rubrics
 
 __all__ = [

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from qa.db import utcnow
+from qa.sql import utcnow
 
 __all__ = ["HEARTBEAT_SECONDS", "LockHolder", "RunLock", "RunLockedError", "pid_alive"]
 

@@ -33,7 +33,7 @@ from asr.models import default_models_dir, require_models
 from calldata import Call, Scorecard, Transcript
 from qa import runtime
 from qa.config import Config
-from qa.db import open_db, require_writable, utcnow
+from qa.db import open_db, require_writable
 from qa.ingest import IngestResult, SkippedFile, ingest
 from qa.progress import ProgressHook, no_progress
 from qa.records.complaints import open_cases_from_flags
@@ -61,6 +61,7 @@ from qa.run.report import (
     write_report,
 )
 from qa.run.task import CallResult, CallTask, CallWorker, WorkerSetup, gather_audio
+from qa.sql import utcnow
 from scoring import Rubric, load_rubrics
 from sentences import SentenceVectors, load_encoder
 

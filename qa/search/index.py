@@ -1,6 +1,6 @@
 """The transcript search index: every stored turn in an SQLite FTS5 index in the same store.
 
-Three tables (made by migration ``013_search`` in :mod:`qa.db`):
+Three tables (made by migration ``013_search``, :mod:`qa.migrations.m013_search`):
 
 - ``search_turns``: one row per turn (call, turn number, role, start, end, the text as
   transcribed), whose ``id`` is the index's rowid; what a hit shows.

@@ -36,8 +36,8 @@ import sqlite_utils
 
 from calldata import Direction, Role
 from qa.access.masking import mask_personal_data
-from qa.db import Filters
 from qa.search.index import catch_up, index_tokens, query_tokens
+from qa.sql import Filters
 from sentences import EncoderError, SentenceVectors, load_encoder
 
 __all__ = [

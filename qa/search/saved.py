@@ -16,8 +16,8 @@ from datetime import UTC, tzinfo
 import sqlite_utils
 
 from qa.access.roles import User
-from qa.db import inserted_id, utcnow
 from qa.search.query import SearchHit, SearchQuery, search
+from qa.sql import inserted_id, utcnow
 
 __all__ = [
     "QueueRow",

@@ -36,11 +36,11 @@ from ui.review_form import (
     PANEL_OUTPUTS,
     FormItem,
     ReviewForm,
-    ReviewPanel,
     form_changes,
     form_values,
     item_choice,
 )
+from ui.review_panel import ReviewPanel
 from ui.widgets import CallView
 
 GOOD, COMPLAINT, ZH = "1763651705.11", "1763655760.42", "1763647200.7"

@@ -68,7 +68,7 @@ def _submit_data(blocks: Any, index: int, rejected_note: str) -> list:
 
 
 def _submit_index(blocks: Any) -> int:
-    return fn_index(blocks, "ui.review_form", "on_submit")
+    return fn_index(blocks, "ui.review_panel", "on_submit")
 
 
 def test_a_reviewer_rejects_a_flag_through_the_api_and_an_agent_is_refused(app) -> None:

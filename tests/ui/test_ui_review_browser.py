@@ -147,6 +147,10 @@ def test_reviewer_works_a_queue_and_the_override_counts(server: Server, chromium
     )
     expect(trail.locator("[data-action='item.override']")).to_contain_text("ASR missed it")
     screenshot(page, "calls-reviewed")
+    # The Queues tab loads its list again when shown: the reviewed call has left the open queue.
+    _tab(page, "Queues")
+    expect(page.locator("#qa-queue-note")).to_contain_text("No call in this queue")
+    expect(page.locator("#qa-queue [role=gridcell]", has_text=COMPLAINT_CALL)).to_have_count(0)
     page.context.close()
 
     # Stored: the machine's verdict kept, the human one counting.

@@ -13,7 +13,6 @@ import sqlite_utils
 
 from qa.access.permissions import Action, require
 from qa.access.roles import User
-from qa.db import inserted_id, utcnow
 from qa.records.complaints.cases import (
     AUTOMATIC,
     SEVERITIES,
@@ -27,6 +26,7 @@ from qa.records.complaints.cases import (
 from qa.records.complaints.store import get_case
 from qa.results.store import call_scores
 from qa.review.state import write_transaction
+from qa.sql import inserted_id, utcnow
 
 logger = logging.getLogger(__name__)
 

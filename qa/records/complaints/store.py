@@ -8,7 +8,6 @@ from typing import Any
 
 import sqlite_utils
 
-from qa.db import Filters
 from qa.records.complaints.cases import (
     ESCALATIONS,
     CaseEvent,
@@ -20,6 +19,7 @@ from qa.records.complaints.cases import (
     parse_time,
     stored_time,
 )
+from qa.sql import Filters
 
 _CASE_SQL = """
 select k.case_id, k.call_id, c.start, c.agent, c.agent_name, k.source, k.flag_id, k.severity,
