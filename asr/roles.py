@@ -4,7 +4,9 @@ Two-channel audio: each channel is one party, so a segment's channel is its spea
 configured channel map gives its role; the channels' turns are merged by start time, overlapping
 speech kept. Mono audio: each word goes to the diarization speaker it overlaps most (the nearest
 one if none), and a Whisper segment is split where the speaker changes inside it. Roles then come
-from evidence in what each speaker says (:func:`assign_roles`)::
+from what each speaker says (:func:`assign_roles`, weighing the acts ``asr.role_evidence``
+finds), with a confidence only that evidence raises: who speaks first alone stays under the
+review threshold (:data:`FIRST_SPEAKER_CONFIDENCE`)::
 
     turns = diarized_turns(segments, speaker_segments)
     roles = assign_roles(turns, agent_name="Alice Smith", inbound=True)
@@ -14,73 +16,30 @@ from evidence in what each speaker says (:func:`assign_roles`)::
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from pypinyin import lazy_pinyin
-from rapidfuzz import fuzz
-
+from asr.role_evidence import collect_evidence, is_cjk, normalise, phrase_in
 from asr.transcribe import SpeechSegment
 from calldata import Role, Turn, Word
 
+__all__ = [
+    "FIRST_SPEAKER_CONFIDENCE",
+    "RoleAssignment",
+    "SpeakerSpan",
+    "apply_roles",
+    "assign_roles",
+    "channel_turns",
+    "diarized_turns",
+    "normalise",
+    "phrase_in",
+    "role_confidence",
+    "speaker_at",
+]
+
 #: consecutive speech of one speaker closer than this (seconds) is one turn
 MERGE_GAP = 1.0
-
-# Evidence that a speaker is the agent (weights in _score). Matched on normalised text, fuzzily,
-# and Mandarin through pinyin, since ASR errors in Chinese are mostly homophones.
-GREETING_PHRASES: tuple[str, ...] = (
-    "thank you for calling",
-    "thanks for calling",
-    "how can i help",
-    "how may i help",
-    "how can i assist",
-    "how may i assist",
-    "what can i do for you",
-    "welcome to",
-    "欢迎致电",
-    "欢迎来电",
-    "请问有什么可以帮您",
-    "有什么可以帮您",
-    "很高兴为您服务",
-)
-AGENT_PHRASES: tuple[str, ...] = (
-    "my name is",
-    "anything else i can help",
-    "for security",
-    "verify your",
-    "thank you for holding",
-    "thank you for waiting",
-    "have a nice day",
-    "have a great day",
-    "rate our service",
-    "您好",
-    "我是",
-    "工号",
-    "为您服务",
-    "为了您的账户安全",
-    "还有其他可以帮您",
-    "感谢您的来电",
-    "对我的服务进行评价",
-)
-CUSTOMER_PHRASES: tuple[str, ...] = (
-    "i would like to",
-    "i'd like to",
-    "i want to",
-    "i am calling about",
-    "i'm calling about",
-    "my account",
-    "my bill",
-    "speak to your manager",
-    "make a complaint",
-    "我想",
-    "我要投诉",
-    "你们",
-)
-# A greeting counts double in a speaker's first turns, where agents say it.
-_GREETING_TURNS = 2
 
 
 class SpeakerSpan(Protocol):
@@ -270,7 +229,7 @@ def _to_turns(pieces: list[_Piece], merge_gap: float) -> list[Turn]:
 def _join(left: str, right: str) -> str:
     if not left or not right:
         return left or right
-    if _is_cjk(left[-1]) or _is_cjk(right[0]):
+    if is_cjk(left[-1]) or is_cjk(right[0]):
         return left + right
     return f"{left} {right}"
 
@@ -287,140 +246,67 @@ def assign_roles(
     inbound: bool = True,
     agent_phrases: Sequence[str] = (),
 ) -> RoleAssignment:
-    """Decide which diarized speaker is the agent, from evidence in the turns.
+    """Decide which diarized speaker is the agent, from what the speakers say.
 
-    Evidence for the agent: greeting and company phrases (double weight in a speaker's first
-    turns), the agent's name (from queue_log) in a self-introduction, and speaking first on an
-    inbound call. Customer phrases count against. The best-scoring speaker is the agent, the
+    Evidence (``asr.role_evidence``): agent acts (greeting for the company, offering help,
+    asking for the caller's details, saying it is done, answering thanks, the agent's name from
+    queue_log in a self-introduction, the site's ``agent_phrases``) and customer acts (stating a
+    need, asking for something for themself, their own account, giving their details when
+    asked). The speaker with the most agent evidence net of customer evidence is the agent, the
     others customers (a third speaker with strong agent evidence, e.g. after a transfer, is an
-    agent too). ``confidence`` is 0.5 for a coin toss and grows with the score margin, shrunk
-    when both speakers show agent evidence.
+    agent too). Who speaks first (the agent answers an inbound call, the callee an outbound one)
+    only breaks a near tie: on its own it gives :data:`FIRST_SPEAKER_CONFIDENCE`, under the
+    review threshold, and ``confidence`` grows only with evidence from the words (see
+    :func:`role_confidence`).
     """
     speakers = sorted({t.speaker for t in turns}, key=lambda s: _first_start(turns, s))
     if not speakers:
         return RoleAssignment({}, 0.0, ("no speech",))
-    scores: dict[str, float] = {}
-    reasons: list[str] = []
-    first = speakers[0]
-    for speaker in speakers:
-        own = [t for t in turns if t.speaker == speaker]
-        score, why = _score(own, agent_name, tuple(agent_phrases))
-        if speaker == first and len(speakers) > 1:
-            bonus = 1.0 if inbound else -0.5
-            score += bonus
-            why.append(f"speaks first on an {'inbound' if inbound else 'outbound'} call")
-        scores[speaker] = score
-        reasons.extend(f"{speaker}: {reason}" for reason in why)
-    ranked = sorted(speakers, key=lambda s: -scores[s])
-    agent = ranked[0]
+    evidence = collect_evidence(turns, agent_name=agent_name, agent_phrases=agent_phrases)
+    reasons = [f"{speaker}: {why}" for speaker in speakers for why in evidence[speaker].reasons]
     if len(speakers) == 1:
-        role = Role.AGENT if scores[agent] >= 2 else Role.UNKNOWN
-        confidence = _confidence(scores[agent], 0.0) if role is Role.AGENT else 0.0
+        (alone,) = speakers
+        score = evidence[alone].score
+        role = Role.AGENT if score >= 2 else Role.UNKNOWN
+        confidence = role_confidence(score, 0.0) if role is Role.AGENT else 0.0
         reasons.append("one speaker found: no one to compare with")
-        return RoleAssignment({agent: role}, min(confidence, 0.6), tuple(reasons))
+        return RoleAssignment({alone: role}, min(confidence, 0.6), tuple(reasons))
+    # who opens the call: the agent on an inbound one, the callee on an outbound one
+    opener = speakers[0] if inbound else speakers[1]
+    prior = {speaker: FIRST_SPEAKER_WEIGHT if speaker == opener else 0.0 for speaker in speakers}
+    reasons.append(
+        f"{opener}: {'speaks first on an inbound' if inbound else 'answers an outbound'} call "
+        f"(+{FIRST_SPEAKER_WEIGHT:g})"
+    )
+    ranked = sorted(speakers, key=lambda s: -(evidence[s].score + prior[s]))
+    agent, runner_up = ranked[0], ranked[1]
     mapping = {agent: Role.AGENT}
     customer = ranked[-1]
     for speaker in ranked[1:]:
-        strong = speaker != customer and scores[speaker] >= 3
+        strong = speaker != customer and evidence[speaker].score >= 3
         mapping[speaker] = Role.AGENT if strong else Role.CUSTOMER
-    confidence = _confidence(scores[agent], scores[ranked[1]])
-    return RoleAssignment(mapping, confidence, tuple(reasons))
+    # evidence for this decision (agent acts of the agent, customer acts of the other) and against
+    support = evidence[agent].agent + evidence[runner_up].customer + prior[agent]
+    against = evidence[runner_up].agent + evidence[agent].customer + prior[runner_up]
+    return RoleAssignment(mapping, role_confidence(support, against), tuple(reasons))
 
 
-def _confidence(best: float, second: float) -> float:
-    margin = best - second
-    if margin <= 0:
-        return 0.5
-    certainty = 1.0 - math.exp(-margin / 2.0)
-    # contradictory evidence: both speakers look like agents
-    if second > 0:
-        certainty *= margin / (abs(best) + abs(second))
-    return round(0.5 + 0.5 * certainty, 3)
+#: how much who speaks first weighs: a tie-break, worth less than one act
+FIRST_SPEAKER_WEIGHT = 0.4
+#: pseudo-evidence on each side: how much evidence it takes to move away from a coin toss
+_PRIOR_EVIDENCE = 1.0
 
 
-def _score(
-    own: Sequence[Turn], agent_name: str | None, extra: tuple[str, ...]
-) -> tuple[float, list[str]]:
-    score = 0.0
-    why: list[str] = []
-    opening = " ".join(t.text for t in own[:_GREETING_TURNS])
-    everything = " ".join(t.text for t in own)
-    for phrase in GREETING_PHRASES:
-        if phrase_in(phrase, opening):
-            score += 2.0
-            why.append(f"greets: {phrase!r} (+2)")
-        elif phrase_in(phrase, everything):
-            score += 1.0
-            why.append(f"says {phrase!r} (+1)")
-    for phrase in AGENT_PHRASES + extra:
-        if phrase_in(phrase, everything):
-            score += 1.0
-            why.append(f"says {phrase!r} (+1)")
-    for phrase in CUSTOMER_PHRASES:
-        if phrase_in(phrase, everything):
-            score -= 1.0
-            why.append(f"says customer phrase {phrase!r} (-1)")
-    if agent_name and _introduces(agent_name, everything):
-        score += 3.0
-        why.append(f"introduces themself as {agent_name!r} (+3)")
-    return score, why
+def role_confidence(support: float, against: float) -> float:
+    """How sure a role decision is, from the evidence for it and against it: 0.5 for nothing
+    either way, rising towards 1 as support outweighs what is against it (a smoothed share of
+    the evidence, so contradictory evidence keeps it low)."""
+    share = (support + _PRIOR_EVIDENCE) / (support + against + 2 * _PRIOR_EVIDENCE)
+    return round(max(0.5, share), 3)
 
 
-def _introduces(agent_name: str, text: str) -> bool:
-    """The speaker says the agent's (first or full) name as a self-introduction."""
-    names = {agent_name.strip(), agent_name.split()[0]} if agent_name.strip() else set()
-    norm = normalise(text)
-    for name in filter(None, names):
-        n = re.escape(normalise(name))
-        patterns = (
-            rf"(my name is|this is|i am|i'm|im) {n}\b",
-            rf"\b{n} (speaking|here)\b",
-            rf"我(是|叫){n}",
-            rf"{n}为您服务",
-        )
-        if any(re.search(pattern, norm) for pattern in patterns):
-            return True
-        if _has_cjk(name) and _pinyin(f"我是{name}") in _pinyin(text):
-            return True
-    return False
-
-
-def phrase_in(phrase: str, text: str, *, threshold: float = 90.0) -> bool:
-    """Whether ``phrase`` occurs in ``text``: exactly, or fuzzily for longer phrases (ASR
-    misspellings), comparing Mandarin by toneless pinyin (ASR errors there are homophones)."""
-    p, t = normalise(phrase), normalise(text)
-    if not p or not t:
-        return False
-    if p in t:
-        return True
-    if _has_cjk(p):
-        py_p, py_t = _pinyin(phrase), _pinyin(text)
-        return bool(py_p) and py_p in py_t
-    if len(p) < 8:
-        return False
-    return fuzz.partial_ratio(p, t) >= threshold
-
-
-_PUNCT = re.compile(r"[^\w\s']+", re.UNICODE)
-
-
-def normalise(text: str) -> str:
-    """Lower case, punctuation gone, single spaces, no spaces next to CJK characters."""
-    text = _PUNCT.sub(" ", unicodedata.normalize("NFKC", text).lower())
-    text = " ".join(text.split())
-    return re.sub(r"(?<=[\u3400-\u9fff]) | (?=[\u3400-\u9fff])", "", text)
-
-
-def _pinyin(text: str) -> str:
-    return "".join(lazy_pinyin("".join(ch for ch in text if _is_cjk(ch))))
-
-
-def _is_cjk(ch: str) -> bool:
-    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
-
-
-def _has_cjk(text: str) -> bool:
-    return any(_is_cjk(ch) for ch in text)
+#: what the decision rests on when only who spoke first is known: under the review threshold
+FIRST_SPEAKER_CONFIDENCE = role_confidence(FIRST_SPEAKER_WEIGHT, 0.0)
 
 
 def _first_start(turns: Sequence[Turn], speaker: str) -> float:
