@@ -56,6 +56,7 @@ MAX_EVIDENCE = 10
 # ``review.low_confidence``, under which such a verdict is queued).
 LOW_HEARD = 0.6
 Position = tuple[int, float]  # (turn index, offset 0..1 inside the turn)
+Scope = tuple[str, Window | None]  # the role ('any': everyone) and window a condition looked in
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
@@ -78,11 +79,12 @@ class Outcome:
     # The call cannot tell (a metric of a transcript without timings): the item is N/A and the
     # flag not raised, whatever ``matched`` says, never a pass.
     unknown: bool = False
-    # Not met because something was not found: the turn positions each part that found nothing
-    # looked at (its role and window), so a verdict resting on that absence can show which of
-    # those turns were heard poorly (:func:`unheard_evidence`). Empty when met, or not met
-    # because of something that was found (a ``not``, an order).
-    scope: tuple[tuple[int, ...], ...] = ()
+    # Not met because something was not found: where each part that found nothing looked (its
+    # role and window; or the unmet parts' outcomes, whose scopes count — resolved to turns only
+    # when asked), so a verdict resting on that absence can show which of those turns were heard
+    # poorly (:func:`unheard_evidence`). Empty when met, or not met because of something that
+    # was found (a ``not``, an order).
+    scope: tuple[Scope | Outcome, ...] = ()
 
     @property
     def at(self) -> Position | None:
@@ -118,6 +120,7 @@ class CallContext:
     # (a third of the scoring time on a busy heap) instead of freeing them when it is scored
     _whole: weakref.ref[CallContext] | None = None
     _end: float | None = None
+    _doubtful: frozenset[int] | None = None
 
     def __post_init__(self) -> None:
         self.language = primary_language(self.transcript.language or self.call.language)
@@ -200,6 +203,14 @@ class CallContext:
             )
         return self._end
 
+    def doubtful_positions(self) -> frozenset[int]:
+        """Positions of the turns heard under :data:`LOW_HEARD` (worked out once)."""
+        if self._doubtful is None:
+            self._doubtful = frozenset(
+                p for p, t in enumerate(self.turns) if t.confidence < LOW_HEARD and t.text.strip()
+            )
+        return self._doubtful
+
     def _match_turns(self) -> list[TurnMatch]:
         if self._hits is None:
             index = self.compiled.index
@@ -237,14 +248,22 @@ def unheard_evidence(outcome: Outcome, context: CallContext) -> tuple[Evidence, 
     the words it needed may be there, misheard. Each carries its turn's confidence, so a verdict
     resting on this absence goes to the low-confidence review queue as one resting on
     low-confidence words does; no ``matched`` phrase, since nothing matched."""
-    if outcome.matched or not outcome.scope:
+    doubtful = context.doubtful_positions()
+    if outcome.matched or not outcome.scope or not doubtful:
         return ()
-    looked = {p for part in outcome.scope for p in part}
+    places: dict[tuple[str, int], Scope] = {}
+    parts = list(outcome.scope)
+    while parts:
+        part = parts.pop()
+        if isinstance(part, Outcome):
+            parts.extend(part.scope)
+        else:
+            places[part[0], id(part[1])] = part
+    looked = {p for role, window in places.values() for p in _where(role, window, context)}
     turns = context.turns
-    doubtful = sorted(
-        (turns[p] for p in looked if turns[p].confidence < LOW_HEARD and turns[p].text.strip()),
-        key=lambda t: (t.confidence, t.index),
-    )[:MAX_EVIDENCE]
+    found = sorted((turns[p] for p in looked & doubtful), key=lambda t: (t.confidence, t.index))[
+        :MAX_EVIDENCE
+    ]
     return tuple(
         Evidence(
             turn_index=turn.index,
@@ -254,7 +273,7 @@ def unheard_evidence(outcome: Outcome, context: CallContext) -> tuple[Evidence, 
             text=turn.text,
             confidence=round(turn.confidence, 3),
         )
-        for turn in sorted(doubtful, key=lambda t: t.index)
+        for turn in sorted(found, key=lambda t: t.index)
     )
 
 
@@ -323,9 +342,12 @@ def _all(outcomes: list[Outcome]) -> Outcome:
     if failed:
         # unknown unless some part surely failed
         unknown = all(o.unknown for o in failed)
-        scope = tuple(part for o in failed for part in o.scope)
         return Outcome(
-            False, "; ".join(o.reason for o in failed), evidence, unknown=unknown, scope=scope
+            False,
+            "; ".join(o.reason for o in failed),
+            evidence,
+            unknown=unknown,
+            scope=tuple(failed),
         )
     timed = [o for o in outcomes if o.positions]
     positions: tuple[Position, ...] = ()
@@ -344,7 +366,7 @@ def _any(outcomes: list[Outcome]) -> Outcome:
             "none of: " + " | ".join(o.reason for o in outcomes),
             merge_evidence(*(o.evidence for o in outcomes)),
             unknown=any(o.unknown for o in outcomes),
-            scope=tuple(part for o in outcomes for part in o.scope),
+            scope=tuple(outcomes),
         )
     positions = tuple(sorted({p for o in met for p in o.positions}))
     # the reason of the first listed part met in the earliest turn (phrases are usually listed
@@ -517,7 +539,7 @@ def _phrase(spec: PhraseSpec, context: CallContext) -> Outcome:
     evidence = matches.evidence()
     needed = len(plan.listed) if spec.all_of else (spec.min_phrases or 1)
     if len(matches.first_said) < needed:
-        scope = (_where(spec.role, spec.window, context),)
+        scope = ((spec.role, spec.window),)
         if not said:
             return Outcome(False, f"{plan.nobody} {plan.what}{plan.where}", scope=scope)
         if spec.all_of:
@@ -537,7 +559,7 @@ def _phrase(spec: PhraseSpec, context: CallContext) -> Outcome:
             f"{plan.who} said {plan.what} in {len(said)} turn(s){plan.where}, "
             f"fewer than {spec.min_count}",
             evidence,
-            scope=(_where(spec.role, spec.window, context),),
+            scope=((spec.role, spec.window),),
         )
     points = [(turn.index, hit.offset) for turn, hit in said[spec.min_count - 1 :]]
     if needed > 1:
@@ -563,7 +585,7 @@ def _count(spec: CountSpec, context: CallContext) -> Outcome:
     wanted = " and ".join(bounds)
     summary = f"{plan.who} said {plan.what} in {count} turn(s){plan.where}"
     if spec.at_least is not None and count < spec.at_least:
-        scope = (_where(spec.phrase.role, spec.phrase.window, context),)
+        scope = ((spec.phrase.role, spec.phrase.window),)
         return Outcome(False, f"{summary}, not {wanted}", evidence, scope=scope)
     if spec.at_most is not None and count > spec.at_most:
         return Outcome(False, f"{summary}, not {wanted}", evidence)
@@ -586,14 +608,16 @@ def _intent(spec: IntentSpec, context: CallContext) -> Outcome:
     said = [(context.turns[p], found[p]) for p in positions if p in found]
     evidence = tuple(_evidence(turn, hit) for turn, hit in said[:MAX_EVIDENCE])
     if not said:
-        return Outcome(False, f"{who} said nothing {plan.what}{where}", scope=(positions,))
+        return Outcome(
+            False, f"{who} said nothing {plan.what}{where}", scope=((spec.role, spec.window),)
+        )
     if len(said) < spec.min_count:
         return Outcome(
             False,
             f"{who} said something {plan.what} in {len(said)} turn(s){where}, "
             f"fewer than {spec.min_count}",
             evidence,
-            scope=(positions,),
+            scope=((spec.role, spec.window),),
         )
     quoted = ", ".join(
         f"{turn.text[hit.start : hit.end]!r} ≈ {hit.example!r} ({hit.similarity:.2f}, "
