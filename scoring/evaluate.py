@@ -51,7 +51,12 @@ from sentences.sentiment import load_sentiment_model
 logger = logging.getLogger(__name__)
 
 MAX_EVIDENCE = 10
+# A turn heard under this mean word probability may hold misheard words: a verdict resting on
+# not finding something there is shown with those turns (the review queue's default
+# ``review.low_confidence``, under which such a verdict is queued).
+LOW_HEARD = 0.6
 Position = tuple[int, float]  # (turn index, offset 0..1 inside the turn)
+Scope = tuple[str, Window | None]  # the role ('any': everyone) and window a condition looked in
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
@@ -74,6 +79,12 @@ class Outcome:
     # The call cannot tell (a metric of a transcript without timings): the item is N/A and the
     # flag not raised, whatever ``matched`` says, never a pass.
     unknown: bool = False
+    # Not met because something was not found: where each part that found nothing looked (its
+    # role and window; or the unmet parts' outcomes, whose scopes count — resolved to turns only
+    # when asked), so a verdict resting on that absence can show which of those turns were heard
+    # poorly (:func:`unheard_evidence`). Empty when met, or not met because of something that
+    # was found (a ``not``, an order).
+    scope: tuple[Scope | Outcome, ...] = ()
 
     @property
     def at(self) -> Position | None:
@@ -109,6 +120,7 @@ class CallContext:
     # (a third of the scoring time on a busy heap) instead of freeing them when it is scored
     _whole: weakref.ref[CallContext] | None = None
     _end: float | None = None
+    _doubtful: frozenset[int] | None = None
 
     def __post_init__(self) -> None:
         self.language = primary_language(self.transcript.language or self.call.language)
@@ -191,6 +203,14 @@ class CallContext:
             )
         return self._end
 
+    def doubtful_positions(self) -> frozenset[int]:
+        """Positions of the turns heard under :data:`LOW_HEARD` (worked out once)."""
+        if self._doubtful is None:
+            self._doubtful = frozenset(
+                p for p, t in enumerate(self.turns) if t.confidence < LOW_HEARD and t.text.strip()
+            )
+        return self._doubtful
+
     def _match_turns(self) -> list[TurnMatch]:
         if self._hits is None:
             index = self.compiled.index
@@ -220,6 +240,52 @@ class CallContext:
                 found = tuple(i for i, t in enumerate(self.turns) if t.role == wanted)
             self._by_role[role] = found
         return found
+
+
+def unheard_evidence(outcome: Outcome, context: CallContext) -> tuple[Evidence, ...]:
+    """The turns an unmet condition looked at in vain that were heard under
+    :data:`LOW_HEARD`, lowest first (at most :data:`MAX_EVIDENCE`), as evidence in call order:
+    the words it needed may be there, misheard. Each carries its turn's confidence, so a verdict
+    resting on this absence goes to the low-confidence review queue as one resting on
+    low-confidence words does; no ``matched`` phrase, since nothing matched."""
+    doubtful = context.doubtful_positions()
+    if outcome.matched or not outcome.scope or not doubtful:
+        return ()
+    places: dict[tuple[str, int], Scope] = {}
+    parts = list(outcome.scope)
+    while parts:
+        part = parts.pop()
+        if isinstance(part, Outcome):
+            parts.extend(part.scope)
+        else:
+            places[part[0], id(part[1])] = part
+    looked = {p for role, window in places.values() for p in _where(role, window, context)}
+    turns = context.turns
+    found = sorted((turns[p] for p in looked & doubtful), key=lambda t: (t.confidence, t.index))[
+        :MAX_EVIDENCE
+    ]
+    return tuple(
+        Evidence(
+            turn_index=turn.index,
+            speaker=turn.role,
+            start=turn.start,
+            end=turn.end,
+            text=turn.text,
+            confidence=round(turn.confidence, 3),
+        )
+        for turn in sorted(found, key=lambda t: t.index)
+    )
+
+
+def describe_unheard(evidence: tuple[Evidence, ...]) -> str:
+    """The reason's note on :func:`unheard_evidence`: "not found; these words were heard with
+    low confidence: 'information has not led you' (turn 7, 41.2-44.9 s, 59%), ..."."""
+    shown = ", ".join(
+        f"{e.text[:60]!r} (turn {e.turn_index}, {e.start:.1f}-{e.end:.1f} s, {e.confidence:.0%})"
+        for e in evidence[:3]
+    )
+    more = f" and {len(evidence) - 3} more" if len(evidence) > 3 else ""
+    return f"not found; these words were heard with low confidence: {shown}{more}"
 
 
 def merge_evidence(*groups: tuple[Evidence, ...]) -> tuple[Evidence, ...]:
@@ -276,7 +342,13 @@ def _all(outcomes: list[Outcome]) -> Outcome:
     if failed:
         # unknown unless some part surely failed
         unknown = all(o.unknown for o in failed)
-        return Outcome(False, "; ".join(o.reason for o in failed), evidence, unknown=unknown)
+        return Outcome(
+            False,
+            "; ".join(o.reason for o in failed),
+            evidence,
+            unknown=unknown,
+            scope=tuple(failed),
+        )
     timed = [o for o in outcomes if o.positions]
     positions: tuple[Position, ...] = ()
     if timed:
@@ -294,6 +366,7 @@ def _any(outcomes: list[Outcome]) -> Outcome:
             "none of: " + " | ".join(o.reason for o in outcomes),
             merge_evidence(*(o.evidence for o in outcomes)),
             unknown=any(o.unknown for o in outcomes),
+            scope=tuple(outcomes),
         )
     positions = tuple(sorted({p for o in met for p in o.positions}))
     # the reason of the first listed part met in the earliest turn (phrases are usually listed
@@ -308,9 +381,9 @@ def _unordered(first: Outcome, then: Outcome, evidence: tuple[Evidence, ...]) ->
     if first.unknown or then.unknown:
         return Outcome(False, f"cannot tell: {first.reason}; {then.reason}", evidence, unknown=True)
     if not first.matched:
-        return Outcome(False, f"never happened: {first.reason}", evidence)
+        return Outcome(False, f"never happened: {first.reason}", evidence, scope=first.scope)
     if not then.matched:
-        return Outcome(False, f"{first.reason}; but not: {then.reason}", evidence)
+        return Outcome(False, f"{first.reason}; but not: {then.reason}", evidence, scope=then.scope)
     if not first.positions or not then.positions:
         return Outcome(False, "no point in the call to compare", evidence)
     return None
@@ -466,17 +539,19 @@ def _phrase(spec: PhraseSpec, context: CallContext) -> Outcome:
     evidence = matches.evidence()
     needed = len(plan.listed) if spec.all_of else (spec.min_phrases or 1)
     if len(matches.first_said) < needed:
+        scope = ((spec.role, spec.window),)
         if not said:
-            return Outcome(False, f"{plan.nobody} {plan.what}{plan.where}")
+            return Outcome(False, f"{plan.nobody} {plan.what}{plan.where}", scope=scope)
         if spec.all_of:
             missing = [p for i, p in enumerate(plan.listed) if i not in matches.first_said]
             shown = ", ".join(repr(p) for p in missing[:5])
-            return Outcome(False, f"{plan.nobody} {shown}{plan.where}", evidence)
+            return Outcome(False, f"{plan.nobody} {shown}{plan.where}", evidence, scope=scope)
         return Outcome(
             False,
             f"{plan.who} said only {len(matches.first_said)} of the {needed} different phrases "
             f"needed from {plan.what}{plan.where}",
             evidence,
+            scope=scope,
         )
     if len(said) < spec.min_count:
         return Outcome(
@@ -484,6 +559,7 @@ def _phrase(spec: PhraseSpec, context: CallContext) -> Outcome:
             f"{plan.who} said {plan.what} in {len(said)} turn(s){plan.where}, "
             f"fewer than {spec.min_count}",
             evidence,
+            scope=((spec.role, spec.window),),
         )
     points = [(turn.index, hit.offset) for turn, hit in said[spec.min_count - 1 :]]
     if needed > 1:
@@ -509,7 +585,8 @@ def _count(spec: CountSpec, context: CallContext) -> Outcome:
     wanted = " and ".join(bounds)
     summary = f"{plan.who} said {plan.what} in {count} turn(s){plan.where}"
     if spec.at_least is not None and count < spec.at_least:
-        return Outcome(False, f"{summary}, not {wanted}", evidence)
+        scope = ((spec.phrase.role, spec.phrase.window),)
+        return Outcome(False, f"{summary}, not {wanted}", evidence, scope=scope)
     if spec.at_most is not None and count > spec.at_most:
         return Outcome(False, f"{summary}, not {wanted}", evidence)
     skip = (spec.at_least or 1) - 1
@@ -531,13 +608,16 @@ def _intent(spec: IntentSpec, context: CallContext) -> Outcome:
     said = [(context.turns[p], found[p]) for p in positions if p in found]
     evidence = tuple(_evidence(turn, hit) for turn, hit in said[:MAX_EVIDENCE])
     if not said:
-        return Outcome(False, f"{who} said nothing {plan.what}{where}")
+        return Outcome(
+            False, f"{who} said nothing {plan.what}{where}", scope=((spec.role, spec.window),)
+        )
     if len(said) < spec.min_count:
         return Outcome(
             False,
             f"{who} said something {plan.what} in {len(said)} turn(s){where}, "
             f"fewer than {spec.min_count}",
             evidence,
+            scope=((spec.role, spec.window),),
         )
     quoted = ", ".join(
         f"{turn.text[hit.start : hit.end]!r} ≈ {hit.example!r} ({hit.similarity:.2f}, "

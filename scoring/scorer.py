@@ -16,7 +16,14 @@ from calldata import (
     Verdict,
 )
 from scoring.compiled import compiled_for
-from scoring.evaluate import CallContext, evaluate, merge_evidence
+from scoring.evaluate import (
+    CallContext,
+    Outcome,
+    describe_unheard,
+    evaluate,
+    merge_evidence,
+    unheard_evidence,
+)
 from scoring.phrases import primary_language
 from scoring.schema import FlagSpec, Item, Rubric
 from sentences import SentenceVectors
@@ -48,20 +55,35 @@ def select_rubrics(rubrics: Iterable[Rubric], call: Call, language: str | None) 
     return [rubric for rubric in rubrics if rubric_applies(rubric, call, language)]
 
 
+def _absent(
+    outcome: Outcome, context: CallContext, reason: str
+) -> tuple[tuple[Evidence, ...], str]:
+    """For a verdict resting on something not found: the turns it looked at that were heard
+    with low confidence (the words may be there, misheard), and the reason saying so."""
+    unheard = unheard_evidence(outcome, context)
+    return unheard, f"{reason}; {describe_unheard(unheard)}" if unheard else reason
+
+
 def _score_item(item: Item, context: CallContext) -> ItemResult:
     base = {"id": item.id, "title": item.title, "weight": item.weight, "critical": item.critical}
     gate_evidence: tuple[Evidence, ...] = ()
     if item.applies_if is not None:
         gate = evaluate(item.applies_if, context)
-        if not gate.matched or gate.unknown:
+        if gate.unknown:
             return ItemResult(**base, result=Verdict.NA, reason=f"not applicable: {gate.reason}")
+        if not gate.matched:
+            unheard, reason = _absent(gate, context, f"not applicable: {gate.reason}")
+            return ItemResult(**base, result=Verdict.NA, evidence=unheard, reason=reason)
         gate_evidence = gate.evidence
     outcome = evaluate(item.check, context)
     if outcome.unknown:
         return ItemResult(**base, result=Verdict.NA, reason=f"not applicable: {outcome.reason}")
-    verdict = Verdict.PASS if outcome.matched else Verdict.FAIL
-    evidence = merge_evidence(gate_evidence, outcome.evidence)
-    return ItemResult(**base, result=verdict, evidence=evidence, reason=outcome.reason)
+    if outcome.matched:
+        evidence = merge_evidence(gate_evidence, outcome.evidence)
+        return ItemResult(**base, result=Verdict.PASS, evidence=evidence, reason=outcome.reason)
+    unheard, reason = _absent(outcome, context, outcome.reason)
+    evidence = merge_evidence(gate_evidence, outcome.evidence, unheard)
+    return ItemResult(**base, result=Verdict.FAIL, evidence=evidence, reason=reason)
 
 
 def _raise_flag(spec: FlagSpec, context: CallContext) -> Flag | None:
