@@ -54,22 +54,13 @@ import shutil
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # samples/ is not installed
 
 from qa.bench.verdicts import DIALOGUES, ITEMS
-from samples.generate import (
-    AGENT_VOICES,
-    CUSTOMER_VOICES,
-    ESPEAK,
-    Site,
-    StoreWriter,
-    espeak_version,
-    render_call,
-)
+from samples.generate import ESPEAK, espeak_version, open_store, speak_calls
 
 REPO = Path(__file__).resolve().parents[1]
 PARTS = ("heldout", "dev")
@@ -173,25 +164,13 @@ def generate(
 ) -> Path:
     """Write ``out/store`` and ``out/expected.json`` for ``ids``; return expected.json's path."""
     spec = yaml.safe_load(SITE_SPEC.read_text(encoding="utf-8"))
-    site = Site(
-        timezone=ZoneInfo(spec["site"]["timezone"]),
-        day=date.fromisoformat(spec["site"]["date"]),
-        agents={a["id"]: a for a in spec["agents"]},
-    )
-    version = espeak_version()
-    if (out / "store").exists():
-        shutil.rmtree(out / "store")
-    writer = StoreWriter(out, site)
     calls = call_scripts(ids, folder, part)
-    writer.add_members(spec["queues"], calls)
-    for index, call in enumerate(calls):
-        agent_voice = AGENT_VOICES[call["agent"]]
-        customer_voice = CUSTOMER_VOICES[(call["language"], "+f" in agent_voice.variant)]
-        writer.add_call(call, index, render_call(call, agent_voice, customer_voice))
+    writer = open_store(out, spec, calls)
+    speak_calls(writer, calls)
     writer.write_logs()
     expected = out / "expected.json"
     sources = {stem: f"benchmarks/dialogues/{stem}.{part}.jsonl" for stem, *_ in SOURCES}
-    writer.write_expected(expected, version, "benchmarks/heard_store.py", sources=sources)
+    writer.write_expected(expected, espeak_version(), "benchmarks/heard_store.py", sources=sources)
     return expected
 
 

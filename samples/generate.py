@@ -388,28 +388,40 @@ class StoreWriter:
         path.write_text(json.dumps(expected, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
 
 
-def generate(out: Path, calls_file: Path = HERE / "calls.yaml") -> None:
-    """Write ``out/store`` and ``out/expected.json`` from ``calls_file``."""
-    spec = yaml.safe_load(calls_file.read_text(encoding="utf-8"))
+def open_store(out: Path, spec: dict, calls: list[dict]) -> StoreWriter:
+    """A writer for a new ``out/store`` (an old one is removed) on the site of ``spec`` (its
+    ``site``, ``agents`` and ``queues``, as calls.yaml has them), with the queue members of
+    ``calls``."""
     site = Site(
         timezone=ZoneInfo(spec["site"]["timezone"]),
         day=date.fromisoformat(spec["site"]["date"]),
         agents={a["id"]: a for a in spec["agents"]},
     )
-    version = espeak_version()
     if (out / "store").exists():
         shutil.rmtree(out / "store")
     writer = StoreWriter(out, site)
-    calls = sorted(spec["calls"], key=lambda c: c["time"])
     writer.add_members(spec["queues"], calls)
+    return writer
+
+
+def speak_calls(writer: StoreWriter, calls: list[dict]) -> None:
+    """Render each call with its agent's voice and a customer voice of the other sex, in order."""
     for index, call in enumerate(calls):
         agent_voice = AGENT_VOICES[call["agent"]]
         female_agent = "+f" in agent_voice.variant
         customer_voice = CUSTOMER_VOICES[(call["language"], female_agent)]
         writer.add_call(call, index, render_call(call, agent_voice, customer_voice))
+
+
+def generate(out: Path, calls_file: Path = HERE / "calls.yaml") -> None:
+    """Write ``out/store`` and ``out/expected.json`` from ``calls_file``."""
+    spec = yaml.safe_load(calls_file.read_text(encoding="utf-8"))
+    calls = sorted(spec["calls"], key=lambda c: c["time"])
+    writer = open_store(out, spec, calls)
+    speak_calls(writer, calls)
     writer.add_unanswered()
     writer.write_logs()
-    writer.write_expected(out / "expected.json", version)
+    writer.write_expected(out / "expected.json", espeak_version())
 
 
 def main(argv: list[str] | None = None) -> int:
