@@ -14,20 +14,22 @@ written, homophones of Chinese phrases, or meaning.
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
-import logging
 import operator
-import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from calldata import Call, Evidence, Metrics, Role, Transcript, Turn
-from scoring.compiled import CompiledRubric, PhrasePlan, describe_window
-from scoring.index import TurnMatch
+from calldata import Evidence, Metrics, Role, Transcript, Turn
+from scoring.compiled import PhrasePlan, describe_window
+from scoring.context import (
+    MAX_EVIDENCE,
+    CallContext,
+    Outcome,
+    Position,
+    merge_evidence,
+    role_window_positions,
+)
 from scoring.matching import PhraseHit
-from scoring.meaning import IntentHit, MeaningMatcher
-from scoring.normalize import normalize_text
+from scoring.meaning import IntentHit
 from scoring.phrases import primary_language
 from scoring.schema import (
     ROLE_METRICS,
@@ -41,22 +43,8 @@ from scoring.schema import (
     MetricName,
     MetricSpec,
     PhraseSpec,
-    Window,
 )
-from scoring.sentiment import CallSentiment, call_sentiment
-from scoring.tokens import tokenize_turn
-from sentences import SentenceEncoder, SentenceVectors, encode_turns, load_encoder
-from sentences.sentiment import load_sentiment_model
 
-logger = logging.getLogger(__name__)
-
-MAX_EVIDENCE = 10
-# A turn heard under this mean word probability may hold misheard words: a verdict resting on
-# not finding something there is shown with those turns (the review queue's default
-# ``review.low_confidence``, under which such a verdict is queued).
-LOW_HEARD = 0.6
-Position = tuple[int, float]  # (turn index, offset 0..1 inside the turn)
-Scope = tuple[str, Window | None]  # the role ('any': everyone) and window a condition looked in
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
@@ -65,236 +53,6 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
 }
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a condition decided: met or not, the evidence, where in the call it was met (every
-    point, in order: a phrase condition's matches from its ``min_count``-th on), and why."""
-
-    matched: bool
-    reason: str
-    evidence: tuple[Evidence, ...] = ()
-    positions: tuple[Position, ...] = ()
-    # The call cannot tell (a metric of a transcript without timings): the item is N/A and the
-    # flag not raised, whatever ``matched`` says, never a pass.
-    unknown: bool = False
-    # Not met because something was not found: where each part that found nothing looked (its
-    # role and window; or the unmet parts' outcomes, whose scopes count — resolved to turns only
-    # when asked), so a verdict resting on that absence can show which of those turns were heard
-    # poorly (:func:`unheard_evidence`). Empty when met, or not met because of something that
-    # was found (a ``not``, an order).
-    scope: tuple[Scope | Outcome, ...] = ()
-
-    @property
-    def at(self) -> Position | None:
-        """The first point where the condition was met, if it is met at a point at all."""
-        return self.positions[0] if self.positions else None
-
-
-@dataclass
-class CallContext:
-    """One call being scored with one compiled rubric: per-turn phrase hits, computed once.
-
-    ``vectors``: the call's stored sentence vectors; when None (or from another encoder) and an
-    intent condition needs them, the turns are encoded here with ``encoder``.
-    """
-
-    transcript: Transcript
-    call: Call
-    compiled: CompiledRubric
-    vectors: SentenceVectors | None = None
-    encoder: Callable[[], SentenceEncoder] = load_encoder
-    confident_only: bool = False  # approximate phrase hits do not count (see confident())
-    language: str = ""
-    turns: tuple[Turn, ...] = field(default=())
-    memo: dict[str, Outcome] = field(default_factory=dict)
-    _hits: list[TurnMatch] | None = None
-    _by_group: dict[int, list[int]] = field(default_factory=dict)
-    _by_role: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    _meaning: MeaningMatcher | None = None
-    _sentiment: CallSentiment | None = None
-    _confident: CallContext | None = None
-    # for the confident view: the context it was made from, held weakly — the two refer to each
-    # other, and a cycle would leave a whole call's hits and outcomes to the garbage collector
-    # (a third of the scoring time on a busy heap) instead of freeing them when it is scored
-    _whole: weakref.ref[CallContext] | None = None
-    _end: float | None = None
-    _doubtful: frozenset[int] | None = None
-
-    def __post_init__(self) -> None:
-        self.language = primary_language(self.transcript.language or self.call.language)
-        turns = self.transcript.turns
-        if any(a.index > b.index for a, b in itertools.pairwise(turns)):
-            turns = tuple(sorted(turns, key=lambda t: (t.index, t.start)))
-        self.turns = turns
-
-    def confident(self) -> CallContext:
-        """The same call where only confident phrase hits count (its own memo, shared hits)."""
-        if self.confident_only:
-            return self
-        if self._confident is None:
-            self._match_turns()
-            self._confident = dataclasses.replace(
-                self, confident_only=True, memo={}, _confident=None, _whole=weakref.ref(self)
-            )
-        return self._confident
-
-    def whole(self) -> CallContext | None:
-        """For the confident view, the context it was made from (None for that context)."""
-        return self._whole() if self._whole is not None else None
-
-    @property
-    def meaning(self) -> MeaningMatcher:
-        """The call's sentences for intent conditions (encoded now if none were stored); the
-        confident view shares its call's, made only when an intent condition asks."""
-        whole = self.whole()
-        if whole is not None:
-            return whole.meaning
-        if self._meaning is None:
-            encoder = self.encoder()
-            self._meaning = MeaningMatcher(
-                self.sentence_vectors(),
-                [t.index for t in self.turns],
-                [t.text for t in self.turns],
-                self.compiled.examples,
-                encoder.encode,
-            )
-        return self._meaning
-
-    def sentence_vectors(self) -> SentenceVectors:
-        """The call's sentence vectors: the stored ones, or encoded now (once) when none were
-        stored or another encoder made them."""
-        whole = self.whole()
-        if whole is not None:
-            return whole.sentence_vectors()
-        encoder = self.encoder()
-        vectors = self.vectors
-        if vectors is None or vectors.encoder != encoder.id:
-            if vectors is not None:
-                logger.warning(
-                    "call %s: stored sentence vectors are from %s, not %s; encoding again",
-                    self.call.call_id,
-                    vectors.encoder,
-                    encoder.id,
-                )
-            vectors = encode_turns(encoder, [(t.index, t.text) for t in self.turns])
-            self.vectors = vectors
-        return vectors
-
-    def sentiment(self) -> CallSentiment:
-        """How the call felt (per-turn polarity from the sentence vectors), computed once."""
-        whole = self.whole()
-        if whole is not None:
-            return whole.sentiment()
-        if self._sentiment is None:
-            model = load_sentiment_model()
-            polarity = model.turn_polarity(self.sentence_vectors())
-            self._sentiment = call_sentiment(self.turns, polarity, model.encoder)
-        return self._sentiment
-
-    @property
-    def end_time(self) -> float:
-        """When the call ended (worked out once: every windowed condition asks)."""
-        if self._end is None:
-            ends = [t.end for t in self.turns]
-            self._end = max(
-                [self.transcript.duration, self.transcript.metrics.duration, *ends, 0.0]
-            )
-        return self._end
-
-    def doubtful_positions(self) -> frozenset[int]:
-        """Positions of the turns heard under :data:`LOW_HEARD` (worked out once)."""
-        if self._doubtful is None:
-            self._doubtful = frozenset(
-                p for p, t in enumerate(self.turns) if t.confidence < LOW_HEARD and t.text.strip()
-            )
-        return self._doubtful
-
-    def _match_turns(self) -> list[TurnMatch]:
-        if self._hits is None:
-            index = self.compiled.index
-            self._hits = [index.match(tokenize_turn(normalize_text(t.text))) for t in self.turns]
-            for position, found in enumerate(self._hits):
-                for group in found.groups():
-                    self._by_group.setdefault(group, []).append(position)
-        return self._hits
-
-    def hits(self, position: int, group: int) -> dict[int, list[PhraseHit]] | None:
-        """The hits of one phrase group in the turn at ``position`` (listed phrase → hits)."""
-        return self._match_turns()[position].group(group)
-
-    def group_positions(self, group: int) -> list[int]:
-        """Positions of the turns where a phrase of ``group`` was or may be found."""
-        self._match_turns()
-        return self._by_group.get(group, [])
-
-    def role_positions(self, role: str) -> tuple[int, ...]:
-        """Positions (in ``turns``) of the turns spoken by ``role`` ('any': every turn)."""
-        found = self._by_role.get(role)
-        if found is None:
-            if role == "any":
-                found = tuple(range(len(self.turns)))
-            else:
-                wanted = Role(role)
-                found = tuple(i for i, t in enumerate(self.turns) if t.role == wanted)
-            self._by_role[role] = found
-        return found
-
-
-def unheard_evidence(outcome: Outcome, context: CallContext) -> tuple[Evidence, ...]:
-    """The turns an unmet condition looked at in vain that were heard under
-    :data:`LOW_HEARD`, lowest first (at most :data:`MAX_EVIDENCE`), as evidence in call order:
-    the words it needed may be there, misheard. Each carries its turn's confidence, so a verdict
-    resting on this absence goes to the low-confidence review queue as one resting on
-    low-confidence words does; no ``matched`` phrase, since nothing matched."""
-    doubtful = context.doubtful_positions()
-    if outcome.matched or not outcome.scope or not doubtful:
-        return ()
-    places: dict[tuple[str, int], Scope] = {}
-    parts = list(outcome.scope)
-    while parts:
-        part = parts.pop()
-        if isinstance(part, Outcome):
-            parts.extend(part.scope)
-        else:
-            places[part[0], id(part[1])] = part
-    looked = {p for role, window in places.values() for p in _where(role, window, context)}
-    turns = context.turns
-    found = sorted((turns[p] for p in looked & doubtful), key=lambda t: (t.confidence, t.index))[
-        :MAX_EVIDENCE
-    ]
-    return tuple(
-        Evidence(
-            turn_index=turn.index,
-            speaker=turn.role,
-            start=turn.start,
-            end=turn.end,
-            text=turn.text,
-            confidence=round(turn.confidence, 3),
-        )
-        for turn in sorted(found, key=lambda t: t.index)
-    )
-
-
-def describe_unheard(evidence: tuple[Evidence, ...]) -> str:
-    """The reason's note on :func:`unheard_evidence`: "not found; these words were heard with
-    low confidence: 'information has not led you' (turn 7, 41.2-44.9 s, 59%), ..."."""
-    shown = ", ".join(
-        f"{e.text[:60]!r} (turn {e.turn_index}, {e.start:.1f}-{e.end:.1f} s, {e.confidence:.0%})"
-        for e in evidence[:3]
-    )
-    more = f" and {len(evidence) - 3} more" if len(evidence) > 3 else ""
-    return f"not found; these words were heard with low confidence: {shown}{more}"
-
-
-def merge_evidence(*groups: tuple[Evidence, ...]) -> tuple[Evidence, ...]:
-    """Evidence from several outcomes, in call order, without repeats."""
-    seen: dict[tuple[int, str | None], Evidence] = {}
-    for group in groups:
-        for item in group:
-            seen.setdefault((item.turn_index, item.matched), item)
-    return tuple(sorted(seen.values(), key=lambda e: (e.turn_index, e.start)))
 
 
 def evaluate(condition: Condition, context: CallContext) -> Outcome:
@@ -423,29 +181,6 @@ def _after(spec: AfterSpec, context: CallContext) -> Outcome:
 # ---- phrase and count -----------------------------------------------------------------------
 
 
-def window_positions(
-    positions: tuple[int, ...], turns: tuple[Turn, ...], window: Window | None, end: float
-) -> tuple[int, ...]:
-    """The turn positions inside the window (turn counts are over the given positions)."""
-    if window is None:
-        return positions
-    if window.first_turns is not None:
-        return positions[: window.first_turns]
-    if window.last_turns is not None:
-        return positions[-window.last_turns :]
-    if window.first_seconds is not None:
-        limit = window.first_seconds
-        return tuple(p for p in positions if turns[p].start < limit)
-    assert window.last_seconds is not None
-    limit = end - window.last_seconds
-    return tuple(p for p in positions if turns[p].end > limit)
-
-
-def _where(role: str, window: Window | None, context: CallContext) -> tuple[int, ...]:
-    """Positions of the role's turns inside the window."""
-    return window_positions(context.role_positions(role), context.turns, window, context.end_time)
-
-
 def _best(hits: list[PhraseHit]) -> PhraseHit:
     return max(hits, key=lambda h: (h.similarity, h.end - h.start, -h.offset))
 
@@ -492,7 +227,7 @@ def _find(plan: PhrasePlan, context: CallContext) -> _Matches:
     if not candidates:
         return matches
     if spec.window is not None:
-        allowed = set(_where(spec.role, spec.window, context))
+        allowed = set(role_window_positions(spec.role, spec.window, context))
         candidates = [p for p in candidates if p in allowed]
     elif spec.role != "any":
         role = Role(spec.role)
@@ -603,7 +338,7 @@ def _intent(spec: IntentSpec, context: CallContext) -> Outcome:
     where = describe_window(spec.window, spec.role)
     if not plan.examples:
         return Outcome(False, f"no examples for language {context.language!r} in {plan.what}")
-    positions = _where(spec.role, spec.window, context)
+    positions = role_window_positions(spec.role, spec.window, context)
     found = context.meaning.hits(plan, positions)
     said = [(context.turns[p], found[p]) for p in positions if p in found]
     evidence = tuple(_evidence(turn, hit) for turn, hit in said[:MAX_EVIDENCE])

@@ -16,14 +16,14 @@ from calldata import (
     Verdict,
 )
 from scoring.compiled import compiled_for
-from scoring.evaluate import (
+from scoring.context import (
     CallContext,
     Outcome,
     describe_unheard,
-    evaluate,
     merge_evidence,
     unheard_evidence,
 )
+from scoring.evaluate import evaluate
 from scoring.phrases import primary_language
 from scoring.schema import FlagSpec, Item, Rubric
 from sentences import SentenceVectors

@@ -535,7 +535,8 @@ def test_agent_hanging_up_first_is_a_meta_fact() -> None:
 
 def test_shared_conditions_are_evaluated_once_per_call() -> None:
     from scoring.compiled import compiled_for
-    from scoring.evaluate import CallContext, evaluate
+    from scoring.context import CallContext
+    from scoring.evaluate import evaluate
 
     rubric = _rubric(WEIGHTED)
     transcript = _transcript(("customer", "refund please"), ("agent", "refunded"))
