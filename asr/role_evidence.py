@@ -374,7 +374,7 @@ def _first_hit(phrases: Sequence[str], text: str) -> str | None:
 def _length(text: str) -> float:
     """Words, counting three Han characters as one."""
     norm = _normalised(text)
-    return len(re.findall(r"[^\W\u3400-\u9fff]+", norm)) + sum(map(_is_cjk, norm)) / 3
+    return len(re.findall(r"[^\W\u3400-\u9fff]+", norm)) + sum(map(is_cjk, norm)) / 3
 
 
 def introduces(agent_name: str, text: str) -> bool:
@@ -433,7 +433,7 @@ def _normalised(text: str) -> str:
 @lru_cache(maxsize=4096)
 def _pinyin(text: str) -> str:
     """Toneless pinyin of the Han characters, one space between syllables."""
-    return " ".join(lazy_pinyin("".join(ch for ch in text if _is_cjk(ch))))
+    return " ".join(lazy_pinyin("".join(ch for ch in text if is_cjk(ch))))
 
 
 def is_cjk(ch: str) -> bool:
@@ -441,8 +441,5 @@ def is_cjk(ch: str) -> bool:
     return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
 
 
-_is_cjk = is_cjk
-
-
 def _has_cjk(text: str) -> bool:
-    return any(_is_cjk(ch) for ch in text)
+    return any(is_cjk(ch) for ch in text)

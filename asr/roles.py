@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from asr.role_evidence import collect_evidence, is_cjk, normalise, phrase_in
+from asr.role_evidence import collect_evidence, is_cjk
 from asr.transcribe import SpeechSegment
 from calldata import Role, Turn, Word
 
@@ -32,8 +32,6 @@ __all__ = [
     "assign_roles",
     "channel_turns",
     "diarized_turns",
-    "normalise",
-    "phrase_in",
     "role_confidence",
     "speaker_at",
 ]

@@ -24,7 +24,7 @@ from pypinyin import Style, lazy_pinyin
 from asr import AudioDecodeError, SpeechEngine, SpeechOptions, load_call_audio
 from asr.engine import channel_layout, whisper_language
 from asr.models import default_models_dir
-from asr.roles import phrase_in
+from asr.role_evidence import phrase_in
 from calldata import Role, Transcript
 
 RATE = 8000

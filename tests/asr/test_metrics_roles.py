@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from asr.metrics import compute_metrics, overtalk, speech_units
+from asr.role_evidence import phrase_in
 from asr.roles import (
     apply_roles,
     assign_roles,
     channel_turns,
     diarized_turns,
-    phrase_in,
     speaker_at,
 )
 from asr.transcribe import SpeechSegment, TranscribeOptions, hallucination_reason

@@ -14,7 +14,7 @@ import soxr
 from click.testing import CliRunner
 
 from asr.models import default_models_dir
-from asr.roles import phrase_in
+from asr.role_evidence import phrase_in
 from qa.cli import main
 
 RATE = 8000
