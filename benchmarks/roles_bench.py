@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -48,9 +47,11 @@ from typing import Any
 import yaml
 
 from asr.roles import apply_roles, assign_roles
-from calldata import Role, Transcript, Turn
+from calldata import Role, Turn
 from qa.bench.dialogue import ScriptLine, score_dialogue
 from qa.config import ReviewSettings
+from qa.db import open_db
+from qa.results.store import load_transcript
 
 ROOT = Path(__file__).resolve().parent.parent
 DIALOGUES = ROOT / "benchmarks" / "dialogues"
@@ -217,17 +218,14 @@ def stored_calls(store: Path) -> list[dict[str, Any]]:
     }
     expected = json.loads((store / "expected.json").read_text(encoding="utf-8"))["calls"]
     rows = []
-    with sqlite3.connect(store / "run.db") as db:
+    db = open_db(store / "run.db")
+    try:
         for call in expected:
             if call["layout"] != "mono":
                 continue
-            found = db.execute(
-                "select transcript_json, role_confidence from transcripts where call_id = ?",
-                (call["call_id"],),
-            ).fetchone()
-            if found is None:
+            stored = load_transcript(db, call["call_id"])
+            if stored is None:
                 continue
-            stored = Transcript.model_validate_json(found[0])
             lines, language = lines_of[call["key"]], call["language"]
             result = assign_roles(stored.turns, agent_name=call.get("agent_name"), inbound=True)
             now = stored.model_copy(
@@ -241,12 +239,14 @@ def stored_calls(store: Path) -> list[dict[str, Any]]:
                     "key": call["key"],
                     "lines_heard": after.lines_heard,
                     "stored_right": before.lines_right,
-                    "stored_confidence": found[1],
+                    "stored_confidence": stored.role_confidence,
                     "now_right": after.lines_right,
                     "now_confidence": result.confidence,
                     "ceiling_right": ceiling.lines_right,
                 }
             )
+    finally:
+        db.conn.close()
     return rows
 
 
