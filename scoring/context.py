@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -67,6 +66,20 @@ class Outcome:
 
 
 @dataclass
+class CallFacts:
+    """What scoring works out about a call once, when first asked, whatever view asks."""
+
+    hits: list[TurnMatch] | None = None  # per turn position
+    by_group: dict[int, list[int]] = field(default_factory=dict)  # phrase group → positions
+    by_role: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    vectors: SentenceVectors | None = None  # the ones scoring reads (stored, or encoded here)
+    meaning: MeaningMatcher | None = None
+    sentiment: CallSentiment | None = None
+    end: float | None = None
+    doubtful: frozenset[int] | None = None
+
+
+@dataclass
 class CallContext:
     """One call being scored with one compiled rubric: per-turn phrase hits, computed once.
 
@@ -83,18 +96,12 @@ class CallContext:
     language: str = ""
     turns: tuple[Turn, ...] = field(default=())
     memo: dict[str, Outcome] = field(default_factory=dict)
-    _hits: list[TurnMatch] | None = None
-    _by_group: dict[int, list[int]] = field(default_factory=dict)
-    _by_role: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    _meaning: MeaningMatcher | None = None
-    _sentiment: CallSentiment | None = None
+    # what the call's two views (this one and its confident view) work out once and share: the
+    # views refer to it, never to each other, so a scored call is freed as soon as it is dropped
+    # (a cycle would leave its hits and outcomes to the garbage collector: a third of the
+    # scoring time on a busy heap)
+    facts: CallFacts = field(default_factory=CallFacts)
     _confident: CallContext | None = None
-    # for the confident view: the context it was made from, held weakly — the two refer to each
-    # other, and a cycle would leave a whole call's hits and outcomes to the garbage collector
-    # (a third of the scoring time on a busy heap) instead of freeing them when it is scored
-    _whole: weakref.ref[CallContext] | None = None
-    _end: float | None = None
-    _doubtful: frozenset[int] | None = None
 
     def __post_init__(self) -> None:
         self.language = primary_language(self.transcript.language or self.call.language)
@@ -108,40 +115,32 @@ class CallContext:
         if self.confident_only:
             return self
         if self._confident is None:
-            self._match_turns()
             self._confident = dataclasses.replace(
-                self, confident_only=True, memo={}, _confident=None, _whole=weakref.ref(self)
+                self, confident_only=True, memo={}, _confident=None
             )
         return self._confident
-
-    def whole(self) -> CallContext | None:
-        """For the confident view, the context it was made from (None for that context)."""
-        return self._whole() if self._whole is not None else None
 
     @property
     def meaning(self) -> MeaningMatcher:
         """The call's sentences for intent conditions (encoded now if none were stored); the
         confident view shares its call's, made only when an intent condition asks."""
-        whole = self.whole()
-        if whole is not None:
-            return whole.meaning
-        if self._meaning is None:
+        facts = self.facts
+        if facts.meaning is None:
             encoder = self.encoder()
-            self._meaning = MeaningMatcher(
+            facts.meaning = MeaningMatcher(
                 self.sentence_vectors(),
                 [t.index for t in self.turns],
                 [t.text for t in self.turns],
                 self.compiled.examples,
                 encoder.encode,
             )
-        return self._meaning
+        return facts.meaning
 
     def sentence_vectors(self) -> SentenceVectors:
         """The call's sentence vectors: the stored ones, or encoded now (once) when none were
         stored or another encoder made them."""
-        whole = self.whole()
-        if whole is not None:
-            return whole.sentence_vectors()
+        if self.facts.vectors is not None:
+            return self.facts.vectors
         encoder = self.encoder()
         vectors = self.vectors
         if vectors is None or vectors.encoder != encoder.id:
@@ -153,46 +152,47 @@ class CallContext:
                     encoder.id,
                 )
             vectors = encode_turns(encoder, [(t.index, t.text) for t in self.turns])
-            self.vectors = vectors
+        self.facts.vectors = vectors
         return vectors
 
     def sentiment(self) -> CallSentiment:
         """How the call felt (per-turn polarity from the sentence vectors), computed once."""
-        whole = self.whole()
-        if whole is not None:
-            return whole.sentiment()
-        if self._sentiment is None:
+        facts = self.facts
+        if facts.sentiment is None:
             model = load_sentiment_model()
             polarity = model.turn_polarity(self.sentence_vectors())
-            self._sentiment = call_sentiment(self.turns, polarity, model.encoder)
-        return self._sentiment
+            facts.sentiment = call_sentiment(self.turns, polarity, model.encoder)
+        return facts.sentiment
 
     @property
     def end_time(self) -> float:
         """When the call ended (worked out once: every windowed condition asks)."""
-        if self._end is None:
+        facts = self.facts
+        if facts.end is None:
             ends = [t.end for t in self.turns]
-            self._end = max(
+            facts.end = max(
                 [self.transcript.duration, self.transcript.metrics.duration, *ends, 0.0]
             )
-        return self._end
+        return facts.end
 
     def doubtful_positions(self) -> frozenset[int]:
         """Positions of the turns heard under :data:`LOW_HEARD` (worked out once)."""
-        if self._doubtful is None:
-            self._doubtful = frozenset(
+        facts = self.facts
+        if facts.doubtful is None:
+            facts.doubtful = frozenset(
                 p for p, t in enumerate(self.turns) if t.confidence < LOW_HEARD and t.text.strip()
             )
-        return self._doubtful
+        return facts.doubtful
 
     def _match_turns(self) -> list[TurnMatch]:
-        if self._hits is None:
+        facts = self.facts
+        if facts.hits is None:
             index = self.compiled.index
-            self._hits = [index.match(tokenize_turn(normalize_text(t.text))) for t in self.turns]
-            for position, found in enumerate(self._hits):
+            facts.hits = [index.match(tokenize_turn(normalize_text(t.text))) for t in self.turns]
+            for position, found in enumerate(facts.hits):
                 for group in found.groups():
-                    self._by_group.setdefault(group, []).append(position)
-        return self._hits
+                    facts.by_group.setdefault(group, []).append(position)
+        return facts.hits
 
     def hits(self, position: int, group: int) -> dict[int, list[PhraseHit]] | None:
         """The hits of one phrase group in the turn at ``position`` (listed phrase → hits)."""
@@ -201,18 +201,18 @@ class CallContext:
     def group_positions(self, group: int) -> list[int]:
         """Positions of the turns where a phrase of ``group`` was or may be found."""
         self._match_turns()
-        return self._by_group.get(group, [])
+        return self.facts.by_group.get(group, [])
 
     def role_positions(self, role: str) -> tuple[int, ...]:
         """Positions (in ``turns``) of the turns spoken by ``role`` ('any': every turn)."""
-        found = self._by_role.get(role)
+        found = self.facts.by_role.get(role)
         if found is None:
             if role == "any":
                 found = tuple(range(len(self.turns)))
             else:
                 wanted = Role(role)
                 found = tuple(i for i, t in enumerate(self.turns) if t.role == wanted)
-            self._by_role[role] = found
+            self.facts.by_role[role] = found
         return found
 
 
