@@ -15,7 +15,7 @@ export OMP_WAIT_POLICY := PASSIVE
 # numpy's OpenBLAS with one thread: a call's transcript is the same in every process layout.
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: setup system python models demo test lint samples
+.PHONY: setup system python compiled models demo test lint samples
 
 system:
 	scripts/install-system.sh
@@ -26,10 +26,18 @@ $(VENV)/.installed: pyproject.toml scripts/install-python.sh
 
 python: $(VENV)/.installed
 
+# Scoring's per-call modules compiled with mypyc (scoring/native.py): rebuilt whenever a module
+# they were built against changes; until then scoring runs them as plain Python.
+COMPILED_MANIFEST := scoring/_compiled/manifest.json
+$(COMPILED_MANIFEST): $(VENV)/.installed $(wildcard scoring/*.py sentences/*.py calldata/*.py)
+	$(BIN)/python scripts/compile-scoring.py
+
+compiled: $(COMPILED_MANIFEST)
+
 models: python
 	$(BIN)/qa models fetch
 
-setup: system python models
+setup: system python compiled models
 
 demo: setup
 	$(BIN)/qa run --config samples/demo.toml --db $(DEMO_DB)

@@ -9,7 +9,14 @@ rubric files::
     rubrics = load_rubrics("rubrics")
     for rubric in select_rubrics(rubrics, call, transcript.language):
         card = score_call(rubric, transcript, call)
+
+Its per-call modules run compiled (mypyc) when ``make setup`` built them from this source; see
+:mod:`scoring.native`.
 """
+
+from scoring.native import use_compiled
+
+use_compiled(__path__)
 
 from scoring.cases import RubricCase, load_case
 from scoring.describe import describe_condition, describe_rubric
@@ -23,10 +30,17 @@ from scoring.loader import (
     load_rubric,
     load_rubrics,
 )
-from scoring.matching import MatchMode, PhraseHit
+from scoring.matching import PhraseHit
 from scoring.normalize import normalize_text
 from scoring.phrases import expand_alternatives
-from scoring.schema import Condition, IntentLibrary, PhraseLibrary, Rubric, rubric_json_schema
+from scoring.schema import (
+    Condition,
+    IntentLibrary,
+    MatchMode,
+    PhraseLibrary,
+    Rubric,
+    rubric_json_schema,
+)
 from scoring.scorer import rubric_applies, score_call, select_rubrics
 
 __all__ = [

@@ -37,13 +37,13 @@ from scoring.hits import Entry, TurnHits, hit_at, keep
 from scoring.matching import (
     DEFAULT_THRESHOLD,
     HOMOPHONE_SIMILARITY,
-    MatchMode,
     PhraseHit,
     compile_regex,
     resolve_mode,
 )
 from scoring.normalize import has_cjk, normalize_text
 from scoring.phrases import ListedPhrase
+from scoring.schema import MatchMode
 from scoring.tokens import CJK, Tokens, read_alike, tokenize_phrase, tokenize_turn
 
 # Phrases this short (characters for fuzzy, syllables for pinyin) only match verbatim: "hi" must

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TypeVar, cast
 
 from scoring.errors import Problem, RubricError
-from scoring.matching import MatchMode, compile_regex
+from scoring.matching import compile_regex
 from scoring.normalize import normalize_text
 from scoring.phrases import (
     PhraseSyntaxError,
@@ -32,6 +32,7 @@ from scoring.schema import (
     IntentLibraryFile,
     IntentSpec,
     Item,
+    MatchMode,
     PhraseLibrary,
     PhraseLibraryFile,
     PhraseSpec,

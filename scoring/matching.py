@@ -1,4 +1,4 @@
-"""Match modes and what a phrase match reports.
+"""What each match mode (:class:`scoring.schema.MatchMode`) does, and what a phrase match reports.
 
 Every matcher answers the same question — does this phrase occur in this turn, and how well? —
 with a :class:`PhraseHit` whose similarity is in 0..1 (1.0 is a verbatim match):
@@ -19,19 +19,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import lru_cache
 
 from scoring.normalize import has_cjk
-
-
-class MatchMode(StrEnum):
-    AUTO = "auto"
-    EXACT = "exact"
-    FUZZY = "fuzzy"
-    PINYIN = "pinyin"
-    REGEX = "regex"
-
+from scoring.schema import MatchMode
 
 DEFAULT_THRESHOLD = {MatchMode.FUZZY: 0.85, MatchMode.PINYIN: 0.85}
 HOMOPHONE_SIMILARITY = 0.95

@@ -14,8 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from scoring.matching import MatchMode
-from scoring.schema import PhraseLibrary, PhraseSpec
+from scoring.schema import MatchMode, PhraseLibrary, PhraseSpec
 
 MAX_EXPANSIONS = 2000
 _GROUP = re.compile(r"\{([^{}]*)\}")

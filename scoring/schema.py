@@ -22,7 +22,6 @@ from pydantic import (
 )
 
 from calldata import Direction, HangupBy
-from scoring.matching import MatchMode
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_\-]*$", max_length=64)]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")]
@@ -30,6 +29,17 @@ Phrase = Annotated[str, StringConstraints(min_length=1)]
 Severity = Literal["low", "medium", "high", "critical"]
 RoleFilter = Literal["agent", "customer", "any"]
 SEVERITY_ORDER: tuple[str, ...] = ("low", "medium", "high", "critical")
+
+
+class MatchMode(StrEnum):
+    """How a phrase is matched: exact, fuzzy, pinyin or regex; auto is pinyin for Chinese
+    phrases or Chinese calls, fuzzy otherwise."""
+
+    AUTO = "auto"
+    EXACT = "exact"
+    FUZZY = "fuzzy"
+    PINYIN = "pinyin"
+    REGEX = "regex"
 
 
 def _as_tuple(value: Any) -> Any:

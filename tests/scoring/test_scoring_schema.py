@@ -18,8 +18,7 @@ from scoring import (
     load_rubrics,
     rubric_json_schema,
 )
-from scoring.matching import MatchMode
-from scoring.schema import OPERATOR_KEYS, MetricName, Window
+from scoring.schema import OPERATOR_KEYS, MatchMode, MetricName, Window
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = REPO / "tests" / "rubric_cases"
