@@ -43,7 +43,16 @@ from calldata import (
     Word,
 )
 from qa.results.rescore import transcript_for_scoring
-from scoring import Rubric, load_case, load_rubrics, normalize_text, score_call, select_rubrics
+from scoring import (
+    NormalizedTexts,
+    Rubric,
+    load_case,
+    load_rubrics,
+    normalize_text,
+    normalize_texts,
+    score_call,
+    select_rubrics,
+)
 from sentences import SentenceVectors, encode_turns, load_encoder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -353,9 +362,10 @@ def make_call(index: int, rng: random.Random) -> tuple[Call, Transcript]:
     return call, transcript
 
 
-def make_store(count: int, seed: int) -> list[tuple[Call, str, bytes]]:
-    """``count`` calls as the store holds them: the Call, the transcript's JSON and its sentence
-    vectors (encoded here, as the pipeline does when it processes a call)."""
+def make_store(count: int, seed: int) -> list[tuple[Call, str, bytes, str]]:
+    """``count`` calls as the store holds them: the Call, the transcript's JSON, its sentence
+    vectors and its normalised turn texts (made here, as the pipeline does when it processes a
+    call)."""
     rng = random.Random(seed)
     encoder = load_encoder()
     return [
@@ -363,6 +373,7 @@ def make_store(count: int, seed: int) -> list[tuple[Call, str, bytes]]:
             call,
             transcript.model_dump_json(),
             encode_turns(encoder, [(t.index, t.text) for t in transcript.turns]).to_bytes(),
+            normalize_texts(t.text for t in transcript.turns).to_json(),
         )
         for call, transcript in (make_call(i, rng) for i in range(count))
     ]
@@ -389,13 +400,25 @@ class Throughput:
         return self.calls / (self.score_seconds + self.parse_seconds)
 
 
-def _score_all(
-    rubrics: list[Rubric], parsed: list[tuple[Call, Transcript, SentenceVectors]]
-) -> int:
+Parsed = tuple[Call, Transcript, SentenceVectors, NormalizedTexts]
+
+
+def load_stored(stored: tuple[Call, str, bytes, str]) -> Parsed:
+    """A stored call read back as ``qa rescore`` reads it (see :func:`make_store`)."""
+    call, text, blob, normalized = stored
+    return (
+        call,
+        transcript_for_scoring(text),
+        SentenceVectors.from_bytes(blob),
+        NormalizedTexts.from_json(normalized),
+    )
+
+
+def _score_all(rubrics: list[Rubric], parsed: list[Parsed]) -> int:
     cards = 0
-    for call, transcript, vectors in parsed:
+    for call, transcript, vectors, normalized in parsed:
         for rubric in select_rubrics(rubrics, call, transcript.language):
-            score_call(rubric, transcript, call, vectors=vectors)
+            score_call(rubric, transcript, call, vectors=vectors, normalized=normalized)
             cards += 1
     return cards
 
@@ -403,26 +426,22 @@ def _score_all(
 def measure_throughput(rubrics: list[Rubric], count: int, seed: int = 7) -> Throughput:
     """Load and score ``count`` synthetic stored calls one by one, as ``qa rescore`` does, after
     a warm-up on 40 others; CPU time of this process, loading and scoring apart."""
-    warm = [
-        (c, transcript_for_scoring(t), SentenceVectors.from_bytes(v))
-        for c, t, v in make_store(40, seed + 1000)
-    ]
-    _score_all(rubrics, warm)
+    _score_all(rubrics, [load_stored(stored) for stored in make_store(40, seed + 1000)])
     store = make_store(count, seed)
     normalize_text.cache_clear()  # no turn text of the timed set counts as seen before
     gc.collect()
     parse_seconds = score_seconds = 0.0
     cards = turns = 0
     by_kind: dict[str, tuple[int, float]] = {}
-    for call, text, blob in store:
+    for stored in store:
         started = time.process_time()
-        transcript = transcript_for_scoring(text)
-        vectors = SentenceVectors.from_bytes(blob)
+        parsed = load_stored(stored)
         loaded = time.process_time()
-        cards += _score_all(rubrics, [(call, transcript, vectors)])
+        cards += _score_all(rubrics, [parsed])
         scored = time.process_time()
         parse_seconds += loaded - started
         score_seconds += scored - loaded
+        call, transcript = parsed[0], parsed[1]
         turns += len(transcript.turns)
         kind = f"{transcript.language} {call.direction.value}"
         calls, seconds = by_kind.get(kind, (0, 0.0))

@@ -36,23 +36,26 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scoring_bench import FIXTURES, HELD_OUT, make_store
+from scoring_bench import FIXTURES, HELD_OUT, load_stored, make_store
 
 from calldata import Call, Direction, Scorecard, Transcript
 from qa.bench.verdicts import CLEAN, DIALOGUES, LABELLED
-from qa.results.rescore import transcript_for_scoring
 from qa.transcript_files import read_transcripts
-from scoring import Rubric, load_case, load_rubrics, score_call, select_rubrics
+from scoring import NormalizedTexts, Rubric, load_case, load_rubrics, score_call, select_rubrics
 from sentences import SentenceVectors, encode_turns, load_encoder
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def _cards(
-    rubrics: list[Rubric], call: Call, transcript: Transcript, vectors: SentenceVectors | None
+    rubrics: list[Rubric],
+    call: Call,
+    transcript: Transcript,
+    vectors: SentenceVectors | None,
+    normalized: NormalizedTexts | None = None,
 ) -> Iterator[Scorecard]:
     for rubric in select_rubrics(rubrics, call, transcript.language):
-        yield score_call(rubric, transcript, call, vectors=vectors)
+        yield score_call(rubric, transcript, call, vectors=vectors, normalized=normalized)
 
 
 def snapshot(rubrics: list[Rubric], sample: bool, calls: int) -> Iterator[str]:
@@ -91,9 +94,9 @@ def snapshot(rubrics: list[Rubric], sample: bool, calls: int) -> Iterator[str]:
                 card = score_call(rubric, case.transcript, case.call, vectors=with_vectors)
                 yield line(f"{folder.name}{'+vectors' if with_vectors else ''}", path.stem, card)
     for seed in (7, 1007):
-        for call, text, blob in make_store(calls, seed):
-            transcript = transcript_for_scoring(text)
-            for card in _cards(rubrics, call, transcript, SentenceVectors.from_bytes(blob)):
+        for stored in make_store(calls, seed):
+            call, transcript, vectors, normalized = load_stored(stored)
+            for card in _cards(rubrics, call, transcript, vectors, normalized):
                 yield line(f"synthetic seed {seed}", call.call_id, card)
 
 

@@ -31,7 +31,7 @@ from scoring.loader import (
     load_rubrics,
 )
 from scoring.matching import PhraseHit
-from scoring.normalize import normalize_text
+from scoring.normalize import NormalizedTexts, normalize_text, normalize_texts
 from scoring.phrases import expand_alternatives
 from scoring.schema import (
     Condition,
@@ -48,6 +48,7 @@ __all__ = [
     "FileCheck",
     "IntentLibrary",
     "MatchMode",
+    "NormalizedTexts",
     "PhraseHit",
     "PhraseIndex",
     "PhraseLibrary",
@@ -66,6 +67,7 @@ __all__ = [
     "load_rubrics",
     "match_phrase",
     "normalize_text",
+    "normalize_texts",
     "rubric_applies",
     "rubric_json_schema",
     "score_call",

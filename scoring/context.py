@@ -84,7 +84,9 @@ class CallContext:
     """One call being scored with one compiled rubric: per-turn phrase hits, computed once.
 
     ``vectors``: the call's stored sentence vectors; when None (or from another encoder) and an
-    intent condition needs them, the turns are encoded here with ``encoder``.
+    intent condition needs them, the turns are encoded here with ``encoder``. ``normalized``: its
+    turn texts as normalised when it was processed (text → normalised); a turn not there is
+    normalised here.
     """
 
     transcript: Transcript
@@ -92,6 +94,7 @@ class CallContext:
     compiled: CompiledRubric
     vectors: SentenceVectors | None = None
     encoder: Callable[[], SentenceEncoder] = load_encoder
+    normalized: dict[str, str] | None = None
     confident_only: bool = False  # approximate phrase hits do not count (see confident())
     language: str = ""
     turns: tuple[Turn, ...] = field(default=())
@@ -187,8 +190,10 @@ class CallContext:
     def _match_turns(self) -> list[TurnMatch]:
         facts = self.facts
         if facts.hits is None:
-            index = self.compiled.index
-            facts.hits = [index.match(tokenize_turn(normalize_text(t.text))) for t in self.turns]
+            index, known = self.compiled.index, self.normalized or {}
+            facts.hits = [
+                index.match(tokenize_turn(_normalized(t.text, known))) for t in self.turns
+            ]
             for position, found in enumerate(facts.hits):
                 for group in found.groups():
                     facts.by_group.setdefault(group, []).append(position)
@@ -214,6 +219,12 @@ class CallContext:
                 found = tuple(i for i, t in enumerate(self.turns) if t.role == wanted)
             self.facts.by_role[role] = found
         return found
+
+
+def _normalized(text: str, known: dict[str, str]) -> str:
+    """The turn text normalised: as stored with the call, or now."""
+    found = known.get(text)
+    return normalize_text(text) if found is None else found
 
 
 def unheard_evidence(outcome: Outcome, context: CallContext) -> tuple[Evidence, ...]:

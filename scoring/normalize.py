@@ -3,13 +3,21 @@
 ASR output and rubric phrases go through the same :func:`normalize_text`, so a phrase matches
 whatever way Whisper happened to write it: case, punctuation (ASCII and CJK), full-width forms,
 Traditional characters, English contractions and numbers spoken as words or written as digits.
+
+A call's turns are normalised once, when the call is processed (:func:`normalize_texts`), and
+stored with it, so re-scoring reads them (:class:`NormalizedTexts`) instead of normalising again;
+texts stored by another version of this module are normalised again (:data:`NORMALIZATION`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
+from importlib.metadata import version
 
 import opencc
 
@@ -218,3 +226,47 @@ def _normalize(text: str) -> str:
         if cjk:
             text = _CJK_GAP.sub("", text)
     return text
+
+
+#: The version of :func:`normalize_text`'s output. Bump it with any change that can normalise some
+#: text differently: texts stored with their calls by another version are then normalised again
+#: instead of trusted (tests/scoring/test_normalized_texts.py pins this file's hash to remind you).
+NORMALIZATION = 1
+
+
+@lru_cache(maxsize=1)
+def normalizer_id() -> str:
+    """The normalisation in use: its version and the OpenCC release whose tables it applies."""
+    return f"{NORMALIZATION}/opencc-{version('opencc')}"
+
+
+@dataclass(frozen=True)
+class NormalizedTexts:
+    """A call's turn texts as :func:`normalize_text` wrote them (text as heard → normalised), by
+    the normalisation ``normalizer``; made when the call is processed and stored with it."""
+
+    normalizer: str
+    texts: dict[str, str]
+
+    def usable(self) -> dict[str, str] | None:
+        """The texts, when this normalisation made them (else they must be normalised again)."""
+        return self.texts if self.normalizer == normalizer_id() else None
+
+    def to_json(self) -> str:
+        return json.dumps({"normalizer": self.normalizer, "texts": self.texts}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, data: str) -> NormalizedTexts:
+        """Read what :meth:`to_json` wrote; ValueError when it is something else."""
+        found = json.loads(data)
+        if not isinstance(found, dict) or not isinstance(found.get("texts"), dict):
+            raise ValueError("not stored normalised texts")
+        texts = found["texts"]
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in texts.items()):
+            raise ValueError("not stored normalised texts: a text is not a string")
+        return cls(str(found.get("normalizer", "")), texts)
+
+
+def normalize_texts(texts: Iterable[str]) -> NormalizedTexts:
+    """Normalise a call's turn texts, to store with the call (see :class:`NormalizedTexts`)."""
+    return NormalizedTexts(normalizer_id(), {text: normalize_text(text) for text in texts})

@@ -24,6 +24,7 @@ from scoring.context import (
     unheard_evidence,
 )
 from scoring.evaluate import evaluate
+from scoring.normalize import NormalizedTexts
 from scoring.phrases import primary_language
 from scoring.schema import FlagSpec, Item, Rubric
 from sentences import SentenceVectors
@@ -125,6 +126,7 @@ def score_call(
     call: Call,
     *,
     vectors: SentenceVectors | None = None,
+    normalized: NormalizedTexts | None = None,
 ) -> Scorecard:
     """Score one call: every item pass/fail/N/A with evidence, the score, and the flags raised.
 
@@ -134,12 +136,18 @@ def score_call(
     ``passed`` needs no critical failure and a score at or above the rubric's ``pass_mark``.
     ``vectors``: the call's stored sentence vectors (:mod:`sentences`) for intent conditions;
     without them the turns are encoded when an intent condition is first evaluated.
+    ``normalized``: its turn texts as normalised when it was processed (stored with the call);
+    without them, or made by another normalisation, each turn is normalised here.
 
     Example: ``card = score_call(rubric, transcript, call); card.item("greeting").result``
     """
     language = primary_language(transcript.language or call.language)
     context = CallContext(
-        transcript=transcript, call=call, compiled=compiled_for(rubric, language), vectors=vectors
+        transcript=transcript,
+        call=call,
+        compiled=compiled_for(rubric, language),
+        vectors=vectors,
+        normalized=normalized.usable() if normalized is not None else None,
     )
     items = tuple(_score_item(item, context) for item in rubric.items)
     applicable = [r for r in items if r.result is not Verdict.NA]

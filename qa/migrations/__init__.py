@@ -31,6 +31,7 @@ from qa.migrations import (
     m016_call_sentiment,
     m017_flag_decisions,
     m020_case_ownership,
+    m021_normalized_texts,
 )
 
 Migration = Callable[[sqlite_utils.Database], None]
@@ -54,4 +55,5 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("016_call_sentiment", m016_call_sentiment.apply),
     ("017_flag_decisions", m017_flag_decisions.apply),
     ("020_case_ownership", m020_case_ownership.apply),
+    ("021_normalized_texts", m021_normalized_texts.apply),
 )

@@ -33,6 +33,7 @@ from qa.results.store import (
     CallHeader,
     HasCallHeader,
     load_call,
+    load_normalized_texts,
     load_sentence_vectors,
     load_transcript,
 )
@@ -122,7 +123,10 @@ def _split(db: sqlite_utils.Database, call_id: str, halves: Rubric | None) -> _S
     if transcript is None:
         return None
     vectors = load_sentence_vectors(db, call_id)
-    card = score_call(halves, transcript, load_call(db, call_id), vectors=vectors)
+    normalized = load_normalized_texts(db, call_id)
+    card = score_call(
+        halves, transcript, load_call(db, call_id), vectors=vectors, normalized=normalized
+    )
 
     def ordered(item: ItemResult) -> tuple[Evidence, ...]:
         # one step per turn: a turn matched by a phrase and by an intent is one step

@@ -30,6 +30,7 @@ from qa.results.store import (
     insert_scorecards,
     load_call,
     scored_rubrics,
+    stored_normalized_texts,
     stored_vectors,
     transcript_for_scoring,
 )
@@ -221,7 +222,13 @@ def _rescore_call(
     if not rubric_applies(rubric, call, transcript.language):
         summary.not_applicable += 1
         return
-    card = score_call(rubric, transcript, call, vectors=stored_vectors(db, call_id, transcript))
+    card = score_call(
+        rubric,
+        transcript,
+        call,
+        vectors=stored_vectors(db, call_id, transcript),
+        normalized=stored_normalized_texts(db, call_id, transcript),
+    )
     previous = previous_scorecard(db, call_id, rubric.id)
     if not summary.dry_run:
         try:

@@ -23,6 +23,7 @@ from pydantic_core import from_json
 from calldata import Call, Direction, Evidence, Flag, ItemResult, Scorecard, Transcript
 from qa.search.index import index_call
 from qa.sql import table, utcnow
+from scoring import NormalizedTexts, normalize_texts
 from sentences import EncoderError, SentenceVectors, encode_turns, load_encoder
 
 __all__ = [
@@ -33,12 +34,14 @@ __all__ = [
     "call_scores",
     "insert_scorecards",
     "load_call",
+    "load_normalized_texts",
     "load_sentence_vectors",
     "load_transcript",
     "save_call",
     "save_results",
     "save_sentence_vectors",
     "scored_rubrics",
+    "stored_normalized_texts",
     "stored_vectors",
 ]
 
@@ -402,6 +405,43 @@ def stored_vectors(
     return vectors
 
 
+def _save_normalized(db: sqlite_utils.Database, call_id: str, normalized: NormalizedTexts) -> None:
+    db.conn.execute(
+        "insert or replace into normalized_texts (call_id, normalizer, data, created_at) "
+        "values (?, ?, ?, ?)",
+        [call_id, normalized.normalizer, normalized.to_json(), utcnow()],
+    )
+
+
+def load_normalized_texts(db: sqlite_utils.Database, call_id: str) -> NormalizedTexts | None:
+    """The call's turn texts as normalised when it was processed, or None (a store older than
+    them, or damaged)."""
+    row = db.execute("select data from normalized_texts where call_id = ?", [call_id]).fetchone()
+    if row is None:
+        return None
+    try:
+        return NormalizedTexts.from_json(row[0])
+    except ValueError as error:
+        log.warning(
+            "call %s: stored normalised texts unreadable (%s); normalising again", call_id, error
+        )
+        return None
+
+
+def stored_normalized_texts(
+    db: sqlite_utils.Database, call_id: str, transcript: Transcript
+) -> NormalizedTexts:
+    """The call's normalised turn texts as stored; for a call stored before them (or by another
+    normalisation), normalised now and stored, so the next re-scoring reads them."""
+    found = load_normalized_texts(db, call_id)
+    if found is not None and found.usable() is not None:
+        return found
+    normalized = normalize_texts(turn.text for turn in transcript.turns)
+    with db.conn:
+        _save_normalized(db, call_id, normalized)
+    return normalized
+
+
 def _evidence_json(evidence: tuple[Evidence, ...]) -> str:
     return json.dumps([e.model_dump(mode="json") for e in evidence], ensure_ascii=False)
 
@@ -459,14 +499,17 @@ def save_results(
     transcript: Transcript,
     cards: list[Scorecard],
     vectors: SentenceVectors | None = None,
+    normalized: NormalizedTexts | None = None,
 ) -> None:
     """Save a call's transcript (and its search index entries, :mod:`qa.search.index`),
-    sentence vectors and scorecards and mark it done, in ONE
+    sentence vectors, normalised turn texts and scorecards and mark it done, in ONE
     transaction: a crash leaves all of it or none. Earlier results of the call (a retried
     failure) are replaced."""
     with db.conn:
         if vectors is not None:
             _save_vectors(db, call_id, vectors)
+        if normalized is not None:
+            _save_normalized(db, call_id, normalized)
         db.conn.execute(
             "delete from item_results where scorecard_id in "
             "(select id from scorecards where call_id = ?)",

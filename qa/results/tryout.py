@@ -26,7 +26,13 @@ import sqlite_utils
 from calldata import Evidence, Scorecard
 from qa.access.masking import mask_personal_data
 from qa.results.rescore import VerdictChange, previous_scorecard, verdict_changes
-from qa.results.store import CallScore, load_call, load_sentence_vectors, transcript_for_scoring
+from qa.results.store import (
+    CallScore,
+    load_call,
+    load_normalized_texts,
+    load_sentence_vectors,
+    transcript_for_scoring,
+)
 from scoring import Rubric, rubric_applies, score_call
 
 __all__ = ["Agreement", "ChangeExample", "TryReport", "try_rubric"]
@@ -220,7 +226,8 @@ def try_rubric(
                 report.not_applicable += 1
                 continue
             vectors = load_sentence_vectors(db, call_id)  # read only: never stored here
-            card = score_call(draft, transcript, call, vectors=vectors)
+            normalized = load_normalized_texts(db, call_id)
+            card = score_call(draft, transcript, call, vectors=vectors, normalized=normalized)
         except (ValueError, KeyError, sqlite3.Error) as error:
             report.failed.append((call_id, f"{type(error).__name__}: {error}"))
             continue

@@ -62,7 +62,7 @@ from qa.run.report import (
 )
 from qa.run.task import CallResult, CallTask, CallWorker, WorkerSetup, gather_audio
 from qa.sql import utcnow
-from scoring import Rubric, load_rubrics
+from scoring import NormalizedTexts, Rubric, load_rubrics
 from sentences import SentenceVectors, load_encoder
 
 __all__ = ["CallOutcome", "RunSummary", "check_models", "rescore_call", "run_pipeline"]
@@ -316,10 +316,13 @@ class _PipelineRun:
                 transcript = Transcript.model_validate_json(result.transcript_json or "")
                 cards = [Scorecard.model_validate_json(card) for card in result.scorecards_json]
                 vectors = SentenceVectors.from_bytes(result.vectors) if result.vectors else None
+                normalized = (
+                    NormalizedTexts.from_json(result.normalized) if result.normalized else None
+                )
                 stage_outcome(self.db, run_id, outcome)
                 runtime.checkpoint("save")  # inside the call's transaction
                 mark_truncated(self.db, call.call_id, result.truncated or None)
-                save_results(self.db, call.call_id, transcript, cards, vectors)
+                save_results(self.db, call.call_id, transcript, cards, vectors, normalized)
             elif result.status is CallStatus.DEFERRED:
                 stage_outcome(self.db, run_id, outcome)
                 set_status(self.db, call.call_id, CallStatus.SKIPPED, result.reason)

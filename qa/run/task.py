@@ -31,7 +31,14 @@ from qa.config import Config
 from qa.run.audio_check import check_header, check_length, claimed_seconds_of
 from qa.run.devices import DeviceChoice
 from qa.run.report import CallStatus, Stage
-from scoring import Rubric, load_rubrics, score_call, select_rubrics
+from scoring import (
+    NormalizedTexts,
+    Rubric,
+    load_rubrics,
+    normalize_texts,
+    score_call,
+    select_rubrics,
+)
 from sentences import SentenceEncoder, SentenceVectors, encode_turns, load_encoder
 
 __all__ = ["CallResult", "CallTask", "CallWorker", "WorkerSetup", "peak_rss_mb", "score_for"]
@@ -93,6 +100,7 @@ class CallResult:
     reason: str = ""
     transcript_json: str | None = None
     vectors: bytes | None = None  # the transcript's sentence vectors (SentenceVectors.to_bytes)
+    normalized: str | None = None  # its turn texts as scoring normalised them (NormalizedTexts)
     scorecards_json: tuple[str, ...] = ()
     audio_seconds: float = 0.0
     seconds: float = 0.0
@@ -132,12 +140,16 @@ def score_for(
     call: Call,
     transcript: Transcript,
     vectors: SentenceVectors | None = None,
+    normalized: NormalizedTexts | None = None,
 ) -> list[Scorecard]:
     """Score the call against every rubric that applies to it."""
     chosen = select_rubrics(rubrics, call, transcript.language)
     if not chosen:
         log.info("%s: no rubric applies (language %s)", call.call_id, transcript.language)
-    return [score_call(rubric, transcript, call, vectors=vectors) for rubric in chosen]
+    return [
+        score_call(rubric, transcript, call, vectors=vectors, normalized=normalized)
+        for rubric in chosen
+    ]
 
 
 def encode_transcript(encoder: SentenceEncoder, transcript: Transcript) -> SentenceVectors:
@@ -213,7 +225,8 @@ class CallWorker:
             step(stage)
             vectors = encode_transcript(self.encoder, transcript)
             encoded = time.perf_counter()
-            cards = score_for(list(self.rubrics), call, transcript, vectors)
+            normalized = normalize_texts(turn.text for turn in transcript.turns)
+            cards = score_for(list(self.rubrics), call, transcript, vectors, normalized)
         except AudioIncompleteError as error:
             reason = f"{error} (taken by a later run)"
             deferred = CallStatus.DEFERRED
@@ -238,6 +251,7 @@ class CallWorker:
             stage=Stage.SAVE,
             transcript_json=transcript.model_dump_json(),
             vectors=vectors.to_bytes(),
+            normalized=normalized.to_json(),
             scorecards_json=tuple(card.model_dump_json() for card in cards),
             audio_seconds=transcript.duration,
             timings={

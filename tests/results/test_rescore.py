@@ -20,8 +20,16 @@ from calldata import Call, Transcript, Word
 from qa.cli import main
 from qa.db import open_db
 from qa.results.rescore import find_rubric, rescore, transcript_for_scoring
-from qa.results.store import call_scores, save_call, save_results
-from scoring import Rubric, load_case, load_rubrics, score_call, select_rubrics
+from qa.results.store import call_scores, load_transcript, save_call, save_results
+from scoring import (
+    NormalizedTexts,
+    Rubric,
+    load_case,
+    load_rubrics,
+    normalize_text,
+    score_call,
+    select_rubrics,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 TRANSCRIPTS = REPO / "tests" / "rubric_cases" / "transcripts"
@@ -155,6 +163,23 @@ def test_rescore_writes_new_version_scorecards_and_reports_changes(store: Path) 
     # the outbound call keeps only the scorecard of its own rubric
     assert latest[("c-outbound-en", "outbound-sales")].rubric_version == "7"
     assert ("c-outbound-en", "inbound-service") not in latest
+
+
+def test_a_call_stored_before_normalised_texts_gets_them_stored_when_rescored(store: Path) -> None:
+    db = open_db(store)
+    assert db.execute("select count(*) from normalized_texts").fetchone()[0] == 0
+    db.conn.close()
+    code, output = _run("--rubric", "inbound-service", "--db", str(store))
+    assert code == 0, output
+    db = open_db(store)
+    stored = dict(db.execute("select call_id, data from normalized_texts").fetchall())
+    assert set(stored) == {"c-good-en", "c-no-greeting-en", "c-complaint-zh", "c-good-zh"}
+    for call_id, data in stored.items():
+        transcript = load_transcript(db, call_id, words=False)
+        assert transcript is not None
+        texts = NormalizedTexts.from_json(data).usable()  # made by the normalisation in use
+        assert texts == {turn.text: normalize_text(turn.text) for turn in transcript.turns}
+    db.conn.close()
 
 
 def test_rescoring_again_changes_nothing_and_says_to_bump_the_version(store: Path) -> None:

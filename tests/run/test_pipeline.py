@@ -24,6 +24,8 @@ from click.testing import CliRunner
 
 from qa.cli import main
 from qa.db import open_db
+from qa.results.store import load_transcript
+from scoring import NormalizedTexts, normalize_text
 
 RATE = 8000
 OLD = time.time() - 3600
@@ -203,6 +205,15 @@ def test_first_run_does_the_good_calls_and_records_the_corrupt_one(site, first_r
     outcomes = dict(db.execute("select call_id, status from run_calls").fetchall())
     assert outcomes["1795203015.44"] == "failed"
     assert outcomes["1795191612.33"] == "skipped"
+    # each done call's turns are stored normalised as scoring read them, so re-scoring does
+    # not normalise them again
+    for call_id, data in db.execute("select call_id, data from normalized_texts").fetchall():
+        transcript = load_transcript(db, call_id, words=False)
+        assert transcript is not None
+        stored = NormalizedTexts.from_json(data).usable()
+        assert stored == {turn.text: normalize_text(turn.text) for turn in transcript.turns}
+    stored_for = {row[0] for row in db.execute("select call_id from normalized_texts")}
+    assert stored_for == {"1795184105.11", "1795186960.22"}
 
 
 @pytest.mark.models
