@@ -127,6 +127,8 @@ class ExampleTable:
             )
             sizes = [len(columns) for columns in self._layout]
             self.starts = np.cumsum([0, *sizes[:-1]]).astype(np.intp)
+            # the plan number of each layout column
+            self.plan_of = [number for number, size in enumerate(sizes) for _ in range(size)]
             self._matrix = matrix
         return self._matrix
 
@@ -198,9 +200,15 @@ def plan_intent(
     )
 
 
+#: one sentence of a call that passes a plan: (row, turn position, example number, similarity)
+Candidate = tuple[int, int, int, float]
+
+
 class MeaningMatcher:
     """The sentences of one call against a rubric's examples: one matrix product per call, on
-    first use; each plan then reads its columns and the rows of the turns it asks about."""
+    first use, which also finds, for every plan, the few sentences that reach one of its
+    examples' thresholds and the example each is closest to; each plan's question then filters
+    those sentences by turn (no numpy per question, except the near-miss product)."""
 
     def __init__(
         self,
@@ -216,12 +224,9 @@ class MeaningMatcher:
         self._encode = encode
         position_of = {index: position for position, index in enumerate(turn_indexes)}
         # the position of each row's turn (-1: a turn no longer in the transcript)
-        self._row_position = np.asarray(
-            [position_of.get(i, -1) for i in vectors.turns.tolist()], dtype=np.intp
-        )
-        self._margin = np.zeros((0, 0), dtype=np.float32)
-        self._passes: np.ndarray | None = None
-        self._asks: np.ndarray | None = None
+        self._row_position: list[int] = [position_of.get(i, -1) for i in vectors.turns.tolist()]
+        self._candidates: list[list[Candidate]] | None = None  # per plan number
+        self._asks: dict[int, bool] = {}
         self._found: dict[tuple[int, tuple[int, ...]], dict[int, IntentHit]] = {}
 
     def hits(self, plan: IntentPlan, positions: Sequence[int]) -> dict[int, IntentHit]:
@@ -233,58 +238,69 @@ class MeaningMatcher:
             self._found[key] = found
         return found
 
-    def _passing(self) -> np.ndarray:
-        """rows × plans: whether the row reaches some example's threshold of the plan."""
-        if self._passes is None:
+    def _passing(self) -> list[list[Candidate]]:
+        """Per plan number, the rows that reach some example's threshold of the plan, each with
+        its closest example (the first of equals) and its similarity, in row order (found on
+        first use, with the call's one product)."""
+        if self._candidates is None:
             table = self._table
             similarity = product(self._vectors.vectors, table.matrix(self._encode))
-            self._margin = similarity[:, table.layout] - table.thresholds
-            if self._margin.shape[1]:
-                self._passes = np.maximum.reduceat(self._margin, table.starts, axis=1) >= 0
-            else:
-                self._passes = np.zeros((len(self._row_position), 0), dtype=bool)
-        return self._passes
+            plan_of: list[int] = table.plan_of
+            starts: list[int] = table.starts.tolist()
+            candidates: list[list[Candidate]] = [[] for _ in starts]
+            margin = similarity[:, table.layout] - table.thresholds
+            rows, columns = np.nonzero(margin >= 0)  # few: row by row, columns in order
+            margins: list[float] = margin[rows, columns].tolist()
+            # the similarity as the threshold test saw it: margin + threshold, in float32
+            scores: list[float] = (margin[rows, columns] + table.thresholds[columns]).tolist()
+            # per (row, plan), in row order: the closest example's margin, column and similarity
+            best: dict[tuple[int, int], tuple[float, int, float]] = {}
+            for row, column, above, score in zip(
+                rows.tolist(), columns.tolist(), margins, scores, strict=True
+            ):
+                key = (row, plan_of[column])
+                found = best.get(key)
+                if found is None or above > found[0]:
+                    best[key] = (above, column, score)
+            row_position = self._row_position
+            for (row, number), (_, column, score) in best.items():
+                position = row_position[row]
+                if position >= 0:  # a turn still in the transcript
+                    candidates[number].append((row, position, column - starts[number], score))
+            self._candidates = candidates
+        return self._candidates
 
-    def _questions(self) -> np.ndarray:
-        """Per row: whether the sentence asks (ends with a question mark, or 吗/呢)."""
-        if self._asks is None:
-            spans = self._vectors.spans
-            texts = [
-                self._texts[p][a:b].rstrip() if p >= 0 else ""
-                for p, (a, b) in zip(self._row_position.tolist(), spans.tolist(), strict=True)
-            ]
-            self._asks = np.asarray([asks(t) for t in texts], dtype=bool)
-        return self._asks
+    def _asks_at(self, row: int, position: int) -> bool:
+        """Whether the sentence at ``row`` asks (ends with a question mark, or 吗/呢)."""
+        found = self._asks.get(row)
+        if found is None:
+            start, end = self._vectors.spans[row].tolist()
+            found = asks(self._texts[position][start:end])
+            self._asks[row] = found
+        return found
 
     def _match(self, plan: IntentPlan, positions: Sequence[int]) -> dict[int, IntentHit]:
-        passes = self._passing()[:, plan.number]
-        if not passes.any():
+        candidates = self._passing()[plan.number]
+        if not candidates:
             return {}
-        wanted = np.zeros(len(self._texts) + 1, dtype=bool)
-        wanted[np.asarray(positions, dtype=np.intp)] = True
-        allowed = passes & wanted[self._row_position]
-        if not plan.questions:
-            allowed &= ~self._questions()
-        rows = np.flatnonzero(allowed)
-        if not len(rows):
+        wanted = set(positions)
+        chosen = [
+            c
+            for c in candidates
+            if c[1] in wanted and (plan.questions or not self._asks_at(c[0], c[1]))
+        ]
+        if not chosen:
             return {}
-        begin = int(self._table.starts[plan.number])
-        margin = self._margin[rows, begin : begin + len(plan.columns)]
-        best = margin.argmax(axis=1)
-        best_similarity = margin[np.arange(len(rows)), best] + plan.thresholds[best]
         near = plan.near_vectors(self._encode)
         if len(near):
-            closest_near = product(self._vectors.vectors[rows], near).max(axis=1)
-            keep = best_similarity > closest_near
-            rows, best, best_similarity = rows[keep], best[keep], best_similarity[keep]
+            rows = np.asarray([c[0] for c in chosen], dtype=np.intp)
+            closest: list[float] = product(self._vectors.vectors[rows], near).max(axis=1).tolist()
+            chosen = [c for c, limit in zip(chosen, closest, strict=True) if c[3] > limit]
         found: dict[int, IntentHit] = {}
-        for row, example, score in zip(
-            rows.tolist(), best.tolist(), best_similarity.tolist(), strict=True
-        ):
-            position = int(self._row_position[row])
+        for row, position, example, score in chosen:
             if position in found and found[position].similarity >= score:
                 continue
-            start, end = (int(v) for v in self._vectors.spans[row])
+            start, end = self._vectors.spans[row].tolist()
             found[position] = IntentHit(
                 plan.examples[example],
                 round(score, 3),
