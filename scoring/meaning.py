@@ -97,13 +97,14 @@ def product(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
 
 class ExampleTable:
     """Every example of a compiled rubric's intent conditions for one language, encoded once
-    (on first use) into one matrix, and every plan's columns laid side by side, so that a
-    call's sentences meet all of them in one product and one comparison with the thresholds."""
+    (on first use) into one matrix, so that a call's sentences meet all of them in one product;
+    one comparison with each example's lowest threshold then finds the few sentences that may
+    pass some plan."""
 
     def __init__(self) -> None:
         self._columns: dict[str, int] = {}
         self._matrix: np.ndarray | None = None
-        self._layout: list[np.ndarray] = []  # each plan's columns, in plan order
+        self._layout: list[np.ndarray] = []  # each plan's columns, by plan number
         self._thresholds: list[np.ndarray] = []
 
     def add(self, examples: Sequence[str], thresholds: np.ndarray) -> tuple[np.ndarray, int]:
@@ -117,18 +118,25 @@ class ExampleTable:
         return columns, len(self._layout) - 1
 
     def matrix(self, encode: Encode) -> np.ndarray:
-        """The examples' vectors, encoded on first use (the layout is set before the matrix, so
-        a second thread that sees the matrix also sees the layout)."""
+        """The examples' vectors, encoded on first use (the uses are set before the matrix, so
+        a second thread that sees the matrix also sees them)."""
         if self._matrix is None:
             matrix = encode(list(self._columns))
-            self.layout = np.concatenate(self._layout) if self._layout else np.zeros(0, np.intp)
-            self.thresholds = (
-                np.concatenate(self._thresholds) if self._thresholds else np.zeros(0, np.float32)
+            # per column: each plan listing its example (plan number, example number, threshold)
+            uses: list[list[tuple[int, int, float]]] = [[] for _ in self._columns]
+            for number, (columns, limits) in enumerate(
+                zip(self._layout, self._thresholds, strict=True)
+            ):
+                for example, (column, limit) in enumerate(
+                    zip(columns.tolist(), limits.tolist(), strict=True)
+                ):
+                    uses[column].append((number, example, limit))
+            self.uses = uses
+            self.plans = len(self._layout)
+            # per column: the lowest of its thresholds (a similarity below it passes no plan)
+            self.lowest = np.asarray(
+                [min((t for _, _, t in u), default=np.inf) for u in uses], dtype=np.float32
             )
-            sizes = [len(columns) for columns in self._layout]
-            self.starts = np.cumsum([0, *sizes[:-1]]).astype(np.intp)
-            # the plan number of each layout column
-            self.plan_of = [number for number, size in enumerate(sizes) for _ in range(size)]
             self._matrix = matrix
         return self._matrix
 
@@ -245,28 +253,39 @@ class MeaningMatcher:
         if self._candidates is None:
             table = self._table
             similarity = product(self._vectors.vectors, table.matrix(self._encode))
-            plan_of: list[int] = table.plan_of
-            starts: list[int] = table.starts.tolist()
-            candidates: list[list[Candidate]] = [[] for _ in starts]
-            margin = similarity[:, table.layout] - table.thresholds
-            rows, columns = np.nonzero(margin >= 0)  # few: row by row, columns in order
-            margins: list[float] = margin[rows, columns].tolist()
-            # the similarity as the threshold test saw it: margin + threshold, in float32
-            scores: list[float] = (margin[rows, columns] + table.thresholds[columns]).tolist()
-            # per (row, plan), in row order: the closest example's margin, column and similarity
-            best: dict[tuple[int, int], tuple[float, int, float]] = {}
-            for row, column, above, score in zip(
-                rows.tolist(), columns.tolist(), margins, scores, strict=True
+            uses = table.uses
+            candidates: list[list[Candidate]] = [[] for _ in range(table.plans)]
+            rows, columns = np.nonzero(similarity >= table.lowest)  # few, row by row
+            # each (row, plan, example) where the similarity reaches the example's threshold
+            passed: list[tuple[int, int, int]] = []
+            values: list[float] = []
+            limits: list[float] = []
+            for row, column, value in zip(
+                rows.tolist(), columns.tolist(), similarity[rows, columns].tolist(), strict=True
             ):
-                key = (row, plan_of[column])
+                for number, example, limit in uses[column]:
+                    if value >= limit:
+                        passed.append((row, number, example))
+                        values.append(value)
+                        limits.append(limit)
+            # the margin over the threshold, and the similarity as margin + threshold, both in
+            # float32 (the reported similarity; it may differ from the product's in the last bit)
+            thresholds = np.asarray(limits, dtype=np.float32)
+            margin = np.asarray(values, dtype=np.float32) - thresholds
+            margins: list[float] = margin.tolist()
+            scores: list[float] = (margin + thresholds).tolist()
+            # per (row, plan), in row order: the closest example (the first of equals)
+            best: dict[tuple[int, int], tuple[float, int, float]] = {}
+            for (row, number, example), above, score in zip(passed, margins, scores, strict=True):
+                key = (row, number)
                 found = best.get(key)
-                if found is None or above > found[0]:
-                    best[key] = (above, column, score)
+                if found is None or above > found[0] or (above == found[0] and example < found[1]):
+                    best[key] = (above, example, score)
             row_position = self._row_position
-            for (row, number), (_, column, score) in best.items():
+            for (row, number), (_, example, score) in best.items():
                 position = row_position[row]
                 if position >= 0:  # a turn still in the transcript
-                    candidates[number].append((row, position, column - starts[number], score))
+                    candidates[number].append((row, position, example, score))
             self._candidates = candidates
         return self._candidates
 
