@@ -265,12 +265,31 @@ def describe_unheard(evidence: tuple[Evidence, ...]) -> str:
 
 
 def merge_evidence(*groups: tuple[Evidence, ...]) -> tuple[Evidence, ...]:
-    """Evidence from several outcomes, in call order, without repeats."""
+    """Evidence from several outcomes, in call order (turn, then start), without repeats (the
+    first of the same turn and matched phrase)."""
+    given = [group for group in groups if group]
+    if not given:
+        return ()
+    if len(given) == 1 and _one_per_turn_in_order(given[0]):
+        return given[0]  # what merging would give: nothing repeats, already in order
     seen: dict[tuple[int, str | None], Evidence] = {}
-    for group in groups:
+    for group in given:
         for item in group:
             seen.setdefault((item.turn_index, item.matched), item)
-    return tuple(sorted(seen.values(), key=lambda e: (e.turn_index, e.start)))
+    # sorted by (turn, start) and, for equal ones, as given (a stable sort)
+    ordered = sorted([(e.turn_index, e.start, n, e) for n, e in enumerate(seen.values())])
+    return tuple([entry[3] for entry in ordered])
+
+
+def _one_per_turn_in_order(evidence: tuple[Evidence, ...]) -> bool:
+    """Whether each item is of a later turn than the one before (as one outcome's usually are)."""
+    last = -1
+    for item in evidence:
+        turn = item.turn_index
+        if turn <= last:
+            return False
+        last = turn
+    return True
 
 
 def window_positions(
