@@ -226,7 +226,12 @@ class TurnMatch:
 
     def groups(self) -> set[int]:
         """The groups with a hit or a test still to run in this turn."""
-        return set(self.hits) | set(self.found) | set(self.pending)
+        groups = set(self.found)
+        if self.hits:
+            groups.update(self.hits)
+        if self.pending:
+            groups.update(self.pending)
+        return groups
 
     def keep(self, group: int, listed: int, hit: PhraseHit) -> None:
         """Keep a hit of the group, after what the walk found (the order :func:`keep` sees)."""
@@ -290,10 +295,10 @@ def _walk(trie: _Node, tokens: Tokens, found: TurnMatch) -> None:
     pinyin phrases with edits allowed where a piece of them was heard (tested on demand)."""
     keys, walked = tokens.keys, found.found
     size = len(keys)
-    root = trie.children.get
+    root = trie.children
     places: dict[_EditEntry, set[int]] | None = None
     for start, key in enumerate(keys):
-        node = root(key)
+        node = root.get(key)
         end = start
         while node is not None:
             if node.ends:
