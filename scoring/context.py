@@ -13,6 +13,7 @@ import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 from calldata import Call, Evidence, Role, Transcript, Turn
 from scoring.compiled import CompiledRubric
@@ -40,24 +41,46 @@ Position = tuple[int, float]  # (turn index, offset 0..1 inside the turn)
 Scope = tuple[str, Window | None]  # the role ('any': everyone) and window a condition looked in
 
 
-@dataclass(frozen=True)
 class Outcome:
     """What a condition decided: met or not, the evidence, where in the call it was met (every
-    point, in order: a phrase condition's matches from its ``min_count``-th on), and why."""
+    point, in order: a phrase condition's matches from its ``min_count``-th on), and why.
 
-    matched: bool
-    reason: str
-    evidence: tuple[Evidence, ...] = ()
-    positions: tuple[Position, ...] = ()
-    # The call cannot tell (a metric of a transcript without timings): the item is N/A and the
-    # flag not raised, whatever ``matched`` says, never a pass.
-    unknown: bool = False
-    # Not met because something was not found: where each part that found nothing looked (its
-    # role and window; or the unmet parts' outcomes, whose scopes count — resolved to turns only
-    # when asked), so a verdict resting on that absence can show which of those turns were heard
-    # poorly (:func:`unheard_evidence`). Empty when met, or not met because of something that
-    # was found (a ``not``, an order).
-    scope: tuple[Scope | Outcome, ...] = ()
+    Never changed once made (``Final``). A plain class with its own ``__init__``, not a frozen
+    dataclass: a call makes dozens, and compiled, a dataclass's generated ``__init__`` (setting
+    each field through ``object.__setattr__``) cost ten times as much.
+    """
+
+    __slots__ = ("evidence", "matched", "positions", "reason", "scope", "unknown")
+
+    def __init__(
+        self,
+        matched: bool,
+        reason: str,
+        evidence: tuple[Evidence, ...] = (),
+        positions: tuple[Position, ...] = (),
+        unknown: bool = False,
+        scope: tuple[Scope | Outcome, ...] = (),
+    ) -> None:
+        self.matched: Final = matched
+        self.reason: Final = reason
+        self.evidence: Final = evidence
+        self.positions: Final = positions
+        # The call cannot tell (a metric of a transcript without timings): the item is N/A and
+        # the flag not raised, whatever ``matched`` says, never a pass.
+        self.unknown: Final = unknown
+        # Not met because something was not found: where each part that found nothing looked
+        # (its role and window; or the unmet parts' outcomes, whose scopes count — resolved to
+        # turns only when asked), so a verdict resting on that absence can show which of those
+        # turns were heard poorly (:func:`unheard_evidence`). Empty when met, or not met
+        # because of something that was found (a ``not``, an order).
+        self.scope: Final = scope
+
+    def __repr__(self) -> str:
+        return (
+            f"Outcome(matched={self.matched!r}, reason={self.reason!r}, "
+            f"evidence={self.evidence!r}, positions={self.positions!r}, "
+            f"unknown={self.unknown!r}, scope={self.scope!r})"
+        )
 
     @property
     def at(self) -> Position | None:
@@ -276,12 +299,31 @@ def describe_unheard(evidence: tuple[Evidence, ...]) -> str:
 
 
 def merge_evidence(*groups: tuple[Evidence, ...]) -> tuple[Evidence, ...]:
-    """Evidence from several outcomes, in call order, without repeats."""
+    """Evidence from several outcomes, in call order (turn, then start), without repeats (the
+    first of the same turn and matched phrase)."""
+    given = [group for group in groups if group]
+    if not given:
+        return ()
+    if len(given) == 1 and _one_per_turn_in_order(given[0]):
+        return given[0]  # what merging would give: nothing repeats, already in order
     seen: dict[tuple[int, str | None], Evidence] = {}
-    for group in groups:
+    for group in given:
         for item in group:
             seen.setdefault((item.turn_index, item.matched), item)
-    return tuple(sorted(seen.values(), key=lambda e: (e.turn_index, e.start)))
+    # sorted by (turn, start) and, for equal ones, as given (a stable sort)
+    ordered = sorted([(e.turn_index, e.start, n, e) for n, e in enumerate(seen.values())])
+    return tuple([entry[3] for entry in ordered])
+
+
+def _one_per_turn_in_order(evidence: tuple[Evidence, ...]) -> bool:
+    """Whether each item is of a later turn than the one before (as one outcome's usually are)."""
+    last = -1
+    for item in evidence:
+        turn = item.turn_index
+        if turn <= last:
+            return False
+        last = turn
+    return True
 
 
 def window_positions(

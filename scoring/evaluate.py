@@ -28,6 +28,7 @@ from scoring.context import (
     merge_evidence,
     role_window_positions,
 )
+from scoring.hits import rank
 from scoring.matching import PhraseHit
 from scoring.meaning import IntentHit
 from scoring.phrases import primary_language
@@ -182,7 +183,14 @@ def _after(spec: AfterSpec, context: CallContext) -> Outcome:
 
 
 def _best(hits: list[PhraseHit]) -> PhraseHit:
-    return max(hits, key=lambda h: (h.similarity, h.end - h.start, -h.offset))
+    """The first of the best hits (:func:`scoring.hits.rank`), as ``max`` would choose."""
+    best = hits[0]
+    top = rank(best)
+    for hit in hits[1:]:
+        better = rank(hit)
+        if better > top:
+            best, top = hit, better
+    return best
 
 
 def _turn_hits(plan: PhrasePlan, context: CallContext, position: int) -> dict[int, PhraseHit]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq
 
-from scoring.hits import Entry, TurnHits, hit_at, keep
+from scoring.hits import Entry, Found, TurnHits, hit_at, keep
 from scoring.tokens import WORD, Tokens
 
 _SIMILAR_WORD = 75  # a word this close (rapidfuzz ratio) to an anchor may stand for it
@@ -132,9 +132,13 @@ class Anchors:
         self._filed = True
 
     def places(
-        self, tokens: Tokens, hits: TurnHits, later: Callable[[int, FuzzyTest], None]
+        self,
+        tokens: Tokens,
+        found: dict[int, list[Found]],
+        later: Callable[[int, FuzzyTest], None],
     ) -> None:
-        """Note, with ``later(group, test)``, every place in the turn a fuzzy phrase may be."""
+        """Note, with ``later(group, test)``, every place in the turn a fuzzy phrase may be
+        (``found``: what the trie walk found in it, by group)."""
         if not self._filed:
             self._file()
         keys, near = tokens.keys, self._near
@@ -146,11 +150,10 @@ class Anchors:
                 continue
             anchors, first_half = close
             for anchored, same in anchors:
-                verbatim = hits.get(anchored.group)
-                if (
-                    verbatim
-                    and anchored.listed in verbatim
-                    and any(hit.similarity >= 1.0 for hit in verbatim[anchored.listed])
+                verbatim = found.get(anchored.group)
+                if verbatim and any(
+                    entry.listed == anchored.listed and similarity >= 1.0
+                    for entry, _, _, similarity, _ in verbatim
                 ):
                     continue  # found as written in this turn: nothing to look for
                 start = position - anchored.at

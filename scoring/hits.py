@@ -25,6 +25,12 @@ class Entry:
     verbatim_only: bool  # a homophone is not enough
 
 
+# A variant the trie walk found in a turn, before it is made a PhraseHit and kept (half of them
+# never are: no condition asks for their group in that turn): the variant, its first and last
+# token, the similarity, and whether it is approximate — :func:`hit_at`'s arguments.
+Found = tuple[Entry, int, int, float, bool]
+
+
 def hit_at(
     entry: Entry,
     tokens: Tokens,

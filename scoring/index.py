@@ -33,7 +33,7 @@ from rapidfuzz.distance import Levenshtein
 
 from scoring import fuzzy
 from scoring.fuzzy import Anchors, FuzzyTest
-from scoring.hits import Entry, TurnHits, hit_at, keep
+from scoring.hits import Entry, Found, TurnHits, hit_at, keep
 from scoring.matching import (
     DEFAULT_THRESHOLD,
     HOMOPHONE_SIMILARITY,
@@ -181,7 +181,7 @@ class PhraseIndex:
         if self._trie.children:
             _walk(self._trie, tokens, found)
         if self._fuzzy:
-            self._fuzzy.places(tokens, found.hits, found.later)
+            self._fuzzy.places(tokens, found.found, found.later)
         normalized = tokens.normalized
         if self._regexes and self._any_regex().search(normalized) is None:
             return found
@@ -189,8 +189,8 @@ class PhraseIndex:
             hit = compile_regex(pattern).search(normalized)
             if hit is not None:
                 offset = hit.start() / len(normalized)
-                keep(found.hits, group, listed,
-                      PhraseHit(pattern, 1.0, hit.group(), offset, *hit.span()))  # fmt: skip
+                found.keep(group, listed,
+                           PhraseHit(pattern, 1.0, hit.group(), offset, *hit.span()))  # fmt: skip
         return found
 
     def _any_regex(self) -> re.Pattern[str]:
@@ -207,13 +207,18 @@ _Pending = FuzzyTest | tuple[_EditEntry, set[int]]
 
 
 class TurnMatch:
-    """One turn matched against an index: hits found, and approximate tests still to run."""
+    """One turn matched against an index: hits found, and approximate tests still to run.
 
-    __slots__ = ("hits", "pending", "tokens")
+    What the trie walk finds is kept as found (``found``) and made into hits only when a
+    condition asks for its group (:meth:`group`): half of them never are.
+    """
+
+    __slots__ = ("found", "hits", "pending", "tokens")
 
     def __init__(self, tokens: Tokens) -> None:
         self.tokens = tokens
         self.hits: TurnHits = {}
+        self.found: dict[int, list[Found]] = {}  # group → found by the walk, in walk order
         self.pending: dict[int, list[_Pending]] = {}
 
     def later(self, group: int, test: _Pending) -> None:
@@ -221,10 +226,30 @@ class TurnMatch:
 
     def groups(self) -> set[int]:
         """The groups with a hit or a test still to run in this turn."""
-        return set(self.hits) | set(self.pending)
+        groups = set(self.found)
+        if self.hits:
+            groups.update(self.hits)
+        if self.pending:
+            groups.update(self.pending)
+        return groups
+
+    def keep(self, group: int, listed: int, hit: PhraseHit) -> None:
+        """Keep a hit of the group, after what the walk found (the order :func:`keep` sees)."""
+        self._made(group)
+        keep(self.hits, group, listed, hit)
+
+    def _made(self, group: int) -> None:
+        """Make what the walk found of the group into hits, in the order it was found."""
+        found = self.found.pop(group, None)
+        if found:
+            tokens, hits = self.tokens, self.hits
+            for entry, start, end, similarity, approximate in found:
+                hit = hit_at(entry, tokens, start, end, similarity, approximate)
+                keep(hits, group, entry.listed, hit)
 
     def group(self, group: int) -> dict[int, list[PhraseHit]] | None:
         """The group's hits in this turn (listed phrase → hits), running its pending tests."""
+        self._made(group)
         tests = self.pending.pop(group, None)
         if tests:
             for test in tests:
@@ -268,17 +293,17 @@ def _key_paths(tokens: Tokens) -> list[tuple[str, ...]]:
 def _walk(trie: _Node, tokens: Tokens, found: TurnMatch) -> None:
     """Walk the trie from every token: record each phrase whose keys all matched, and note the
     pinyin phrases with edits allowed where a piece of them was heard (tested on demand)."""
-    keys, hits = tokens.keys, found.hits
+    keys, walked = tokens.keys, found.found
     size = len(keys)
-    root = trie.children.get
+    root = trie.children
     places: dict[_EditEntry, set[int]] | None = None
     for start, key in enumerate(keys):
-        node = root(key)
+        node = root.get(key)
         end = start
         while node is not None:
             if node.ends:
                 for entry in node.ends:
-                    _triehit_at(entry, tokens, start, end, hits)
+                    _triehit_at(entry, tokens, start, end, walked)
             if node.pieces:
                 places = places if places is not None else {}
                 for edit, offset in node.pieces:
@@ -293,7 +318,9 @@ def _walk(trie: _Node, tokens: Tokens, found: TurnMatch) -> None:
             found.later(edit.entry.group, (edit, where))
 
 
-def _triehit_at(entry: Entry, tokens: Tokens, start: int, end: int, hits: TurnHits) -> None:
+def _triehit_at(
+    entry: Entry, tokens: Tokens, start: int, end: int, walked: dict[int, list[Found]]
+) -> None:
     similarity, approximate = 1.0, False
     surface = tokens.surface(start, end) if entry.check_surface else ""
     if entry.check_surface and surface != entry.normalized:
@@ -309,8 +336,11 @@ def _triehit_at(entry: Entry, tokens: Tokens, start: int, end: int, hits: TurnHi
         )
         similarity = HOMOPHONE_SIMILARITY
     if similarity >= entry.threshold:
-        hit = hit_at(entry, tokens, start, end, similarity, approximate)
-        keep(hits, entry.group, entry.listed, hit)
+        found = walked.get(entry.group)
+        if found is None:
+            walked[entry.group] = [(entry, start, end, similarity, approximate)]
+        else:
+            found.append((entry, start, end, similarity, approximate))
 
 
 def _edit_matches(edit: _EditEntry, tokens: Tokens, hits: TurnHits, places: set[int]) -> None:

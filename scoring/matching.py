@@ -18,8 +18,8 @@ once and matches them all in one pass over a turn.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import Final
 
 from scoring.normalize import has_cjk
 from scoring.schema import MatchMode
@@ -29,7 +29,6 @@ HOMOPHONE_SIMILARITY = 0.95
 _CHINESE_LANGUAGES = frozenset({"zh", "yue", "wuu", "cmn"})
 
 
-@dataclass(frozen=True, slots=True)
 class PhraseHit:
     """A phrase found in a turn: which phrase, how close, and the words heard there.
 
@@ -37,15 +36,50 @@ class PhraseHit:
     a fraction of it (0..1), which orders two hits in one turn. ``approximate``: a guess that
     the words heard are a misheard phrase (fuzzy, or pinyin with syllable edits), as opposed to
     the phrase as written or a homophone of it.
+
+    Immutable (``Final`` fields), compared and hashed by value, as a frozen dataclass; a plain
+    class so that making one is cheap when compiled (a dataclass's generated ``__init__`` sets
+    each field through ``object.__setattr__``: most of a hit's cost).
     """
 
-    phrase: str
-    similarity: float
-    heard: str
-    offset: float = 0.0
-    start: int = 0
-    end: int = 0
-    approximate: bool = False
+    __slots__ = ("approximate", "end", "heard", "offset", "phrase", "similarity", "start")
+
+    def __init__(
+        self,
+        phrase: str,
+        similarity: float,
+        heard: str,
+        offset: float = 0.0,
+        start: int = 0,
+        end: int = 0,
+        approximate: bool = False,
+    ) -> None:
+        self.phrase: Final = phrase
+        self.similarity: Final = similarity
+        self.heard: Final = heard
+        self.offset: Final = offset
+        self.start: Final = start
+        self.end: Final = end
+        self.approximate: Final = approximate
+
+    def _fields(self) -> tuple[str, float, str, float, int, int, bool]:
+        return (self.phrase, self.similarity, self.heard, self.offset, self.start, self.end,
+                self.approximate)  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PhraseHit):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return (
+            f"PhraseHit(phrase={self.phrase!r}, similarity={self.similarity!r}, "
+            f"heard={self.heard!r}, offset={self.offset!r}, start={self.start!r}, "
+            f"end={self.end!r}, approximate={self.approximate!r})"
+        )
 
     def overlaps(self, other: PhraseHit) -> bool:
         """Whether the two hits share a stretch of the turn."""
