@@ -70,7 +70,10 @@ def use_compiled(package_path: list[str], folder: Path = FOLDER) -> bool:
     """Put the compiled modules ahead of the sources on ``package_path`` (the ``scoring``
     package's ``__path__``) when they were built from these sources; True when they are used."""
     manifest = folder / MANIFEST
-    if os.environ.get(PURE_PYTHON_VARIABLE) == "1" or not manifest.is_file():
+    if os.environ.get(PURE_PYTHON_VARIABLE) == "1":
+        return False
+    if not manifest.is_file():
+        logger.info("scoring: no compiled modules in %s; scoring runs as plain Python", folder)
         return False
     try:
         built_for = json.loads(manifest.read_text(encoding="utf-8"))
