@@ -5,7 +5,7 @@ trie, evaluating conditions, collecting evidence — are plain typed Python (che
 ``make setup`` compiles them with mypyc (``scripts/compile-scoring.py``) into
 ``scoring/_compiled/``; :func:`use_compiled`, called first thing by ``scoring/__init__.py``, puts
 that folder ahead of the sources on the package's path, so ``import scoring.index`` loads the
-compiled module — about 1.5 times faster on the scoring benchmark (docs/benchmarks.md).
+compiled module — 1.3 to 1.5 times faster on the scoring benchmark (docs/benchmarks.md).
 
 The compiled modules are used only while the manifest written with them matches the sources
 exactly: a hash of every module of ``scoring``, ``sentences`` and ``calldata`` (what the
