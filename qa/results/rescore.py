@@ -29,6 +29,8 @@ from qa.results.store import (
     call_scores,
     insert_scorecards,
     load_call,
+    load_normalized_texts,
+    load_sentence_vectors,
     scored_rubrics,
     stored_normalized_texts,
     stored_vectors,
@@ -222,13 +224,12 @@ def _rescore_call(
     if not rubric_applies(rubric, call, transcript.language):
         summary.not_applicable += 1
         return
-    card = score_call(
-        rubric,
-        transcript,
-        call,
-        vectors=stored_vectors(db, call_id, transcript),
-        normalized=stored_normalized_texts(db, call_id, transcript),
-    )
+    if summary.dry_run:  # nothing written: what a call lacks is worked out while it is scored
+        vectors, normalized = load_sentence_vectors(db, call_id), load_normalized_texts(db, call_id)
+    else:  # what a call processed before them lacks is worked out once and stored
+        vectors = stored_vectors(db, call_id, transcript)
+        normalized = stored_normalized_texts(db, call_id, transcript)
+    card = score_call(rubric, transcript, call, vectors=vectors, normalized=normalized)
     previous = previous_scorecard(db, call_id, rubric.id)
     if not summary.dry_run:
         try:

@@ -210,6 +210,10 @@ def test_dry_run_writes_nothing(store: Path) -> None:
     summary = json.loads(output)
     assert summary["dry_run"] and summary["rescored"] == 4 and summary["verdicts_changed"] == 2
     assert all(versions == {"1"} for versions in _versions(store).values())
+    db = open_db(store)  # nor what the calls, stored before them, lack: vectors, normalised texts
+    assert db.execute("select count(*) from sentence_vectors").fetchone()[0] == 0
+    assert db.execute("select count(*) from normalized_texts").fetchone()[0] == 0
+    db.conn.close()
 
 
 def test_a_rubric_new_to_the_store_scores_every_call_it_applies_to(
